@@ -1,0 +1,1 @@
+"""Device runners: latency, memory, battery and size of exported models on host, Android and iOS."""

@@ -1,0 +1,71 @@
+"""Shared input checks with one wording, used by every package (after MNE-Python's helpers)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+
+def _type_names(types) -> str:
+    if not isinstance(types, tuple):
+        types = (types,)
+    names = []
+    for t in types:
+        if t is None:
+            names.append("None")
+        elif isinstance(t, str):
+            names.append(t)
+        else:
+            names.append(t.__name__)
+    return " or ".join(names)
+
+
+def _validate_type(item: Any, types, item_name: str, type_name: str | None = None) -> Any:
+    """Raise InputError unless ``item`` is an instance of ``types``.
+
+    ``types`` may be a type, a tuple of types, None (meaning NoneType), "path-like" or "numeric".
+    """
+    if not isinstance(types, tuple):
+        types = (types,)
+    check = []
+    for t in types:
+        if t is None:
+            check.append(type(None))
+        elif t == "path-like":
+            import os
+            check.extend([str, os.PathLike])
+        elif t == "numeric":
+            check.extend([int, float, np.integer, np.floating])
+        else:
+            check.append(t)
+    if isinstance(item, bool) and bool not in check and "numeric" in types:
+        raise InputError(f"{item_name} must be {type_name or _type_names(types)}, got bool", field=item_name)
+    if not isinstance(item, tuple(check)):
+        raise InputError(f"{item_name} must be an instance of {type_name or _type_names(types)}, "
+                         f"got {type(item).__name__}", field=item_name)
+    return item
+
+
+def _check_option(parameter: str, value: Any, allowed_values: Iterable[Any], extra: str = "") -> Any:
+    """Raise InputError unless ``value`` is one of ``allowed_values``."""
+    allowed = list(allowed_values)
+    if value in allowed:
+        return value
+    extra = f" {extra}" if extra else ""
+    options = ", ".join(repr(v) for v in allowed)
+    raise InputError(f"invalid value {value!r} for {parameter}{extra}", field=parameter,
+                     expected=f"one of {options}")
+
+
+def _as_float_array(values: Any, name: str, *, ndim: int | None = None, file=None) -> np.ndarray:
+    """Convert to a float64 array, with a clear error instead of numpy's on failure."""
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"cannot be converted to numbers ({exc})", file=file, field=name) from None
+    if ndim is not None and arr.ndim != ndim:
+        raise InputError(f"has {arr.ndim} dimension(s)", file=file, field=name, expected=f"{ndim}-D values")
+    return arr

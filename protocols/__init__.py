@@ -1,0 +1,1 @@
+"""Protocol definitions (conditions, durations, failure rules) and the KPI definitions they use."""

@@ -1,0 +1,1 @@
+"""Self-contained HTML validation reports (Jinja2 templates, matplotlib figures)."""

@@ -1,0 +1,27 @@
+"""Shared fixtures. Real reference data lives in ``../shared/data`` beside the project (never in the repo);
+tests that need it skip with a clear reason where it is absent, as on a user's fresh machine."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("STANCEBENCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Path of a file in ``../shared/data``; skips the calling test when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real reference data not available: {path} is absent "
+                    f"(set STANCEBENCH_SHARED_DATA or place ../shared/data beside the project)")
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real reference data not available: {SHARED_DATA} is absent")
+    return SHARED_DATA
