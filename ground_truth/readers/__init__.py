@@ -1,0 +1,63 @@
+"""Readers of gold-standard files. Each returns a :class:`ground_truth.Recording` in SI units.
+
+``read_recording(path, format="auto")`` picks the reader from the file's extension and content.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..checks import _check_option
+from ..errors import ReaderError
+from ..recording import DEFAULT_FZ_THRESHOLD_N, Recording
+
+FORMATS = ("auto", "c3d", "bmclab", "motive", "mot", "trc")
+
+
+def detect_format(path: str | Path) -> str:
+    """Guess a file's format from its extension and first line."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".c3d":
+        return "c3d"
+    if suffix == ".mot":
+        return "mot"
+    if suffix == ".trc":
+        return "trc"
+    try:
+        with open(path, "r", errors="replace") as fh:
+            head = fh.readline()
+    except FileNotFoundError:
+        raise ReaderError("file not found", file=path) from None
+    except IsADirectoryError:
+        raise ReaderError("is a directory", file=path, expected="a file") from None
+    if head.startswith("Time[s]") or head.lower().startswith("time\t"):
+        return "bmclab"
+    if head.startswith("Format Version") or "Take Name" in head or suffix == ".csv":
+        return "motive"
+    raise ReaderError("cannot tell the file format from its name or first line", file=path,
+                      expected="one of .c3d, .mot, .trc, a BMClab .txt (header 'Time[s]...') or a Motive .csv; "
+                               "or pass the format explicitly")
+
+
+def read_recording(path: str | Path, format: str = "auto", *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
+                   ) -> Recording:
+    """Read any supported gold-standard file into a :class:`Recording`."""
+    _check_option("format", format, FORMATS)
+    path = Path(path)
+    if not path.exists():
+        raise ReaderError("file not found", file=path)
+    fmt = detect_format(path) if format == "auto" else format
+    if fmt == "c3d":
+        from .c3d import read_c3d
+        return read_c3d(path, fz_threshold_n=fz_threshold_n)
+    if fmt == "bmclab":
+        from .bmclab import read_bmclab
+        return read_bmclab(path, fz_threshold_n=fz_threshold_n)
+    if fmt == "motive":
+        from .motive import read_motive_csv
+        return read_motive_csv(path, fz_threshold_n=fz_threshold_n)
+    if fmt == "mot":
+        from .opensim import read_mot
+        return read_mot(path, fz_threshold_n=fz_threshold_n)
+    from .opensim import read_trc
+    return read_trc(path)
