@@ -1,1 +1,39 @@
-"""Protocol definitions (conditions, durations, failure rules) and the KPI definitions they use."""
+"""Protocol definitions (conditions, durations, stopping rules) and the KPIs they report.
+
+>>> from protocols import get_protocol, get_kpi
+>>> get_protocol("single_leg_stance").max_duration_s
+45.0
+>>> get_kpi("com_path_length").unit
+'cm'
+"""
+from __future__ import annotations
+
+from ground_truth.checks import _validate_type
+from ground_truth.errors import InputError
+
+from .definitions import (AlignmentCue, Condition, KPIMeasurement, Protocol, StoppingRule, load_protocol,
+                          protocol_from_dict)
+from .kpis import KPI, KPIS, get_kpi, list_kpis
+from .mctsib import MCTSIB
+from .single_leg_stance import SINGLE_LEG_STANCE
+from .y_balance import Y_BALANCE, composite_score, normalised_reach
+
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (SINGLE_LEG_STANCE, MCTSIB, Y_BALANCE)}
+
+
+def get_protocol(name: str) -> Protocol:
+    """The built-in protocol called ``name``; InputError listing the known names otherwise."""
+    _validate_type(name, str, "name")
+    if name not in PROTOCOLS:
+        raise InputError(f"unknown protocol {name!r}", field="protocol", expected=f"one of {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name]
+
+
+def list_protocols() -> list[str]:
+    """Names of the built-in protocols."""
+    return list(PROTOCOLS)
+
+
+__all__ = ["AlignmentCue", "Condition", "KPI", "KPIMeasurement", "KPIS", "PROTOCOLS", "Protocol", "StoppingRule",
+           "composite_score", "get_kpi", "get_protocol", "list_kpis", "list_protocols", "load_protocol",
+           "normalised_reach", "protocol_from_dict"]
