@@ -1,15 +1,62 @@
 """``stancebench validate``: run a validation study described by a TOML manifest on your own data."""
 from __future__ import annotations
 
-from ground_truth.errors import NotAvailableError
+import sys
 
 HELP = "Run a validation study described by a TOML manifest on your own data."
+DESCRIPTION = (
+    "Run a validation study described by a TOML study manifest (subjects, trials with gold-standard and video "
+    "files, candidates, settings; see docs/manifest.md): every trial x candidate is run or loaded from the cache, "
+    "clocks are aligned, KPIs computed on both sides and paired, agreement measured per KPI x candidate x "
+    "condition, device cost measured on this host, gates evaluated. Writes DIR/results.json, tidy CSV tables and "
+    "DIR/report.html. The manifest is checked up front; every problem is listed with its field. "
+    "Exit codes: 0 ok (all blocking gates pass), 1 a blocking gate failed or no trial produced a result, "
+    "2 bad input.")
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("validate", help=HELP, description=HELP)
+    p = subparsers.add_parser("validate", help=HELP, description=DESCRIPTION)
+    p.add_argument("manifest", metavar="MANIFEST.toml", help="the study manifest")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    p.add_argument("--policy", metavar="POLICY.toml", help="gate policy; without one no gates are evaluated")
+    p.add_argument("--data-root", metavar="DIR",
+                   help="folder that relative paths in the manifest resolve against (default: "
+                        "$STANCEBENCH_DATA_ROOT, else [study] data_root, else the manifest's folder)")
+    p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: settings.workers or "
+                                                            "one per core)")
+    p.add_argument("--check", action="store_true", help="only validate the manifest and exit")
+    p.add_argument("--no-device", action="store_true", help="skip the host device runner")
+    p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    raise NotAvailableError("'stancebench validate' is being built and is not available yet")
+    from harness.manifest import load_manifest
+    from harness.study import run_study, summary_lines
+
+    manifest = load_manifest(args.manifest, data_root=args.data_root)
+    n_trials = len(manifest.trials)
+    print(f"manifest {manifest.path}: {len(manifest.subjects)} subjects, {n_trials} trials, "
+          f"{len(manifest.candidates)} candidates, data root {manifest.data_root}")
+    if args.check:
+        print("manifest ok")
+        return 0
+    if args.workers is not None and args.workers < 1:
+        from ground_truth.errors import InputError
+        raise InputError(f"--workers is {args.workers}", field="--workers", expected="a positive integer")
+    results = run_study(manifest, args.out, policy=args.policy, workers=args.workers,
+                        progress=not args.no_progress, kind="manifest", device=not args.no_device,
+                        report=not args.no_report)
+    for line in summary_lines(results):
+        print(line)
+    print(f"results: {results['paths']['results']}")
+    if "report" in results["paths"]:
+        print(f"report: {results['paths']['report']}")
+    else:
+        print(f"report: {results.get('report_status')}")
+    code = int(results.get("exit_code", 0))
+    if not any(r["status"] == "ok" for r in results["trials"]):
+        print("no trial produced a result (see the reasons above)", file=sys.stderr)
+        code = max(code, 1)
+    return code

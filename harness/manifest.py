@@ -1,0 +1,533 @@
+"""Study manifests: the TOML file that describes a validation study (subjects, trials, candidates, settings).
+
+``load_manifest(path)`` reads and validates a manifest up front, so that a study never fails an hour in on a
+typo: every problem is reported at once in one :class:`~ground_truth.errors.ManifestError` whose message names
+the manifest file, the field (``trials[3].video``) and what was expected. See ``docs/manifest.md`` for the
+format and a worked example.
+
+Relative file paths in a manifest are resolved against a *data root*: ``--data-root`` on the command line,
+else the ``STANCEBENCH_DATA_ROOT`` environment variable, else ``[study] data_root`` in the manifest (itself
+relative to the manifest's folder), else the manifest's folder.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ground_truth.errors import ManifestError
+
+#: Trial kinds. ``paired`` trials have both sides; the other two are clearly labelled one-sided sections
+#: (real data sets often hold only a gold standard, or only video) whose KPIs are reported but never paired.
+TRIAL_KINDS = ("paired", "candidate-only", "reference-only")
+STANCE_LEGS = ("left", "right")
+#: Fallback protocol names, used when the ``protocols`` package does not export a registry.
+_FALLBACK_PROTOCOLS = ("single_leg_stance", "mctsib", "y_balance")
+ALIGNMENT_SIGNALS = ("auto", "com_vertical", "com_vertical_velocity", "vertical_grf", "motion_energy",
+                     "event", "known")
+DATA_ROOT_ENV = "STANCEBENCH_DATA_ROOT"
+
+
+@dataclass
+class Subject:
+    id: str
+    height_m: float
+    mass_kg: float
+    leg_length_m: float | None = None
+    sex: str | None = None
+
+
+@dataclass
+class Trial:
+    id: str
+    subject: str
+    protocol: str
+    condition: str
+    stance_leg: str
+    kind: str = "paired"
+    gold_standard: list[Path] = field(default_factory=list)
+    video: list[Path] = field(default_factory=list)
+    camera: Path | None = None
+    camera_name: str | None = None        # which camera of a multi-camera calibration file
+    known_clock_offset_s: float | None = None
+    known_drift_ppm: float | None = None
+    truth: Path | None = None              # optional 2D/3D truth file (synthetic studies)
+    duration_s: float | None = None        # protocol maximum (censoring of time-to-failure)
+    notes: str = ""
+
+
+@dataclass
+class CandidateSpec:
+    name: str                              # the name results use
+    manifest: Path | None = None           # a candidate manifest (.toml) or model file
+    backbone: str | None = None            # the backbone to build (default: ``name``), e.g. blazepose-tflite
+    baseline: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Settings:
+    alignment_signal: str = "auto"
+    kpis: list[str] = field(default_factory=list)   # empty = every KPI the protocol names
+    seed: int = 0
+    workers: int = 0                                 # 0 = one per core
+    max_lag_s: float = 3.0
+    estimate_drift: bool = True
+    confidence: float = 0.95
+    loa_multiplier: float = 1.96
+    bootstrap: int = 1000
+    cache_dir: Path | None = None
+
+
+@dataclass
+class StudyManifest:
+    """A validated study manifest; every path is absolute."""
+
+    path: Path | None
+    name: str
+    data_root: Path
+    subjects: list[Subject]
+    trials: list[Trial]
+    candidates: list[CandidateSpec]
+    settings: Settings
+    description: str = ""
+    licences: list[dict[str, str]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def subject(self, subject_id: str) -> Subject:
+        for s in self.subjects:
+            if s.id == subject_id:
+                return s
+        raise ManifestError(f"no subject {subject_id!r}", file=self.path, field="subjects")
+
+    @property
+    def baseline(self) -> CandidateSpec | None:
+        return next((c for c in self.candidates if c.baseline), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy (paths as strings) for results provenance."""
+        def conv(v):
+            if isinstance(v, Path):
+                return str(v)
+            if isinstance(v, list):
+                return [conv(x) for x in v]
+            if isinstance(v, dict):
+                return {k: conv(x) for k, x in v.items()}
+            return v
+        return conv({"path": self.path, "name": self.name, "data_root": self.data_root,
+                     "description": self.description,
+                     "subjects": [asdict(s) for s in self.subjects],
+                     "trials": [asdict(t) for t in self.trials],
+                     "candidates": [asdict(c) for c in self.candidates],
+                     "settings": asdict(self.settings)})
+
+
+class _Problems:
+    """Collects every problem in a manifest so the user sees them all at once."""
+
+    def __init__(self, file):
+        self.file = file
+        self.items: list[str] = []
+
+    def add(self, field_: str, message: str, expected: str | None = None) -> None:
+        text = f"field '{field_}': {message}"
+        if expected:
+            text += f" (expected {expected})"
+        self.items.append(text)
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        if len(self.items) == 1:
+            raise ManifestError(self.items[0], file=self.file)
+        body = "\n  - ".join(self.items)
+        raise ManifestError(f"{len(self.items)} problems:\n  - {body}", file=self.file)
+
+
+def known_protocols() -> tuple[str, ...]:
+    """Protocol names the ``protocols`` package defines (fallback: the three the project specifies)."""
+    try:
+        import protocols
+    except ImportError:  # pragma: no cover - the package always exists in this distribution
+        return _FALLBACK_PROTOCOLS
+    for attr in ("PROTOCOLS", "REGISTRY", "protocols"):
+        reg = getattr(protocols, attr, None)
+        if isinstance(reg, dict) and reg:
+            return tuple(reg)
+    for attr in ("list_protocols", "protocol_names", "available_protocols"):
+        fn = getattr(protocols, attr, None)
+        if callable(fn):
+            try:
+                names = tuple(fn())
+                if names:
+                    return names
+            except Exception:  # noqa: BLE001 - fall back on the documented names
+                pass
+    return _FALLBACK_PROTOCOLS
+
+
+def protocol_conditions(name: str) -> tuple[str, ...]:
+    """Condition names of a protocol (empty when the protocols package cannot say)."""
+    try:
+        from protocols import get_protocol
+        return tuple(get_protocol(name).condition_names)
+    except Exception:  # noqa: BLE001 - unknown here means "do not check", the protocol check reports it
+        return ()
+
+
+def resolve_data_root(manifest_path: Path | None, declared: str | None, data_root: str | os.PathLike | None
+                      ) -> Path:
+    """The folder relative paths resolve against (CLI > environment > manifest > manifest folder)."""
+    if data_root is not None:
+        return Path(data_root).expanduser().resolve()
+    env = os.environ.get(DATA_ROOT_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    base = manifest_path.parent if manifest_path is not None else Path.cwd()
+    if declared:
+        return (base / Path(declared).expanduser()).resolve()
+    return base.resolve()
+
+
+def _as_list(v) -> list:
+    if v is None:
+        return []
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _number(problems: _Problems, table: dict, key: str, where: str, *, required: bool, lo=None, hi=None,
+            unit: str = "") -> float | None:
+    if key not in table:
+        if required:
+            problems.add(f"{where}.{key}", "is missing", f"a number{' in ' + unit if unit else ''}")
+        return None
+    v = table[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        problems.add(f"{where}.{key}", f"is {v!r}", f"a number{' in ' + unit if unit else ''}")
+        return None
+    v = float(v)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        problems.add(f"{where}.{key}", f"is {v:g}, outside the plausible range",
+                     f"{lo:g}..{hi:g}{' ' + unit if unit else ''}")
+        return None
+    return v
+
+
+def _string(problems: _Problems, table: dict, key: str, where: str, *, required: bool, default=None):
+    if key not in table:
+        if required:
+            problems.add(f"{where}.{key}", "is missing", "a string")
+        return default
+    v = table[key]
+    if not isinstance(v, str) or not v.strip():
+        problems.add(f"{where}.{key}", f"is {v!r}", "a non-empty string")
+        return default
+    return v.strip()
+
+
+def _paths(problems: _Problems, table: dict, key: str, where: str, root: Path, *, required: bool) -> list[Path]:
+    raw = table.get(key)
+    if raw is None:
+        if required:
+            problems.add(f"{where}.{key}", "is missing", "a file path or a list of file paths")
+        return []
+    items = _as_list(raw)
+    out = []
+    for i, item in enumerate(items):
+        fld = f"{where}.{key}" + (f"[{i}]" if isinstance(raw, list) else "")
+        if not isinstance(item, str) or not item:
+            problems.add(fld, f"is {item!r}", "a file path string")
+            continue
+        p = Path(item).expanduser()
+        p = p if p.is_absolute() else (root / p)
+        if not p.exists():
+            problems.add(fld, f"file not found: {p}", f"an existing file (relative paths resolve against the "
+                                                      f"data root {root})")
+            continue
+        out.append(p.resolve())
+    if required and not items:
+        problems.add(f"{where}.{key}", "is empty", "at least one file")
+    return out
+
+
+def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check_candidates: bool = True
+                   ) -> StudyManifest:
+    """Validate a manifest already parsed from TOML (see :func:`load_manifest`)."""
+    problems = _Problems(path)
+    known_top = {"study", "settings", "subjects", "trials", "candidates", "licences"}
+    for key in doc:
+        if key not in known_top:
+            problems.add(key, "unknown section", f"one of {', '.join(sorted(known_top))}")
+    study = doc.get("study", {})
+    if not isinstance(study, dict):
+        problems.add("study", "is not a table", "a [study] table")
+        study = {}
+    root = resolve_data_root(path, study.get("data_root"), data_root)
+    if not root.is_dir():
+        problems.add("study.data_root", f"data root {root} is not a folder",
+                     f"an existing folder (set --data-root or {DATA_ROOT_ENV})")
+    name = study.get("name") or (path.stem if path else "study")
+
+    # -- settings
+    st = doc.get("settings", {})
+    settings = Settings()
+    if not isinstance(st, dict):
+        problems.add("settings", "is not a table", "a [settings] table")
+        st = {}
+    known_settings = set(Settings.__dataclass_fields__)
+    for key in st:
+        if key not in known_settings:
+            problems.add(f"settings.{key}", "unknown setting", f"one of {', '.join(sorted(known_settings))}")
+    if "alignment_signal" in st:
+        if st["alignment_signal"] not in ALIGNMENT_SIGNALS:
+            problems.add("settings.alignment_signal", f"is {st['alignment_signal']!r}",
+                         f"one of {', '.join(ALIGNMENT_SIGNALS)}")
+        else:
+            settings.alignment_signal = st["alignment_signal"]
+    if "kpis" in st:
+        if not isinstance(st["kpis"], list) or not all(isinstance(k, str) for k in st["kpis"]):
+            problems.add("settings.kpis", f"is {st['kpis']!r}", "a list of KPI names")
+        else:
+            settings.kpis = list(st["kpis"])
+    for key, lo, hi in (("seed", 0, 2**32 - 1), ("workers", 0, 1024), ("bootstrap", 0, 100000)):
+        if key in st:
+            v = st[key]
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                problems.add(f"settings.{key}", f"is {v!r}", f"an integer {lo}..{hi}")
+            else:
+                setattr(settings, key, v)
+    for key, lo, hi in (("max_lag_s", 0.0, 600.0), ("confidence", 0.5, 0.999), ("loa_multiplier", 1.0, 4.0)):
+        v = _number(problems, st, key, "settings", required=False, lo=lo, hi=hi)
+        if v is not None:
+            setattr(settings, key, v)
+    if "estimate_drift" in st:
+        if not isinstance(st["estimate_drift"], bool):
+            problems.add("settings.estimate_drift", f"is {st['estimate_drift']!r}", "true or false")
+        else:
+            settings.estimate_drift = st["estimate_drift"]
+    if "cache_dir" in st:
+        settings.cache_dir = Path(str(st["cache_dir"])).expanduser()
+
+    # -- subjects
+    subjects: list[Subject] = []
+    raw_subjects = doc.get("subjects", [])
+    if not isinstance(raw_subjects, list) or not raw_subjects:
+        problems.add("subjects", "no subjects", "one or more [[subjects]] tables")
+        raw_subjects = []
+    seen_subjects: set[str] = set()
+    for i, s in enumerate(raw_subjects):
+        where = f"subjects[{i}]"
+        if not isinstance(s, dict):
+            problems.add(where, "is not a table", "a [[subjects]] table")
+            continue
+        sid = _string(problems, s, "id", where, required=True)
+        if sid is not None:
+            where = f"subjects[{i}] (id {sid!r})"
+            if sid in seen_subjects:
+                problems.add(f"{where}.id", f"duplicate subject id {sid!r}", "unique subject ids")
+            seen_subjects.add(sid)
+        h = _number(problems, s, "height_m", where, required=True, lo=0.5, hi=2.6, unit="m")
+        m = _number(problems, s, "mass_kg", where, required=True, lo=10, hi=300, unit="kg")
+        leg = _number(problems, s, "leg_length_m", where, required=False, lo=0.3, hi=1.4, unit="m")
+        sex = s.get("sex")
+        if sex is not None and sex not in ("F", "M", "female", "male", "other", "unknown"):
+            problems.add(f"{where}.sex", f"is {sex!r}", "F, M, female, male, other or unknown")
+        if sid is not None and h is not None and m is not None:
+            subjects.append(Subject(sid, h, m, leg, sex))
+
+    # -- trials
+    protocols_known = known_protocols()
+    trials: list[Trial] = []
+    raw_trials = doc.get("trials", [])
+    if not isinstance(raw_trials, list) or not raw_trials:
+        problems.add("trials", "no trials", "one or more [[trials]] tables")
+        raw_trials = []
+    seen_trials: set[str] = set()
+    for i, t in enumerate(raw_trials):
+        where = f"trials[{i}]"
+        if not isinstance(t, dict):
+            problems.add(where, "is not a table", "a [[trials]] table")
+            continue
+        tid = _string(problems, t, "id", where, required=True)
+        if tid is not None:
+            where = f"trials[{i}] (id {tid!r})"
+            if tid in seen_trials:
+                problems.add(f"{where}.id", f"duplicate trial id {tid!r}", "unique trial ids")
+            seen_trials.add(tid)
+        subj = _string(problems, t, "subject", where, required=True)
+        if subj is not None and subj not in seen_subjects:
+            problems.add(f"{where}.subject", f"unknown subject {subj!r}",
+                         f"one of the [[subjects]] ids: {', '.join(sorted(seen_subjects)) or 'none declared'}")
+        proto = _string(problems, t, "protocol", where, required=True)
+        if proto is not None and proto not in protocols_known:
+            problems.add(f"{where}.protocol", f"unknown protocol {proto!r}", f"one of {', '.join(protocols_known)}")
+        cond = _string(problems, t, "condition", where, required=True)
+        allowed_conds = protocol_conditions(proto) if proto in protocols_known else None
+        if cond is not None and allowed_conds and cond not in allowed_conds:
+            problems.add(f"{where}.condition", f"unknown condition {cond!r} of protocol {proto!r}",
+                         f"one of {', '.join(allowed_conds)}")
+        leg = _string(problems, t, "stance_leg", where, required=False, default="left")
+        if leg not in STANCE_LEGS:
+            problems.add(f"{where}.stance_leg", f"is {leg!r}", "left or right")
+        kind = t.get("kind", "paired")
+        if kind not in TRIAL_KINDS:
+            problems.add(f"{where}.kind", f"is {kind!r}", f"one of {', '.join(TRIAL_KINDS)}")
+            kind = "paired"
+        gold = _paths(problems, t, "gold_standard", where, root, required=kind != "candidate-only")
+        video = _paths(problems, t, "video", where, root, required=kind != "reference-only")
+        if kind == "candidate-only" and t.get("gold_standard"):
+            problems.add(f"{where}.gold_standard", "a candidate-only trial lists a gold standard",
+                         "kind = 'paired' for trials with both sides")
+        if kind == "reference-only" and t.get("video"):
+            problems.add(f"{where}.video", "a reference-only trial lists a video",
+                         "kind = 'paired' for trials with both sides")
+        cams = _paths(problems, t, "camera", where, root, required=False)
+        truth = _paths(problems, t, "truth", where, root, required=False)
+        off = _number(problems, t, "known_clock_offset_s", where, required=False, lo=-3600, hi=3600, unit="s")
+        drift = _number(problems, t, "known_drift_ppm", where, required=False, lo=-1e5, hi=1e5, unit="ppm")
+        dur = _number(problems, t, "duration_s", where, required=False, lo=0.5, hi=3600, unit="s")
+        known_trial = {"id", "subject", "protocol", "condition", "stance_leg", "kind", "gold_standard", "video",
+                       "camera", "camera_name", "known_clock_offset_s", "known_drift_ppm", "truth", "duration_s",
+                       "notes"}
+        for key in t:
+            if key not in known_trial:
+                problems.add(f"{where}.{key}", "unknown trial field", f"one of {', '.join(sorted(known_trial))}")
+        if tid is not None and subj is not None and proto is not None:
+            trials.append(Trial(tid, subj, proto, cond or "default", leg or "left", kind, gold, video,
+                                cams[0] if cams else None, t.get("camera_name"), off, drift,
+                                truth[0] if truth else None, dur, str(t.get("notes", ""))))
+
+    # -- candidates
+    candidates: list[CandidateSpec] = []
+    raw_cands = doc.get("candidates", [])
+    if not isinstance(raw_cands, list) or not raw_cands:
+        if any(t.kind != "reference-only" for t in trials):
+            problems.add("candidates", "no candidates", "one or more [[candidates]] tables with a name or manifest")
+        raw_cands = []
+    seen_cands: set[str] = set()
+    for i, c in enumerate(raw_cands):
+        where = f"candidates[{i}]"
+        if isinstance(c, str):
+            c = {"name": c}
+        if not isinstance(c, dict):
+            problems.add(where, "is not a table", "a [[candidates]] table")
+            continue
+        mpaths = _paths(problems, c, "manifest", where, root, required=False) if "manifest" in c else []
+        cname = c.get("name") or (mpaths[0].stem if mpaths else None)
+        if not cname:
+            problems.add(where, "has neither a name nor a manifest", "name = 'mediapipe-full' or manifest = 'x.toml'")
+            continue
+        if cname in seen_cands:
+            problems.add(f"{where}.name", f"duplicate candidate {cname!r}", "unique candidate names")
+        seen_cands.add(cname)
+        base = c.get("baseline", False)
+        if not isinstance(base, bool):
+            problems.add(f"{where}.baseline", f"is {base!r}", "true or false")
+            base = False
+        params = c.get("params", {})
+        if not isinstance(params, dict):
+            problems.add(f"{where}.params", f"is {params!r}", "a table of backbone parameters")
+            params = {}
+        backbone = c.get("backbone")
+        if backbone is not None and (not isinstance(backbone, str) or not backbone):
+            problems.add(f"{where}.backbone", f"is {backbone!r}", "a backbone name such as 'blazepose-tflite'")
+            backbone = None
+        # String parameters that name files (a landmark model, a label map) resolve against the data root.
+        for key, value in list(params.items()):
+            if isinstance(value, str) and (key.endswith(("_model", "_path", "_file")) or value.endswith(
+                    (".tflite", ".toml", ".mlpackage", ".mlmodel", ".json"))):
+                p = Path(value).expanduser()
+                p = p if p.is_absolute() else root / p
+                if not p.exists():
+                    problems.add(f"{where}.params.{key}", f"file not found: {p}",
+                                 f"an existing file (relative paths resolve against the data root {root})")
+                params[key] = str(p.resolve())
+        for key in c:
+            if key not in ("name", "manifest", "backbone", "baseline", "params"):
+                problems.add(f"{where}.{key}", "unknown candidate field",
+                             "one of name, manifest, backbone, baseline, params")
+        spec = CandidateSpec(cname, mpaths[0] if mpaths else None, backbone, base, dict(params))
+        if check_candidates:
+            reason = candidate_unavailable_reason(spec)
+            if reason:
+                problems.add(f"{where}", f"candidate {cname!r} cannot run here: {reason}",
+                             "a candidate available on this machine (see 'stancebench pose --help')")
+        candidates.append(spec)
+    if sum(c.baseline for c in candidates) > 1:
+        problems.add("candidates", "more than one candidate has baseline = true", "at most one baseline")
+
+    licences = doc.get("licences", [])
+    if not isinstance(licences, list):
+        problems.add("licences", "is not a list of tables", "[[licences]] with data, licence, source")
+        licences = []
+    problems.raise_if_any()
+    if settings.cache_dir is not None and not settings.cache_dir.is_absolute():
+        settings.cache_dir = (root / settings.cache_dir).resolve()
+    return StudyManifest(path, str(name), root, subjects, trials, candidates, settings,
+                         str(study.get("description", "")), list(licences), doc)
+
+
+def load_manifest(path: str | os.PathLike, *, data_root: str | os.PathLike | None = None,
+                  check_candidates: bool = True) -> StudyManifest:
+    """Read and validate a study manifest.
+
+    Parameters
+    ----------
+    path : path-like
+        The TOML manifest.
+    data_root : path-like, optional
+        Folder that relative file paths resolve against; overrides ``STANCEBENCH_DATA_ROOT`` and the
+        manifest's ``[study] data_root``.
+    check_candidates : bool
+        Also check that every candidate can run on this machine (a ``ManifestError`` otherwise).
+
+    Returns
+    -------
+    StudyManifest
+
+    Raises
+    ------
+    ManifestError
+        Listing every problem found, each with the field (``trials[2] (id 'S01-EO-1').video``) and what was
+        expected.
+    """
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ManifestError("manifest file not found", file=p, expected="a TOML study manifest")
+    try:
+        with open(p, "rb") as fh:
+            doc = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"not valid TOML: {exc}", file=p) from None
+    return parse_manifest(doc, path=p.resolve(), data_root=data_root, check_candidates=check_candidates)
+
+
+def candidate_unavailable_reason(spec: CandidateSpec) -> str | None:
+    """Why a candidate cannot run on this machine, or None when it can.
+
+    Asks the candidates package (``candidates.backbones``); a missing package or unknown name is a reason.
+    """
+    try:
+        from candidates import backbones  # noqa: F401
+    except ImportError as exc:
+        return f"candidates.backbones is not available ({exc})"
+    from harness.pairing import resolve_candidate  # local: pairing imports heavy parts lazily
+    try:
+        cand = resolve_candidate(spec)
+    except Exception as exc:  # noqa: BLE001 - any failure to build the candidate is the reason
+        return str(exc)
+    for attr in ("unavailable_reason", "availability", "check_available"):
+        fn = getattr(cand, attr, None)
+        if callable(fn):
+            try:
+                r = fn()
+            except Exception as exc:  # noqa: BLE001
+                return str(exc)
+            if isinstance(r, str) and r:
+                return r
+            if r is False:
+                return "the backbone reports it is not available"
+            break
+    return None

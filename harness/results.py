@@ -1,0 +1,143 @@
+"""Assemble and write ``results.json`` (docs/results-schema.md) and its tidy CSV copies.
+
+The orchestration (:mod:`harness.study`) produces one row per trial × candidate; this module turns those rows
+into the agreement, categorical and comparison sections and writes the files. All differences are
+candidate − reference.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+
+def sha256_file(path: str | os.PathLike, _cache: dict = {}) -> str:  # noqa: B006 - deliberate memo
+    """Hex sha256 of a file (memoised by path, size and mtime)."""
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _cache:
+        h = hashlib.sha256()
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        _cache[key] = h.hexdigest()
+    return _cache[key]
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of stancebench and the libraries whose numbers end up in results."""
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for pkg in ("stancebench", "numpy", "scipy", "pandas", "ezc3d", "pingouin", "mediapipe", "ai-edge-litert",
+                "tflite-runtime", "matplotlib", "av"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    import platform
+    out["python"] = platform.python_version()
+    out["platform"] = platform.platform()
+    return out
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types: numpy scalars/arrays to Python, NaN/inf to null, paths to strings."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        return jsonable(obj.to_dict())
+    return obj
+
+
+def _flatten(row: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in row.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        elif isinstance(v, (list, tuple)):
+            out[key] = json.dumps(jsonable(v))
+        else:
+            out[key] = v
+    return out
+
+
+def write_csv(rows: list[dict], path: Path) -> Path:
+    """One tidy CSV; nested dicts become dotted columns, lists JSON strings; empty file with no rows."""
+    flat = [_flatten(jsonable(r)) for r in rows]
+    cols: list[str] = []
+    for r in flat:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for r in flat:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+    return path
+
+
+def trial_kpi_rows(trials: list[dict]) -> list[dict]:
+    """Long table: one row per trial × candidate × KPI (the paired values), for ``trials.csv``."""
+    rows = []
+    for t in trials:
+        base = {k: t.get(k) for k in ("trial_id", "subject", "protocol", "condition", "candidate", "kind",
+                                       "status", "reason", "detection_rate")}
+        al = t.get("alignment") or {}
+        for k in ("offset_s", "drift_ppm", "peak_corr", "true_offset_s", "offset_error_s"):
+            base[f"alignment_{k}"] = al.get(k)
+        if not t.get("kpis"):
+            rows.append(dict(base, kpi=None))
+            continue
+        for k in t["kpis"]:
+            rows.append(dict(base, **{f"kpi" if kk == "kpi" else kk: vv for kk, vv in k.items()}))
+    return rows
+
+
+def write_results(results: dict, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write ``results.json`` and the CSV tables; returns the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"results": out / "results.json"}
+    data = jsonable(results)
+    tmp = paths["results"].with_suffix(".json.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=1, allow_nan=False)
+    os.replace(tmp, paths["results"])
+    paths["trials_csv"] = write_csv(trial_kpi_rows(results.get("trials", [])), out / "trials.csv")
+    paths["agreement_csv"] = write_csv(results.get("agreement", []), out / "agreement.csv")
+    paths["device_csv"] = write_csv(results.get("device", []), out / "device.csv")
+    paths["gates_csv"] = write_csv(results.get("gates", []), out / "gates.csv")
+    if results.get("categorical"):
+        paths["categorical_csv"] = write_csv(results["categorical"], out / "categorical.csv")
+    if results.get("comparisons"):
+        paths["comparisons_csv"] = write_csv(results["comparisons"], out / "comparisons.csv")
+    return paths

@@ -1,0 +1,272 @@
+"""Run a validation study: every trial × candidate, then agreement, device cost, gates, results and report.
+
+``run_study(manifest, out_dir)`` is what ``stancebench validate`` and ``stancebench demo`` call. Work is split
+into one task per trial × candidate (a reference-only trial is one task without a candidate) and run in a pool
+of processes, one per core by default; a progress bar goes to stderr. A task that fails is recorded with its
+status and reason (``"failed"``: something broke; ``"refused"``: the data did not allow an honest number,
+e.g. no reliable alignment peak) and the study goes on. A part of the project that is not available on this
+machine is recorded as ``"not available: <reason>"`` in the results, never a crash.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ground_truth.errors import AlignmentError, InputError, NotAvailableError, StancebenchError
+
+from .manifest import StudyManifest
+from .progress import Progress
+from .results import SCHEMA_VERSION, jsonable, sha256_file, software_versions, utc_now, write_results
+
+
+def default_cache_dir() -> Path:
+    """Where candidate inference results are cached (``STANCEBENCH_CACHE`` or ~/.cache/stancebench)."""
+    env = os.environ.get("STANCEBENCH_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stancebench"
+
+
+def _tasks(manifest: StudyManifest) -> list[dict]:
+    subjects = {s.id: asdict(s) for s in manifest.subjects}
+    tasks = []
+    for trial in manifest.trials:
+        cands = [None] if trial.kind == "reference-only" else list(manifest.candidates)
+        for spec in cands:
+            tasks.append({"trial": asdict(trial), "subject": subjects[trial.subject],
+                          "candidate": None if spec is None else asdict(spec),
+                          "settings": asdict(manifest.settings)})
+    return tasks
+
+
+def _worker_init(threads: int) -> None:
+    # Each worker process runs single-threaded numerics so that N processes use N cores, not N².
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def run_task(task: dict) -> dict:
+    """One trial × candidate; never raises (failures are returned as a row with status and reason)."""
+    from . import pairing
+
+    t0 = time.perf_counter()
+    trial, cand = task["trial"], task["candidate"]
+    row: dict[str, Any] = {
+        "trial_id": trial["id"], "subject": trial["subject"], "protocol": trial["protocol"],
+        "condition": trial["condition"], "stance_leg": trial["stance_leg"], "kind": trial["kind"],
+        "candidate": None if cand is None else cand["name"], "status": "ok", "reason": None,
+        "detection_rate": None, "alignment": None, "kpis": [], "stages": {},
+    }
+    figures: dict[str, Any] = {}
+    try:
+        pairing.process_trial(task, row, figures)
+    except AlignmentError as exc:
+        row["status"], row["reason"] = "refused", f"alignment refused: {exc}"
+    except NotAvailableError as exc:
+        msg = str(exc)
+        row["status"], row["reason"] = "failed", msg if msg.startswith("not available") else f"not available: {msg}"
+    except StancebenchError as exc:
+        row["status"], row["reason"] = "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug in one trial must not stop the study; keep the trace
+        row["status"] = "failed"
+        row["reason"] = f"{type(exc).__name__}: {exc}"
+        row["traceback"] = traceback.format_exc(limit=6)
+    row["elapsed_s"] = time.perf_counter() - t0
+    return {"row": row, "figures": figures}
+
+
+def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: str = "trials") -> list[dict]:
+    """Run tasks in a process pool (in-process when ``workers == 1``), keeping the input order."""
+    out: list[dict | None] = [None] * len(tasks)
+    bar = Progress(len(tasks), label, enabled=progress)
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for i, task in enumerate(tasks):
+                out[i] = run_task(task)
+                _tick(bar, out[i])
+        else:
+            # spawn, not fork: MediaPipe and the TFLite runtime hold threads and must not be forked.
+            ctx = mp.get_context("spawn")
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                        initargs=(1,)) as pool:
+                futures = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+                for fut in cf.as_completed(futures):
+                    i = futures[fut]
+                    try:
+                        out[i] = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a crashed worker process
+                        t = tasks[i]
+                        out[i] = {"row": {"trial_id": t["trial"]["id"], "subject": t["trial"]["subject"],
+                                          "protocol": t["trial"]["protocol"], "condition": t["trial"]["condition"],
+                                          "kind": t["trial"]["kind"],
+                                          "candidate": (t["candidate"] or {}).get("name"), "status": "failed",
+                                          "reason": f"worker process failed: {type(exc).__name__}: {exc}",
+                                          "kpis": [], "alignment": None, "detection_rate": None},
+                                  "figures": {}}
+                    _tick(bar, out[i])
+    finally:
+        bar.close()
+    return out  # type: ignore[return-value]
+
+
+def _tick(bar: Progress, res: dict) -> None:
+    row = res["row"]
+    bar.update(note=f"{row['trial_id']} {row.get('candidate') or '(reference only)'}: {row['status']}",
+               failed=row["status"] != "ok")
+
+
+def _candidate_identity(spec, rows: list[dict]) -> dict:
+    """Identity of a candidate for results: from the first track that ran, else from the backbone itself."""
+    ident = {"name": spec.name, "baseline": spec.baseline, "manifest": spec.manifest, "params": spec.params}
+    for r in rows:
+        if r.get("candidate") == spec.name and r.get("candidate_identity"):
+            ident.update({k: v for k, v in r["candidate_identity"].items() if k not in ("name",)})
+            break
+    else:
+        from . import pairing
+        try:
+            ident.update(pairing.candidate_identity(spec))
+        except Exception as exc:  # noqa: BLE001
+            ident["status"] = f"not available: {exc}"
+    return ident
+
+
+def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: str | os.PathLike | None = None,
+              workers: int | None = None, progress: bool = True, kind: str = "manifest",
+              device: bool = True, report: bool = True, extra: dict | None = None) -> dict:
+    """Run a whole study and write ``results.json``, the CSV tables and ``report.html`` into ``out_dir``.
+
+    Parameters
+    ----------
+    manifest : StudyManifest
+        From :func:`harness.manifest.load_manifest`.
+    out_dir : path-like
+        Output folder (created).
+    policy : path-like, optional
+        Gate policy TOML; without one no gates are evaluated (``gates`` is empty).
+    workers : int, optional
+        Processes; default ``settings.workers`` or one per core.
+    progress : bool
+        Draw the progress bar on stderr.
+    kind : {"manifest", "synthetic-demo"}
+        Recorded in ``study.kind``.
+    device : bool
+        Run the host device runner on each candidate's model file.
+    report : bool
+        Build ``report.html`` (needs the ``reports`` package).
+    extra : dict, optional
+        Extra top-level sections merged into the results (e.g. the synthetic round-trip self-check).
+
+    Returns
+    -------
+    dict
+        The results (also written as ``results.json``); ``results["exit_code"]`` follows the gates
+        (0 pass, 1 a blocking gate failed).
+    """
+    from . import pairing
+    from .aggregate import agreement_sections
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    settings = manifest.settings
+    if settings.cache_dir is None:
+        settings.cache_dir = default_cache_dir()
+    n_workers = workers or settings.workers or os.cpu_count() or 1
+    tasks = _tasks(manifest)
+    n_workers = max(1, min(n_workers, len(tasks)))
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    done = run_tasks(tasks, workers=n_workers, progress=progress)
+    timings["trials_s"] = time.perf_counter() - t
+    rows = [d["row"] for d in done]
+    figures = {"trials": {f"{d['row']['trial_id']}|{d['row'].get('candidate')}": d["figures"]
+                          for d in done if d["figures"]}}
+
+    results: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "study": {"name": manifest.name, "kind": kind, "manifest": manifest.path, "seed": settings.seed,
+                  "created_utc": utc_now(), "software": software_versions(), "data_root": manifest.data_root,
+                  "workers": n_workers, "settings": asdict(settings)},
+        "provenance": {"files": _provenance_files(manifest), "licences": list(manifest.licences),
+                       "manifest": manifest.to_dict()},
+        "candidates": [_candidate_identity(c, rows) for c in manifest.candidates],
+        "subjects": [{"subject": s.id, "height_m": s.height_m, "mass_kg": s.mass_kg,
+                      "leg_length_m": s.leg_length_m, "sex": s.sex} for s in manifest.subjects],
+        "trials": rows,
+    }
+    t = time.perf_counter()
+    results.update(agreement_sections(rows, manifest))
+    timings["agreement_s"] = time.perf_counter() - t
+    if extra:
+        results.update(extra)
+
+    t = time.perf_counter()
+    results["device"], results["device_status"] = (pairing.device_records(results["candidates"], out)
+                                                   if device else ([], "not run (--no-device)"))
+    timings["device_s"] = time.perf_counter() - t
+
+    results["gates"], results["gates_status"], exit_code = pairing.evaluate_gates(results, policy)
+    results["exit_code"] = exit_code
+    results["figures_data"] = figures
+    timings["total_s"] = time.perf_counter() - t_start
+    results["timings"] = timings
+    paths = write_results(results, out)
+    results["paths"] = {k: str(v) for k, v in paths.items()}
+    if report:
+        t = time.perf_counter()
+        results["report_status"] = pairing.build_html_report(results, out / "report.html")
+        timings["report_s"] = time.perf_counter() - t
+        timings["total_s"] = time.perf_counter() - t_start
+        if results["report_status"] == "ok":
+            results["paths"]["report"] = str(out / "report.html")
+        write_results(results, out)  # again, with the report status and final timings
+    return results
+
+
+def _provenance_files(manifest: StudyManifest) -> list[dict]:
+    seen, files = set(), []
+    for trial in manifest.trials:
+        for role, paths in (("gold-standard", trial.gold_standard), ("video", trial.video),
+                            ("calibration", [trial.camera] if trial.camera else []),
+                            ("truth", [trial.truth] if trial.truth else [])):
+            for p in paths:
+                if p in seen:
+                    continue
+                seen.add(p)
+                files.append({"path": str(p), "sha256": sha256_file(p), "role": role, "bytes": p.stat().st_size})
+    for c in manifest.candidates:
+        if c.manifest and c.manifest not in seen:
+            files.append({"path": str(c.manifest), "sha256": sha256_file(c.manifest), "role": "model"})
+    return files
+
+
+def summary_lines(results: dict) -> list[str]:
+    """A short human summary of a finished study (printed by ``demo`` and ``validate``)."""
+    rows = results.get("trials", [])
+    ok = sum(r["status"] == "ok" for r in rows)
+    lines = [f"study '{results['study']['name']}': {len(rows)} trial x candidate runs, {ok} ok, "
+             f"{len(rows) - ok} failed/refused ({results.get('timings', {}).get('total_s', float('nan')):.1f} s)"]
+    for r in rows:
+        if r["status"] != "ok":
+            lines.append(f"  {r['status']}: {r['trial_id']} / {r.get('candidate') or '-'}: {r['reason']}")
+    for a in results.get("agreement", []):
+        if a.get("condition") != "all" or a.get("icc") is None:
+            continue
+        lines.append(f"  {a['candidate']:<24} {a['kpi']:<24} n={a['n']:<3} bias {a['bias']:+.3g} {a['unit']} "
+                     f"LoA [{a['loa_lower']:.3g}, {a['loa_upper']:.3g}]  ICC(A,1) {a['icc']:.2f} "
+                     f"[{a['icc_ci_low']:.2f}, {a['icc_ci_high']:.2f}]")
+    for g in results.get("gates", []):
+        lines.append(f"  gate {g.get('status', g.get('verdict', '?'))}: {g.get('message') or g.get('text') or g}")
+    if results.get("gates_status") and results["gates_status"] != "ok":
+        lines.append(f"  gates: {results['gates_status']}")
+    return lines

@@ -1,0 +1,160 @@
+"""Study manifests: a valid manifest loads with every path resolved; each kind of mistake gives a
+ManifestError naming the manifest file and the field."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ground_truth.errors import ManifestError
+from harness.manifest import load_manifest
+
+
+def _write(tmp_path: Path, body: str, files=("gs/S01.c3d", "vid/S01.mp4", "cam.toml")) -> Path:
+    for f in files:
+        p = tmp_path / f
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+    path = tmp_path / "study.toml"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+GOOD = """
+    [study]
+    name = "pilot"
+
+    [settings]
+    seed = 7
+    workers = 1
+    kpis = ["com_path_length", "time_to_failure"]
+
+    [[subjects]]
+    id = "S01"
+    height_m = 1.72
+    mass_kg = 68.0
+    leg_length_m = 0.88
+    sex = "F"
+
+    [[trials]]
+    id = "S01-EO-1"
+    subject = "S01"
+    protocol = "single_leg_stance"
+    condition = "eyes_open_firm"
+    stance_leg = "left"
+    gold_standard = "gs/S01.c3d"
+    video = ["vid/S01.mp4"]
+    camera = "cam.toml"
+    known_clock_offset_s = 0.25
+
+    [[candidates]]
+    name = "mediapipe-full"
+    baseline = true
+
+    [[candidates]]
+    name = "blazepose-int8"
+    backbone = "blazepose-tflite"
+    """
+
+
+def test_good_manifest_loads_and_resolves_paths(tmp_path):
+    m = load_manifest(_write(tmp_path, GOOD), check_candidates=False)
+    assert m.name == "pilot"
+    assert m.settings.seed == 7 and m.settings.kpis == ["com_path_length", "time_to_failure"]
+    t = m.trials[0]
+    assert t.gold_standard == [(tmp_path / "gs/S01.c3d").resolve()]
+    assert t.video[0].is_absolute() and t.camera.name == "cam.toml"
+    assert t.known_clock_offset_s == 0.25 and t.kind == "paired"
+    assert m.baseline.name == "mediapipe-full"
+    assert m.candidates[1].backbone == "blazepose-tflite"
+    assert m.subject("S01").leg_length_m == 0.88
+
+
+def test_data_root_from_argument_and_environment(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    _write(root, GOOD)  # files under root
+    manifest = tmp_path / "elsewhere" / "study.toml"
+    manifest.parent.mkdir()
+    manifest.write_text(textwrap.dedent(GOOD))
+    with pytest.raises(ManifestError, match="file not found"):
+        load_manifest(manifest, check_candidates=False)
+    assert load_manifest(manifest, data_root=root, check_candidates=False).data_root == root.resolve()
+    monkeypatch.setenv("STANCEBENCH_DATA_ROOT", str(root))
+    assert load_manifest(manifest, check_candidates=False).trials[0].video[0].parent == (root / "vid").resolve()
+
+
+@pytest.mark.parametrize("edit, field, words", [
+    (('video = ["vid/S01.mp4"]', 'video = ["vid/missing.mp4"]'), "trials[0] (id 'S01-EO-1').video[0]",
+     "file not found"),
+    (('protocol = "single_leg_stance"', 'protocol = "tightrope"'), "trials[0] (id 'S01-EO-1').protocol",
+     "unknown protocol 'tightrope'"),
+    (('subject = "S01"', 'subject = "S99"'), "trials[0] (id 'S01-EO-1').subject", "unknown subject 'S99'"),
+    (('condition = "eyes_open_firm"', 'condition = "eyes_half_open"'), "trials[0] (id 'S01-EO-1').condition",
+     "unknown condition"),
+    (('height_m = 1.72', 'height_m = 172'), "subjects[0] (id 'S01').height_m", "outside the plausible range"),
+    (('mass_kg = 68.0', 'mass_kg = "heavy"'), "subjects[0] (id 'S01').mass_kg", "is 'heavy'"),
+    (('stance_leg = "left"', 'stance_leg = "middle"'), "trials[0] (id 'S01-EO-1').stance_leg", "left or right"),
+    (('seed = 7', 'seed = -1'), "settings.seed", "is -1"),
+    (('name = "blazepose-int8"', 'name = "mediapipe-full"'), "candidates[1].name", "duplicate candidate"),
+])
+def test_each_mistake_names_file_and_field(tmp_path, edit, field, words):
+    body = GOOD.replace(*edit)
+    assert body != GOOD
+    path = _write(tmp_path, body)
+    with pytest.raises(ManifestError) as info:
+        load_manifest(path, check_candidates=False)
+    msg = str(info.value)
+    assert str(path.resolve()) in msg and field in msg and words in msg
+
+
+def test_duplicate_trial_ids_and_all_problems_listed_at_once(tmp_path):
+    body = GOOD + """
+    [[trials]]
+    id = "S01-EO-1"
+    subject = "S02"
+    protocol = "single_leg_stance"
+    condition = "eyes_open_firm"
+    gold_standard = "gs/S01.c3d"
+    video = "vid/S01.mp4"
+    """
+    with pytest.raises(ManifestError) as info:
+        load_manifest(_write(tmp_path, body), check_candidates=False)
+    msg = str(info.value)
+    assert "2 problems" in msg
+    assert "duplicate trial id 'S01-EO-1'" in msg and "unknown subject 'S02'" in msg
+
+
+def test_one_sided_trials_are_labelled(tmp_path):
+    body = GOOD.replace('gold_standard = "gs/S01.c3d"\n', 'kind = "candidate-only"\n')
+    m = load_manifest(_write(tmp_path, body), check_candidates=False)
+    assert m.trials[0].kind == "candidate-only" and m.trials[0].gold_standard == []
+    # a paired trial without a gold standard is an error, not a silent candidate-only trial
+    body = GOOD.replace('gold_standard = "gs/S01.c3d"\n', "")
+    with pytest.raises(ManifestError, match=r"gold_standard': is missing"):
+        load_manifest(_write(tmp_path, body), check_candidates=False)
+
+
+def test_unknown_fields_and_bad_toml(tmp_path):
+    with pytest.raises(ManifestError, match="unknown trial field"):
+        load_manifest(_write(tmp_path, GOOD.replace("stance_leg =", "stance_lge =")), check_candidates=False)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[study\nname=1")
+    with pytest.raises(ManifestError, match="not valid TOML"):
+        load_manifest(bad)
+    with pytest.raises(ManifestError, match="manifest file not found"):
+        load_manifest(tmp_path / "nope.toml")
+
+
+def test_candidate_that_cannot_run_here(tmp_path):
+    body = GOOD.replace('name = "blazepose-int8"\n    backbone = "blazepose-tflite"', 'name = "no-such-backbone"')
+    with pytest.raises(ManifestError, match=r"candidates\[1\].*'no-such-backbone' cannot run here"):
+        load_manifest(_write(tmp_path, body))
+
+
+def test_cli_validate_check_reports_bad_manifest_with_exit_2(tmp_path, capsys):
+    from harness.cli import main
+    path = _write(tmp_path, GOOD.replace('subject = "S01"', 'subject = "S99"'))
+    rc = main(["validate", str(path), "--out", str(tmp_path / "out"), "--check"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "unknown subject 'S99'" in err and "study.toml" in err
