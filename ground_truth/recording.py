@@ -85,7 +85,9 @@ class Recording:
         Frames where no plate is loaded have NaN COP.
         """
         if not self.plates:
-            raise InputError("recording has no force plates", file=self.path, field="plates")
+            why = self.meta.get("plates_note")
+            raise InputError("recording has no force plates" + (f" ({why})" if why else ""), file=self.path,
+                             field="plates", expected="a file with force-plate data")
         if which == "net":
             return net_plate(self.plates, self.vertical_axis, file=self.path)
         if isinstance(which, str):

@@ -15,11 +15,12 @@ import numpy as np
 
 from .errors import InputError
 
-#: Units a channel may carry. SI, plus degrees for angles (clinical convention, SI-accepted) and
-#: dimensionless values.
+#: Units a channel may carry. SI, plus degrees for angles (clinical convention, SI-accepted), dimensionless
+#: values ("1"), pixels, and "raw": kept as stored in the file because its unit is absent or not physical
+#: (the file's own unit string is then in ``source_units``).
 KNOWN_UNITS = frozenset({
     "m", "m/s", "m/s^2", "N", "N*m", "N/kg", "kg", "s", "Hz", "rad", "rad/s", "deg", "deg/s", "1", "px",
-    "V", "W", "J", "bool",
+    "V", "W", "J", "bool", "raw",
 })
 
 
