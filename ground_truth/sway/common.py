@@ -1,0 +1,121 @@
+"""Helpers shared by the sway conventions: input checks, unit conversion, and the geometric and spectral
+building blocks (path length, prediction ellipse, set diameter, Welch spectra)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..checks import _as_float_array, _check_option, _validate_type
+from ..errors import InputError
+
+#: Factor from an input length unit to centimetres (every sway metric is reported in cm).
+TO_CM = {"m": 100.0, "cm": 1.0, "mm": 0.1}
+AXIS_NAMES = ("ap", "ml")
+
+
+def check_cop(cop, fs_hz, units_in: str, axes, *, allow_nan: bool = False, min_samples: int = 10):
+    """Validate and convert a (n, 2) COP array to centimetres.
+
+    Returns ``(cop_cm, fs_hz, order)`` where ``order`` permutes the columns so that column 0 is AP and
+    column 1 is ML. NaN is refused with an InputError naming how many samples and where, unless
+    ``allow_nan`` (conventions that define gap handling).
+    """
+    _validate_type(fs_hz, "numeric", "fs_hz")
+    fs_hz = float(fs_hz)
+    if not np.isfinite(fs_hz) or fs_hz <= 0:
+        raise InputError(f"sampling rate is {fs_hz!r}", field="fs_hz", expected="a positive number of Hz")
+    _check_option("units_in", units_in, tuple(TO_CM))
+    axes = tuple(axes)
+    if sorted(axes) != sorted(AXIS_NAMES):
+        raise InputError(f"axes is {axes!r}", field="axes", expected="('ap', 'ml') or ('ml', 'ap')")
+    arr = _as_float_array(cop, "cop", ndim=2)
+    if arr.shape[1] != 2:
+        raise InputError(f"cop has shape {arr.shape}", field="cop",
+                         expected="(n, 2) horizontal positions, one row per sample")
+    if arr.shape[0] < min_samples:
+        raise InputError(f"cop has {arr.shape[0]} samples", field="cop", expected=f"at least {min_samples}")
+    bad = ~np.all(np.isfinite(arr), axis=1)
+    if np.any(np.isinf(arr)):
+        i = int(np.flatnonzero(np.any(np.isinf(arr), axis=1))[0])
+        raise InputError(f"cop is infinite at sample {i} (t = {i / fs_hz:.3f} s from the first sample)",
+                         field="cop", expected="finite positions or NaN for gaps")
+    if bad.any() and not allow_nan:
+        raise InputError(f"cop has {int(bad.sum())} NaN sample(s) of {arr.shape[0]} ({describe_gaps(bad, fs_hz)});"
+                         f" this convention defines no gap handling, so no number is computed", field="cop",
+                         expected="a gap-free COP: choose a window without gaps (e.g. --window), or use a "
+                                  "convention that resamples over gaps (quijoux2021)")
+    cop_cm = arr * TO_CM[units_in]
+    if axes == ("ml", "ap"):
+        cop_cm = cop_cm[:, ::-1]
+    return np.ascontiguousarray(cop_cm), fs_hz
+
+
+def describe_gaps(bad: np.ndarray, fs_hz: float, limit: int = 3) -> str:
+    """'samples 3-9 (0.030-0.090 s), ...' for the runs of True in ``bad``."""
+    edges = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    parts = [f"samples {a}-{b} ({a / fs_hz:.3f}-{b / fs_hz:.3f} s)" if b > a else f"sample {a} ({a / fs_hz:.3f} s)"
+             for a, b in zip(starts[:limit], stops[:limit])]
+    more = f", and {starts.size - limit} more run(s)" if starts.size > limit else ""
+    return f"{starts.size} run(s): " + ", ".join(parts) + more
+
+
+def path_length(x: np.ndarray) -> float:
+    """Total length of the polyline through the samples (same units as x); x is (n,) or (n, k)."""
+    d = np.diff(x, axis=0)
+    if d.ndim == 1:
+        return float(np.sum(np.abs(d)))
+    return float(np.sum(np.sqrt(np.sum(d * d, axis=1))))
+
+
+def prediction_ellipse_area(x: np.ndarray, p: float = 0.95) -> tuple[float, np.ndarray]:
+    """Area of the p prediction ellipse of (n, 2) samples (Duarte 2015 / Santos & Duarte 2016).
+
+    With λ1, λ2 the eigenvalues of the sample covariance (ddof = 1):
+    area = π·sqrt(λ1·λ2)·F(p; 2, n−2)·2(n−1)(n+1)/(n(n−2)). Returns (area, eigenvalues ascending).
+    """
+    from scipy import stats
+
+    n = x.shape[0]
+    lam = np.linalg.eigvalsh(np.cov(x.T, ddof=1))
+    k = stats.f.ppf(p, 2, n - 2) * 2.0 * (n - 1) * (n + 1) / (n * (n - 2))
+    return float(np.pi * k * np.sqrt(max(lam[0], 0.0) * lam[1])), lam
+
+
+def diameter(x: np.ndarray) -> float:
+    """Largest distance between any two samples, O(n log n): the farthest pair lies on the convex hull."""
+    if x.ndim == 1 or x.shape[1] == 1:
+        v = x.ravel()
+        return float(v.max() - v.min())
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        pts = x[ConvexHull(x).vertices]
+    except (QhullError, ValueError):
+        # Degenerate (collinear, or fewer than 3 distinct points): the diameter is the range along the
+        # principal direction, exactly.
+        centred = x - x.mean(axis=0)
+        u = np.linalg.svd(centred, full_matrices=False)[2][0]
+        proj = centred @ u
+        return float(proj.max() - proj.min())
+    d = pts[:, None, :] - pts[None, :, :]  # hull vertices only: a few dozen points
+    return float(np.sqrt(np.max(np.sum(d * d, axis=-1))))
+
+
+def welch_psd(x: np.ndarray, fs: float, *, nperseg: int, noverlap: int | None = None, nfft: int | None = None,
+              window: str = "hann", detrend="constant"):
+    """One-sided Welch PSD along axis 0 (scipy.signal.welch); returns (f, P) with P of shape (m, k)."""
+    from scipy import signal
+
+    return signal.welch(x, fs=fs, window=window, nperseg=nperseg, noverlap=noverlap, nfft=nfft,
+                        detrend=detrend, return_onesided=True, scaling="density", axis=0)
+
+
+def lowpass(x: np.ndarray, fs: float, cutoff_hz: float, order: int = 4) -> np.ndarray:
+    """Zero-phase Butterworth low-pass (filtfilt) along axis 0."""
+    from scipy import signal
+
+    if cutoff_hz >= fs / 2:
+        raise InputError(f"low-pass cut-off {cutoff_hz} Hz is not below the Nyquist frequency {fs / 2} Hz",
+                         field="fs_hz", expected=f"a sampling rate above {2 * cutoff_hz} Hz")
+    b, a = signal.butter(order, cutoff_hz / (fs / 2), btype="lowpass")
+    return signal.filtfilt(b, a, x, axis=0)

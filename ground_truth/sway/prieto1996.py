@@ -1,0 +1,117 @@
+"""``prieto1996``: the classic time- and frequency-domain COP measures of Prieto et al. (1996).
+
+Prieto TE, Myklebust JB, Hoffmann RG, Lovett EG, Myklebust BM (1996). Measures of postural steadiness:
+differences between healthy young and elderly adults. IEEE Trans Biomed Eng 43(9):956-966.
+doi:10.1109/10.532130
+
+Definitions (AP, ML are the COP referenced to its mean; RD = sqrt(AP² + ML²); N samples; T = N/fs):
+
+* mean distance MDIST = mean(RD); MDIST_AP = mean|AP|, MDIST_ML = mean|ML|
+* RMS distance RDIST = sqrt(mean(RD²)); RDIST_AP = sqrt(mean(AP²)), RDIST_ML likewise
+* total excursion TOTEX = Σ sqrt(ΔAP² + ΔML²); TOTEX_AP = Σ|ΔAP|, TOTEX_ML = Σ|ΔML|
+* mean velocity MVELO = TOTEX / T (and per axis)
+* range RANGE = largest distance between any two points (convex hull, O(n log n)); RANGE_AP = max − min
+* mean frequency MFREQ = MVELO / (2π·MDIST); MFREQ_AP = MVELO_AP / (4√2·MDIST_AP), ML likewise
+* 95% confidence circle AREA-CC = π(MDIST + z₀.₀₅·s_RD)², s_RD = sqrt(RDIST² − MDIST²), z₀.₀₅ = 1.645
+* 95% confidence ellipse AREA-CE = 2π·F₀.₀₅[2, N−2]·sqrt(s_AP²·s_ML² − s_APML²), s with 1/N
+* sway area per unit time AREA-SW = Σ|AP[n+1]·ML[n] − AP[n]·ML[n+1]| / (2T)
+* fractal dimension FD = log N / log(N·d / TOTEX) with d = RANGE (FD-PD), d = 2(MDIST + z₀.₀₅·s_RD)
+  (FD-CC) or d = sqrt(8·F₀.₀₅[2, N−2]·sqrt(s_AP²·s_ML² − s_APML²)) (FD-CE)
+* frequency domain, per axis, from the PSD G(f) restricted to 0.15 ≤ f ≤ 5 Hz with spectral moments
+  μ_k = Σ f^k·G(f)·Δf: total power POWER = μ₀ (cm²), 50% and 95% power frequencies (lowest f whose
+  cumulative power reaches 50% / 95% of μ₀), centroidal frequency CFREQ = sqrt(μ₂/μ₀), frequency
+  dispersion FREQD = sqrt(1 − μ₁²/(μ₀·μ₂)) (unitless; 0 for a pure tone, larger for a broader spectrum).
+
+Choices this implementation makes and states (the paper's own processing differs in detail): the measures
+are computed on the COP as given, without filtering (Prieto et al. low-pass filtered their 100 Hz COP
+before computing them; filter beforehand for comparability); the PSD is a Welch estimate (Hann window,
+segments of N/2 samples, N/4 overlap, constant detrend).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .common import diameter, path_length, welch_psd
+
+NAME = "prieto1996"
+CITATION = ("Prieto TE, Myklebust JB, Hoffmann RG, Lovett EG, Myklebust BM (1996) Measures of postural "
+            "steadiness: differences between healthy young and elderly adults. IEEE Trans Biomed Eng "
+            "43(9):956-966, doi:10.1109/10.532130")
+ALLOWS_GAPS = False
+MIN_SAMPLES = 20
+Z05 = 1.645
+BAND_HZ = (0.15, 5.0)
+
+
+def _spectral(x: np.ndarray, fs: float, axis_name: str) -> dict:
+    n = x.shape[0]
+    f, p = welch_psd(x, fs, nperseg=n // 2, noverlap=n // 4)
+    df = f[1] - f[0]  # Welch bin width fs / nperseg
+    keep = (f >= BAND_HZ[0]) & (f <= BAND_HZ[1])
+    f, p = f[keep], p[keep]
+    out = {}
+    if f.size < 2:
+        for k in ("total_power_{}_cm2", "f50_{}_hz", "f95_{}_hz", "centroid_frequency_{}_hz",
+                  "frequency_dispersion_{}"):
+            out[k.format(axis_name)] = float("nan")
+        return out
+    mu0 = np.sum(p * df)
+    mu1 = np.sum(f * p * df)
+    mu2 = np.sum(f * f * p * df)
+    cum = np.cumsum(p * df)
+    out[f"total_power_{axis_name}_cm2"] = float(mu0)
+    out[f"f50_{axis_name}_hz"] = float(f[np.searchsorted(cum, 0.5 * mu0)])
+    out[f"f95_{axis_name}_hz"] = float(f[min(np.searchsorted(cum, 0.95 * mu0), f.size - 1)])
+    out[f"centroid_frequency_{axis_name}_hz"] = float(np.sqrt(mu2 / mu0))
+    out[f"frequency_dispersion_{axis_name}"] = float(np.sqrt(max(0.0, 1.0 - mu1 ** 2 / (mu0 * mu2))))
+    return out
+
+
+def compute(cop_cm: np.ndarray, fs: float) -> tuple[dict, list[str]]:
+    from scipy import stats
+
+    n = cop_cm.shape[0]
+    T = n / fs
+    c = cop_cm - cop_cm.mean(axis=0)
+    ap, ml = c[:, 0], c[:, 1]
+    rd = np.hypot(ap, ml)
+    mdist, mdist_ap, mdist_ml = rd.mean(), np.abs(ap).mean(), np.abs(ml).mean()
+    rdist, rdist_ap, rdist_ml = np.sqrt(np.mean(rd ** 2)), np.sqrt(np.mean(ap ** 2)), np.sqrt(np.mean(ml ** 2))
+    totex, totex_ap, totex_ml = path_length(c), path_length(ap), path_length(ml)
+    s_rd = np.sqrt(max(rdist ** 2 - mdist ** 2, 0.0))
+    s_apml = np.mean(ap * ml)
+    f05 = stats.f.ppf(0.95, 2, n - 2)
+    det = max(rdist_ap ** 2 * rdist_ml ** 2 - s_apml ** 2, 0.0)
+    rng = diameter(c)
+    d_cc = 2 * (mdist + Z05 * s_rd)
+    d_ce = np.sqrt(8 * f05 * np.sqrt(det))
+
+    def fd(d):
+        return float(np.log(n) / np.log(n * d / totex)) if d > 0 and totex > 0 else float("nan")
+
+    metrics = {
+        "mean_distance_cm": float(mdist), "mean_distance_ap_cm": float(mdist_ap),
+        "mean_distance_ml_cm": float(mdist_ml),
+        "rms_distance_cm": float(rdist), "rms_ap_cm": float(rdist_ap), "rms_ml_cm": float(rdist_ml),
+        "path_length_cm": totex, "path_length_ap_cm": totex_ap, "path_length_ml_cm": totex_ml,
+        "mean_velocity_cm_s": totex / T, "mean_velocity_ap_cm_s": totex_ap / T,
+        "mean_velocity_ml_cm_s": totex_ml / T,
+        "range_cm": rng, "range_ap_cm": float(np.ptp(ap)), "range_ml_cm": float(np.ptp(ml)),
+        "mean_frequency_hz": float(totex / T / (2 * np.pi * mdist)),
+        "mean_frequency_ap_hz": float(totex_ap / T / (4 * np.sqrt(2) * mdist_ap)),
+        "mean_frequency_ml_hz": float(totex_ml / T / (4 * np.sqrt(2) * mdist_ml)),
+        "area95_circle_cm2": float(np.pi * (mdist + Z05 * s_rd) ** 2),
+        "area95_cm2": float(2 * np.pi * f05 * np.sqrt(det)),
+        "sway_area_per_s_cm2_s": float(np.sum(np.abs(ap[1:] * ml[:-1] - ap[:-1] * ml[1:])) / (2 * T)),
+        "fractal_dimension_pd": fd(rng), "fractal_dimension_cc": fd(d_cc), "fractal_dimension_ce": fd(d_ce),
+        "duration_s": T,
+    }
+    metrics.update(_spectral(c[:, 0], fs, "ap"))
+    metrics.update(_spectral(c[:, 1], fs, "ml"))
+    notes = ["measures of Prieto et al. 1996 on the COP as given (no filtering here; the paper low-pass "
+             f"filtered its 100 Hz COP): rate {fs:g} Hz",
+             "area95_cm2 is the paper's 95% confidence ellipse AREA-CE (1/N covariance, F[2, N-2] quantile); "
+             "area95_circle_cm2 is AREA-CC",
+             "frequency measures: Welch PSD (Hann, N/2 segments, N/4 overlap) restricted to 0.15-5 Hz"]
+    return metrics, notes
+
