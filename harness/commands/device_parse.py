@@ -1,15 +1,71 @@
 """``stancebench device-parse``: turn a saved on-device benchmark or profiling log into result records."""
 from __future__ import annotations
 
-from ground_truth.errors import NotAvailableError
-
 HELP = "Turn a saved on-device benchmark or profiling log into result records."
+KINDS = ["benchmark_model", "batterystats", "meminfo", "xctest", "metrickit", "mlperf", "litert_benchmark"]
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("device-parse", help=HELP, description=HELP)
+    p = subparsers.add_parser(
+        "device-parse", help=HELP, description=HELP + " Fields the log does not contain are null and listed in "
+        "'missing'; a record missing its mean, median or run count has status 'partial'. MB = 10^6 bytes.")
+    p.add_argument("file", help="saved log (text or JSON); '---8<---' lines separate independent excerpts")
+    p.add_argument("--kind", required=True, choices=KINDS, help="which tool printed the log")
+    p.add_argument("--json", dest="json_out", metavar="OUT.json",
+                   help="write the records here ('-' for stdout); without it a summary table is printed")
+    p.add_argument("--uid", type=int, help="batterystats: keep only this UID (e.g. 2000 = adb shell)")
     p.set_defaults(func=run)
 
 
+def _summary_line(rec) -> str:
+    lat, mem, en = rec.latency, rec.memory, rec.energy
+    parts = [f"{rec.status:8s}", rec.model.name or "-", rec.runtime.delegate or "-"]
+    if lat.mean_ms is not None:
+        parts.append(f"mean={lat.mean_ms:.3f}ms")
+    if lat.p50_ms is not None:
+        parts.append(f"p50={lat.p50_ms:.3f}ms")
+    if lat.n is not None:
+        parts.append(f"n={lat.n}")
+    for name in mem.figures:
+        parts.append(f"{name}={getattr(mem, name):.3f}")
+    if en.value is not None:
+        parts.append(f"energy={en.value:g}{en.unit} ({en.method})")
+    if rec.missing:
+        parts.append("missing: " + ",".join(m.split(".")[-1] for m in rec.missing))
+    return "  ".join(parts)
+
+
 def run(args) -> int:
-    raise NotAvailableError("'stancebench device-parse' is being built and is not available yet")
+    import json
+    import sys
+    from pathlib import Path
+
+    from device_runners.parsers import KINDS as PARSERS, batterystats_records, parse_batterystats
+    from device_runners.record import FILE_KIND, SCHEMA_VERSION
+    from ground_truth.errors import ReaderError
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except IsADirectoryError:
+        raise ReaderError("is a directory", file=path, expected="a saved log file") from None
+    if args.kind == "batterystats":
+        records = batterystats_records(parse_batterystats(text, file=path), uid=args.uid, file=path)
+    else:
+        records = PARSERS[args.kind](text, file=path)
+    if not records:
+        raise ReaderError(f"no {args.kind} measurements found", file=path,
+                          expected=f"the output of {args.kind}")
+    if args.json_out:
+        doc = {"schema_version": SCHEMA_VERSION, "kind": FILE_KIND, "mb_definition": "1 MB = 10^6 bytes",
+               "records": [r.to_dict() for r in records]}
+        text_out = json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+        if args.json_out == "-":
+            sys.stdout.write(text_out)
+        else:
+            Path(args.json_out).write_text(text_out, encoding="utf-8")
+            print(f"{len(records)} record(s) written to {args.json_out}")
+    else:
+        for rec in records:
+            print(_summary_line(rec))
+    return 0

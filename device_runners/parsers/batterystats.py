@@ -1,0 +1,173 @@
+"""Parse ``adb shell dumpsys batterystats`` power estimates (Android 7-11, 12+ and ``--checkin``).
+
+Android 7-11 print an ``Estimated power use (mAh):`` block with ``Uid u0a90: 15.8 ( cpu=15.8 )`` lines;
+Android 12+ (BatteryUsageStats) print ``Capacity: ..., Computed drain: ..., actual drain: lo-hi``, a ``Global``
+block and ``UID u0a195: 10.5 ( cpu=10.5 )`` lines (newer builds add ``fg:``/``bg:`` splits and
+``Rated:``/``Typical:`` figures); ``--checkin`` prints comma-separated ``uid`` / ``pwi`` / ``pws`` rows.
+All are *modelled* estimates from the device's power profile (charge in mAh), not measured energy.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ground_truth.errors import ReaderError
+
+from ..record import DeviceRecord, DeviceInfo, EnergyInfo
+from ._text import NUM, split_excerpts, to_float
+
+_UID_LINE = re.compile(rf"^\s*(?:Uid|UID)\s+(u\d+[ai]\d+|\d+)\s*:\s*({NUM})\s*(?:\((.*)\))?")
+_ITEM_LINE = re.compile(rf"^\s*([A-Za-z][\w ]*?):\s*({NUM})\s*(?:\((.*)\))?\s*$")
+_CAPACITY = re.compile(rf"Capacity:\s*({NUM}),\s*Computed drain:\s*({NUM}),\s*actual drain:\s*({NUM})"
+                       rf"(?:\s*-\s*({NUM}))?")
+_GLOBAL_ITEM = re.compile(rf"^\s*(\w+):\s*({NUM})\s+apps:\s*({NUM})")
+_HEADER = re.compile(r"Estimated power use \(mAh\):")
+_COMPONENT = re.compile(rf"([A-Za-z_]+)[=:]\s*({NUM})")
+
+
+def uid_number(token: str) -> int:
+    """'u0a90' -> 10090 (user 0, app 90: AID_APP_START 10000 + app id), 'u10a5' -> 1010005, '1000' -> 1000."""
+    m = re.fullmatch(r"u(\d+)([ai])(\d+)", token)
+    if not m:
+        return int(token)
+    user, kind, app = int(m.group(1)), m.group(2), int(m.group(3))
+    base = 10000 if kind == "a" else 99000  # isolated processes start at AID_ISOLATED_START 99000
+    return user * 100000 + base + app
+
+
+@dataclass
+class BatteryStats:
+    """One batterystats estimate: per-UID charge (mAh) and the device-level summary."""
+
+    format: str  # "legacy-7-11" | "android12+" | "checkin"
+    capacity_mah: float | None = None
+    computed_drain_mah: float | None = None
+    actual_drain_mah: tuple[float, float] | None = None
+    uids: dict[int, dict] = field(default_factory=dict)  # uid -> {"label", "total_mah", "components"}
+    items: dict[str, float] = field(default_factory=dict)  # Screen, Unaccounted, Wifi, Global rows ...
+    packages: dict[int, str] = field(default_factory=dict)  # checkin uid -> package
+    on_battery: bool | None = None
+    raw: str = ""
+
+
+def _components(text: str | None) -> dict[str, float]:
+    return {} if not text else {k: float(v) for k, v in _COMPONENT.findall(text)}
+
+
+def _parse_checkin(text: str) -> BatteryStats:
+    bs = BatteryStats(format="checkin", raw=text)
+    for line in text.splitlines():
+        cols = [c.strip() for c in line.split(",")]
+        if len(cols) < 4:
+            continue
+        if cols[2] == "i" and cols[3] == "uid" and len(cols) >= 6:
+            bs.packages[int(cols[4])] = cols[5]
+        elif cols[3] == "pwi" and len(cols) >= 6 and cols[4] == "uid":
+            uid = int(cols[1])
+            entry = {"label": str(uid), "total_mah": to_float(cols[5]), "components": {}}
+            if len(cols) >= 7:  # newer layout: total, shouldHide, screen, proportional smear
+                entry["hidden"] = cols[6] == "1"
+            if len(cols) >= 9:
+                entry["components"] = {"screen": to_float(cols[7]), "proportional_smear": to_float(cols[8])}
+            bs.uids[uid] = entry
+        elif cols[3] == "pws" and len(cols) >= 8:
+            bs.capacity_mah, bs.computed_drain_mah = to_float(cols[4]), to_float(cols[5])
+            bs.actual_drain_mah = (to_float(cols[6]), to_float(cols[7]))
+    for uid, entry in bs.uids.items():
+        if uid in bs.packages:
+            entry["package"] = bs.packages[uid]
+    return bs
+
+
+def _parse_text(text: str, file=None) -> BatteryStats:
+    bs = BatteryStats(format="legacy-7-11", raw=text)
+    in_block = False
+    for line in text.splitlines():
+        if "currently on battery:" in line:
+            bs.on_battery = "currently on battery: true" in line
+        if _HEADER.search(line):
+            in_block = True
+            continue
+        if m := _CAPACITY.search(line):
+            in_block = True
+            bs.capacity_mah, bs.computed_drain_mah = float(m.group(1)), float(m.group(2))
+            lo = float(m.group(3))
+            bs.actual_drain_mah = (lo, float(m.group(4)) if m.group(4) else lo)
+            continue
+        if not in_block:
+            continue
+        if m := _UID_LINE.match(line):
+            if line.lstrip().startswith("UID"):
+                bs.format = "android12+"
+            label = m.group(1)
+            bs.uids[uid_number(label)] = {"label": label, "total_mah": float(m.group(2)),
+                                          "components": _components(m.group(3))}
+        elif m := _GLOBAL_ITEM.match(line):
+            bs.format = "android12+"
+            bs.items[f"global.{m.group(1)}"] = float(m.group(2))
+        elif m := _ITEM_LINE.match(line):
+            bs.items[m.group(1).strip()] = float(m.group(2))
+        elif line.strip() in ("Global", "......", ""):
+            continue
+        elif bs.uids and not line.startswith(" " * 6):
+            in_block = False  # the next dumpsys section begins
+    return bs
+
+
+def parse_batterystats(text: str, *, file=None) -> list[BatteryStats]:
+    """Parse every batterystats estimate in ``text`` (one per ``---8<---`` excerpt).
+
+    Returns
+    -------
+    list of BatteryStats
+        Excerpts holding neither an estimate block nor checkin rows are skipped (e.g. the
+        ``Statistics since last charge`` header alone); if none holds an estimate, ReaderError is raised.
+    """
+    out = []
+    for excerpt in split_excerpts(text):
+        if re.search(r"^\s*\d+,\d+,[ilcu],", excerpt, re.MULTILINE):
+            bs = _parse_checkin(excerpt)
+        else:
+            bs = _parse_text(excerpt, file)
+        if bs.uids or bs.capacity_mah is not None:
+            out.append(bs)
+    if not out:
+        raise ReaderError("no 'Estimated power use' block, no UID power lines and no --checkin pwi rows found",
+                          file=file, field="batterystats",
+                          expected="output of 'dumpsys batterystats' or 'dumpsys batterystats --checkin'")
+    return out
+
+
+def uid_charge(stats: BatteryStats, uid: int) -> float | None:
+    """Estimated charge (mAh) of one UID, or None when the UID is absent (it used no measurable power)."""
+    entry = stats.uids.get(uid)
+    return None if entry is None else entry["total_mah"]
+
+
+def batterystats_records(stats: list[BatteryStats], *, uid: int | None = None, file=None) -> list[DeviceRecord]:
+    """Records from parsed estimates: one per UID (or only ``uid``), energy = the UID's modelled charge."""
+    records = []
+    for i, bs in enumerate(stats):
+        uids = [uid] if uid is not None else list(bs.uids)
+        for u in uids:
+            entry = bs.uids.get(u)
+            rec = DeviceRecord(device=DeviceInfo(platform="android"),
+                               source={"tool": "dumpsys batterystats", "parser": "batterystats",
+                                       "format": bs.format, "file": None if file is None else str(file),
+                                       "excerpt": i},
+                               raw_log=bs.raw)
+            rec.extra["batterystats"] = {"uid": u, "capacity_mah": bs.capacity_mah,
+                                         "computed_drain_mah": bs.computed_drain_mah,
+                                         "actual_drain_mah": list(bs.actual_drain_mah) if bs.actual_drain_mah
+                                         else None, "items": bs.items}
+            if entry is None:
+                rec.energy = EnergyInfo(method="not measured", reason=f"UID {u} absent from the estimate")
+                rec.missing.append("energy.value")
+            else:
+                rec.energy = EnergyInfo(value=entry["total_mah"], unit="mAh", method="batterystats estimate",
+                                        scope=f"uid {u} ({entry.get('package', entry['label'])})",
+                                        reason="modelled from the device power profile, not measured")
+                rec.extra["batterystats"]["components_mah"] = entry["components"]
+            rec.flag_missing(required=())
+            records.append(rec)
+    return records

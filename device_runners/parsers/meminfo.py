@@ -1,0 +1,93 @@
+"""Parse ``adb shell dumpsys meminfo PKG``: total PSS, RSS and swap PSS of one app process.
+
+Android 10+ end the App Summary with ``TOTAL PSS: ... TOTAL RSS: ... TOTAL SWAP PSS: ...``; Android 8-9 with
+``TOTAL: ... TOTAL SWAP PSS: ...`` (no RSS). Values are in KiB (the header says "Kilobytes"; the kernel's
+smaps kB are 1024 bytes) and are converted to MB = 10^6 bytes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ground_truth.errors import ReaderError
+
+from ..record import DeviceRecord, DeviceInfo, KIB_TO_MB, MemoryStats
+from ._text import split_excerpts
+
+_PID = re.compile(r"\*\* MEMINFO in pid (\d+) \[([^\]]+)\] \*\*")
+_TOTAL_NEW = re.compile(r"TOTAL PSS:\s*(\d+)\s+TOTAL RSS:\s*(\d+)(?:\s+TOTAL SWAP PSS:\s*(\d+))?")
+_TOTAL_OLD = re.compile(r"^\s*TOTAL:\s*(\d+)(?:\s+TOTAL SWAP PSS:\s*(\d+))?", re.MULTILINE)
+_TABLE_TOTAL = re.compile(r"^\s*TOTAL\s+(\d+(?:\s+\d+)*)\s*$", re.MULTILINE)
+_SUMMARY_ROW = re.compile(r"^\s*(Java Heap|Native Heap|Code|Stack|Graphics|Private Other|System|Unknown):"
+                          r"\s*(\d+)?(?:\s+(\d+))?\s*$", re.MULTILINE)
+
+
+@dataclass
+class MemInfo:
+    """App memory from one ``dumpsys meminfo`` dump (KiB as printed)."""
+
+    layout: str  # "android10+" | "android8-9"
+    total_pss_kib: int | None
+    total_rss_kib: int | None = None
+    total_swap_pss_kib: int | None = None
+    pid: int | None = None
+    package: str | None = None
+    summary_pss_kib: dict[str, int] = field(default_factory=dict)
+    raw: str = ""
+
+
+def parse_meminfo(text: str, *, file=None) -> list[MemInfo]:
+    """Parse every ``dumpsys meminfo PKG`` dump in ``text``.
+
+    The App Summary totals are used; an excerpt cut before them falls back to the first column of the table's
+    ``TOTAL`` row (which is total PSS in every layout). ReaderError if no total is found at all.
+    """
+    out = []
+    for excerpt in split_excerpts(text):
+        info = None
+        if m := _TOTAL_NEW.search(excerpt):
+            info = MemInfo("android10+", int(m.group(1)), int(m.group(2)),
+                           int(m.group(3)) if m.group(3) else None)
+        elif m := _TOTAL_OLD.search(excerpt):
+            info = MemInfo("android8-9", int(m.group(1)), None, int(m.group(2)) if m.group(2) else None)
+        elif m := _TABLE_TOTAL.search(excerpt):
+            info = MemInfo("table-only", int(m.group(1).split()[0]))
+        if info is None:
+            continue
+        info.raw = excerpt
+        if m := _PID.search(excerpt):
+            info.pid, info.package = int(m.group(1)), m.group(2)
+        for name, pss, _rss in _SUMMARY_ROW.findall(excerpt):
+            if pss:
+                info.summary_pss_kib[name] = int(pss)
+        out.append(info)
+    if not out:
+        raise ReaderError("no 'TOTAL PSS:', 'TOTAL:' or TOTAL table row found", file=file, field="meminfo",
+                          expected="output of 'adb shell dumpsys meminfo PACKAGE'")
+    return out
+
+
+def meminfo_records(infos: list[MemInfo], *, file=None) -> list[DeviceRecord]:
+    """One record per dump: memory.pss_mb (and rss_mb / swap_pss_mb when printed)."""
+    records = []
+    for i, info in enumerate(infos):
+        mem = MemoryStats(source_unit="KiB (dumpsys meminfo)")
+        mem.pss_mb = info.total_pss_kib * KIB_TO_MB
+        mem.figures.append("pss_mb")
+        if info.total_rss_kib is not None:
+            mem.rss_mb = info.total_rss_kib * KIB_TO_MB
+            mem.figures.append("rss_mb")
+        if info.total_swap_pss_kib is not None:
+            mem.swap_pss_mb = info.total_swap_pss_kib * KIB_TO_MB
+            mem.figures.append("swap_pss_mb")
+        rec = DeviceRecord(device=DeviceInfo(platform="android"), memory=mem,
+                           source={"tool": "dumpsys meminfo", "parser": "meminfo", "layout": info.layout,
+                                   "file": None if file is None else str(file), "excerpt": i},
+                           raw_log=info.raw)
+        rec.extra["meminfo"] = {"pid": info.pid, "package": info.package,
+                                "summary_pss_kib": info.summary_pss_kib}
+        if info.layout == "table-only":
+            rec.errors.append("App Summary absent (truncated dump): PSS from the TOTAL table row")
+        rec.flag_missing(required=())
+        records.append(rec)
+    return records
