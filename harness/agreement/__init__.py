@@ -1,0 +1,26 @@
+"""Agreement statistics between a candidate measurement and a reference (gold standard).
+
+Differences are always **candidate − reference** (positive bias: the candidate reads high). Every function
+returns a tidy dataclass or DataFrame with CI bounds in separate fields; none rounds its numbers.
+
+>>> from harness.agreement import bland_altman, icc, ccc, kappa
+"""
+from .bland_altman import (BlandAltmanResult, RegressionLoA, bland_altman, bland_altman_regression,
+                           bland_altman_replicates)
+from .bootstrap import BootstrapResult, bootstrap_ci, bootstrap_icc
+from .ccc import CCCResult, ccc
+from .censoring import CensoringReport, censored_at, handle_censored
+from .equivalence import ComparisonResult, TOSTResult, compare_errors, tost_paired
+from .icc import ICC_TYPES, SHROUT_FLEISS, icc, icc_table, icc_values, sem_mdc
+from .interpret import koo_li, koo_li_category
+from .kappa import KappaResult, cohen_kappa, fleiss_kappa, kappa, landis_koch
+from .summary import agreement_summary
+
+__all__ = [
+    "bland_altman", "bland_altman_regression", "bland_altman_replicates", "BlandAltmanResult", "RegressionLoA",
+    "icc", "icc_table", "icc_values", "sem_mdc", "ICC_TYPES", "SHROUT_FLEISS",
+    "ccc", "CCCResult", "kappa", "cohen_kappa", "fleiss_kappa", "KappaResult", "landis_koch",
+    "bootstrap_ci", "bootstrap_icc", "BootstrapResult", "tost_paired", "TOSTResult", "compare_errors",
+    "ComparisonResult", "censored_at", "handle_censored", "CensoringReport", "koo_li", "koo_li_category",
+    "agreement_summary",
+]
