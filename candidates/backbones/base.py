@@ -1,0 +1,270 @@
+"""Common interface of every candidate pose backbone, the registry and parallel runs.
+
+A *candidate* turns a video into a :class:`~candidates.track.KeypointTrack`. Each one records its identity
+(name, kind, model file sha256, runtime and version, parameters) in the track, so a result can always be traced
+to the exact model that produced it. Frame-based backbones implement :meth:`Candidate.new_session`, a
+per-video stateful processor (tracking backbones carry the previous frame's region of interest); the base class
+reads the frames with their real timestamps, fills NaN for frames with no person and caches results on disk.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ground_truth.errors import InputError, ModelError
+
+from ..track import KeypointTrack
+
+
+@dataclass(frozen=True)
+class CandidateIdentity:
+    """Who produced a track: recorded in every track and in results.json's ``candidates`` list."""
+    name: str
+    kind: str                               # "mediapipe" | "tflite" | "coreml" | "imported"
+    model_sha256: str
+    runtime: str
+    runtime_version: str
+    model_path: str = ""
+    model_bytes: int = 0
+    precision: str = "fp32"                 # "fp32" | "fp16" | "int8" | "dynamic-int8" | "unknown"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FrameSession(ABC):
+    """Processes the frames of one video in order (state such as a tracked ROI lives here)."""
+
+    @abstractmethod
+    def process(self, rgb: np.ndarray, time_s: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return ``(keypoints (K, D) pixels, confidence (K,))`` for one RGB frame, or None if no person."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (graphs, interpreters)."""
+
+
+class Candidate(ABC):
+    """A pose candidate: ``.identity`` and ``.run(video_path) -> KeypointTrack``."""
+
+    #: skeleton schema of the tracks this candidate produces
+    schema: str = "blazepose33"
+    #: coordinates per keypoint (2 = x, y in pixels)
+    dims: int = 2
+
+    def __init__(self) -> None:
+        self.n_inferred_frames = 0   # frames actually run through the model (cache hits add nothing)
+
+    @property
+    @abstractmethod
+    def identity(self) -> CandidateIdentity:
+        """Name, model sha256, runtime and version, parameters."""
+
+    @property
+    def spec(self) -> tuple[str, dict[str, Any]]:
+        """``(name_or_manifest_path, params)`` that :func:`get_candidate` turns back into this candidate
+        (used to rebuild it in worker processes)."""
+        return self.identity.name, dict(self._spec_params)
+
+    _spec_params: dict[str, Any] = {}
+
+    @abstractmethod
+    def new_session(self) -> FrameSession:
+        """A fresh per-video processor."""
+
+    def cache_key(self, video_sha256: str, max_frames: int | None = None) -> str:
+        ident = self.identity
+        payload = json.dumps({"video": video_sha256, "model": ident.model_sha256, "name": ident.name,
+                              "runtime": ident.runtime, "runtime_version": ident.runtime_version,
+                              "params": ident.params, "max_frames": max_frames, "schema": self.schema},
+                             sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def run(self, video_path: str | PathLike, *, cache_dir: str | PathLike | None = None, cache: bool = True,
+            max_frames: int | None = None) -> KeypointTrack:
+        """Run the candidate on a video and return its keypoint track.
+
+        Parameters
+        ----------
+        video_path : path-like
+            The video; frame times are read from its container (variable frame rate supported).
+        cache_dir : path-like, optional
+            Where cached tracks live (default: ``$STANCEBENCH_CACHE`` or ``~/.cache/stancebench``).
+        cache : bool
+            Set False to neither read nor write the cache.
+        max_frames : int, optional
+            Process only the first ``max_frames`` frames (short clips).
+
+        Returns
+        -------
+        KeypointTrack
+            ``meta`` holds the video path and sha256, ``cache_hit``, and ``ms_per_frame`` of the inference
+            (NaN on a cache hit).
+        """
+        from ..cache import TrackCache
+        from ..video import file_sha256
+
+        video_path = Path(video_path)
+        if not video_path.exists():
+            raise FileNotFoundError(2, "No such file or directory", str(video_path))
+        if max_frames is not None and (not isinstance(max_frames, (int, np.integer)) or max_frames < 1):
+            raise InputError(f"max_frames is {max_frames!r}", field="max_frames", expected="a positive integer")
+        video_sha = file_sha256(video_path)
+        store = TrackCache(cache_dir) if cache else None
+        key = self.cache_key(video_sha, max_frames)
+        if store is not None:
+            hit = store.get(key)
+            if hit is not None:
+                hit.meta.update(cache_hit=True, video_path=str(video_path))
+                return hit
+        track = self._infer(video_path, max_frames=max_frames)
+        track.meta.update(video_path=str(video_path), video_sha256=video_sha, cache_hit=False, cache_key=key)
+        if store is not None:
+            store.put(key, track)
+        return track
+
+    def _infer(self, video_path: Path, *, max_frames: int | None) -> KeypointTrack:
+        from ..video import iter_frames
+
+        times, kps, confs = [], [], []
+        width = height = None
+        session = self.new_session()
+        k = None
+        t_model = 0.0
+        try:
+            for t, rgb in iter_frames(video_path, max_frames=max_frames):
+                height, width = rgb.shape[:2]
+                t0 = time.perf_counter()
+                out = session.process(rgb, t)
+                t_model += time.perf_counter() - t0
+                self.n_inferred_frames += 1
+                times.append(t)
+                if out is None:
+                    kps.append(None)
+                    confs.append(None)
+                else:
+                    kp, cf = out
+                    k = kp.shape[0]
+                    kps.append(np.asarray(kp, dtype=float)[:, : self.dims])
+                    confs.append(np.asarray(cf, dtype=float))
+        finally:
+            session.close()
+        from ..skeletons import SCHEMAS
+        k = k or len(SCHEMAS[self.schema])
+        n = len(times)
+        keypoints = np.full((n, k, self.dims), np.nan)
+        confidence = np.full((n, k), np.nan)
+        for i, (kp, cf) in enumerate(zip(kps, confs)):
+            if kp is not None:
+                keypoints[i] = kp
+                confidence[i] = cf
+        track = KeypointTrack(times_s=np.asarray(times, dtype=float), keypoints=keypoints, confidence=confidence,
+                              schema=self.schema, image_width=int(width), image_height=int(height),
+                              candidate=self.identity.to_dict(),
+                              meta={"ms_per_frame": 1000.0 * t_model / max(n, 1)})
+        return track.validate(video_path)
+
+
+# ---------------------------------------------------------------------------------------------- registry
+def _model_dir() -> Path:
+    import mediapipe
+    return Path(mediapipe.__file__).parent / "modules"
+
+
+def mediapipe_model_path(kind: str) -> Path:
+    """Path of a model shipped in the mediapipe wheel: ``"detector"``, ``"lite"``, ``"full"`` or ``"heavy"``."""
+    if kind == "detector":
+        return _model_dir() / "pose_detection" / "pose_detection.tflite"
+    return _model_dir() / "pose_landmark" / f"pose_landmark_{kind}.tflite"
+
+
+NAMES = ("mediapipe-full", "mediapipe-lite", "mediapipe-heavy", "blazepose-tflite")
+
+
+def get_candidate(name_or_path: str | PathLike, **params: Any) -> Candidate:
+    """The candidate for a name, a candidate manifest (.toml) or a model file.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        ``"mediapipe-full"`` (MediaPipe BlazePose graph, model_complexity 1), ``"blazepose-tflite"`` (the
+        exported detector + landmark .tflite run through LiteRT), a candidate manifest ``.toml`` (any .tflite,
+        a BlazePose landmark variant, a Core ML model or imported keypoints), or a ``.mlpackage``/``.mlmodel``.
+    **params
+        Options of that candidate (e.g. ``smooth_landmarks=False``, ``landmark_model=PATH``).
+
+    Raises
+    ------
+    InputError
+        Unknown name; ModelError for models that are unusable (not shipped, wrong format, wrong layout).
+    """
+    text = str(name_or_path)
+    if text.startswith("mediapipe-"):
+        from .mediapipe_graph import MediaPipeGraphCandidate
+        complexity = {"mediapipe-lite": 0, "mediapipe-full": 1, "mediapipe-heavy": 2}.get(text)
+        if complexity is None:
+            raise InputError(f"unknown candidate {text!r}", field="candidate",
+                             expected="mediapipe-full, blazepose-tflite or a manifest .toml")
+        params.setdefault("model_complexity", complexity)
+        return MediaPipeGraphCandidate(**params)
+    if text == "blazepose-tflite":
+        from .blazepose_tflite import BlazePoseTFLiteCandidate
+        return BlazePoseTFLiteCandidate(**params)
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        from ..manifest import candidate_from_manifest
+        return candidate_from_manifest(path, **params)
+    if suffix in (".mlpackage", ".mlmodel"):
+        from .coreml import CoreMLCandidate
+        return CoreMLCandidate(path, **params)
+    if suffix == ".tflite":
+        raise ModelError("a bare .tflite needs a candidate manifest (.toml) declaring its input size, "
+                         "normalisation and output layout", file=path, field="candidate",
+                         expected="a manifest .toml, or 'blazepose-tflite' with landmark_model=PATH")
+    raise InputError(f"unknown candidate {text!r}", field="candidate",
+                     expected="mediapipe-full, blazepose-tflite, a manifest .toml or a .mlpackage/.mlmodel")
+
+
+# ---------------------------------------------------------------------------------------------- parallel
+def _run_one(spec: tuple[str, dict[str, Any]], video: str, cache_dir: str | None, cache: bool,
+             max_frames: int | None) -> KeypointTrack:
+    name, params = spec
+    return get_candidate(name, **params).run(video, cache_dir=cache_dir, cache=cache, max_frames=max_frames)
+
+
+def run_many(videos: Sequence[str | PathLike], candidate: Candidate | str, *, workers: int | None = None,
+             cache_dir: str | PathLike | None = None, cache: bool = True,
+             max_frames: int | None = None) -> list[KeypointTrack]:
+    """Run one candidate on several videos in parallel worker processes; tracks come back in input order.
+
+    Each worker rebuilds the candidate from its :attr:`Candidate.spec` (models are not pickled) and uses the
+    same on-disk cache, so videos already processed are not inferred again. ``workers=None`` uses
+    ``min(len(videos), os.cpu_count())``; ``workers=1`` runs in this process.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    if isinstance(candidate, (str, PathLike)):
+        candidate = get_candidate(candidate)
+    videos = [str(v) for v in videos]
+    if not videos:
+        return []
+    n = workers or min(len(videos), os.cpu_count() or 1)
+    cd = None if cache_dir is None else str(cache_dir)
+    if n <= 1 or len(videos) == 1:
+        return [candidate.run(v, cache_dir=cd, cache=cache, max_frames=max_frames) for v in videos]
+    # spawn: MediaPipe and LiteRT hold threads that do not survive fork.
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(_run_one, candidate.spec, v, cd, cache, max_frames) for v in videos]
+        return [f.result() for f in futures]
