@@ -1,15 +1,63 @@
 """``stancebench gate``: evaluate a gate policy on study results; exit 1 when a blocking gate fails."""
 from __future__ import annotations
 
-from ground_truth.errors import NotAvailableError
-
 HELP = "Evaluate a gate policy on study results; exit 1 when a blocking gate fails."
+
+_MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "not-evaluable": "N/E"}
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("gate", help=HELP, description=HELP)
+    p = subparsers.add_parser(
+        "gate", help=HELP, description=HELP + " Prints one verdict per rule and candidate (actual against "
+        "threshold). Exit codes: 0 no blocking gate failed, 1 a blocking gate failed or could not be evaluated, "
+        "2 bad input (unreadable results, invalid policy). See docs/gates.md.")
+    p.add_argument("results", metavar="RESULTS.json", help="results.json written by 'stancebench demo|validate'")
+    p.add_argument("--policy", required=True, metavar="POLICY.toml", help="gate policy (TOML)")
+    p.add_argument("--junit", metavar="OUT.xml", help="also write the verdicts as JUnit XML for CI systems")
+    p.add_argument("--json", dest="json_out", metavar="OUT.json", help="also write the verdicts as JSON")
     p.set_defaults(func=run)
 
 
+def load_results(path) -> dict:
+    """Read results.json with errors that name the file."""
+    import json
+    from pathlib import Path
+
+    from ground_truth.errors import InputError
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("results file not found", file=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not valid JSON ({exc})", file=path) from None
+    if not isinstance(data, dict):
+        raise InputError("top level is not an object", file=path, expected="the results.json object")
+    version = data.get("schema_version")
+    if version is not None and version != 1:
+        raise InputError(f"schema_version {version!r} is not supported", file=path, field="schema_version",
+                         expected="1")
+    return data
+
+
 def run(args) -> int:
-    raise NotAvailableError("'stancebench gate' is being built and is not available yet")
+    from harness.gates import (evaluate_policy, exit_code, load_policy, summarize, write_junit,
+                               write_verdicts_json)
+    policy = load_policy(args.policy)
+    results = load_results(args.results)
+    verdicts = evaluate_policy(results, policy)
+    print(f"policy: {policy.name} ({args.policy})")
+    for v in verdicts:
+        tag = "blocking" if v.severity == "blocking" else "advisory"
+        flag = " BLOCKS" if v.blocks else ""
+        print(f"[{_MARK[v.status]:>5}] {tag:8} {v.candidate}  {v.rule_id}: {v.message}{flag}")
+    s = summarize(verdicts)
+    print(f"{s['n']} verdicts: {s['pass']} pass, {s['fail']} fail, {s['error']} error, "
+          f"{s['not-evaluable']} not evaluable; {s['blocking']} blocking")
+    for cand, outcome in s["candidates"].items():
+        print(f"  {cand}: {'release blocked' if outcome == 'blocked' else 'gates passed'}")
+    if args.json_out:
+        print(f"verdicts JSON: {write_verdicts_json(verdicts, policy, args.json_out, results_path=args.results)}")
+    if args.junit:
+        print(f"JUnit XML: {write_junit(verdicts, args.junit, policy_name=policy.name)}")
+    return exit_code(verdicts)

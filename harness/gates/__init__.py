@@ -1,0 +1,45 @@
+"""Release gates: a policy of rules (TOML) judged against study results (results.json).
+
+>>> from harness.gates import load_policy, evaluate_policy, exit_code
+>>> verdicts = evaluate_policy(results, load_policy("policy.toml"))   # doctest: +SKIP
+>>> exit_code(verdicts)                                                # doctest: +SKIP
+
+See docs/gates.md.
+"""
+from __future__ import annotations
+
+import json
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from .evaluate import STATUSES, GateVerdict, evaluate_policy, exit_code, format_number, summarize
+from .junit import junit_xml, write_junit
+from .policy import (MODES, OPERATORS, SEVERITIES, GateRule, Policy, load_policy, policy_from_dict,
+                     sample_policy_path, write_sample_policy)
+
+GATES_SCHEMA_VERSION = 1
+
+
+def verdicts_document(verdicts: list[GateVerdict], policy: Policy, *, results_path: str | None = None
+                      ) -> dict[str, Any]:
+    """The JSON document ``stancebench gate --json`` writes: policy identity, summary, verdicts."""
+    return {"schema_version": GATES_SCHEMA_VERSION, "kind": "stancebench.gate-verdicts",
+            "policy": {"name": policy.name, "source": policy.source, "sha256": policy.sha256},
+            "results": results_path, "summary": summarize(verdicts),
+            "verdicts": [v.to_dict() for v in verdicts]}
+
+
+def write_verdicts_json(verdicts: list[GateVerdict], policy: Policy, path: str | PathLike, *,
+                        results_path: str | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = verdicts_document(verdicts, policy, results_path=results_path)
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+__all__ = ["GATES_SCHEMA_VERSION", "GateRule", "GateVerdict", "MODES", "OPERATORS", "Policy", "SEVERITIES",
+           "STATUSES", "evaluate_policy", "exit_code", "format_number", "junit_xml", "load_policy",
+           "policy_from_dict", "sample_policy_path", "summarize", "verdicts_document", "write_junit",
+           "write_sample_policy", "write_verdicts_json"]

@@ -1,0 +1,244 @@
+"""Gate policies and their evaluation on results built from real published data (tests/test_report_fixtures.py).
+
+Reference values: mini − Wright peak flow (Bland & Altman 1986, first readings): bias 2.12 l/min, ICC(A,1) lower
+95% bound 0.86 (pingouin 0.6.1, rounded to 2 decimals); MAE difference mini-2nd − mini upper bootstrap bound
+9.35 l/min (fixture's subject bootstrap, seed 0); device p95 latencies 22.9 ms (LiteRT JSON log) and 106.281 /
+116.62 ms (benchmark_model log) as printed by the tools.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ground_truth.errors import InputError, ManifestError
+from harness.gates import (evaluate_policy, exit_code, junit_xml, load_policy, policy_from_dict,
+                           sample_policy_path, summarize, write_sample_policy)
+from test_report_fixtures import PEFR_KPI, pefr_results
+
+
+@pytest.fixture(scope="module")
+def results():
+    return pefr_results()
+
+
+def rule(**kw):
+    base = {"id": "r1", "metric": "agreement.icc_ci_low", "kpi": PEFR_KPI, "op": ">=", "threshold": 0.75}
+    base.update(kw)
+    return base
+
+
+def policy(*rules, **head):
+    return policy_from_dict({"policy": {"name": "test", **head}, "rule": list(rules)})
+
+
+def by_cand(verdicts):
+    return {v.candidate + (f"@{v.device}" if v.device else ""): v for v in verdicts}
+
+
+def test_icc_lower_bound_passes_and_message_states_actual_against_threshold(results):
+    vs = evaluate_policy(results, policy(rule()))
+    assert [v.candidate for v in vs] == ["mini-wright", "mini-wright-2nd"]
+    v = vs[0]
+    assert v.status == "pass" and not v.blocks and v.actual == pytest.approx(0.86)
+    assert v.message == "ICC(A,1) lower 95% bound of peak_expiratory_flow 0.86 ≥ 0.75: pass"
+    assert exit_code(vs) == 0
+
+
+def test_abs_bias_fails_blocking_and_advisory_does_not_block(results):
+    vs = evaluate_policy(results, policy(
+        rule(id="bias", metric="agreement.bias", abs=True, op="<=", threshold=1.0),
+        rule(id="loa", metric="agreement.loa_upper", op="<=", threshold=50.0, severity="advisory")))
+    bias = vs[0]
+    assert bias.status == "fail" and bias.blocks and bias.actual == pytest.approx(2.1176, abs=1e-3)
+    assert bias.message == "|bias| of peak_expiratory_flow 2.118 l/min ≤ 1 l/min: fail"
+    loa = [v for v in vs if v.rule_id == "loa"]
+    assert all(v.status == "fail" and not v.blocks for v in loa)
+    assert exit_code(vs) == 1
+    assert exit_code(loa) == 0
+    s = summarize(vs)
+    assert s["fail"] == 4 and s["blocking"] == 2 and s["candidates"] == {"mini-wright": "blocked",
+                                                                        "mini-wright-2nd": "blocked"}
+
+
+def test_non_inferiority_judged_on_upper_bound_of_paired_bootstrap(results):
+    ni = dict(id="ni", mode="non-inferiority", kpi=PEFR_KPI, where={"metric": "mae"})
+    del_keys = {"metric", "op", "threshold"}
+    base = {k: v for k, v in rule().items() if k not in del_keys}
+    ok = evaluate_policy(results, policy({**base, **ni, "margin": 10.0}))
+    # the baseline (flagged baseline=true) is not compared with itself
+    assert [v.candidate for v in ok] == ["mini-wright-2nd"]
+    assert ok[0].status == "pass" and ok[0].baseline == "mini-wright"
+    assert ok[0].actual == pytest.approx(results["comparisons"][0]["diff_ci_high"])
+    assert ok[0].message == ("MAE difference vs mini-wright, upper 95% bound of peak_expiratory_flow "
+                             "9.353 l/min ≤ margin 10 l/min: pass")
+    bad = evaluate_policy(results, policy({**base, **ni, "margin": 5.0}))
+    assert bad[0].status == "fail" and bad[0].blocks
+    other = evaluate_policy(results, policy({**base, **ni, "margin": 5.0, "baseline": "mini-wright-2nd"}))
+    assert other[0].candidate == "mini-wright" and other[0].status == "not-evaluable" and other[0].blocks
+    assert "against baseline mini-wright-2nd" in other[0].reason
+    with pytest.raises(ManifestError, match="upper CI bound"):
+        policy({**base, **ni, "margin": 5.0, "metric": "comparisons.diff"})
+
+
+def test_relative_to_baseline_difference_and_ratio(results):
+    vs = evaluate_policy(results, policy(
+        {"id": "size-ratio", "metric": "candidates.model_bytes", "mode": "ratio", "op": "<=", "threshold": 0.6},
+        {"id": "size-diff", "metric": "candidates.model_bytes", "mode": "difference", "op": "<=",
+         "threshold": 0.0, "scale": 1e-6, "unit": "MB"}))
+    ratio, diff = vs
+    # 3.3 MB / 6.4 MB = 0.515625 by hand; 3.3 − 6.4 = −3.1 MB
+    assert ratio.actual == pytest.approx(0.515625) and ratio.status == "pass"
+    assert "relative to baseline mini-wright" in ratio.message and "0.5156×" in ratio.message
+    assert diff.actual == pytest.approx(-3.1) and diff.status == "pass" and diff.unit == "MB"
+    none = copy.deepcopy(results)
+    for c in none["candidates"]:
+        c["baseline"] = False
+    v = evaluate_policy(none, policy({"id": "x", "metric": "candidates.model_bytes", "mode": "ratio", "op": "<=",
+                                      "threshold": 1.0}))
+    assert {x.status for x in v} == {"not-evaluable"} and "no baseline candidate" in v[0].reason
+
+
+def test_device_rules_give_one_verdict_per_device_record(results):
+    pytest.importorskip("device_runners.parsers")
+    vs = evaluate_policy(results, policy({"id": "p95", "metric": "device.latency.p95_ms", "op": "<=",
+                                          "threshold": 100.0}))
+    got = {(v.candidate, v.device): (v.status, v.actual) for v in vs}
+    assert got[("mini-wright", "litert (benchmark_litert_model), cpu, 1 thread")] == ("pass", 22.9)
+    assert got[("mini-wright-2nd", "benchmark_model, xnnpack")] == ("fail", 106.281)
+    assert got[("mini-wright-2nd", "benchmark_model, gpu")] == ("fail", 116.62)
+    assert vs[0].message == "p95 latency on litert (benchmark_litert_model), cpu, 1 thread 22.9 ms ≤ 100 ms: pass"
+    # the tools print no p90: a p90 rule is not evaluable, and blocks unless allow_missing
+    p90 = evaluate_policy(results, policy({"id": "p90", "metric": "device.latency.p90_ms", "op": "<=",
+                                           "threshold": 100.0}))
+    assert {v.status for v in p90} == {"not-evaluable"} and all(v.blocks for v in p90)
+    assert "latency.p90_ms is null" in p90[0].reason
+    allowed = evaluate_policy(results, policy({"id": "p90", "metric": "device.latency.p90_ms", "op": "<=",
+                                               "threshold": 100.0, "allow_missing": True}))
+    assert not any(v.blocks for v in allowed) and exit_code(allowed) == 0
+
+
+def test_stat_over_a_list_of_per_run_latencies_uses_nearest_rank():
+    # Hand-made per-run list (not measured data): nearest-rank p90 of 10, 20, ..., 100 is the 9th value, 90.
+    res = {"candidates": [{"name": "m", "model_sha256": "abc"}],
+           "device": [{"model": {"sha256": "abc"}, "device": {"platform": "linux"}, "runtime": {"name": "litert"},
+                       "latency": {"raw_ms": [float(x) for x in range(100, 0, -10)]}}]}
+    p = policy({"id": "p90", "metric": "device.latency.raw_ms", "stat": "p90", "op": "<=", "threshold": 90})
+    v = evaluate_policy(res, p)[0]
+    assert v.actual == 90.0 and v.status == "pass" and v.message.startswith("p90 of latency.raw ms on linux")
+    no_stat = evaluate_policy(res, policy({"id": "x", "metric": "device.latency.raw_ms", "op": "<=",
+                                           "threshold": 90}))[0]
+    assert no_stat.status == "error" and "needs stat" in no_stat.reason and no_stat.blocks
+
+
+def test_missing_and_unjudgeable_values(results):
+    res = copy.deepcopy(results)
+    res["agreement"][0]["icc_ci_low"] = None
+    vs = evaluate_policy(res, policy(rule(), rule(id="adv", severity="advisory")))
+    assert vs[0].status == "not-evaluable" and vs[0].blocks and "null" in vs[0].reason
+    assert vs[0].message.endswith("≥ 0.75: not-evaluable (agreement.icc_ci_low is null (not measured or not "
+                                  "computable))")
+    assert vs[2].status == "not-evaluable" and not vs[2].blocks
+    res["agreement"][0]["icc_ci_low"] = float("nan")
+    assert "NaN" in evaluate_policy(res, policy(rule()))[0].reason
+    text = evaluate_policy(results, policy(rule(metric="agreement.icc_interpretation")))[0]
+    assert text.status == "error" and "'good to excellent', not a number" in text.reason and text.blocks
+    dup = copy.deepcopy(results)
+    dup["agreement"].append(dict(dup["agreement"][0], unit="L/min"))
+    amb = evaluate_policy(dup, policy(rule()))[0]
+    assert amb.status == "error" and "2 agreement rows match" in amb.reason and "unit" in amb.reason
+    absent = evaluate_policy(results, policy(rule(kpi="com_path_length")))[0]
+    assert absent.status == "not-evaluable" and "kpi=com_path_length, condition=all" in absent.reason
+    empty = evaluate_policy({"candidates": [{"name": "m"}]}, policy(rule()))[0]
+    assert "no 'agreement' section" in empty.reason
+    only = evaluate_policy(results, policy(rule(candidates=["ghost"])))[0]
+    assert only.status == "not-evaluable" and "'ghost' is not in the results" in only.reason
+
+
+def test_policy_errors_name_file_rule_and_field(tmp_path, results):
+    def load(text):
+        path = tmp_path / "p.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_policy(path)
+    good = '[[rule]]\nid = "a"\nmetric = "agreement.icc"\nop = ">="\nthreshold = 0.5\n'
+    assert load(good).rules[0].op == ">="
+    assert load(good.replace('">="', '"≥"')).rules[0].op == ">="
+    with pytest.raises(ManifestError, match=r"p.toml: field 'rule 'a'.op': unknown operator '=>'"):
+        load(good.replace('">="', '"=>"'))
+    with pytest.raises(ManifestError, match=r"p.toml.*rule 'a'.metric.*unknown metric path 'agreemnt.icc'"):
+        load(good.replace("agreement.icc", "agreemnt.icc"))
+    with pytest.raises(ManifestError, match=r"p.toml.*not valid TOML"):
+        load(good + "threshold = [")
+    with pytest.raises(ManifestError, match=r"rule 'a'.threshold.*not a finite number"):
+        load(good.replace("0.5", '"high"'))
+    with pytest.raises(ManifestError, match=r"rule 'a'.severity.*'fatal'"):
+        load(good + 'severity = "fatal"\n')
+    with pytest.raises(ManifestError, match=r"duplicate rule id"):
+        load(good + good)
+    with pytest.raises(ManifestError, match=r"rule 'a'.treshold.*unknown field"):
+        load(good + "treshold = 1\n")
+    with pytest.raises(ManifestError, match="at least one"):
+        load('[policy]\nname = "empty"\n')
+    with pytest.raises(ManifestError, match="policy file not found"):
+        load_policy(tmp_path / "nope.toml")
+    # a field neither the schema nor the results know is a typo: error, not a silent not-evaluable
+    typo = load(good.replace("agreement.icc", "agreement.icc_lo"))
+    with pytest.raises(ManifestError, match=r"rule 'a'.metric.*section 'agreement' has no field 'icc_lo'"):
+        evaluate_policy(results, typo)
+    with pytest.raises(ManifestError, match=r"unknown field 'kpi_name' in where"):
+        evaluate_policy(results, load(good + 'where = { kpi_name = "x" }\n'))
+    with pytest.raises(InputError, match="must be a dict"):
+        evaluate_policy([], typo)
+
+
+def test_sample_policy_loads_and_is_written_by_demo_helper(tmp_path, results):
+    p = load_policy(sample_policy_path())
+    assert {"com-path-icc", "ttf-bias", "com-path-noninferior", "latency-p90", "model-size",
+            "energy-60s"} <= {r.id for r in p.rules}
+    out = write_sample_policy(tmp_path)
+    assert out == tmp_path / "policy.toml" and load_policy(out).rules == p.rules
+    vs = evaluate_policy(results, p)
+    size = [v for v in vs if v.rule_id == "model-size"]
+    assert [v.message for v in size] == ["model size 6.4 MB ≤ 30 MB: pass", "model size 3.3 MB ≤ 30 MB: pass"]
+    # the sample's balance KPIs are absent from these (peak-flow) results: blocking rules are not evaluable
+    # and block; energy (allow_missing) does not.
+    icc = [v for v in vs if v.rule_id == "com-path-icc"]
+    assert all(v.status == "not-evaluable" and v.blocks for v in icc)
+    assert not any(v.blocks for v in vs if v.rule_id == "energy-60s")
+
+
+def test_junit_xml_is_well_formed_and_counts_match(results):
+    vs = evaluate_policy(results, policy(
+        rule(), rule(id="bias", metric="agreement.bias", abs=True, op="<=", threshold=1.0),
+        rule(id="adv", metric="agreement.loa_upper", op="<=", threshold=50.0, severity="advisory"),
+        rule(id="err", metric="agreement.icc_interpretation")))
+    root = ET.fromstring(ET.tostring(junit_xml(vs, policy_name="test").getroot()))
+    assert root.tag == "testsuites"
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == len(vs) == int(root.get("tests"))
+    # schema-like checks (JUnit XSD as read by GitHub Actions reporters, Fastlane trainer and Bitrise):
+    for suite in root.findall("testsuite"):
+        for attr in ("name", "tests", "failures", "errors", "skipped", "time", "timestamp", "id"):
+            assert suite.get(attr) is not None, attr
+        n = {k: int(suite.get(k)) for k in ("tests", "failures", "errors", "skipped")}
+        sc = suite.findall("testcase")
+        assert n["tests"] == len(sc)
+        assert n["failures"] == sum(c.find("failure") is not None for c in sc)
+        assert n["errors"] == sum(c.find("error") is not None for c in sc)
+        assert n["skipped"] == sum(c.find("skipped") is not None for c in sc)
+    for c in cases:
+        assert c.get("name") and c.get("classname", "").startswith("stancebench.gates.")
+        assert not math.isnan(float(c.get("time")))
+        outcome = [ch for ch in c if ch.tag in ("failure", "error", "skipped")]
+        assert len(outcome) <= 1
+        for ch in outcome:
+            assert ch.get("message")
+    failures = root.findall(".//failure")
+    assert len(failures) == 2 and failures[0].get("type") == "fail"
+    assert failures[0].get("message") == "|bias| of peak_expiratory_flow 2.118 l/min ≤ 1 l/min: fail"
+    assert len(root.findall(".//error")) == 2  # the blocking non-numeric rule, per candidate
+    skipped = root.findall(".//skipped")
+    assert len(skipped) == 2 and skipped[0].get("message").startswith("advisory (does not block): ")
+    assert int(root.get("failures")) == 2 and int(root.get("errors")) == 2 and int(root.get("skipped")) == 2
