@@ -1,0 +1,459 @@
+"""Time alignment of a candidate (video) clock to the reference (gold-standard) clock.
+
+Convention: ``t_ref = t_cand + offset_s + drift · t_cand`` (``drift = drift_ppm · 1e-6``). The candidate's
+samples keep their real, possibly irregular, timestamps throughout: nothing assumes a constant frame rate.
+
+Methods
+-------
+* :func:`estimate_offset` — normalised cross-correlation of one physical signal both sides observe (e.g.
+  body mass × (vertical COM acceleration + g) from video against vertical GRF, both low-passed; or a vertical
+  velocity against markers), bounded lag search, then a continuous refinement of the lag against the
+  reference interpolated at the candidate's actual frame times; optional clock drift from windowed
+  correlation and a line fit. Quality figures: peak correlation, lag uncertainty, residual. A trial without a
+  reliable peak (nearly static, unrelated signals, ambiguous or edge peak) is flagged, with the reason.
+* :func:`align_by_events` — from event times seen on both sides (a hop, heel raise or foot lift, found e.g. by
+  :func:`detect_onset`).
+* :func:`resample_to` — the gold standard resampled onto the video's actual frame times (NaN outside its
+  coverage and across gaps).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import interpolate, optimize, signal
+
+from ground_truth.checks import _as_float_array, _check_option
+from ground_truth.errors import AlignmentError, InputError
+
+__all__ = ["AlignmentResult", "estimate_offset", "align_by_events", "detect_onset", "resample_to",
+           "to_reference_time", "AlignmentError"]
+
+
+@dataclass
+class AlignmentResult:
+    """Estimated clock mapping ``t_ref = t_cand + offset_s + drift_ppm·1e-6·t_cand`` and its quality.
+
+    ``peak_corr`` is the Pearson correlation of the aligned signals (NaN for event alignment),
+    ``lag_uncertainty_s`` the standard error of ``offset_s`` (from the spread of windowed estimates or of
+    the events), ``residual_s`` the RMS scatter of windowed/event offsets about the fitted mapping.
+    ``reliable`` is False with a ``reason`` when the result must not be used (the trial is refused).
+    """
+
+    offset_s: float
+    drift_ppm: float
+    peak_corr: float
+    lag_uncertainty_s: float
+    residual_s: float
+    method: str
+    reliable: bool = True
+    reason: str | None = None
+    n_windows: int = 0
+    max_lag_s: float = float("nan")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def map_times(self, t_cand) -> np.ndarray:
+        """Candidate timestamps expressed on the reference clock."""
+        return to_reference_time(t_cand, self)
+
+
+def to_reference_time(t_cand, result: AlignmentResult) -> np.ndarray:
+    """``t_cand + offset + drift·t_cand`` for an :class:`AlignmentResult`."""
+    t = np.asarray(t_cand, dtype=float)
+    return t + result.offset_s + result.drift_ppm * 1e-6 * t
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# input handling
+# ---------------------------------------------------------------------------------------------------------------
+
+def _signal(t, x, name):
+    t = _as_float_array(t, f"{name}_t", ndim=1)
+    x = _as_float_array(x, f"{name}_x", ndim=1)
+    if t.size != x.size:
+        raise InputError(f"{name}_t has {t.size} samples but {name}_x has {x.size}", field=f"{name}_x",
+                         expected="one value per timestamp")
+    if not np.all(np.isfinite(t)):
+        raise InputError("timestamps are not all finite", field=f"{name}_t", expected="finite times in seconds")
+    if t.size > 1 and np.any(np.diff(t) <= 0):
+        bad = int(np.flatnonzero(np.diff(t) <= 0)[0])
+        raise InputError(f"timestamps are not strictly increasing at sample {bad + 1}", field=f"{name}_t",
+                         expected="strictly increasing times in seconds")
+    ok = np.isfinite(x)
+    if ok.sum() < 10:
+        raise InputError(f"only {int(ok.sum())} finite sample(s)", field=f"{name}_x",
+                         expected="at least 10 finite samples")
+    return t[ok], x[ok], float(1 - ok.mean())
+
+
+def _lowpass(t, x, cutoff_hz, order=2):
+    """Zero-phase Butterworth low-pass on a uniform grid at the signal's median rate, back at its own times."""
+    fs = 1.0 / float(np.median(np.diff(t)))
+    if cutoff_hz >= 0.5 * fs:
+        raise InputError(f"low-pass cutoff {cutoff_hz} Hz is not below the Nyquist frequency {fs / 2:.3g} Hz "
+                         f"of a signal sampled at {fs:.3g} Hz", field="lowpass_hz",
+                         expected=f"a cutoff below {fs / 2:.3g} Hz")
+    grid = np.arange(t[0], t[-1], 1.0 / fs)
+    if grid.size < 3 * (order + 1) * 2 + 1:
+        return x
+    g = np.interp(grid, t, x)
+    sos = signal.butter(order, cutoff_hz, fs=fs, output="sos")
+    return np.interp(t, grid, signal.sosfiltfilt(sos, g))
+
+
+def _pearson(a, b):
+    a = a - a.mean()
+    b = b - b.mean()
+    den = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    return float(np.dot(a, b) / den) if den > 0 else float("nan")
+
+
+class _Matcher:
+    """Correlation of the reference, interpolated at mapped candidate times, with the candidate samples."""
+
+    def __init__(self, ref_t, ref_x, cand_t, cand_x, min_overlap_frac=0.5):
+        self.spline = interpolate.CubicSpline(ref_t, ref_x, extrapolate=False)
+        self.r0, self.r1 = ref_t[0], ref_t[-1]
+        self.ct, self.cx = cand_t, cand_x
+        self.min_overlap_frac = min_overlap_frac
+
+    def corr(self, offset, drift=0.0, sel=slice(None)):
+        ct, cx = self.ct[sel], self.cx[sel]
+        tr = ct + offset + drift * ct
+        inside = (tr >= self.r0) & (tr <= self.r1)
+        if inside.sum() < max(10, self.min_overlap_frac * ct.size):
+            return float("nan")
+        return _pearson(self.spline(tr[inside]), cx[inside])
+
+    def refine(self, lo, hi, drift=0.0, sel=slice(None)):
+        res = optimize.minimize_scalar(lambda o: -np.nan_to_num(self.corr(o, drift, sel), nan=-2.0),
+                                       bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
+        return float(res.x), -float(res.fun)
+
+
+def _coarse_xcorr(ref_t, ref_x, cand_t, cand_x, max_lag_s, grid_hz, min_overlap_s):
+    """Normalised (Pearson over the overlap) cross-correlation on a uniform grid within ±max_lag_s."""
+    dt = 1.0 / grid_hz
+    gr_t = np.arange(ref_t[0], ref_t[-1], dt)
+    gc_t = np.arange(cand_t[0], cand_t[-1], dt)
+    gr = np.interp(gr_t, ref_t, ref_x)
+    gc = np.interp(gc_t, cand_t, cand_x)
+    gr = (gr - gr.mean()) / (gr.std() or 1.0)
+    gc = (gc - gc.mean()) / (gc.std() or 1.0)
+    one_r, one_c = np.ones_like(gr), np.ones_like(gc)
+
+    def xc(a, b):
+        return signal.correlate(a, b, mode="full", method="fft")
+
+    n = np.rint(xc(one_r, one_c))
+    s_rc, s_r, s_rr = xc(gr, gc), xc(gr, one_c), xc(gr * gr, one_c)
+    s_c, s_cc = xc(one_r, gc), xc(one_r, gc * gc)
+    lags = np.arange(-(gc.size - 1), gr.size)             # index L: ref sample j+L pairs with cand sample j
+    tau = lags * dt + gr_t[0] - gc_t[0]                   # t_ref - t_cand for that pairing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        num = s_rc - s_r * s_c / n
+        den = np.sqrt((s_rr - s_r ** 2 / n) * (s_cc - s_c ** 2 / n))
+        r = num / den
+    valid = (np.abs(tau) <= max_lag_s) & (n * dt >= min_overlap_s) & np.isfinite(r)
+    return tau[valid], r[valid], dt
+
+
+def _peak_quality(tau, r, i, max_secondary_ratio):
+    """Reason string when the correlation peak is not trustworthy, else None."""
+    peak = r[i]
+    if i == 0 or i == r.size - 1:
+        return (f"correlation peak at the edge of the lag search ({tau[i]:+.3f} s): the true offset may lie "
+                f"outside ±max_lag_s")
+    # main lobe: contiguous region around the peak above half the peak
+    left = i
+    while left > 0 and r[left - 1] > 0.5 * peak:
+        left -= 1
+    right = i
+    while right < r.size - 1 and r[right + 1] > 0.5 * peak:
+        right += 1
+    outside = np.concatenate([r[:left], r[right + 1:]])
+    if outside.size and np.max(outside) >= max_secondary_ratio * peak:
+        j = int(np.argmax(np.where((np.arange(r.size) < left) | (np.arange(r.size) > right), r, -np.inf)))
+        return (f"ambiguous correlation: a second peak r = {r[j]:.3f} at {tau[j]:+.3f} s is within "
+                f"{max_secondary_ratio:.0%} of the main peak r = {peak:.3f} at {tau[i]:+.3f} s")
+    return None
+
+
+def estimate_offset(ref_t, ref_x, cand_t, cand_x, *, max_lag_s: float, drift: bool = False,
+                    lowpass_hz: float | None = None, grid_hz: float | None = None, min_peak_corr: float = 0.5,
+                    max_secondary_ratio: float = 0.9, window_s: float | None = None,
+                    on_unreliable: str = "flag") -> AlignmentResult:
+    """Clock offset (and drift) of a candidate signal against a reference signal of the same physical quantity.
+
+    Parameters
+    ----------
+    ref_t, ref_x : array-like (n,)
+        Reference timestamps (s, reference clock) and values (e.g. vertical GRF, 1-2 kHz, or a marker's
+        vertical velocity, 100-200 Hz).
+    cand_t, cand_x : array-like (m,)
+        Candidate timestamps (s, candidate clock; the video's real frame times, possibly irregular) and values
+        of the same quantity (e.g. mass·(COM vertical acceleration + g)). NaN samples (no person detected)
+        are skipped.
+    max_lag_s : float
+        The offset is searched within ±max_lag_s. A peak at the edge of the range is refused.
+    drift : bool
+        Also estimate clock drift: offsets of overlapping windows (``window_s``, half-overlapping) are fitted
+        with a line against candidate time; slope = drift, intercept = offset at t_cand = 0.
+    lowpass_hz : float, optional
+        Zero-phase 2nd-order Butterworth low-pass applied to both signals first (each at its own rate).
+    grid_hz : float, optional
+        Rate of the uniform grid of the coarse search (default: the faster side's rate, at most 250 Hz).
+    min_peak_corr : float
+        Below this peak correlation the result is refused (nearly static trial or unrelated signals).
+    max_secondary_ratio : float
+        A second correlation peak outside the main lobe this close to the main one makes the result
+        ambiguous (e.g. periodic signals) and it is refused.
+    on_unreliable : {'flag', 'raise'}
+        Return the result with ``reliable=False`` and ``reason``, or raise :class:`AlignmentError`.
+
+    Returns
+    -------
+    AlignmentResult
+
+    Notes
+    -----
+    The coarse lag is the maximum of the Pearson correlation over the overlap on a common uniform grid; it is
+    refined by maximising the correlation between the candidate samples at their own timestamps and a cubic
+    spline of the reference evaluated at the mapped times (bounded Brent search), so the result is not limited
+    by either sampling interval. Lag uncertainty is the standard error from the windowed estimates (NaN when
+    the trial is too short for three windows). Cross-correlation alignment of force-plate and video/IMU
+    signals: e.g. Kwon et al. (2022); the estimator is the classic generalised cross-correlation time-delay
+    estimate (Knapp & Carter 1976, IEEE Trans ASSP 24:320) without frequency weighting.
+    """
+    _check_option("on_unreliable", on_unreliable, ("flag", "raise"))
+    if not (np.isfinite(max_lag_s) and max_lag_s > 0):
+        raise InputError(f"max_lag_s is {max_lag_s}", field="max_lag_s", expected="a positive number of seconds")
+    rt, rx, _ = _signal(ref_t, ref_x, "ref")
+    ct, cx, _ = _signal(cand_t, cand_x, "cand")
+    for name, x in (("ref_x", rx), ("cand_x", cx)):
+        if np.ptp(x) == 0:
+            return _refuse(f"{name} is constant: nothing to correlate (static trial)", "xcorr", max_lag_s,
+                           on_unreliable)
+    if lowpass_hz is not None:
+        rx = _lowpass(rt, rx, float(lowpass_hz))
+        cx = _lowpass(ct, cx, float(lowpass_hz))
+    rate_r = 1.0 / float(np.median(np.diff(rt)))
+    rate_c = 1.0 / float(np.median(np.diff(ct)))
+    grid = float(grid_hz) if grid_hz else min(max(rate_r, rate_c), 250.0)
+    duration_c = ct[-1] - ct[0]
+    min_overlap_s = 0.5 * min(duration_c, rt[-1] - rt[0])
+    tau, r, dt = _coarse_xcorr(rt, rx, ct, cx, max_lag_s, grid, min_overlap_s)
+    method = "xcorr+drift" if drift else "xcorr"
+    if tau.size < 3:
+        return _refuse("the signals do not overlap by half their length within ±max_lag_s", method, max_lag_s,
+                       on_unreliable)
+    i = int(np.argmax(r))
+    reason = _peak_quality(tau, r, i, max_secondary_ratio)
+    matcher = _Matcher(rt, rx, ct, cx)
+    off, peak = matcher.refine(tau[i] - 2 * dt, tau[i] + 2 * dt)
+    # windowed estimates: drift line fit, and the offset's uncertainty either way
+    win = float(window_s) if window_s else float(np.clip(duration_c / 6.0, 2.0, 20.0))
+    starts = np.arange(ct[0], ct[-1] - win + 1e-9, win / 2.0)
+    span = 2 * dt + 1e-3 * duration_c                      # window offsets may move by drift (up to 1000 ppm)
+    w_t, w_off, w_r = [], [], []
+    for s in starts:
+        sel = np.flatnonzero((ct >= s) & (ct < s + win))
+        if sel.size < 10:
+            continue
+        o, c = matcher.refine(off - span, off + span, sel=sel)
+        if np.isfinite(c) and c >= min_peak_corr:
+            w_t.append(float(np.mean(ct[sel])))
+            w_off.append(o)
+            w_r.append(c)
+    w_t, w_off = np.asarray(w_t), np.asarray(w_off)
+    k = w_t.size
+    drift_ppm, unc, resid = 0.0, float("nan"), float("nan")
+    if drift:
+        if k < 3:
+            reason = reason or (f"only {k} window(s) with a reliable correlation: drift cannot be estimated "
+                                f"(trial too short or signal too weak)")
+        else:
+            coef, cov = np.polyfit(w_t, w_off, 1, cov="unscaled") if k > 3 else (np.polyfit(w_t, w_off, 1), None)
+            slope = float(coef[0])
+            fit = np.polyval(coef, w_t)
+            resid = float(np.sqrt(np.mean((w_off - fit) ** 2)))
+            s2 = np.sum((w_off - fit) ** 2) / max(k - 2, 1)
+            x = w_t - w_t.mean()
+            unc = float(np.sqrt(s2 * (1.0 / k + w_t.mean() ** 2 / np.sum(x ** 2))))
+            # joint refinement of (offset, drift) on the whole trial, from the window line fit
+            res = optimize.minimize(lambda p: -np.nan_to_num(matcher.corr(p[0], p[1] * 1e-6), nan=-2.0),
+                                    x0=[coef[1], slope * 1e6], method="Nelder-Mead",
+                                    options={"xatol": 1e-7, "fatol": 1e-12, "initial_simplex": [
+                                        [coef[1], slope * 1e6], [coef[1] + dt / 4, slope * 1e6],
+                                        [coef[1], slope * 1e6 + 20.0]]})
+            off, drift_ppm, peak = float(res.x[0]), float(res.x[1]), -float(res.fun)
+    elif k >= 3:
+        resid = float(np.std(w_off, ddof=1))
+        unc = resid / np.sqrt(k)
+    if reason is None and not (np.isfinite(peak) and peak >= min_peak_corr):
+        reason = (f"peak correlation {peak:.3f} is below {min_peak_corr} (nearly static trial or signals that "
+                  f"do not reflect the same motion)")
+    result = AlignmentResult(offset_s=off, drift_ppm=float(drift_ppm), peak_corr=float(peak),
+                             lag_uncertainty_s=unc, residual_s=resid, method=method, reliable=reason is None,
+                             reason=reason, n_windows=int(k), max_lag_s=float(max_lag_s))
+    if reason is not None and on_unreliable == "raise":
+        raise AlignmentError(reason)
+    return result
+
+
+def _refuse(reason, method, max_lag_s, on_unreliable):
+    if on_unreliable == "raise":
+        raise AlignmentError(reason)
+    nan = float("nan")
+    return AlignmentResult(offset_s=nan, drift_ppm=nan, peak_corr=nan, lag_uncertainty_s=nan, residual_s=nan,
+                           method=method, reliable=False, reason=reason, max_lag_s=float(max_lag_s))
+
+
+def align_by_events(ref_times, cand_times, *, drift: bool = False, max_residual_s: float | None = None,
+                    on_unreliable: str = "flag") -> AlignmentResult:
+    """Clock mapping from the same events timed on both clocks (matched in order).
+
+    Parameters
+    ----------
+    ref_times, cand_times : array-like
+        Event times (s) on the reference and the candidate clock, same count and order (e.g. the foot lift
+        and landing of a hop asked for at the start of a trial).
+    drift : bool
+        With two or more events, fit ``t_ref − t_cand = offset + drift·t_cand`` by least squares.
+    max_residual_s : float, optional
+        Flag the result when the RMS residual exceeds this (events disagree, e.g. a mismatched event).
+
+    Notes
+    -----
+    One event gives the offset with no internal check (``residual_s`` NaN); more events give a residual and a
+    standard error. Timing precision is that of the event detector on each side (about one video frame for
+    video-detected events).
+    """
+    _check_option("on_unreliable", on_unreliable, ("flag", "raise"))
+    r = _as_float_array(np.atleast_1d(ref_times), "ref_times", ndim=1)
+    c = _as_float_array(np.atleast_1d(cand_times), "cand_times", ndim=1)
+    if r.size != c.size or r.size == 0:
+        raise InputError(f"{r.size} reference event(s) but {c.size} candidate event(s)", field="cand_times",
+                         expected="the same non-zero number of events on both clocks, in the same order")
+    if not (np.all(np.isfinite(r)) and np.all(np.isfinite(c))):
+        raise InputError("event times are not all finite", field="ref_times/cand_times")
+    d = r - c
+    method = "events+drift" if drift else "events"
+    reason = None
+    if drift and r.size >= 2:
+        slope, intercept = np.polyfit(c, d, 1)
+        fit = intercept + slope * c
+        nparam = 2
+    else:
+        if drift:
+            reason = "drift needs at least 2 events"
+        slope, intercept = 0.0, float(d.mean())
+        fit = np.full_like(d, intercept)
+        nparam = 1
+    res = d - fit
+    dof = r.size - nparam
+    resid = float(np.sqrt(np.sum(res ** 2) / dof)) if dof > 0 else float("nan")
+    if dof > 0:
+        if nparam == 1:
+            unc = resid / np.sqrt(r.size)
+        else:
+            x = c - c.mean()
+            unc = resid * np.sqrt(1.0 / r.size + c.mean() ** 2 / np.sum(x ** 2))
+    else:
+        unc = float("nan")
+    if reason is None and max_residual_s is not None and np.isfinite(resid) and resid > max_residual_s:
+        reason = f"event offsets disagree: RMS residual {resid * 1e3:.1f} ms exceeds {max_residual_s * 1e3:.1f} ms"
+    if reason and on_unreliable == "raise":
+        raise AlignmentError(reason)
+    return AlignmentResult(offset_s=float(intercept), drift_ppm=float(slope) * 1e6, peak_corr=float("nan"),
+                           lag_uncertainty_s=float(unc), residual_s=resid, method=method, reliable=reason is None,
+                           reason=reason, n_windows=int(r.size))
+
+
+def detect_onset(t, x, *, baseline_s: float = 1.0, n_sd: float = 5.0, min_change: float = 0.0,
+                 direction: str = "either", min_duration_s: float = 0.05) -> float:
+    """Time of the first sustained departure of ``x`` from its initial baseline (e.g. a foot lift or hop).
+
+    The baseline is the first ``baseline_s`` seconds (mean and SD); the onset is the first sample where ``x``
+    leaves ``mean ± max(n_sd·SD, min_change)`` and stays out for ``min_duration_s``; the returned time is
+    interpolated linearly between the last inside and the first outside sample. Raises AlignmentError when
+    no onset is found.
+    """
+    _check_option("direction", direction, ("either", "up", "down"))
+    tt, xx, _ = _signal(t, x, "onset")
+    base = xx[tt < tt[0] + baseline_s]
+    if base.size < 3:
+        raise InputError(f"only {base.size} sample(s) in the {baseline_s} s baseline", field="baseline_s",
+                         expected="a baseline of at least 3 samples")
+    mu, sd = base.mean(), base.std(ddof=1)
+    thr = max(n_sd * sd, min_change)
+    if thr == 0:
+        raise InputError("baseline is constant and min_change is 0: every change would be an onset",
+                         field="min_change", expected="a positive min_change")
+    dev = xx - mu
+    out = {"either": np.abs(dev) > thr, "up": dev > thr, "down": dev < -thr}[direction]
+    out[tt < tt[0] + baseline_s] = False
+    idx = np.flatnonzero(out)
+    for i in idx:
+        end = tt[i] + min_duration_s
+        seg = out[i:np.searchsorted(tt, end, side="right")]
+        if seg.all():
+            a, b = abs(dev[i - 1]), abs(dev[i])
+            frac = (thr - a) / (b - a) if b != a else 1.0
+            return float(tt[i - 1] + np.clip(frac, 0, 1) * (tt[i] - tt[i - 1]))
+    raise AlignmentError(f"no onset found: the signal never leaves baseline ± {thr:.4g} for {min_duration_s} s")
+
+
+def resample_to(times, t_src, x_src, *, max_gap_s: float | None = None) -> np.ndarray:
+    """Linear interpolation of ``x_src`` (sampled at ``t_src``) at ``times`` (e.g. the video's frame times
+    mapped to the reference clock with :meth:`AlignmentResult.map_times`).
+
+    Parameters
+    ----------
+    times : array-like (m,)
+        Target times (any order, possibly irregular).
+    t_src : array-like (n,)
+        Strictly increasing source times.
+    x_src : array-like (n,) or (n, ...)
+        Source values; NaN marks missing samples (marker gaps, plate dropouts).
+    max_gap_s : float, optional
+        Source intervals longer than this are gaps (default 2.5 × the median sampling interval).
+
+    Returns
+    -------
+    ndarray (m,) or (m, ...)
+        NaN outside the source's coverage, inside gaps, and next to missing source samples.
+
+    Notes
+    -----
+    No anti-alias filtering is applied: low-pass a fast source (e.g. a 1 kHz plate) below the target's
+    Nyquist frequency before resampling it onto video frames.
+    """
+    tq = _as_float_array(times, "times", ndim=1)
+    ts = _as_float_array(t_src, "t_src", ndim=1)
+    xs = _as_float_array(x_src, "x_src")
+    if xs.ndim == 0 or xs.shape[0] != ts.size:
+        raise InputError(f"x_src has {xs.shape[0] if xs.ndim else 0} samples but t_src has {ts.size}",
+                         field="x_src", expected="one value (row) per source time")
+    if ts.size < 2 or np.any(np.diff(ts) <= 0) or not np.all(np.isfinite(ts)):
+        raise InputError("source times are not finite and strictly increasing", field="t_src",
+                         expected="at least 2 strictly increasing times")
+    step = np.diff(ts)
+    gap = float(max_gap_s) if max_gap_s is not None else 2.5 * float(np.median(step))
+    j = np.clip(np.searchsorted(ts, tq, side="right") - 1, 0, ts.size - 2)
+    t0, t1 = ts[j], ts[j + 1]
+    w = (tq - t0) / (t1 - t0)
+    shape = (-1,) + (1,) * (xs.ndim - 1)
+    x0, x1 = xs[j], xs[j + 1]
+    wv = w.reshape(shape)
+    with np.errstate(invalid="ignore"):
+        out = x0 * (1 - wv) + x1 * wv
+    exact0 = (w == 0).reshape(shape)
+    out = np.where(exact0, x0, out)
+    exact1 = (w == 1).reshape(shape)
+    out = np.where(exact1, x1, out)
+    bad = (tq < ts[0]) | (tq > ts[-1]) | ((t1 - t0) > gap) | ~np.isfinite(tq)
+    out[bad] = np.nan
+    return out
