@@ -221,7 +221,7 @@ def draw_figure(img: np.ndarray, uv: dict[str, np.ndarray], depth: dict[str, np.
                      (depth["head_face"], lambda: ell(uv["head_face"], 0.1, 0.07, style.skin))]
             for _, fn in sorted(parts, key=lambda p: -p[0]):
                 fn()
-            if facing > 0.15:
+            if facing > -0.1:
                 for eye in ("left_eye", "right_eye"):
                     ev = pts3d[eye] - pts3d["head_centre"]
                     if np.dot(ev, cam_center - pts3d[eye]) > 0:

@@ -212,7 +212,8 @@ def render_video(motion: Motion, camera: PinholeCamera, out_path, *, clock: Vide
              "render": {**params, "style": style.to_dict(), "video_file": out_path.name, "video_sha256": video_sha}}
     write_truth_json(truth_path, track, camera=camera, clock=clock_d, landmarks_3d=land3d, extra=extra)
     return RenderResult(out_path, truth_path, track, t_mocap, land3d, int(keep.size), dropped,
-                        _time.perf_counter() - t_start, {"derived_landmarks": derived})
+                        _time.perf_counter() - t_start, {"derived_landmarks": derived, "offset_s": offset,
+                                                         "drift": clock.drift})
 
 
 def _jsonable(obj):

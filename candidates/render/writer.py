@@ -39,7 +39,9 @@ class VideoWriter:
                              expected="even width and height for H.264 4:2:0 video")
         self.path = Path(path)
         self.width, self.height = int(width), int(height)
-        self._container = av.open(str(self.path), mode="w")
+        # The MP4 movie timescale defaults to 1/1000 s, which would round the edit list that carries a first
+        # frame not stamped 0 to the millisecond; 1/90000 keeps every pts exact.
+        self._container = av.open(str(self.path), mode="w", options={"movie_timescale": "90000"})
         self._stream = self._container.add_stream("libx264", rate=Fraction(nominal_fps).limit_denominator(1001))
         self._stream.width, self._stream.height = self.width, self.height
         self._stream.pix_fmt = "yuv420p"

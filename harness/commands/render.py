@@ -1,15 +1,73 @@
 """``stancebench render``: render a video of a figure from 3D motion with known camera and clock, plus its 2D truth."""
 from __future__ import annotations
 
-from ground_truth.errors import NotAvailableError
-
 HELP = "Render a video of a figure from 3D motion with known camera and clock, plus its 2D truth."
 
 
+def _int_list(text: str) -> list[int]:
+    from ground_truth.errors import InputError
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"{text!r} is not a comma-separated list of frame numbers", field="--drop") from None
+
+
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("render", help=HELP, description=HELP)
+    p = subparsers.add_parser(
+        "render", help=HELP, description=HELP + " The truth (track JSON with the exact projected BlazePose-33 "
+        "landmarks, the camera and the clock) is written beside the video as NAME.truth.json. Clock: "
+        "t_mocap = offset + (1 + drift_ppm*1e-6) * t_video. See docs/rendering.md.")
+    p.add_argument("motion", metavar="MOTION",
+                   help="a .c3d/.trc marker file (joint centres from markers), 'synthetic:seed=3,strategy=hip' "
+                        "(the synthetic generator's parameters) or 'pendulum:seed=1,stance=left' (a rigid "
+                        "test pattern)")
+    p.add_argument("--camera", required=True, metavar="CAMERA.toml", help="camera TOML (docs/rendering.md)")
+    p.add_argument("--camera-name", default=None, help="which camera of a multi-camera TOML")
+    p.add_argument("--out", required=True, metavar="VIDEO.mp4", help="video to write")
+    p.add_argument("--truth", default=None, metavar="TRUTH.json", help="truth file (default VIDEO.truth.json)")
+    p.add_argument("--offset", type=float, default=None, metavar="S",
+                   help="mocap time at video time 0 (default: the motion's first sample)")
+    p.add_argument("--drift-ppm", type=float, default=0.0, metavar="X", help="camera clock drift, ppm")
+    p.add_argument("--fps", type=float, default=None, help="nominal frame rate (default: the camera file's)")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="video duration, s")
+    p.add_argument("--drop", type=_int_list, default=[], metavar="I,J,...", help="nominal frames to drop")
+    p.add_argument("--drop-rate", type=float, default=0.0, metavar="P", help="random frame-drop probability")
+    p.add_argument("--jitter-ms", type=float, default=0.0, help="uniform frame-time jitter (peak to peak), ms")
+    p.add_argument("--noise", type=float, default=0.0, metavar="SIGMA", help="Gaussian noise SD, grey levels")
+    p.add_argument("--blur", type=int, default=1, metavar="N", help="motion-blur samples per frame (1 = none)")
+    p.add_argument("--exposure-ms", type=float, default=None, help="exposure for motion blur (default half a frame)")
+    p.add_argument("--no-clutter", action="store_true", help="plain background")
+    p.add_argument("--palette", type=int, default=0, help="clothing colour palette 0-3")
+    p.add_argument("--seed", type=int, default=0, help="seed for background, noise and random drops")
+    p.add_argument("--place", choices=("auto", "origin", "none"), default="auto",
+                   help="move the subject so the ankles' midpoint is at the lab origin (auto: for marker files "
+                        "only; synthetic motion keeps its lab frame)")
+    p.add_argument("--yaw", type=float, default=0.0, metavar="DEG", help="rotate the motion about the vertical")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    raise NotAvailableError("'stancebench render' is being built and is not available yet")
+    from candidates.calibration import read_camera_toml
+    from candidates.render import RenderOptions, VideoClock, load_motion, render_video
+
+    camera = read_camera_toml(args.camera, args.camera_name)
+    motion = load_motion(args.motion)
+    is_file = not args.motion.split(":", 1)[0] in ("synthetic", "pendulum")
+    if args.place == "origin" or (args.place == "auto" and is_file):
+        motion = motion.placed_at_origin(args.yaw)
+    elif args.yaw:
+        motion = motion.transformed(args.yaw)
+    clock = VideoClock(fps=args.fps or camera.fps, offset_s=args.offset, drift_ppm=args.drift_ppm,
+                       dropped=tuple(args.drop), drop_rate=args.drop_rate, jitter_s=args.jitter_ms / 1000.0,
+                       seed=args.seed)
+    options = RenderOptions(noise_sigma=args.noise, blur_samples=args.blur,
+                            exposure_s=None if args.exposure_ms is None else args.exposure_ms / 1000.0,
+                            clutter=not args.no_clutter, palette=args.palette, seed=args.seed)
+    res = render_video(motion, camera, args.out, clock=clock, options=options, duration_s=args.duration,
+                       truth_path=args.truth)
+    tr = res.track
+    print(f"wrote {res.video_path} ({tr.n_frames} frames of {res.n_nominal} nominal, {len(res.dropped_indices)} "
+          f"dropped, {tr.times_s[-1]:.3f} s video, {camera.width}x{camera.height}) in {res.seconds:.2f} s")
+    print(f"truth {res.truth_path}: blazepose33, person in {tr.detection_rate:.0%} of frames; clock "
+          f"t_mocap = {res.info['offset_s']:.6f} + (1 + {args.drift_ppm:g}e-6) * t_video")
+    return 0
