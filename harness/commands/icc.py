@@ -1,15 +1,45 @@
 """``stancebench icc``: the six intraclass correlation coefficients of long-format ratings."""
 from __future__ import annotations
 
-from ground_truth.errors import NotAvailableError
-
 HELP = "The six intraclass correlation coefficients of long-format ratings."
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("icc", help=HELP, description=HELP)
+    p = subparsers.add_parser(
+        "icc", help=HELP, description=HELP + " McGraw & Wong forms ICC(1,1), ICC(A,1), ICC(C,1), ICC(1,k), "
+        "ICC(A,k), ICC(C,k) (Shrout & Fleiss ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k) with F tests and F-based CIs; "
+        "the interpretation (Koo & Li 2016) is applied to the CI.")
+    p.add_argument("csv", metavar="CSV", help="long-format CSV: one row per (target, rater) rating")
+    p.add_argument("--targets", required=True, metavar="COL", help="column of the rated subjects/trials")
+    p.add_argument("--raters", required=True, metavar="COL", help="column of the raters/methods")
+    p.add_argument("--ratings", required=True, metavar="COL", help="column of the numeric ratings")
+    p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
+    p.add_argument("--nan-policy", choices=("raise", "omit"), default="raise",
+                   help="targets with a missing rating: error (default) or drop them with a note")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    raise NotAvailableError("'stancebench icc' is being built and is not available yet")
+    from harness.agreement import icc, koo_li
+    from harness.agreement._io import dumps, read_table
+
+    frame = read_table(args.csv, [args.targets, args.raters, args.ratings])
+    table = icc(frame, args.targets, args.raters, args.ratings, confidence=args.confidence,
+                nan_policy=args.nan_policy)
+    table["interpretation"] = [koo_li(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"])]
+    cols = ["type", "shrout_fleiss", "icc", "ci_low", "ci_high", "f", "df1", "df2", "p", "confidence",
+            "n_targets", "k_raters", "interpretation", "description", "note"]
+    records = table[cols].to_dict(orient="records")
+    if args.json:
+        print(dumps(records))
+    else:
+        pct = int(round(args.confidence * 100))
+        print(f"ICC of {args.ratings}: {int(table['n_targets'][0])} targets x {int(table['k_raters'][0])} raters")
+        for r in records:
+            print(f"  {r['type']:<9} ({r['shrout_fleiss']:<5}) {r['icc']:.3f}  {pct}% CI [{r['ci_low']:.3f}, "
+                  f"{r['ci_high']:.3f}]  F({r['df1']}, {r['df2']:.4g}) = {r['f']:.3f}, p = {r['p']:.3g}  "
+                  f"{r['interpretation']}")
+        if records[0]["note"]:
+            print(f"  note: {records[0]['note']}")
+    return 0

@@ -1,15 +1,53 @@
-"""``stancebench kappa``: cohen's (two raters) or Fleiss' (more) kappa of categorical labels."""
+"""``stancebench kappa``: Cohen's (two raters) or Fleiss' (more raters) kappa of label columns of a CSV."""
 from __future__ import annotations
 
-from ground_truth.errors import NotAvailableError
-
-HELP = "Cohen's (two raters) or Fleiss' (more) kappa of categorical labels."
+HELP = "Cohen's kappa (two raters) or Fleiss' kappa (more raters) of label columns of a CSV."
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("kappa", help=HELP, description=HELP)
+    p = subparsers.add_parser("kappa", help=HELP, description=HELP + " Categories are matched by label.")
+    p.add_argument("csv", metavar="CSV", help="CSV with one row per subject and one column per rater")
+    p.add_argument("--raters", required=True, metavar="COL,COL[,...]", help="comma-separated rater columns")
+    p.add_argument("--weights", choices=("none", "linear", "quadratic"), default="none",
+                   help="disagreement weights for Cohen's kappa of ordered categories (default none)")
+    p.add_argument("--labels", metavar="L1,L2,...", help="all categories in order (needed to order text labels "
+                                                         "for weighted kappa)")
+    p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    raise NotAvailableError("'stancebench kappa' is being built and is not available yet")
+    from harness.agreement import kappa, landis_koch
+    from harness.agreement._io import dumps, read_table
+
+    raters = [c.strip() for c in args.raters.split(",") if c.strip()]
+    frame = read_table(args.csv, raters)
+    labels = None
+    if args.labels:
+        labels = [s.strip() for s in args.labels.split(",")]
+        # labels given as text match numeric columns too
+        for col in raters:
+            if frame[col].dtype.kind in "iuf":
+                try:
+                    labels = [type(frame[col].dropna().iloc[0].item())(v) for v in labels]
+                except (ValueError, IndexError):
+                    pass
+    res = kappa(frame, raters, weights=args.weights, labels=labels, confidence=args.confidence)
+    out = res.to_dict()
+    out["interpretation"] = landis_koch(res.kappa)
+    out["file"] = str(args.csv)
+    out = {"kappa": out.pop("kappa"), "z": out.pop("z"), "p": out.pop("p"), **out}
+    if args.json:
+        print(dumps(out))
+    else:
+        name = "Cohen's" if res.method == "cohen" else "Fleiss'"
+        pct = int(round(args.confidence * 100))
+        print(f"{name} kappa ({res.weights} weights), {res.n} subjects x {res.n_raters} raters: {res.kappa:.3f} "
+              f"{pct}% CI [{res.ci_low:.3f}, {res.ci_high:.3f}], z = {res.z:.3f}, p = {res.p:.3g} "
+              f"({out['interpretation']}, Landis & Koch 1977)")
+        if res.confusion is not None:
+            print(res.confusion.to_string())
+        if res.note:
+            print(f"note: {res.note}")
+    return 0
