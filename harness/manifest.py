@@ -37,6 +37,7 @@ class Subject:
     mass_kg: float
     leg_length_m: float | None = None
     sex: str | None = None
+    notes: str = ""
 
 
 @dataclass
@@ -78,6 +79,8 @@ class Settings:
     confidence: float = 0.95
     loa_multiplier: float = 1.96
     bootstrap: int = 1000
+    sway_lowpass_hz: float = 5.0                     # 0 = no filter before sway KPIs
+    sway_rate_hz: float = 0.0                        # 0 = the video's median frame rate (100 Hz without video)
     cache_dir: Path | None = None
 
 
@@ -298,7 +301,8 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
                 problems.add(f"settings.{key}", f"is {v!r}", f"an integer {lo}..{hi}")
             else:
                 setattr(settings, key, v)
-    for key, lo, hi in (("max_lag_s", 0.0, 600.0), ("confidence", 0.5, 0.999), ("loa_multiplier", 1.0, 4.0)):
+    for key, lo, hi in (("max_lag_s", 0.0, 600.0), ("confidence", 0.5, 0.999), ("loa_multiplier", 1.0, 4.0),
+                        ("sway_lowpass_hz", 0.0, 1000.0), ("sway_rate_hz", 0.0, 10000.0)):
         v = _number(problems, st, key, "settings", required=False, lo=lo, hi=hi)
         if v is not None:
             setattr(settings, key, v)
@@ -335,7 +339,11 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
         if sex is not None and sex not in ("F", "M", "female", "male", "other", "unknown"):
             problems.add(f"{where}.sex", f"is {sex!r}", "F, M, female, male, other or unknown")
         if sid is not None and h is not None and m is not None:
-            subjects.append(Subject(sid, h, m, leg, sex))
+            subjects.append(Subject(sid, h, m, leg, sex, str(s.get("notes", ""))))
+        for key in s:
+            if key not in ("id", "height_m", "mass_kg", "leg_length_m", "sex", "notes"):
+                problems.add(f"{where}.{key}", "unknown subject field",
+                             "one of id, height_m, mass_kg, leg_length_m, sex, notes")
 
     # -- trials
     protocols_known = known_protocols()

@@ -46,12 +46,16 @@ def _tasks(manifest: StudyManifest) -> list[dict]:
     return tasks
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, log_path: str | None) -> None:
     # Each worker process runs single-threaded numerics so that N processes use N cores, not N².
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(threads))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("GLOG_minloglevel", "2")
+    if log_path:
+        # MediaPipe and LiteRT print INFO/WARNING lines from C++ straight to file descriptor 2; in workers they
+        # go to a log file beside the results so that stderr keeps only the progress bar and real errors.
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 2)
+        os.close(fd)
 
 
 def run_task(task: dict) -> dict:
@@ -84,8 +88,11 @@ def run_task(task: dict) -> dict:
     return {"row": row, "figures": figures}
 
 
-def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: str = "trials") -> list[dict]:
-    """Run tasks in a process pool (in-process when ``workers == 1``), keeping the input order."""
+def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: str = "trials",
+              log_path: str | os.PathLike | None = None) -> list[dict]:
+    """Run tasks in a process pool (in-process when ``workers == 1``), keeping the input order.
+
+    Worker processes send their native libraries' log output to ``log_path`` (when given)."""
     out: list[dict | None] = [None] * len(tasks)
     bar = Progress(len(tasks), label, enabled=progress)
     try:
@@ -96,8 +103,10 @@ def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: 
         else:
             # spawn, not fork: MediaPipe and the TFLite runtime hold threads and must not be forked.
             ctx = mp.get_context("spawn")
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # inherited by the spawned workers
+            os.environ.setdefault("GLOG_minloglevel", "2")
             with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                        initargs=(1,)) as pool:
+                                        initargs=(1, None if log_path is None else str(log_path))) as pool:
                 futures = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
                 for fut in cf.as_completed(futures):
                     i = futures[fut]
@@ -186,7 +195,7 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     n_workers = max(1, min(n_workers, len(tasks)))
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    done = run_tasks(tasks, workers=n_workers, progress=progress)
+    done = run_tasks(tasks, workers=n_workers, progress=progress, log_path=out / "workers.log")
     timings["trials_s"] = time.perf_counter() - t
     rows = [d["row"] for d in done]
     figures = {"trials": {f"{d['row']['trial_id']}|{d['row'].get('candidate')}": d["figures"]
@@ -211,7 +220,8 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         results.update(extra)
 
     t = time.perf_counter()
-    results["device"], results["device_status"] = (pairing.device_records(results["candidates"], out)
+    videos = [t.video[0] for t in manifest.trials if t.video]
+    results["device"], results["device_status"] = (pairing.device_records(results["candidates"], out, videos)
                                                    if device else ([], "not run (--no-device)"))
     timings["device_s"] = time.perf_counter() - t
 
@@ -266,7 +276,8 @@ def summary_lines(results: dict) -> list[str]:
                      f"LoA [{a['loa_lower']:.3g}, {a['loa_upper']:.3g}]  ICC(A,1) {a['icc']:.2f} "
                      f"[{a['icc_ci_low']:.2f}, {a['icc_ci_high']:.2f}]")
     for g in results.get("gates", []):
-        lines.append(f"  gate {g.get('status', g.get('verdict', '?'))}: {g.get('message') or g.get('text') or g}")
+        mark = "BLOCKS" if g.get("blocks") else g.get("severity", "")
+        lines.append(f"  gate [{mark}] {g.get('rule_id')} / {g.get('candidate')}: {g.get('message')}")
     if results.get("gates_status") and results["gates_status"] != "ok":
         lines.append(f"  gates: {results['gates_status']}")
     return lines

@@ -1,0 +1,181 @@
+"""Agreement sections of ``results.json`` from the paired KPI rows of a study.
+
+Per candidate × KPI × condition (``"all"`` pools every condition): Bland-Altman bias and limits with CIs
+(replicates method of Bland & Altman 2007 with MOVER CIs when subjects contribute several trials, the classic
+1986/1999 method otherwise), ICC(A,1) with its F-based CI and the Koo & Li (2016) reading of that CI, Lin's
+CCC with CI, and the mean absolute error with a subject-clustered bootstrap CI. Censored KPIs
+(time-to-failure) are analysed on the pairs where neither side was censored; the censored pairs are counted
+(``n_censored``) and the note says how often the two sides agreed on censoring. Categorical KPIs (strategy
+label) get Cohen's kappa and a confusion matrix. Each non-baseline candidate is compared with the baseline
+on the same trials (difference in MAE, paired subject-clustered bootstrap).
+
+All statistics come from :mod:`harness.agreement`; a statistic that is missing or refuses the data (too few
+pairs, no spread) leaves its fields null and says why in ``note``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ground_truth.errors import StancebenchError
+
+MIN_PAIRS = 3
+
+
+def paired_table(rows: list[dict]) -> pd.DataFrame:
+    """Long table of paired KPI values: one row per trial × candidate × KPI with both sides present."""
+    recs = []
+    for r in rows:
+        if r.get("status") != "ok" or r.get("kind", "paired") != "paired" or not r.get("candidate"):
+            continue
+        for k in r.get("kpis", []):
+            recs.append({"trial_id": r["trial_id"], "subject": r["subject"], "condition": r["condition"],
+                         "candidate": r["candidate"], "kpi": k["kpi"], "unit": k.get("unit", ""),
+                         "reference": k.get("reference"), "candidate_value": k.get("candidate"),
+                         "censored_reference": bool(k.get("censored_reference", k.get("censored", False))),
+                         "censored_candidate": bool(k.get("censored_candidate", k.get("censored", False)))})
+    return pd.DataFrame.from_records(recs, columns=["trial_id", "subject", "condition", "candidate", "kpi", "unit",
+                                                    "reference", "candidate_value", "censored_reference",
+                                                    "censored_candidate"])
+
+
+def _kpi_kind(name: str) -> tuple[str, tuple]:
+    try:
+        from protocols import get_kpi
+        k = get_kpi(name)
+        return k.kind, tuple(k.labels)
+    except Exception:  # noqa: BLE001 - unknown KPI: treat as continuous
+        return "continuous", ()
+
+
+def _f(x) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _continuous_row(sub: pd.DataFrame, base: dict, settings, kind: str) -> dict:
+    """One ``agreement[]`` row through :func:`harness.agreement.agreement_summary`."""
+    from harness.agreement import agreement_summary
+
+    row = dict(base)
+    ref = pd.to_numeric(sub["reference"], errors="coerce").to_numpy(float)
+    cand = pd.to_numeric(sub["candidate_value"], errors="coerce").to_numpy(float)
+    censored = kind == "censored"
+    rc = sub["censored_reference"].to_numpy(bool) if censored else None
+    cc = sub["censored_candidate"].to_numpy(bool) if censored else None
+    n_cens = int((rc | cc).sum()) if censored else 0
+    usable = np.isfinite(ref) & np.isfinite(cand) & (~(rc | cc) if censored else True)
+    row.update(n=int(usable.sum()), n_subjects=int(sub.loc[usable, "subject"].nunique()), n_censored=n_cens)
+    if row["n"] < MIN_PAIRS:
+        row["note"] = (f"too few complete pairs for agreement statistics (n={row['n']}, need {MIN_PAIRS}"
+                       + (f"; {n_cens} censored pair(s) excluded" if n_cens else "") + ")")
+        return row
+    try:
+        res = agreement_summary(ref, cand, subjects=sub["subject"].to_numpy(), reference_censored=rc,
+                                candidate_censored=cc, multiplier=settings.loa_multiplier,
+                                confidence=settings.confidence, loa_ci="mover", n_resamples=max(settings.bootstrap, 100),
+                                seed=settings.seed)
+    except StancebenchError as exc:
+        row["note"] = f"agreement statistics refused: {exc}"
+        return row
+    row.update({k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()})
+    return row
+
+
+def _categorical_row(sub: pd.DataFrame, base: dict, labels: tuple, settings) -> dict:
+    """One ``categorical[]`` row: Cohen's kappa and the confusion matrix (rows reference, columns candidate)."""
+    from harness.agreement import cohen_kappa
+
+    row = dict(base)
+    ref = [None if (v is None or v != v) else v for v in sub["reference"].tolist()]
+    cand = [None if (v is None or v != v) else v for v in sub["candidate_value"].tolist()]
+    n = sum(a is not None and b is not None for a, b in zip(ref, cand))
+    row.update(labels=list(labels), n=n, weights="none", confusion=None, kappa=None, kappa_ci_low=None,
+               kappa_ci_high=None, confusion_axes="rows = reference, columns = candidate")
+    if n < MIN_PAIRS:
+        row["note"] = f"too few labelled pairs for kappa (n={n}, need {MIN_PAIRS})"
+        return row
+    try:
+        res = cohen_kappa(ref, cand, labels=list(labels) or None, confidence=settings.confidence)
+    except StancebenchError as exc:
+        # e.g. a single label on both sides: kappa is undefined, but the confusion matrix is still shown
+        labs = list(labels) or sorted({*filter(None, ref), *filter(None, cand)})
+        idx = {l: i for i, l in enumerate(labs)}
+        conf = np.zeros((len(labs), len(labs)), int)
+        for a, b in zip(ref, cand):
+            if a in idx and b in idx:
+                conf[idx[a], idx[b]] += 1
+        row.update(labels=labs, confusion=conf.tolist(), note=f"kappa refused: {exc}")
+        return row
+    d = res.to_dict()
+    row.update(labels=d["labels"], confusion=d["confusion"], kappa=_f(d["kappa"]), kappa_ci_low=_f(d["ci_low"]),
+               kappa_ci_high=_f(d["ci_high"]), kappa_z=_f(d["z"]), kappa_p=_f(d["p"]),
+               p_observed=_f(d["p_observed"]), n=int(d["n"]), note=d.get("note", ""))
+    return row
+
+
+def _comparisons(table: pd.DataFrame, baseline: str, settings) -> list[dict]:
+    out = []
+    if table.empty:
+        return out
+    for (kpi, cand), sub in table.groupby(["kpi", "candidate"], sort=False):
+        if cand == baseline or _kpi_kind(kpi)[0] == "categorical":
+            continue
+        base = table[(table["kpi"] == kpi) & (table["candidate"] == baseline)]
+        m = sub.merge(base[["trial_id", "candidate_value"]], on="trial_id", suffixes=("", "_baseline"))
+        if _kpi_kind(kpi)[0] == "censored":
+            m = m[~(m["censored_reference"] | m["censored_candidate"])]
+        ref = pd.to_numeric(m["reference"], errors="coerce").to_numpy(float)
+        c = pd.to_numeric(m["candidate_value"], errors="coerce").to_numpy(float)
+        b = pd.to_numeric(m["candidate_value_baseline"], errors="coerce").to_numpy(float)
+        ok = np.isfinite(ref) & np.isfinite(c) & np.isfinite(b)
+        row = {"candidate": cand, "baseline": baseline, "kpi": kpi, "unit": sub["unit"].iloc[0], "metric": "mae",
+               "n": int(ok.sum()), "n_subjects": int(m.loc[ok, "subject"].nunique()),
+               "method": "paired subject-clustered bootstrap", "diff": None, "diff_ci_low": None,
+               "diff_ci_high": None, "note": ""}
+        if ok.sum() < MIN_PAIRS:
+            row["note"] = f"too few trials with both candidates (n={int(ok.sum())})"
+            out.append(row)
+            continue
+        from harness.agreement import compare_errors
+        try:
+            res = compare_errors(ref[ok], c[ok], b[ok], subjects=m.loc[ok, "subject"].to_numpy(), metric="mae",
+                                 confidence=settings.confidence, n_resamples=max(settings.bootstrap, 100),
+                                 seed=settings.seed)
+            d = res.to_dict()
+            row.update(diff=_f(d["diff"]), diff_ci_low=_f(d["diff_ci_low"]), diff_ci_high=_f(d["diff_ci_high"]),
+                       candidate_mae=_f(d["candidate_value"]), baseline_mae=_f(d["baseline_value"]),
+                       confidence_one_sided=d["confidence"], note=d.get("note", ""))
+        except StancebenchError as exc:
+            row["note"] = f"comparison refused: {exc}"
+        out.append(row)
+    return out
+
+
+def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
+    """The ``agreement``, ``categorical`` and ``comparisons`` sections (docs/results-schema.md)."""
+    settings = manifest.settings
+    table = paired_table(rows)
+    agreement, categorical = [], []
+    if not table.empty:
+        conditions = sorted(table["condition"].unique())
+        groups = [("all", table)] + ([(c, table[table["condition"] == c]) for c in conditions]
+                                     if len(conditions) > 1 else [])
+        for cond, part in groups:
+            for (cand, kpi), sub in part.groupby(["candidate", "kpi"], sort=False):
+                kind, labels = _kpi_kind(kpi)
+                base = {"candidate": cand, "kpi": kpi, "condition": cond, "unit": sub["unit"].iloc[0],
+                        "kpi_kind": kind}
+                if kind == "categorical":
+                    categorical.append(_categorical_row(sub, base, labels, settings))
+                else:
+                    agreement.append(_continuous_row(sub, base, settings, kind))
+    baseline = manifest.baseline.name if manifest.baseline else None
+    comparisons = _comparisons(table, baseline, settings) if baseline else []
+    return {"agreement": agreement, "categorical": categorical, "comparisons": comparisons}
