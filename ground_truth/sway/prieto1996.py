@@ -56,18 +56,28 @@ def _spectral(x: np.ndarray, fs: float, axis_name: str) -> dict:
             out[k.format(axis_name)] = float("nan")
         return out
     mu0 = np.sum(p * df)
+    if not mu0 > 0:  # a constant axis: no power, frequency measures undefined
+        mu0 = np.nan
     mu1 = np.sum(f * p * df)
     mu2 = np.sum(f * f * p * df)
     cum = np.cumsum(p * df)
     out[f"total_power_{axis_name}_cm2"] = float(mu0)
-    out[f"f50_{axis_name}_hz"] = float(f[np.searchsorted(cum, 0.5 * mu0)])
-    out[f"f95_{axis_name}_hz"] = float(f[min(np.searchsorted(cum, 0.95 * mu0), f.size - 1)])
+    for q in (50, 95):
+        # lowest frequency whose cumulative power reaches q% of the total (NaN when there is no power)
+        i = int(np.searchsorted(cum, q / 100 * mu0)) if np.isfinite(mu0) else -1
+        out[f"f{q}_{axis_name}_hz"] = float(f[min(i, f.size - 1)]) if i >= 0 else float("nan")
     out[f"centroid_frequency_{axis_name}_hz"] = float(np.sqrt(mu2 / mu0))
-    out[f"frequency_dispersion_{axis_name}"] = float(np.sqrt(max(0.0, 1.0 - mu1 ** 2 / (mu0 * mu2))))
+    out[f"frequency_dispersion_{axis_name}"] = float(np.sqrt(np.maximum(0.0, 1.0 - mu1 ** 2 / (mu0 * mu2))))
     return out
 
 
 def compute(cop_cm: np.ndarray, fs: float) -> tuple[dict, list[str]]:
+    # A constant axis makes some ratios 0/0: those measures are undefined and reported as NaN.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _compute(cop_cm, fs)
+
+
+def _compute(cop_cm: np.ndarray, fs: float) -> tuple[dict, list[str]]:
     from scipy import stats
 
     n = cop_cm.shape[0]
