@@ -61,9 +61,18 @@ def icc_table(y: np.ndarray, confidence: float = 0.95) -> pd.DataFrame:
     """ICC table (six rows) of a complete (n_targets, k_raters) matrix; see :func:`icc`."""
     y = np.asarray(y, dtype=float)
     ms = mean_squares(y)
-    msb, msj, mse, msw, n, k = (float(ms[key]) if key not in ("n", "k") else ms[key]
+    msb, msj, mse, msw, n, k = (np.float64(ms[key]) if key not in ("n", "k") else ms[key]
                                 for key in ("msb", "msj", "mse", "msw", "n", "k"))
     est = {key: float(v) for key, v in icc_values(y).items()}
+    note = ""
+    if mse <= 1e-13 * max(msb, 1e-300) or msw <= 1e-13 * max(msb, 1e-300):
+        note = ("residual mean square is 0 (raters differ only by constants): F is infinite and the F-based CIs "
+                "are undefined (NaN)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _icc_rows(msb, msj, mse, msw, n, k, est, confidence, note)
+
+
+def _icc_rows(msb, msj, mse, msw, n, k, est, confidence, note):
     alpha = 1.0 - confidence
     f1 = msb / msw
     df1, df1w, df2e = n - 1, n * (k - 1), (n - 1) * (k - 1)
@@ -98,8 +107,12 @@ def icc_table(y: np.ndarray, confidence: float = 0.95) -> pd.DataFrame:
         rows.append({"type": t, "shrout_fleiss": SHROUT_FLEISS[t], "description": DESCRIPTIONS[t],
                      "icc": est[t], "ci_low": float(ci[t][0]), "ci_high": float(ci[t][1]),
                      "f": f1 if one_way else f3, "df1": df1, "df2": df1w if one_way else df2e,
-                     "p": float(p1 if one_way else p3), "confidence": confidence, "n_targets": n, "k_raters": k})
-    return pd.DataFrame(rows)
+                     "p": float(p1 if one_way else p3), "confidence": confidence, "n_targets": n, "k_raters": k,
+                     "note": note})
+    out = pd.DataFrame(rows)
+    if note:
+        out[["ci_low", "ci_high"]] = np.nan
+    return out
 
 
 def ratings_matrix(data: pd.DataFrame, targets: str, raters: str, ratings: str, *,
@@ -195,7 +208,7 @@ def icc(data: pd.DataFrame, targets: str, raters: str, ratings: str, *, confiden
     y, note = ratings_matrix(data, targets, raters, ratings, nan_policy=nan_policy)
     _check_matrix(y)
     out = icc_table(y, confidence)
-    out["note"] = note
+    out["note"] = "; ".join(x for x in (note, out["note"][0]) if x)
     return out
 
 
