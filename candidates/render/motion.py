@@ -278,7 +278,7 @@ def load_motion(spec: str) -> Motion:
     kind, kwargs = _parse_spec(spec)
     if kind == "synthetic":
         try:
-            from ground_truth.synthetic import simulate_single_leg_stance
+            from ground_truth.synthetic.simulate import simulate_single_leg_stance
         except ImportError as exc:
             from ground_truth.errors import NotAvailableError
             raise NotAvailableError(f"the synthetic generator is not available ({exc})") from None

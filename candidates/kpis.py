@@ -1,0 +1,530 @@
+"""KPIs from keypoints, with the ground-truth side's names and units so the two can be paired.
+
+From a :class:`candidates.track.KeypointTrack` (pixels, variable frame times):
+
+* :func:`resample_track` - keypoints on a uniform time grid (linear interpolation across short gaps only),
+  with a report of the detection rate and of what was interpolated.
+* :func:`keypoint_com` - whole-body COM with the de Leva (1996) segment model of
+  :func:`ground_truth.anthropometry.whole_body_com`, in pixels and in metres: back-projected with the camera
+  calibration onto the vertical plane through the stance foot, or, without a calibration, scaled by the
+  subject's height.
+* :func:`com_sway_kpis` - ``com_*`` sway KPIs of that COM through :func:`ground_truth.sway.sway_metrics`.
+* :func:`knee_fppa` / :func:`knee_frontal_excursion` - knee frontal-plane projection angle (Willson & Davis
+  2008), valgus positive.
+* :func:`lifted_foot_height` / :func:`time_to_failure` - foot lift, touch-down and the time between them.
+* :func:`frontal_angles` / :func:`keypoint_strategy` - leg and trunk lean for the hip-vs-ankle strategy label
+  through :func:`ground_truth.strategy.strategy_indicator`.
+
+A single camera sees only the body's motion parallel to its image plane: for a frontal view the COM's
+medio-lateral (ML) sway, for a sagittal view its antero-posterior (AP) sway. KPIs of the other axis are
+reported as NaN with the reason, never as zeros.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ground_truth.checks import _check_option, _validate_type
+from ground_truth.errors import InputError
+
+from .skeletons import SCHEMAS
+from .track import KeypointTrack
+
+#: Eye height as a fraction of stature (Winter 2009, Biomechanics and Motor Control of Human Movement,
+#: Fig. 4.1: 0.936 H), used to estimate the standing figure's pixel stature from heel to eyes.
+EYE_HEIGHT_FRACTION = 0.936
+#: Ankle joint centre height as a fraction of stature (Winter 2009, Fig. 4.1: 0.039 H).
+ANKLE_HEIGHT_FRACTION = 0.039
+#: Shoulder width / trunk length in the image above which the view counts as frontal (about 0.75 seen from
+#: the front, 0.1-0.3 from the side).
+FRONTAL_VIEW_RATIO = 0.4
+
+
+# -- resampling -------------------------------------------------------------------------------------------
+@dataclass
+class ResampledTrack:
+    """Keypoints on a uniform grid. ``keypoints`` (n, K, 2) px, NaN where the gap was too long to bridge."""
+
+    time_s: np.ndarray
+    keypoints: np.ndarray
+    schema: str
+    fs_hz: float
+    report: dict[str, Any]
+
+    def joints(self) -> dict[str, np.ndarray]:
+        return {name: self.keypoints[:, k, :2] for k, name in enumerate(SCHEMAS[self.schema])}
+
+
+def resample_track(track: KeypointTrack, fs_hz: float | None = None, *, max_gap_s: float = 0.25
+                   ) -> ResampledTrack:
+    """Resample a track's keypoints onto a uniform grid.
+
+    Parameters
+    ----------
+    track : KeypointTrack
+    fs_hz : float, optional
+        Grid rate; default the median frame rate of the track, rounded to 0.01 Hz.
+    max_gap_s : float
+        Gaps (frames with no person, dropped frames) up to this long are bridged by linear interpolation;
+        longer ones stay NaN.
+
+    Returns
+    -------
+    ResampledTrack
+        ``report`` holds ``n_frames``, ``n_detected``, ``detection_rate``, ``longest_gap_s``, ``n_grid``,
+        ``n_grid_missing`` (grid samples left NaN) and ``n_grid_bridged`` (samples inside bridged gaps).
+
+    Notes
+    -----
+    Phone video has variable frame times, so any metric needing a constant rate (velocities, filters, sway
+    metrics) is computed on this grid. Missing data are carried as NaN and counted, not papered over.
+    """
+    _validate_type(track, KeypointTrack, "track")
+    t = np.asarray(track.times_s, dtype=float)
+    if t.size < 2:
+        raise InputError(f"track has {t.size} frame(s)", field="times_s", expected="at least 2 frames")
+    det = track.detected
+    if det.sum() < 2:
+        raise InputError(f"a person was found in {int(det.sum())} of {t.size} frames", field="keypoints",
+                         expected="at least 2 frames with a person")
+    if fs_hz is None:
+        fs_hz = round(1.0 / float(np.median(np.diff(t))), 2)
+    if not np.isfinite(fs_hz) or fs_hz <= 0:
+        raise InputError(f"rate is {fs_hz!r}", field="fs_hz", expected="a positive rate in Hz")
+    n = int(np.floor((t[-1] - t[0]) * fs_hz + 1e-9)) + 1
+    grid = t[0] + np.arange(n) / fs_hz
+    kp = np.asarray(track.keypoints, dtype=float)[..., :2]
+    out = np.full((n, kp.shape[1], 2), np.nan)
+    # A grid sample is bridged when both neighbouring detected frames are within max_gap_s of each other.
+    td = t[det]
+    idx = np.clip(np.searchsorted(td, grid), 1, td.size - 1)
+    span = td[idx] - td[idx - 1]
+    exact = np.isin(grid, td)
+    usable = (span <= max_gap_s + 1e-9) | exact
+    usable &= (grid >= td[0] - 1e-9) & (grid <= td[-1] + 1e-9)
+    for k in range(kp.shape[1]):
+        for d in range(2):
+            v = kp[det, k, d]
+            ok = np.isfinite(v)
+            if ok.sum() < 2:
+                continue
+            out[:, k, d] = np.interp(grid, td[ok], v[ok], left=np.nan, right=np.nan)
+            # a keypoint missing in some detected frames: do not bridge its own long gaps either
+            tk = td[ok]
+            j = np.clip(np.searchsorted(tk, grid), 1, tk.size - 1)
+            out[(tk[j] - tk[j - 1]) > max_gap_s + 1e-9, k, d] = np.nan
+    out[~usable] = np.nan
+    gaps = np.diff(np.concatenate([[t[0]], td, [t[-1]]]))
+    report = {"n_frames": int(t.size), "n_detected": int(det.sum()), "detection_rate": float(det.mean()),
+              "longest_gap_s": float(gaps.max()), "n_grid": int(n),
+              "n_grid_missing": int(np.count_nonzero(~usable)),
+              "n_grid_bridged": int(np.count_nonzero(usable & (span > 1.5 / fs_hz) & ~exact)),
+              "max_gap_s": float(max_gap_s), "fs_hz": float(fs_hz)}
+    return ResampledTrack(grid, out, track.schema, float(fs_hz), report)
+
+
+def _as_resampled(track, fs_hz=None, max_gap_s=0.25) -> ResampledTrack:
+    if isinstance(track, ResampledTrack):
+        return track
+    return resample_track(track, fs_hz, max_gap_s=max_gap_s)
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+def _lowest_foot_y(J: dict[str, np.ndarray], side: str) -> np.ndarray:
+    names = [f"{side}_{p}" for p in ("ankle", "heel", "foot_index") if f"{side}_{p}" in J]
+    return np.nanmax(np.stack([J[n][:, 1] for n in names]), axis=0)
+
+
+def detect_stance_side(track) -> str:
+    """The stance leg: the side whose foot is lower in the image (larger y) in most frames."""
+    J = _as_resampled(track).joints()
+    with np.errstate(invalid="ignore"):
+        diff = _lowest_foot_y(J, "left") - _lowest_foot_y(J, "right")
+    ok = np.isfinite(diff)
+    if not ok.any():
+        raise InputError("no frame with both feet visible", field="keypoints", expected="ankles in the image")
+    return "left" if np.median(diff[ok]) > 0 else "right"
+
+
+def detect_view(track) -> str:
+    """``"frontal"`` or ``"sagittal"`` from the image shoulder width relative to the trunk length."""
+    J = _as_resampled(track).joints()
+    width = np.linalg.norm(J["left_shoulder"] - J["right_shoulder"], axis=1)
+    trunk = np.linalg.norm(0.5 * (J["left_shoulder"] + J["right_shoulder"]) - 0.5 * (J["left_hip"] + J["right_hip"]),
+                           axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.nanmedian(width / trunk)
+    return "frontal" if ratio > FRONTAL_VIEW_RATIO else "sagittal"
+
+
+def pixel_scale_from_height(track, height_m: float, *, stance: str | None = None) -> float:
+    """Metres per pixel at the subject, from the subject's stature and the figure's pixel height.
+
+    The pixel stature is (stance-foot lowest point − mean eye level) / 0.936 (eye height fraction, Winter
+    2009), median over the frames. Valid for a roughly upright figure seen by a camera at a distance much
+    larger than the body's depth; lens tilt and perspective shrink the far parts.
+    """
+    if not (np.isfinite(height_m) and 0.5 < height_m < 2.5):
+        raise InputError(f"height is {height_m!r} m", field="height_m", expected="a stature in metres (0.5-2.5)")
+    R = _as_resampled(track)
+    J = R.joints()
+    stance = stance or detect_stance_side(R)
+    eyes = [J[n][:, 1] for n in ("left_eye", "right_eye") if n in J]
+    foot = _lowest_foot_y(J, stance)
+    has_heel = f"{stance}_heel" in J
+    frac = EYE_HEIGHT_FRACTION if has_heel else EYE_HEIGHT_FRACTION - ANKLE_HEIGHT_FRACTION
+    with np.errstate(invalid="ignore"):
+        px = np.nanmedian((foot - np.nanmean(np.stack(eyes), axis=0)) / frac)
+    if not np.isfinite(px) or px <= 0:
+        raise InputError("cannot measure the figure's pixel height (no frame with eyes and stance foot)",
+                         field="keypoints")
+    return float(height_m / px)
+
+
+# -- COM -----------------------------------------------------------------------------------------------------
+@dataclass
+class KeypointCOM:
+    """COM from keypoints on a uniform grid.
+
+    Attributes
+    ----------
+    time_s : (n,) s, candidate clock
+    com_px : (n, 2) image pixels
+    com_m : (n, 3) metres: lab frame (x, y, z) with a calibration, else image-plane (horizontal, 0, vertical)
+        relative to the stance foot
+    horizontal_m : (n,) metres along the one observable horizontal direction (see ``observable_axis``)
+    observable_axis : "ap" or "ml" - which sway axis the single camera sees
+    method : str
+    report : dict - detection rate, gaps, scale, plane
+    """
+
+    time_s: np.ndarray
+    com_px: np.ndarray
+    com_m: np.ndarray
+    horizontal_m: np.ndarray
+    observable_axis: str
+    fs_hz: float
+    method: str
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def stance_plane(camera, R: ResampledTrack, stance: str, *, floor_z: float = 0.0):
+    """The vertical plane through the stance foot facing the camera: (point, normal) in the lab frame.
+
+    The stance foot's floor point is the median over frames of its heel and toe keypoints back-projected onto
+    the floor z = floor_z (the ankle at z = floor_z + 0.07 m for skeletons without feet).
+    """
+    J = R.joints()
+    pts = []
+    for part, z in (("heel", floor_z), ("foot_index", floor_z)):
+        if f"{stance}_{part}" in J:
+            pts.append(camera.back_project_to_plane(J[f"{stance}_{part}"], [0, 0, z], [0, 0, 1]))
+    if not pts:
+        pts.append(camera.back_project_to_plane(J[f"{stance}_ankle"], [0, 0, floor_z + 0.07], [0, 0, 1]))
+    foot = np.nanmedian(np.concatenate(pts), axis=0)
+    if not np.all(np.isfinite(foot)):
+        raise InputError("the stance foot cannot be placed on the floor with this calibration (rays miss it)",
+                         field="camera")
+    normal = camera.optical_axis.copy()
+    normal[2] = 0.0
+    if np.linalg.norm(normal) < 1e-6:
+        raise InputError("the camera looks straight down: no vertical plane faces it", field="camera")
+    return np.array([foot[0], foot[1], floor_z]), normal / np.linalg.norm(normal)
+
+
+def keypoint_com(track, *, camera=None, height_m: float | None = None, stance: str | None = None,
+                 sex: str = "male", fs_hz: float | None = None, max_gap_s: float = 0.25, floor_z: float = 0.0,
+                 lab_axes: tuple[str, str] = ("ap", "ml")) -> KeypointCOM:
+    """Whole-body COM from keypoints, in pixels and metres.
+
+    Parameters
+    ----------
+    track : KeypointTrack or ResampledTrack
+    camera : PinholeCamera, optional
+        Calibration (intrinsics, extrinsics, lab z up, floor at ``floor_z``). The 2-D COM is back-projected
+        onto the vertical plane through the stance foot that faces the camera.
+    height_m : float, optional
+        Subject stature, used when there is no calibration (see :func:`pixel_scale_from_height`).
+    stance : {"left", "right"}, optional
+        Stance leg; detected from the feet when omitted.
+    sex : {"male", "female"}
+        de Leva column.
+    fs_hz, max_gap_s : see :func:`resample_track`.
+    lab_axes : tuple
+        What lab x and y are (default x = AP, y = ML, as in the synthetic recordings and most C3D labs).
+
+    Returns
+    -------
+    KeypointCOM
+
+    Notes
+    -----
+    The segmental COM is linear in the joint positions, so the 2-D COM of the projected joints is the
+    projection of the 3-D COM up to perspective (de Leva 1996; see ``whole_body_com``). Back-projection onto
+    one plane assumes the COM stays near that plane; its depth sway is not observable from one camera, so
+    only the in-plane horizontal component (``horizontal_m``) carries sway.
+    """
+    from ground_truth.anthropometry import whole_body_com
+
+    R = _as_resampled(track, fs_hz, max_gap_s)
+    if stance is None:
+        stance = detect_stance_side(R)
+    _check_option("stance", stance, ("left", "right"))
+    com_px = whole_body_com(R.joints(), sex)
+    report = dict(R.report)
+    report["stance"] = stance
+    if camera is not None:
+        p0, normal = stance_plane(camera, R, stance, floor_z=floor_z)
+        com_m = camera.back_project_to_plane(com_px, p0, normal)
+        h_dir = np.cross([0.0, 0.0, 1.0], normal)
+        horizontal = (com_m - p0) @ h_dir
+        axis = lab_axes[0] if abs(h_dir[0]) >= abs(h_dir[1]) else lab_axes[1]
+        method = (f"de Leva {sex} segmental COM of the keypoints, back-projected with the camera calibration onto "
+                  f"the vertical plane through the stance foot ({p0.round(3).tolist()} m) facing the camera")
+        report.update(plane_point_m=p0.tolist(), plane_normal=normal.tolist(), horizontal_dir=h_dir.tolist())
+    elif height_m is not None:
+        scale = pixel_scale_from_height(R, height_m, stance=stance)
+        ref = np.nanmedian(R.joints()[f"{stance}_ankle"], axis=0)
+        com_m = np.stack([(com_px[:, 0] - ref[0]) * scale, np.zeros(len(com_px)), (ref[1] - com_px[:, 1]) * scale],
+                         axis=-1)
+        horizontal = com_m[:, 0]
+        view = detect_view(R)
+        axis = "ml" if view == "frontal" else "ap"
+        method = (f"de Leva {sex} segmental COM of the keypoints, scaled by stature {height_m:g} m "
+                  f"({scale * 1000:.3f} mm/px at the subject; {view} view)")
+        report.update(m_per_px=scale, view=view)
+    else:
+        raise InputError("no way to scale pixels to metres", field="camera/height_m",
+                         expected="a camera calibration or the subject's height")
+    report["n_com_missing"] = int(np.count_nonzero(~np.isfinite(horizontal)))
+    return KeypointCOM(R.time_s, com_px, com_m, horizontal, axis, R.fs_hz, method, report)
+
+
+def com_sway_kpis(com: KeypointCOM, *, convention: str = "prieto1996", lowpass_hz: float | None = None
+                  ) -> dict[str, dict[str, Any]]:
+    """``com_*`` sway KPIs (registry names and units of :mod:`protocols.kpis`) of a keypoint COM.
+
+    Returns ``{kpi: {"value", "unit", "method"}}``. The axis the camera cannot see gets NaN with the reason;
+    ``com_path_length`` and ``com_mean_velocity`` are those of the observable axis alone (a lower bound of the
+    2-D values), ``com_area_95_ellipse`` and ``com_mean_frequency`` (2-D definitions) are NaN.
+    Frames left NaN by long detection gaps make the metrics NaN (edge gaps are trimmed first).
+    """
+    from ground_truth.sway import sway_metrics
+
+    x = com.horizontal_m
+    ok = np.flatnonzero(np.isfinite(x))
+    base = {"com_path_length": "cm", "com_mean_velocity": "cm/s", "com_area_95_ellipse": "cm²", "com_rms_ml": "cm",
+            "com_rms_ap": "cm", "com_mean_frequency": "Hz"}
+    hidden = "ap" if com.observable_axis == "ml" else "ml"
+    if ok.size < 3:
+        return {k: {"value": float("nan"), "unit": u, "method": "no COM samples"} for k, u in base.items()}
+    x = x[ok[0]: ok[-1] + 1]
+    filt = ""
+    if lowpass_hz:
+        from ground_truth.sway.common import lowpass
+        x = lowpass(x[:, None], com.fs_hz, lowpass_hz)[:, 0]
+        filt = f", low-pass {lowpass_hz:g} Hz"
+    method = (f"{com.method}; {convention} on the {com.observable_axis.upper()} component only ({x.size} samples "
+              f"at {com.fs_hz:g} Hz{filt})")
+    out = {k: {"value": float("nan"), "unit": u, "method": method} for k, u in base.items()}
+    if not np.all(np.isfinite(x)):
+        for v in out.values():
+            v["method"] = method + f"; {int(np.count_nonzero(~np.isfinite(x)))} samples missing inside the window"
+        return out
+    # The unseen axis is not passed as zeros (a constant axis has no spectrum); the seen one fills both columns
+    # and only its per-axis metrics are read.
+    xy = np.column_stack([x, x])
+    res = sway_metrics(xy, com.fs_hz, convention, units_in="m", axes=("ap", "ml"))
+    m = res.metrics
+    ax = com.observable_axis
+    out["com_path_length"]["value"] = float(m[f"path_length_{ax}_cm"])
+    out["com_mean_velocity"]["value"] = float(m[f"mean_velocity_{ax}_cm_s"])
+    out[f"com_rms_{ax}"]["value"] = float(m[f"rms_{ax}_cm"])
+    out[f"com_rms_{hidden}"]["method"] = f"not observable: the {hidden.upper()} axis is along the camera's line of sight"
+    for k in ("com_area_95_ellipse", "com_mean_frequency"):
+        out[k]["method"] = "not observable from one camera (a 2-D measure; only one horizontal axis is seen)"
+    return out
+
+
+# -- knee FPPA -----------------------------------------------------------------------------------------------
+def knee_fppa(track, side: str) -> np.ndarray:
+    """Knee frontal-plane projection angle per frame (deg), valgus positive.
+
+    The FPPA is 180° minus the image angle at the knee between knee→hip and knee→ankle (Willson & Davis 2008,
+    J Orthop Sports Phys Ther 38:16); its sign is positive when the knee lies medial to the hip-ankle line
+    (medial = towards the other hip in the image). Frames without the three joints are NaN. Meaningful in a
+    frontal view; in a sagittal view the same formula measures knee flexion.
+    """
+    _check_option("side", side, ("left", "right"))
+    kp = track.keypoints if isinstance(track, (KeypointTrack, ResampledTrack)) else None
+    if kp is None:
+        raise InputError("not a keypoint track", field="track")
+    names = SCHEMAS[track.schema]
+    other = "right" if side == "left" else "left"
+    g = {n: kp[:, names.index(n), :2] for n in (f"{side}_hip", f"{side}_knee", f"{side}_ankle", f"{other}_hip")}
+    u = g[f"{side}_hip"] - g[f"{side}_knee"]
+    w = g[f"{side}_ankle"] - g[f"{side}_knee"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosang = np.sum(u * w, axis=1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(w, axis=1))
+        dev = 180.0 - np.degrees(np.arccos(np.clip(cosang, -1, 1)))
+        line = g[f"{side}_ankle"] - g[f"{side}_hip"]
+        off = g[f"{side}_knee"] - g[f"{side}_hip"]
+        cross = line[:, 0] * off[:, 1] - line[:, 1] * off[:, 0]
+        medial = g[f"{other}_hip"] - g[f"{side}_hip"]
+        cross_m = line[:, 0] * medial[:, 1] - line[:, 1] * medial[:, 0]
+        sign = np.sign(cross) * np.sign(cross_m)
+    return np.where(np.isfinite(sign), dev * np.where(sign == 0, 1.0, sign), np.nan)
+
+
+def knee_frontal_excursion(track, side: str) -> dict[str, Any]:
+    """``knee_frontal_excursion`` KPI: range (max − min, deg) of the stance knee's FPPA over the track."""
+    f = knee_fppa(track, side)
+    ok = np.isfinite(f)
+    value = float(np.ptp(f[ok])) if ok.sum() >= 2 else float("nan")
+    return {"value": value, "unit": "deg",
+            "method": f"range of the {side} knee FPPA (Willson & Davis 2008) over {int(ok.sum())} frames with "
+                      f"hip, knee and ankle"}
+
+
+# -- lifted foot and time to failure -------------------------------------------------------------------------
+def lifted_foot_height(track, *, stance: str | None = None, camera=None, height_m: float | None = None,
+                       fs_hz: float | None = None, max_gap_s: float = 0.25, floor_z: float = 0.0
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Height (m) of the lifted foot's lowest keypoint above the stance foot's, on a uniform grid.
+
+    With a camera both feet's lowest keypoints are back-projected onto the stance plane (see
+    :func:`stance_plane`); without one the pixel difference is scaled by the stature. Returns ``(time_s,
+    height_m)``, NaN where a foot is missing.
+    """
+    R = _as_resampled(track, fs_hz, max_gap_s)
+    stance = stance or detect_stance_side(R)
+    lifted = "right" if stance == "left" else "left"
+    J = R.joints()
+    y_st, y_li = _lowest_foot_y(J, stance), _lowest_foot_y(J, lifted)
+    if camera is not None:
+        p0, normal = stance_plane(camera, R, stance, floor_z=floor_z)
+
+        def low_z(side):
+            names = [f"{side}_{p}" for p in ("ankle", "heel", "foot_index") if f"{side}_{p}" in J]
+            zs = np.stack([camera.back_project_to_plane(J[n], p0, normal)[:, 2] for n in names])
+            return np.nanmin(zs, axis=0)
+        h = low_z(lifted) - low_z(stance)
+    elif height_m is not None:
+        h = (y_st - y_li) * pixel_scale_from_height(R, height_m, stance=stance)
+    else:
+        raise InputError("no way to scale pixels to metres", field="camera/height_m",
+                         expected="a camera calibration or the subject's height")
+    return R.time_s, h
+
+
+@dataclass(frozen=True)
+class TimeToFailure:
+    """Time from foot lift to touch-down (s); censored when the trial ended first."""
+
+    value_s: float
+    censored: bool
+    lift_time_s: float
+    touchdown_time_s: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value_s, "unit": "s", "censored": self.censored, "lift_time_s": self.lift_time_s,
+                "touchdown_time_s": self.touchdown_time_s, "method": self.reason}
+
+
+def time_to_failure(time_s, height_m, *, lift_threshold_m: float = 0.05, touchdown_threshold_m: float = 0.02,
+                    min_duration_s: float = 0.1, max_duration_s: float | None = None) -> TimeToFailure:
+    """Foot lift, touch-down and time to failure from the lifted foot's height.
+
+    Foot lift is the first instant the height exceeds ``lift_threshold_m`` and stays above it for
+    ``min_duration_s``; touch-down the first later instant it falls below ``touchdown_threshold_m`` for
+    ``min_duration_s``. Without a touch-down the value is the time observed after lift (or
+    ``max_duration_s`` if reached) and the result is censored. Missing samples (NaN) never count as lifted
+    or down.
+    """
+    t = np.asarray(time_s, dtype=float)
+    h = np.asarray(height_m, dtype=float)
+    if t.shape != h.shape or t.size < 2:
+        raise InputError("time and height differ in length or have < 2 samples", field="height_m")
+    dt = float(np.median(np.diff(t)))
+    k = max(int(np.ceil(min_duration_s / dt)), 1)
+
+    def first_run(mask, start=0):
+        """First index >= start that begins k consecutive True samples (None if none)."""
+        if mask.size - start < k:
+            return None
+        full = np.convolve(mask[start:].astype(int), np.ones(k, dtype=int), mode="valid") == k
+        hit = np.flatnonzero(full)
+        return int(start + hit[0]) if hit.size else None
+
+    with np.errstate(invalid="ignore"):
+        up = h > lift_threshold_m
+        down = h < touchdown_threshold_m
+    i_lift = first_run(up)
+    if i_lift is None:
+        return TimeToFailure(float("nan"), False, float("nan"), float("nan"),
+                             f"no foot lift (height never above {lift_threshold_m} m for {min_duration_s} s)")
+    i_td = first_run(down, i_lift)
+    t_lift = float(t[i_lift])
+    rule = (f"lift: height > {lift_threshold_m} m for {min_duration_s} s; touch-down: height < "
+            f"{touchdown_threshold_m} m for {min_duration_s} s")
+    if i_td is not None and (max_duration_s is None or t[i_td] - t_lift < max_duration_s):
+        return TimeToFailure(float(t[i_td] - t_lift), False, t_lift, float(t[i_td]), rule)
+    observed = float(t[-1] - t_lift)
+    value = min(observed, max_duration_s) if max_duration_s is not None else observed
+    why = "reached the maximum duration" if max_duration_s is not None and observed >= max_duration_s \
+        else "the recording ended before a touch-down"
+    return TimeToFailure(value, True, t_lift, float("nan"), f"{rule}; censored: {why}")
+
+
+# -- strategy ------------------------------------------------------------------------------------------------
+def frontal_angles(track, *, stance: str | None = None, camera=None, fs_hz: float | None = None,
+                   max_gap_s: float = 0.25) -> dict[str, np.ndarray]:
+    """Stance-side ankle and hip angles and trunk lean in the image plane (deg), on a uniform grid.
+
+    ``ankle_frontal``: lean of the stance shank (ankle → knee) from the vertical (the foot is flat, so this is
+    the ankle's frontal angle); ``hip_frontal``: trunk (mid-hip → mid-shoulder) lean minus the stance thigh
+    (knee → hip) lean; ``trunk_frontal``: the trunk lean itself. All positive towards the lifted leg (medial
+    for the stance leg: the image direction from the stance hip to the other hip), as the ground-truth angles
+    of the synthetic recordings. The vertical is image-up, or with a camera the image direction of the lab
+    vertical at the stance ankle. In a sagittal view the same formulas give sagittal angles. Returns a dict
+    with ``time_s`` too.
+    """
+    R = _as_resampled(track, fs_hz, max_gap_s)
+    stance = stance or detect_stance_side(R)
+    other = "right" if stance == "left" else "left"
+    J = R.joints()
+    up = np.tile([0.0, -1.0], (R.time_s.size, 1))
+    if camera is not None:
+        p0, normal = stance_plane(camera, R, stance)
+        a3 = camera.back_project_to_plane(J[f"{stance}_ankle"], p0, normal)
+        d = camera.project(a3 + [0.0, 0.0, 0.3]) - J[f"{stance}_ankle"]
+        up = d / np.linalg.norm(d, axis=1, keepdims=True)
+    # Leans are measured against the image horizontal (perpendicular to the vertical), not against the hip
+    # line, which rolls with the pelvis; the hip line only gives the medial sign, once for the trial.
+    horiz = np.stack([-up[:, 1], up[:, 0]], axis=1)
+    medial = J[f"{other}_hip"] - J[f"{stance}_hip"]
+    sign = np.sign(np.nanmedian(np.sum(medial * horiz, axis=1)))
+    if not np.isfinite(sign) or sign == 0:
+        raise InputError("cannot tell medial from lateral (hips not visible)", field="keypoints")
+    horiz = sign * horiz
+
+    def lean(v):
+        return np.degrees(np.arctan2(np.sum(v * horiz, axis=1), np.sum(v * up, axis=1)))
+    shank = lean(J[f"{stance}_knee"] - J[f"{stance}_ankle"])
+    thigh = lean(J[f"{stance}_hip"] - J[f"{stance}_knee"])
+    trunk = lean(0.5 * (J["left_shoulder"] + J["right_shoulder"]) - 0.5 * (J["left_hip"] + J["right_hip"]))
+    return {"time_s": R.time_s, "ankle_frontal": shank, "hip_frontal": trunk - thigh, "trunk_frontal": trunk}
+
+
+def keypoint_strategy(track, *, stance: str | None = None, camera=None, fs_hz: float | None = None):
+    """Hip-vs-ankle strategy from keypoint frontal angles through ``ground_truth.strategy.strategy_indicator``.
+
+    Pass the single-leg period only (slice the track first). Returns the ``StrategyResult``.
+    """
+    from ground_truth.strategy import strategy_indicator
+
+    a = frontal_angles(track, stance=stance, camera=camera, fs_hz=fs_hz)
+    return strategy_indicator(hip_frontal=a["hip_frontal"], ankle_frontal=a["ankle_frontal"])
