@@ -1,0 +1,510 @@
+"""Seeded simulation of one single-leg-stance trial with known truth.
+
+How the numbers are made (so that every output is consistent with every other):
+
+1. Posture angles are generated as smooth random processes (zero-phase Butterworth-filtered Gaussian noise):
+   an *ankle mode* (the whole body leans about the stance ankle, 0.05-1 Hz), a *hip mode* (the legs lean one
+   way while the trunk counter-rotates about the hip, 0.8-2.5 Hz, Horak & Nashner 1986; Creath et al. 2005)
+   and small fast corrections (1-4 Hz), plus the deterministic phases of the trial: bipedal stance, an optional
+   knee-dip for clock alignment, weight shift, foot lift, the single-leg period, an optional loss of balance
+   (exponential fall of the inverted pendulum towards the lifted side) and touch-down, recovery.
+2. The full-body skeleton follows from the posture (``body.build_joints``) at the analog rate.
+3. The COM is the de Leva (1996) segmental COM of that skeleton (``anthropometry.whole_body_com``).
+4. The ground reaction force is ``m (COM_ddot + g)`` and the COP follows from the moment balance about the
+   COM, including the rate of change of the segments' angular momentum (slender-rod segments with de Leva
+   radii of gyration). Without the angular-momentum term this is the inverted-pendulum relation
+   ``COP = COM - COM_z / (g + COM_z_ddot) * COM_h_ddot``.
+5. The load is shared between the two plates from the COP's position between the feet while both feet are
+   down, and goes entirely to the stance plate while the other foot is lifted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+from ..anthropometry import body_segments, de_leva_parameters, segment_coms, whole_body_com
+from ..checks import _check_option, _validate_type
+from ..errors import InputError
+from ..timeseries import Event, TimeSeries
+from .body import BodyDims, Pose, Subject, body_dims, build_joints, segment_frames
+
+G = 9.81
+
+#: Conditions and the factor applied to the single-leg sway amplitudes (eyes-open firm = 1). Closing the eyes
+#: and standing on foam both increase single-leg COP sway; Riemann et al. (2003, Arch Phys Med Rehabil 84:90)
+#: and Chaudhry et al. (2004, Gait Posture) report roughly 1.5-2.5x for either and more when combined.
+CONDITIONS = {"eyes_open_firm": 1.0, "eyes_open_foam": 1.6, "eyes_closed_firm": 2.0, "eyes_closed_foam": 3.0}
+
+STRATEGIES = ("ankle", "hip", "mixed")
+
+#: Standard deviation (deg) of the stance-leg lean in the ankle mode, the hip-mode leg lean and the hip-mode
+#: trunk counter-rotation gain, per strategy, for eyes-open firm (scaled by the condition factor).
+#: SD (deg) of fast (1-4 Hz) corrective lean of the stance leg.
+FAST_SD = 0.002
+#: Stance knee flexion at rest (deg): keeps both knees off the straight-leg singularity.
+KNEE_FLEX_DEG = 8.0
+#: Backward lean of the legs per forward knee travel during the knee dip (calibrated on this model so that the
+#: COM moves vertically only).
+DIP_COMP = 0.096
+#: Band (Hz) of the ankle-mode sway (2nd-order zero-phase band-pass of white noise).
+ANKLE_BAND = (0.03, 0.3)
+#: Band (Hz) of the hip mode (trunk counter-rotation).
+HIP_BAND = (0.4, 1.2)
+
+_STRATEGY_MODES = {
+    # ankle-mode SD, hip-mode leg SD, trunk counter-rotation gain, independent trunk noise SD
+    "ankle": (0.30, 0.02, 2.5, 0.04),
+    "mixed": (0.24, 0.11, 2.5, 0.05),
+    "hip": (0.13, 0.28, 2.5, 0.05),
+}
+
+
+@dataclass
+class PlateLayout:
+    """Two plates side by side under the feet (plate 0 under the right foot, plate 1 under the left)."""
+
+    centres: np.ndarray = field(default_factory=lambda: np.array([[0.05, -0.2, 0.0], [0.05, 0.2, 0.0]]))
+    size_x: float = 0.5
+    size_y: float = 0.4
+    origin_mm: np.ndarray = field(default_factory=lambda: np.array([[1.0, -0.5, -40.0], [-0.6, 0.8, -40.0]]))
+
+
+@dataclass
+class SyntheticTrial:
+    """One simulated single-leg-stance trial with its truth.
+
+    Attributes
+    ----------
+    subject : Subject
+    condition, stance_leg, strategy : str
+    time_s : ndarray (n,)
+        Marker clock, s.
+    joints : dict of str to ndarray (n, 3)
+        Joint centres and BlazePose-33 landmarks in metres, lab frame z up (x anterior, y left).
+    markers : TimeSeries
+        Plug-in-Gait-like marker set (m) with noise, on ``time_s``.
+    plates : list of TimeSeries
+        Per plate at the analog rate: ``force`` (ground reaction on the subject, N), ``moment`` (about the
+        plate's sensor origin, N*m), ``cop`` (m, NaN where unloaded), ``free_moment`` (N*m), lab frame, noisy.
+    layout : PlateLayout
+    truth : dict
+        ``cop`` (analog rate, net, noise-free), ``cop_plates`` (list), ``force`` (net), ``com`` (marker rate),
+        ``com_analog``, ``events`` (list of Event), ``time_to_failure_s``, ``censored``, ``censor_reason``,
+        ``strategy``, ``strategy_fraction`` (hip share of angular motion), ``angles`` (dict of (n,) deg arrays on
+        the marker clock: ``knee_frontal``, ``hip_sagittal``, ``hip_frontal``, ``ankle_sagittal``,
+        ``ankle_frontal``, all of the stance leg), ``stance_plate``.
+    params : dict
+        Every argument of the simulation, for provenance.
+    """
+
+    subject: Subject
+    condition: str
+    stance_leg: str
+    strategy: str
+    time_s: np.ndarray
+    analog_time_s: np.ndarray
+    joints: dict
+    markers: TimeSeries
+    plates: list
+    layout: PlateLayout
+    truth: dict
+    params: dict
+
+    @property
+    def marker_rate_hz(self) -> float:
+        return self.params["marker_rate_hz"]
+
+    @property
+    def analog_rate_hz(self) -> float:
+        return self.params["analog_rate_hz"]
+
+    @property
+    def events(self) -> list[Event]:
+        return list(self.truth["events"])
+
+
+def _smooth_step(t, t0, t1):
+    """Minimum-jerk step from 0 (t <= t0) to 1 (t >= t1)."""
+    if t1 <= t0:
+        return (t >= t0).astype(float)
+    s = np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
+    return s ** 3 * (10 - 15 * s + 6 * s ** 2)
+
+
+def _band_noise(rng, n, fs, lo, hi, order=4):
+    """Unit-SD zero-phase band-limited Gaussian noise (``lo`` = 0 means low-pass)."""
+    pad = int(5 * fs)
+    x = rng.standard_normal(n + 2 * pad)
+    if lo > 0:
+        sos = signal.butter(order, [lo, hi], btype="bandpass", fs=fs, output="sos")
+    else:
+        sos = signal.butter(order, hi, btype="lowpass", fs=fs, output="sos")
+    y = signal.sosfiltfilt(sos, x)[pad:pad + n]
+    return (y - y.mean()) / (y.std() + 1e-300)
+
+
+def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str = "eyes_open_firm",
+                               stance_leg: str = "right", duration_s: float = 30.0,
+                               max_duration_s: float = 30.0, fail_at_s: float | None = None,
+                               strategy: str = "ankle", seed: int = 0, marker_rate_hz: int = 100,
+                               analog_rate_hz: int = 1000, sync: str | None = "knee_dip",
+                               marker_noise_m: float = 0.0005, force_noise: bool = True) -> SyntheticTrial:
+    """Simulate one single-leg-stance trial with known COM, COP, GRF, events, angles and strategy.
+
+    Parameters
+    ----------
+    subject : Subject, optional
+        Anthropometry (default ``Subject()``: 1.75 m, 70 kg, male).
+    condition : {"eyes_open_firm", "eyes_open_foam", "eyes_closed_firm", "eyes_closed_foam"}
+        Scales the single-leg sway amplitudes (see ``CONDITIONS``).
+    stance_leg : {"right", "left"}
+    duration_s : float
+        How long the subject would keep the foot up if nothing stopped them (s, from foot lift).
+    max_duration_s : float
+        The protocol's maximum; reaching it ends the test: the foot is put down and the trial is censored.
+    fail_at_s : float, optional
+        Loss of balance: the lifted foot touches down this many seconds after foot lift (an uncensored
+        time-to-failure), unless ``duration_s`` or ``max_duration_s`` come first.
+    strategy : {"ankle", "hip", "mixed"}
+        Balance strategy (relative amount of hip-mode trunk counter-rotation).
+    seed : int
+        Seeds every random component: the same arguments give the same trial, bit for bit.
+    marker_rate_hz, analog_rate_hz : int
+        Sampling rates; the analog rate must be an integer multiple of the marker rate.
+    sync : {"knee_dip", None}
+        A quick bilateral knee bend 1 s after the start (a vertical-force and marker signature for clock
+        alignment; feet stay flat, so the force-plate physics stays valid).
+    marker_noise_m : float
+        SD of white noise on every marker coordinate (m). Joints and truth stay noise-free.
+    force_noise : bool
+        Add white noise to the plate channels (0.5 N horizontal, 1 N vertical, 0.03 N*m moments).
+
+    Returns
+    -------
+    SyntheticTrial
+
+    Notes
+    -----
+    Timeline: 1 s quiet bipedal stance, the knee dip (1.0-1.8 s), bipedal until 2.5 s, weight shift over
+    1.0 s, foot lift at 3.5 s (``foot_lift`` event: the lifted foot leaves its plate), the single-leg period,
+    then either touch-down (failure or end of test, ``touch_down`` event) and 1.5 s of bipedal recovery, or the
+    end of the recording with the foot still up (censored, ``recording_ended``).
+    Eyes-open firm amplitudes give a single-leg COP SD of roughly 4-8 mm per axis and a mean COP speed of a few
+    cm/s (measured values are in docs/ground-truth-signals.md).
+    """
+    subject = Subject() if subject is None else subject
+    _validate_type(subject, Subject, "subject")
+    _check_option("condition", condition, CONDITIONS)
+    _check_option("stance_leg", stance_leg, ("right", "left"))
+    _check_option("strategy", strategy, STRATEGIES)
+    _check_option("sync", sync, ("knee_dip", None))
+    for name, val in (("duration_s", duration_s), ("max_duration_s", max_duration_s)):
+        _validate_type(val, "numeric", name)
+        if not 0.5 <= val <= 300:
+            raise InputError(f"{name}={val} outside 0.5..300 s", field=name)
+    if fail_at_s is not None:
+        _validate_type(fail_at_s, "numeric", "fail_at_s")
+        if not 0.8 <= fail_at_s <= 300:
+            raise InputError(f"fail_at_s={fail_at_s} outside 0.8..300 s", field="fail_at_s",
+                             expected="at least 0.8 s after foot lift (the fall takes 0.8 s)")
+    _validate_type(seed, int, "seed")
+    if analog_rate_hz % marker_rate_hz:
+        raise InputError(f"analog rate {analog_rate_hz} Hz is not a multiple of marker rate {marker_rate_hz} Hz",
+                         field="analog_rate_hz", expected="an integer multiple of marker_rate_hz")
+    params = dict(subject=subject, condition=condition, stance_leg=stance_leg, duration_s=float(duration_s),
+                  max_duration_s=float(max_duration_s), fail_at_s=fail_at_s, strategy=strategy, seed=seed,
+                  marker_rate_hz=marker_rate_hz, analog_rate_hz=analog_rate_hz, sync=sync,
+                  marker_noise_m=marker_noise_m, force_noise=force_noise)
+    rng = np.random.default_rng(seed)
+    dims = body_dims(subject)
+    layout = PlateLayout()
+    m_side = 1.0 if stance_leg == "right" else -1.0          # +y is medial for the right stance leg
+    free_side = "left" if stance_leg == "right" else "right"
+
+    # -- timeline ------------------------------------------------------------------------------------------
+    t_dip, t_ws0, t_lift = 1.0, 2.5, 3.5
+    stance_time = min(duration_s, max_duration_s)
+    if fail_at_s is not None and fail_at_s <= stance_time:
+        stance_time, reason, censored, touch = float(fail_at_s), "touch_down", False, True
+    elif max_duration_s <= duration_s:
+        reason, censored, touch = "max_duration", True, True
+    else:
+        reason, censored, touch = "recording_ended", True, False
+    t_td = t_lift + stance_time
+    t_end = t_td + 1.5 if touch else t_td
+    ratio = analog_rate_hz // marker_rate_hz
+    n_m = int(round(t_end * marker_rate_hz)) + 1
+    n_a = n_m * ratio
+    ta = np.arange(n_a) / analog_rate_hz
+    tm = ta[::ratio]
+    failing = touch and not censored
+
+    # -- stance geometry -----------------------------------------------------------------------------------
+    y_st = -m_side * dims.hip_width / 2
+    y_fr = m_side * dims.hip_width / 2
+    stance_ankle = np.array([0.0, y_st, dims.ankle_h])
+    free_ground = np.array([0.0, y_fr, dims.ankle_h])
+    # after a loss of balance the foot lands a little forward and towards the midline (under the falling body)
+    land = free_ground + np.array([0.03, -m_side * 0.02, 0.0]) if failing else free_ground.copy()
+
+    # -- random sway components ---------------------------------------------------------------------------
+    amp = CONDITIONS[condition]
+    a_sd, h_sd, gain, tr_sd = _STRATEGY_MODES[strategy]
+    d2r = np.pi / 180
+    ank = {ax: _band_noise(rng, n_a, analog_rate_hz, ANKLE_BAND[0], ANKLE_BAND[1], 2) for ax in ("ap", "ml")}
+    hipm = {ax: _band_noise(rng, n_a, analog_rate_hz, HIP_BAND[0], HIP_BAND[1], 2) for ax in ("ap", "ml")}
+    fast = {ax: _band_noise(rng, n_a, analog_rate_hz, 1.0, 4.0) for ax in ("ap", "ml")}
+    trunk = {ax: _band_noise(rng, n_a, analog_rate_hz, 0.05, 0.8, 2) for ax in ("ap", "ml")}
+    valg_noise = _band_noise(rng, n_a, analog_rate_hz, 0.05, 1.0)
+    kflex_noise = _band_noise(rng, n_a, analog_rate_hz, 0.05, 1.0)
+    # sway envelope: bipedal stance sways less (0.4 of single-leg amplitude)
+    single = _smooth_step(ta, t_lift - 0.3, t_lift + 0.5) * (1 - _smooth_step(ta, t_td, t_td + 0.8) * touch)
+    env = (0.4 + 0.6 * single) * amp
+    axis_gain = {"ap": 1.0, "ml": 1.3}   # the narrow single-foot base lets the body sway as much ML as AP
+    hip_leg = {ax: h_sd * d2r * env * hipm[ax] for ax in ("ap", "ml")}
+    leg_sway = {ax: (a_sd * axis_gain[ax] * d2r * env * ank[ax] + hip_leg[ax]
+                     + FAST_SD * d2r * env * fast[ax]) for ax in ("ap", "ml")}
+    hip_angle = {ax: -gain * hip_leg[ax] + tr_sd * d2r * env * trunk[ax] for ax in ("ap", "ml")}
+
+    # -- knee: baseline flexion 5 deg, knee dip, valgus baseline 3 deg moving with ML sway ------------------
+    knee_flex = np.full(n_a, KNEE_FLEX_DEG * d2r) + 0.15 * d2r * kflex_noise
+    dip_lean = np.zeros(n_a)
+    if sync == "knee_dip":
+        dip = np.clip((ta - t_dip) / 0.8, 0, 1)
+        dip_flex = 28 * d2r * np.sin(np.pi * dip) ** 4     # zero velocity and acceleration at both ends
+        knee_flex += dip_flex
+        # lean the legs back so that the forward-moving knees do not carry the COM forward (keeps the COP
+        # inside the feet): the legs' COM moves ~0.2 * leg length * sin(flex / 2) forward
+        dip_lean = -DIP_COMP * (dims.thigh + dims.shank) * np.sin(dip_flex / 2) / (0.55 * subject.height_m)
+    valgus = (3.0 + 0.3 * amp * valg_noise) * d2r * (0.5 + 0.5 * single)
+
+    # -- free foot path ------------------------------------------------------------------------------------
+    lift_s = _smooth_step(ta, t_lift, t_lift + 0.4)
+    down_s = _smooth_step(ta, t_td - 0.4, t_td) if touch else np.zeros(n_a)
+
+    # in contact the free foot rises onto its forefoot (heel off, pivoting about the toe) as the weight moves
+    # to the stance leg, which keeps the free knee bent; in the air it hangs plantar-flexed
+    heel_rise = 20 * d2r
+
+    def toe_pivot(toe, p):
+        """Ankle position (n, 3) with the toe tip fixed at ``toe`` and the foot pitched ``p`` (toe down +)."""
+        tx, tz = 0.78 * dims.foot, 0.02 * dims.scale - dims.ankle_h
+        return toe + np.column_stack([-(tx * np.cos(p) + tz * np.sin(p)), np.zeros(p.size),
+                                      -(-tx * np.sin(p) + tz * np.cos(p))])
+
+    toe_ground = free_ground + np.array([0.78 * dims.foot, 0.0, 0.02 * dims.scale - dims.ankle_h])
+    toe_land = land + np.array([0.78 * dims.foot, 0.0, 0.02 * dims.scale - dims.ankle_h])
+
+    def free_path(hold, w_shift):
+        p_contact = heel_rise * w_shift
+        before = toe_pivot(toe_ground, p_contact)
+        path = before + lift_s[:, None] * (hold - before)
+        pitch = p_contact + lift_s * (25 * d2r - p_contact)
+        if touch:
+            after = toe_pivot(toe_land, p_contact)
+            path = path + down_s[:, None] * (after - path)
+            pitch = pitch + down_s * (p_contact - pitch)
+        return path, pitch
+
+    # -- baseline lean: COM over mid-feet (bipedal) and over the stance ankle (single leg) ------------------
+    def com_of(leg_ap, leg_ml, hold_ankle, lifted):
+        k = leg_ap.size
+        if lifted:
+            fa, fp = np.tile(hold_ankle, (k, 1)), np.full(k, 25 * d2r)
+        else:
+            fa, fp = np.tile(free_ground, (k, 1)), np.zeros(k)
+        pose = Pose(leg_ap, leg_ml, np.full(k, KNEE_FLEX_DEG * d2r), np.full(k, 3 * d2r), -leg_ap, -leg_ml, fa, fp)
+        return whole_body_com(build_joints(dims, pose, stance_leg, stance_ankle), subject.sex)
+
+    def solve(target_xy, hold_ankle, lifted):
+        x = np.zeros(2)
+        for _ in range(4):
+            c0 = com_of(np.array([x[0]]), np.array([x[1]]), hold_ankle, lifted)[0, :2]
+            jac = np.empty((2, 2))
+            for i in range(2):
+                dx = np.zeros(2)
+                dx[i] = 1e-4
+                jac[:, i] = (com_of(np.array([x[0] + dx[0]]), np.array([x[1] + dx[1]]), hold_ankle,
+                                    lifted)[0, :2] - c0) / 1e-4
+            x = x - np.linalg.solve(jac, c0 - target_xy)
+        return x
+
+    ahead = 0.04 * dims.scale     # quiet-stance COM lies ~4 cm in front of the ankles
+    bip = solve(np.array([ahead, 0.0]), free_ground, False)
+    # lifted foot: knee flexed, foot ~15 cm off the floor and behind, hanging from the free hip
+    hold_rel = np.array([-0.22 * dims.scale, 0.0, dims.ankle_h + 0.15 * dims.scale])
+    hold = free_ground * np.array([1, 1, 0]) + hold_rel
+    one = solve(np.array([ahead, y_st]), hold, True)
+    w_shift = _smooth_step(ta, t_ws0, t_lift) * (1 - (_smooth_step(ta, t_td + 0.05, t_td + 1.2) if touch else 0))
+    base_ap = bip[0] + w_shift * (one[0] - bip[0])
+    base_ml = bip[1] + w_shift * (one[1] - bip[1])
+
+    # loss of balance: the pendulum falls towards the lifted side over the last 0.8 s (COP pinned under the
+    # foot, so the lean grows like cosh(omega t), omega = sqrt(g / COM height))
+    fall = np.zeros(n_a)
+    if failing:
+        omega = 0.9 * np.sqrt(G / 0.95)
+        t_fall, peak, t_catch = 0.8, 3.0 * d2r, 0.1
+        tau = np.clip(ta - (t_td - t_fall), 0, t_fall)
+        k = peak / (np.cosh(omega * t_fall) - 1)
+        fall = k * (np.cosh(omega * tau) - 1)
+        # the landed foot catches the body: the lean velocity decays with a 0.1 s time constant
+        v_td = k * omega * np.sinh(omega * t_fall)
+        after = np.clip(ta - t_td, 0, None)
+        fall = fall + v_td * t_catch * (1 - np.exp(-after / t_catch))
+        fall = m_side * fall * (1 - _smooth_step(ta, t_td + 0.3, t_td + 1.4))
+
+    free_ankle, pitch = free_path(hold, w_shift)
+    pose = Pose(leg_ap=base_ap + leg_sway["ap"] + dip_lean, leg_ml=base_ml + leg_sway["ml"] + fall, knee_flex=knee_flex,
+                # the trunk stays upright over the leaning leg (hip angles cancel the baseline lean); while both
+                # feet are down the pelvis stays level (the legs sway as a parallelogram in the frontal plane)
+                valgus=valgus, hip_ap=hip_angle["ap"] - base_ap,
+                hip_ml=single * hip_angle["ml"] - base_ml - (1 - single) * leg_sway["ml"], free_ankle=free_ankle,
+                free_pitch=pitch)
+    joints_a = build_joints(dims, pose, stance_leg, stance_ankle)
+
+    # -- dynamics ------------------------------------------------------------------------------------------
+    com_a = whole_body_com(joints_a, subject.sex)
+    dt = 1.0 / analog_rate_hz
+    acc = np.gradient(np.gradient(com_a, dt, axis=0), dt, axis=0)
+    hdot = _angular_momentum_rate(joints_a, com_a, subject, dt)
+    mass = subject.mass_kg
+    force = mass * (acc + np.array([0, 0, G]))
+    cz = com_a[:, 2]
+    cop = np.zeros_like(com_a)
+    cop[:, 0] = com_a[:, 0] + (-cz * force[:, 0] - hdot[:, 1]) / force[:, 2]
+    cop[:, 1] = com_a[:, 1] + (hdot[:, 0] - cz * force[:, 1]) / force[:, 2]
+    tz = hdot[:, 2] - ((cop[:, 0] - com_a[:, 0]) * force[:, 1] - (cop[:, 1] - com_a[:, 1]) * force[:, 0])
+
+    # -- share between plates ------------------------------------------------------------------------------
+    # free foot on its plate: unloads over the 0.15 s before lift-off, reloads over 0.05 s after touch-down
+    contact = np.where(ta < t_lift, 1 - _smooth_step(ta, t_lift - 0.15, t_lift), 0.0)
+    if touch:
+        contact = np.where(ta > t_td, 1.0, contact)
+    free_xy_y = np.where(ta >= t_td, land[1], free_ground[1]) if touch else np.full(n_a, free_ground[1])
+    w_free = np.clip((cop[:, 1] - y_st) / (free_xy_y - y_st), 0, 1) * contact
+    cop_free = np.column_stack([cop[:, 0], free_xy_y, np.zeros(n_a)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cop_st = (cop - w_free[:, None] * cop_free) / (1 - w_free)[:, None]
+    cop_st[:, 2] = 0.0
+    st_idx, fr_idx = (0, 1) if stance_leg == "right" else (1, 0)
+    shares = {st_idx: (1 - w_free, cop_st), fr_idx: (w_free, cop_free)}
+    plates, truth_cop_plates, truth_force_plates = [], [None, None], [None, None]
+    for i in (0, 1):
+        w, cp = shares[i]
+        f_i = force * w[:, None]
+        tz_i = tz * w
+        truth_force_plates[i] = f_i
+        truth_cop_plates[i] = np.where((w > 0)[:, None], cp, np.nan)
+        plates.append((f_i, np.where((w > 0)[:, None], cp, layout.centres[i]), tz_i))
+
+    noisy = []
+    for i, (f_i, cp, tz_i) in enumerate(plates):
+        origin_lab = layout.centres[i] - _plate_to_lab(layout.origin_mm[i] / 1000)   # sensor origin, lab
+        r = cp - origin_lab
+        moment = np.cross(r, f_i) + np.column_stack([np.zeros(n_a), np.zeros(n_a), tz_i])
+        f_n, m_n = f_i.copy(), moment.copy()
+        if force_noise:
+            f_n += rng.normal(0, 1, f_n.shape) * np.array([0.5, 0.5, 1.0])
+            m_n += rng.normal(0, 0.03, m_n.shape)
+        noisy.append((f_n, m_n, origin_lab))
+
+    # -- events and truth ----------------------------------------------------------------------------------
+    ctx = stance_leg.capitalize()
+    fctx = free_side.capitalize()
+    events = []
+    if sync == "knee_dip":
+        events.append(Event("sync", t_dip + 0.4, "General", "synthetic: knee dip, lowest point"))
+    events.append(Event("foot_lift", t_lift, fctx, "synthetic: free foot leaves the plate"))
+    if touch:
+        events.append(Event("touch_down", t_td, fctx, "synthetic: free foot lands"
+                            + (" (end of test)" if censored else " (loss of balance)")))
+    sl = slice(None, None, ratio)
+    joints = {k: v[sl].copy() for k, v in joints_a.items()}
+    pose_m = Pose(*(getattr(pose, f)[sl] for f in ("leg_ap", "leg_ml", "knee_flex", "valgus", "hip_ap", "hip_ml",
+                                                   "free_ankle", "free_pitch")))
+    r2d = 180 / np.pi
+    angles = {
+        "knee_frontal": pose_m.valgus * r2d,
+        # trunk relative to thigh; the thigh leans back by half the knee flexion relative to the leg line
+        "hip_sagittal": (pose_m.hip_ap + pose_m.knee_flex / 2) * r2d,
+        "hip_frontal": (m_side * pose_m.hip_ml + pose_m.valgus / 2) * r2d,
+        "ankle_sagittal": (pose_m.leg_ap + pose_m.knee_flex / 2) * r2d,
+        "ankle_frontal": (m_side * pose_m.leg_ml + pose_m.valgus / 2) * r2d,
+    }
+    truth = {
+        "com": com_a[sl].copy(), "com_analog": com_a, "cop": cop, "force": force, "free_moment": tz,
+        "cop_plates": truth_cop_plates, "force_plates": truth_force_plates,
+        "events": events, "time_to_failure_s": stance_time, "censored": censored, "censor_reason": reason,
+        "strategy": strategy, "angles": angles, "stance_plate": st_idx, "stance_leg": stance_leg,
+        "single_leg_window_s": (t_lift, t_td),
+    }
+    trial = SyntheticTrial(subject=subject, condition=condition, stance_leg=stance_leg, strategy=strategy,
+                           time_s=tm, analog_time_s=ta, joints=joints, markers=None, plates=[], layout=layout,
+                           truth=truth, params=params)
+    from .markers import place_markers
+    trial.markers = place_markers(trial, dims, segment_frames(dims, pose_m), rng)
+    trial.plates = [_plate_series(ta, f_n, m_n, o, tz_noise_free=plates[i][2], index=i)
+                    for i, (f_n, m_n, o) in enumerate(noisy)]
+    # the strategy indicator of the truth angles, over the steady single-leg period (after the lift transient,
+    # before any fall)
+    steady = (tm >= t_lift + 1.0) & (tm <= t_td - (1.0 if failing else 0.0))
+    trial.truth["strategy_fraction"] = _hip_fraction({k: v[steady] for k, v in angles.items()})
+    return trial
+
+
+def _plate_series(ta, force, moment, origin_lab, tz_noise_free, index, threshold=20.0):
+    """Per-plate TimeSeries with the COP computed from the (noisy) force and moment, as a reader would."""
+    dz = -origin_lab[2]                    # plate surface (z = 0) above the sensor origin
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dx = (dz * force[:, 0] - moment[:, 1]) / force[:, 2]
+        dy = (moment[:, 0] + dz * force[:, 1]) / force[:, 2]
+    cop = np.column_stack([origin_lab[0] + dx, origin_lab[1] + dy, np.zeros(dx.size)])
+    loaded = force[:, 2] >= threshold
+    cop[~loaded] = np.nan
+    zeros = np.zeros(ta.size)
+    return TimeSeries(ta, {"force": force, "moment": moment, "cop": cop,
+                           "free_moment": np.column_stack([zeros, zeros, tz_noise_free]), "loaded": loaded},
+                      {"force": "N", "moment": "N*m", "cop": "m", "free_moment": "N*m", "loaded": "bool"},
+                      meta={"plate": index, "method": "synthetic inverse dynamics (noisy channels)",
+                            "origin_lab_m": np.asarray(origin_lab).tolist()})
+
+
+def _plate_to_lab(v: np.ndarray) -> np.ndarray:
+    """Plate frame (x = lab x, y = -lab y, z down) to lab frame, for vectors (AMTI-style plate axes)."""
+    return np.asarray(v) * np.array([1.0, -1.0, -1.0])
+
+
+def _angular_momentum_rate(joints, com, subject, dt):
+    """Rate of change of whole-body angular momentum about the COM (N*m), slender-rod segments."""
+    par = de_leva_parameters(subject.sex)
+    coms = segment_coms(joints, subject.sex)
+    from ..anthropometry import derive_joints
+    jd = derive_joints(joints)
+    h = np.zeros_like(com)
+    vc = np.gradient(com, dt, axis=0)
+    for seg in body_segments(subject.sex):
+        mi = seg.mass_fraction * subject.mass_kg
+        r = coms[seg.name] - com
+        v = np.gradient(coms[seg.name], dt, axis=0) - vc
+        h += mi * np.cross(r, v)
+        prox, dist, _ = seg.definitions[0]
+        if prox == dist:
+            continue
+        axis = jd[dist] - jd[prox]
+        length = np.linalg.norm(axis, axis=1, keepdims=True)
+        u = axis / length
+        base = seg.name.split("_", 1)[1] if seg.side else ("trunk_supr" if seg.name == "trunk" else seg.name)
+        p = par[base]
+        rg = 0.5 * (p.r_sagittal + p.r_transverse) * length[:, 0]
+        omega = np.cross(u, np.gradient(u, dt, axis=0))
+        h += (mi * rg ** 2)[:, None] * omega
+    return np.gradient(h, dt, axis=0)
+
+
+def _hip_fraction(angles: dict) -> float:
+    from ..strategy import hip_ankle_fraction
+    return hip_ankle_fraction(angles["hip_sagittal"], angles["ankle_sagittal"], angles["hip_frontal"],
+                              angles["ankle_frontal"])
