@@ -140,6 +140,19 @@ def test_prieto_and_bds_agree_where_definitions_coincide():
     assert b["area95_cm2"] == pytest.approx(a["area95_cm2"], rel=2e-3)
 
 
+def test_welch_psd_equals_scipy():
+    from scipy import signal
+
+    from ground_truth.sway.common import welch_psd
+
+    x = np.random.default_rng(4).normal(size=(6001, 2)).cumsum(axis=0)
+    for kw in (dict(nperseg=3000, noverlap=1500, nfft=3000), dict(nperseg=256)):
+        f1, p1 = welch_psd(x, 100.0, **kw)
+        f2, p2 = signal.welch(x, 100.0, window="hann", detrend="constant", axis=0, **kw)
+        np.testing.assert_allclose(p1, p2, rtol=1e-10)
+        np.testing.assert_array_equal(f1, f2)
+
+
 def test_diameter_is_exact_and_fast_path_matches_brute_force():
     rng = np.random.default_rng(3)
     for n in (3, 50, 400):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import diameter, path_length, welch_psd
+from .common import diameter, f_quantile, path_length, welch_psd
 
 NAME = "prieto1996"
 CITATION = ("Prieto TE, Myklebust JB, Hoffmann RG, Lovett EG, Myklebust BM (1996) Measures of postural "
@@ -78,8 +78,6 @@ def compute(cop_cm: np.ndarray, fs: float) -> tuple[dict, list[str]]:
 
 
 def _compute(cop_cm: np.ndarray, fs: float) -> tuple[dict, list[str]]:
-    from scipy import stats
-
     n = cop_cm.shape[0]
     T = n / fs
     c = cop_cm - cop_cm.mean(axis=0)
@@ -90,7 +88,7 @@ def _compute(cop_cm: np.ndarray, fs: float) -> tuple[dict, list[str]]:
     totex, totex_ap, totex_ml = path_length(c), path_length(ap), path_length(ml)
     s_rd = np.sqrt(max(rdist ** 2 - mdist ** 2, 0.0))
     s_apml = np.mean(ap * ml)
-    f05 = stats.f.ppf(0.95, 2, n - 2)
+    f05 = f_quantile(0.95, 2, n - 2)
     det = max(rdist_ap ** 2 * rdist_ml ** 2 - s_apml ** 2, 0.0)
     rng = diameter(c)
     d_cc = 2 * (mdist + Z05 * s_rd)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from .common import describe_gaps, diameter
+from .common import describe_gaps, diameter, welch_psd
 
 NAME = "quijoux2021"
 CITATION = ("Quijoux F et al. (2021) A review of center of pressure (COP) variables to quantify standing balance "
@@ -309,8 +309,6 @@ def diffusion_features(t: np.ndarray, msd: np.ndarray, fs: float) -> dict:
 # --------------------------------------------------------------------------------------------------------
 def compute(cop_cm: np.ndarray, fs: float):
     """All quijoux2021 metrics of an (n, 2) COP in cm, columns (AP, ML); NaN samples are gaps."""
-    from scipy import signal as sps
-
     s, info = preprocess(cop_cm[:, ::-1], fs)    # their column order: ML, AP
     F = TARGET_FS
     m = s.shape[0]
@@ -348,7 +346,7 @@ def compute(cop_cm: np.ndarray, fs: float):
     muy = float(ap.mean())
     vfy = float(np.var(spd) / (muy if muy != 0 else 1e-4))
 
-    f, p = sps.welch(s, fs=F, axis=0)
+    f, p = welch_psd(s, F, nperseg=256)    # scipy.signal.welch defaults: Hann, 256 samples, 50% overlap
     metrics = {
         "mean_value_ml_cm": float(ml.mean()), "mean_value_ap_cm": float(ap.mean()),
         "max_distance_ml_cm": float(np.max(np.abs(ml))), "max_distance_ap_cm": float(np.max(np.abs(ap))),
