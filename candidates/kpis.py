@@ -194,7 +194,8 @@ class KeypointCOM:
     com_px : (n, 2) image pixels
     com_m : (n, 3) metres: lab frame (x, y, z) with a calibration, else image-plane (horizontal, 0, vertical)
         relative to the stance foot
-    horizontal_m : (n,) metres along the one observable horizontal direction (see ``observable_axis``)
+    horizontal_m : (n,) metres along the one observable horizontal direction, positive towards image right
+        (see ``observable_axis``)
     observable_axis : "ap" or "ml" - which sway axis the single camera sees
     method : str
     report : dict - detection rate, gaps, scale, plane
@@ -278,7 +279,9 @@ def keypoint_com(track, *, camera=None, height_m: float | None = None, stance: s
     if camera is not None:
         p0, normal = stance_plane(camera, R, stance, floor_z=floor_z)
         com_m = camera.back_project_to_plane(com_px, p0, normal)
-        h_dir = np.cross([0.0, 0.0, 1.0], normal)
+        h_dir = camera.rotation[0].copy()       # the camera's x axis (image right), made horizontal
+        h_dir[2] = 0.0
+        h_dir /= np.linalg.norm(h_dir)
         horizontal = (com_m - p0) @ h_dir
         axis = lab_axes[0] if abs(h_dir[0]) >= abs(h_dir[1]) else lab_axes[1]
         method = (f"de Leva {sex} segmental COM of the keypoints, back-projected with the camera calibration onto "
