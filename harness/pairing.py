@@ -158,10 +158,30 @@ def _reference_side(trial: dict, subject: dict) -> tuple[Side, Any]:
         spans.append((float(rec.markers.time[0]), float(rec.markers.time[-1])))
     for ev in rec.events:
         side.events.setdefault(ev.name, float(ev.time))
+    _reference_ankle(side, rec, trial)
     _reference_com(side, rec, subject)
     _reference_direct_kpis(side, rec, trial, subject)
     side.span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
     return side, rec
+
+
+#: Marker names of the lateral malleolus in common marker sets (Plug-in Gait, OpenCap/AddBiomechanics, ...).
+ANKLE_MARKERS = {"left": ("LANK", "L_ankle", "L.Ankle", "LLMAL", "L_LatAnkle", "left_ankle"),
+                 "right": ("RANK", "r_ankle", "R.Ankle", "RLMAL", "R_LatAnkle", "right_ankle")}
+
+
+def _reference_ankle(side: Side, rec, trial: dict) -> None:
+    """Height of the lifted foot's ankle marker (an alignment signal: the foot lift is sharp on both sides)."""
+    if rec.markers is None:
+        return
+    free = "left" if trial["stance_leg"] == "right" else "right"
+    lookup = {n.lower(): n for n in rec.markers.channels}
+    for cand_name in ANKLE_MARKERS[free]:
+        name = lookup.get(cand_name.lower())
+        if name is not None:
+            side.add("free_ankle_vertical", rec.markers.time, rec.markers[name][:, rec.vertical_axis],
+                     f"marker {name} height (lifted foot)")
+            return
 
 
 def _reference_com(side: Side, rec, subject: dict) -> None:
@@ -236,12 +256,34 @@ def read_camera(trial: dict):
 
 
 def _candidate_signals(side: Side, track, trial: dict, subject: dict) -> None:
-    """COM and other signals from keypoints (candidates.kpis)."""
+    """COM and other signals from keypoints.
+
+    COM in metres and the keypoint KPIs come from ``candidates.kpis``. For clock alignment only, the image
+    COM (de Leva segment model on the keypoints, :func:`ground_truth.anthropometry.whole_body_com`) is also
+    kept in pixels with its vertical axis flipped to point up: correlation does not care about scale, so the
+    alignment does not depend on the metric scaling.
+    """
+    from candidates.skeletons import keypoint_names
+    from ground_truth.anthropometry import whole_body_com
+
+    names = keypoint_names(track.schema)
+    joints = {n: track.keypoints[:, i, :2] for i, n in enumerate(names)}
+    try:
+        com_px = whole_body_com(joints, _sex(subject.get("sex")))
+        side.add("com_vertical_px", track.times_s, -com_px[:, 1], "image COM (de Leva on keypoints), px, up")
+    except Exception as exc:  # noqa: BLE001
+        side.unavailable["com_vertical_px"] = f"{type(exc).__name__}: {exc}"
+    free = "left" if trial["stance_leg"] == "right" else "right"
+    try:
+        ankle = track.keypoints[:, names.index(f"{free}_ankle"), 1]
+        side.add("free_ankle_vertical_px", track.times_s, -ankle, f"{free} (lifted) ankle keypoint, px, up")
+    except ValueError:
+        pass
     try:
         kp = need("candidates.kpis")
     except NotAvailableError as exc:
         for k in ("com", "time_to_failure", "strategy_label", "knee_frontal_excursion"):
-            side.unavailable[k] = str(exc)
+            side.unavailable.setdefault(k, str(exc))
         return
     side.unavailable["com"] = "not available: candidates.kpis adapter not written yet"
 
@@ -372,17 +414,63 @@ def _pair_rows(kpi_names, ref: dict | None, cand: dict | None, kind: str) -> lis
     return rows
 
 
+#: Alignment signal pairs tried in order for ``alignment_signal = "auto"``: (reference, candidate, what).
+ALIGNMENT_PAIRS = {
+    "com_vertical": ("com_vertical", "com_vertical_px",
+                     "vertical COM: markers (m) vs image COM of the keypoints (px, up)"),
+    "free_ankle_vertical": ("free_ankle_vertical", "free_ankle_vertical_px",
+                            "lifted-foot ankle height: markers vs keypoint"),
+}
+
+
 def align_sides(ref: Side, cand: Side, settings: dict, trial: dict) -> dict:
-    """Estimate t_ref = t_cand + offset (+ drift·t_cand) from a signal both sides observe."""
+    """Estimate t_ref = t_cand + offset (+ drift·t_cand) from a signal both sides observe.
+
+    ``alignment_signal``: ``known`` uses the manifest's offset as is; ``auto`` tries the vertical COM (the
+    single-leg-stance protocol's knee dip or hop moves it sharply on both sides), then the lifted ankle's
+    height; the first reliable estimate wins. An unreliable estimate (no clear correlation peak) refuses the
+    trial with the reason (AlignmentError), it is never used silently.
+    """
+    from ground_truth.errors import AlignmentError
+
     known = trial.get("known_clock_offset_s")
-    if settings.get("alignment_signal") == "known":
+    truth = {} if known is None else {"true_offset_s": known, "true_drift_ppm": trial.get("known_drift_ppm")}
+    choice = settings.get("alignment_signal", "auto")
+    if choice == "known":
         if known is None:
             from ground_truth.errors import ManifestError
             raise ManifestError("alignment_signal = 'known' but the trial has no known_clock_offset_s",
                                 field=f"trials.{trial['id']}.known_clock_offset_s")
         return {"method": "known offset from the manifest", "offset_s": known,
-                "drift_ppm": trial.get("known_drift_ppm") or 0.0, "true_offset_s": known, "offset_error_s": 0.0}
-    raise NotAvailableError("not available: clock alignment (harness.align adapter not written yet)")
+                "drift_ppm": trial.get("known_drift_ppm") or 0.0, **truth, "offset_error_s": 0.0}
+    estimate_offset = need("harness.align", "estimate_offset")
+    pairs = (list(ALIGNMENT_PAIRS.values()) if choice == "auto"
+             else [ALIGNMENT_PAIRS[choice]] if choice in ALIGNMENT_PAIRS else [])
+    if not pairs:
+        raise NotAvailableError(f"not available: alignment signal {choice!r} is not implemented "
+                                f"(use auto, {', '.join(ALIGNMENT_PAIRS)} or known)")
+    reasons = []
+    for rname, cname, what in pairs:
+        if rname not in ref.signals or cname not in cand.signals:
+            missing = rname if rname not in ref.signals else cname
+            side = ref if rname not in ref.signals else cand
+            reasons.append(f"{what}: {side.unavailable.get(missing.replace('_px', ''), 'signal ' + missing + ' missing')}")
+            continue
+        rt, rx = ref.signals[rname]
+        ct, cx = cand.signals[cname]
+        res = estimate_offset(rt, rx, ct, cx, max_lag_s=float(settings.get("max_lag_s", 3.0)),
+                              drift=bool(settings.get("estimate_drift", False)), lowpass_hz=6.0)
+        if not res.reliable:
+            reasons.append(f"{what}: {res.reason}")
+            continue
+        out = res.to_dict()
+        out["method"] = f"{res.method}: {what}"
+        out["signal"] = rname
+        out.update(truth)
+        if known is not None:
+            out["offset_error_s"] = float(res.offset_s - known)
+        return out
+    raise AlignmentError("no reliable clock alignment: " + "; ".join(reasons))
 
 
 def _figures(figures: dict, ref, cand, alignment, window) -> bool:

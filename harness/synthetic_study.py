@@ -1,0 +1,304 @@
+"""The embedded default study of ``stancebench demo``: synthetic single-leg stance with known truth.
+
+:func:`generate_demo_study` makes, from one seed, several subjects × single-leg-stance conditions × trials:
+
+1. each trial is simulated by :func:`ground_truth.synthetic.simulate_single_leg_stance` (inverted-pendulum sway
+   with ankle/hip strategy, a knee dip as clock-alignment cue, foot lift, a loss of balance with touch-down in
+   some trials, the others censored at the protocol's maximum);
+2. its gold standard (markers and two force plates) is written as a real C3D file through ezc3d and read back
+   with the project's reader (:func:`ground_truth.synthetic.check_roundtrip`; the verdicts go into
+   ``results.json`` under ``synthetic.roundtrip`` and into the report);
+3. its joints are rendered to an MP4 (:func:`candidates.render.render_video`) by a calibrated pinhole camera
+   whose clock is shifted by a known offset and drifts by a known rate: the truth of the alignment;
+4. a study manifest (``DIR/data/study.toml``) ties it together, so the demo runs exactly the code path of
+   ``stancebench validate``.
+
+Generation is skipped when ``DIR/data/generated.json`` records the same configuration and every file is
+present (a second ``stancebench demo`` reuses the data, and the unchanged videos hit the inference cache).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ground_truth.errors import NotAvailableError
+
+#: Bump when the generated files change for the same configuration (invalidates DIR/data).
+GENERATOR_VERSION = 1
+
+
+@dataclass
+class DemoConfig:
+    """What the demo generates. Defaults keep ``stancebench demo`` under 3 minutes on 2 cores."""
+
+    n_subjects: int = 3
+    seed: int = 0
+    duration_s: float = 6.0                  # protocol maximum of the single-leg period (censoring), s
+    conditions: tuple[str, ...] = ("eyes_open_firm", "eyes_closed_firm")
+    trials_per_condition: int = 1
+    width: int = 360                         # portrait video, px
+    height: int = 640
+    fps: float = 30.0
+    camera_distance_m: float = 3.0
+    focal_px: float = 700.0
+    offset_range_s: tuple[float, float] = (0.2, 0.8)   # mocap time shown at video t = 0
+    drift_range_ppm: tuple[float, float] = (-80.0, 80.0)
+    fail_probability: float = 0.5            # share of trials that end with a touch-down before the maximum
+    marker_rate_hz: int = 100
+    analog_rate_hz: int = 1000
+    candidates: tuple[str, ...] = ("mediapipe-full", "blazepose-tflite", "blazepose-tflite-int8")
+
+    def fingerprint(self) -> str:
+        blob = json.dumps({"config": asdict(self), "version": GENERATOR_VERSION}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class DemoStudy:
+    """What :func:`generate_demo_study` made."""
+
+    out_dir: Path
+    manifest_path: Path
+    trials: list[dict] = field(default_factory=list)     # per trial: ids, truth, files, round-trip verdict
+    generation_status: str = ""
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def results_extra(self) -> dict[str, Any]:
+        """The ``synthetic`` section of results.json: the known truth and the C3D round-trip self-check."""
+        rt = [t["roundtrip"] for t in self.trials if t.get("roundtrip") is not None]
+        ok = [r.get("passed") for r in rt if isinstance(r, dict) and "passed" in r]
+        return {"synthetic": {
+            "generator": "ground_truth.synthetic.simulate_single_leg_stance + candidates.render.render_video",
+            "generation_status": self.generation_status, "generation_s": self.seconds, "notes": self.notes,
+            "roundtrip": {"n_trials": len(rt), "n_passed": int(sum(bool(x) for x in ok)),
+                          "passed": bool(ok) and all(ok), "trials": rt},
+            "truth": [{k: v for k, v in t.items() if k != "roundtrip"} for t in self.trials]}}
+
+
+def _subjects(cfg: DemoConfig, rng: np.random.Generator) -> list[dict]:
+    out = []
+    for i in range(cfg.n_subjects):
+        sex = "female" if i % 2 == 0 else "male"
+        height = float(np.round(rng.uniform(1.58, 1.72) if sex == "female" else rng.uniform(1.68, 1.90), 3))
+        bmi = rng.uniform(20.0, 27.0)
+        out.append({"id": f"S{i + 1:02d}", "height_m": height, "mass_kg": float(np.round(bmi * height ** 2, 1)),
+                    "sex": sex})
+    return out
+
+
+def _camera(cfg: DemoConfig):
+    from candidates.render import PinholeCamera
+    # In front of the subject (who faces +x), lens at 1.0 m, looking at the pelvis: a frontal phone view.
+    return PinholeCamera.look_at((cfg.camera_distance_m, 0.0, 1.0), (0.0, 0.0, 0.95), fx=cfg.focal_px,
+                                 width=cfg.width, height=cfg.height, fps=cfg.fps, name="phone")
+
+
+def _plan(cfg: DemoConfig) -> tuple[list[dict], list[dict]]:
+    """Subjects and per-trial simulation parameters, all drawn from the seed."""
+    rng = np.random.default_rng(cfg.seed)
+    subjects = _subjects(cfg, rng)
+    trials = []
+    strategies = ("ankle", "mixed", "hip")
+    k = 0
+    for si, subj in enumerate(subjects):
+        for cond in cfg.conditions:
+            for rep in range(cfg.trials_per_condition):
+                fail = bool(rng.random() < cfg.fail_probability)
+                fail_at = float(np.round(rng.uniform(2.0, max(2.1, cfg.duration_s - 0.8)), 2)) if fail else None
+                trials.append({
+                    "trial_id": f"{subj['id']}-{'EO' if cond.startswith('eyes_open') else 'EC'}-"
+                                f"{cond.rsplit('_', 1)[1]}-{rep + 1}",
+                    "subject": subj["id"], "condition": cond,
+                    "stance_leg": "right" if (si + rep) % 2 == 0 else "left",
+                    "strategy": strategies[k % 3],
+                    "fail_at_s": fail_at,
+                    "offset_s": float(np.round(rng.uniform(*cfg.offset_range_s), 4)),
+                    "drift_ppm": float(np.round(rng.uniform(*cfg.drift_range_ppm), 1)),
+                    "seed": int(cfg.seed * 1000 + k),
+                })
+                k += 1
+    return subjects, trials
+
+
+def _make_trial(args: tuple[dict, dict, dict, str]) -> dict:
+    """Simulate, write and check one trial's C3D, and render its video (runs in a worker process)."""
+    plan, subj, cfgd, data_dir = args
+    cfg = DemoConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfgd.items()})
+    from candidates.render import RenderOptions, VideoClock, motion_from_recording, render_video  # noqa: F401
+    from candidates.render.motion import Motion
+    from ground_truth import synthetic
+
+    data = Path(data_dir)
+    t0 = time.perf_counter()
+    subject = synthetic.Subject(subject_id=subj["id"], height_m=subj["height_m"], mass_kg=subj["mass_kg"],
+                                sex=subj["sex"])
+    trial = synthetic.simulate_single_leg_stance(
+        subject, condition=plan["condition"], stance_leg=plan["stance_leg"], duration_s=300.0,
+        max_duration_s=cfg.duration_s, fail_at_s=plan["fail_at_s"], strategy=plan["strategy"], seed=plan["seed"],
+        marker_rate_hz=cfg.marker_rate_hz, analog_rate_hz=cfg.analog_rate_hz, sync="knee_dip")
+    c3d = data / f"{plan['trial_id']}.c3d"
+    try:
+        synthetic.write_c3d(trial, c3d)
+    except (ImportError, AttributeError) as exc:
+        # Without the C3D writer the trial has no gold standard: it becomes a labelled candidate-only trial.
+        c3d = None
+        roundtrip = {"passed": False, "error": f"not available: C3D writer ({type(exc).__name__}: {exc})"}
+    if c3d is not None:
+        try:
+            rt = synthetic.check_roundtrip(trial, c3d)
+            roundtrip = (rt.to_dict() if hasattr(rt, "to_dict")
+                         else (rt if isinstance(rt, dict) else {"result": str(rt)}))
+        except Exception as exc:  # noqa: BLE001 - a failed self-check is a reported result, not a crash
+            roundtrip = {"passed": False, "error": f"{type(exc).__name__}: {exc}"}
+    roundtrip = dict(roundtrip, trial_id=plan["trial_id"], file=None if c3d is None else c3d.name)
+    # The video shows the motion's drawn joints through the calibrated camera, on a shifted, drifting clock.
+    joints = {k: np.asarray(v, float) for k, v in trial.joints.items()}
+    motion = Motion(np.asarray(trial.time_s, float), joints, f"synthetic:{plan['trial_id']}")
+    clock = VideoClock(fps=cfg.fps, offset_s=plan["offset_s"], drift_ppm=plan["drift_ppm"], seed=plan["seed"])
+    video = data / f"{plan['trial_id']}.mp4"
+    res = render_video(motion, _camera(cfg), video, clock=clock,
+                       options=RenderOptions(noise_sigma=2.0, clutter=True, palette=plan["seed"] % 4,
+                                             seed=plan["seed"]))
+    truth = trial.truth
+    out = dict(plan)
+    out.update({
+        "gold_standard": None if c3d is None else c3d.name, "video": video.name, "truth_file": Path(res.truth_path).name,
+        "n_frames": int(res.n_frames), "true_time_to_failure_s": float(truth["time_to_failure_s"]),
+        "true_censored": bool(truth["censored"]), "censor_reason": truth.get("censor_reason"),
+        "true_strategy": truth.get("strategy"), "strategy_fraction": truth.get("strategy_fraction"),
+        "events": [e.to_dict() if hasattr(e, "to_dict") else e for e in truth["events"]],
+        "seconds": time.perf_counter() - t0, "roundtrip": roundtrip,
+    })
+    return out
+
+
+def _int8_landmark_model(cache_dir: Path) -> tuple[Path | None, str]:
+    """The int8-quantized BlazePose landmark model (made once by device_runners, cached)."""
+    from .pairing import need
+    try:
+        variants = need("device_runners.variants")
+    except NotAvailableError as exc:
+        return None, str(exc)
+    fn = getattr(variants, "int8_blazepose_landmark", None) or getattr(variants, "quantized_landmark_model", None)
+    if fn is None:
+        return None, "not available: device_runners.variants has no int8 BlazePose landmark builder"
+    try:
+        return Path(fn(cache_dir=cache_dir)), "ok"
+    except Exception as exc:  # noqa: BLE001
+        return None, f"not available: int8 quantization failed: {type(exc).__name__}: {exc}"
+
+
+def _write_manifest(path: Path, cfg: DemoConfig, subjects: list[dict], trials: list[dict],
+                    candidates: list[dict]) -> None:
+    import tomli_w
+
+    doc = {
+        "study": {"name": f"stancebench demo (synthetic, seed {cfg.seed})",
+                  "description": "Synthetic single-leg stance with known truth, generated by stancebench demo."},
+        "settings": {"seed": cfg.seed, "alignment_signal": "auto", "max_lag_s": 2.0, "bootstrap": 500,
+                     "sway_lowpass_hz": 5.0, "estimate_drift": False},
+        "subjects": [{"id": s["id"], "height_m": s["height_m"], "mass_kg": s["mass_kg"],
+                      "sex": "F" if s["sex"] == "female" else "M"} for s in subjects],
+        "trials": [{"id": t["trial_id"], "subject": t["subject"], "protocol": "single_leg_stance",
+                    "condition": t["condition"], "stance_leg": t["stance_leg"],
+                    **({"gold_standard": t["gold_standard"]} if t["gold_standard"] else {"kind": "candidate-only"}),
+                    "video": t["video"], "camera": "camera.toml", "truth": t["truth_file"],
+                    "known_clock_offset_s": t["offset_s"], "known_drift_ppm": t["drift_ppm"],
+                    "duration_s": cfg.duration_s} for t in trials],
+        "candidates": candidates,
+        "licences": [{"data": "synthetic study generated by stancebench demo", "licence": "BSD-3-Clause",
+                      "source": "this software"}],
+    }
+    path.write_text("# Written by `stancebench demo`: the synthetic study, in the format of docs/manifest.md.\n"
+                    + tomli_w.dumps(doc))
+
+
+def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = None, *, workers: int | None = None,
+                        progress: bool = True) -> DemoStudy:
+    """Generate (or reuse) the synthetic study under ``out_dir/data``; returns a :class:`DemoStudy`."""
+    from ground_truth.synthetic import CONDITIONS  # noqa: F401 - fail early, with the import error, if missing
+
+    from .progress import Progress
+
+    cfg = cfg or DemoConfig()
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    data = out / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    stamp = data / "generated.json"
+    manifest = data / "study.toml"
+    subjects, plans = _plan(cfg)
+    if stamp.exists() and manifest.exists():
+        try:
+            prev = json.loads(stamp.read_text())
+        except json.JSONDecodeError:
+            prev = {}
+        files = [data / t[k] for t in prev.get("trials", []) for k in ("gold_standard", "video", "truth_file")
+                 if t.get(k)]
+        if prev.get("fingerprint") == cfg.fingerprint() and files and all(f.exists() for f in files):
+            return DemoStudy(out, manifest, prev["trials"], "reused from a previous run (same configuration)",
+                             time.perf_counter() - t0, prev.get("notes", []))
+    from candidates.calibration import write_camera_toml
+    write_camera_toml(_camera(cfg), data / "camera.toml")
+    jobs = [(p, next(s for s in subjects if s["id"] == p["subject"]), asdict(cfg), str(data)) for p in plans]
+    n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    done: list[dict | None] = [None] * len(jobs)
+    bar = Progress(len(jobs), "generate", enabled=progress)
+    try:
+        if n == 1:
+            for i, j in enumerate(jobs):
+                done[i] = _make_trial(j)
+                bar.update(note=j[0]["trial_id"])
+        else:
+            import concurrent.futures as cf
+            import multiprocessing as mp
+            with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
+                futs = {pool.submit(_make_trial, j): i for i, j in enumerate(jobs)}
+                for f in cf.as_completed(futs):
+                    done[futs[f]] = f.result()
+                    bar.update(note=jobs[futs[f]][0]["trial_id"])
+    finally:
+        bar.close()
+    trials = [d for d in done if d is not None]
+    notes = []
+    candidates: list[dict] = []
+    for name in cfg.candidates:
+        if name == "blazepose-tflite-int8":
+            from .study import default_cache_dir
+            model, status = _int8_landmark_model(default_cache_dir() / "models")
+            if model is None:
+                notes.append(f"candidate {name}: {status}")
+                continue
+            candidates.append({"name": name, "backbone": "blazepose-tflite",
+                               "params": {"landmark_model": str(model)}})
+        else:
+            candidates.append({"name": name, **({"baseline": True} if name == "mediapipe-full" else {})})
+    _write_manifest(manifest, cfg, subjects, trials, candidates)
+    stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint(), "config": asdict(cfg), "trials": trials,
+                                 "notes": notes}, indent=1, default=str))
+    return DemoStudy(out, manifest, trials, "generated", time.perf_counter() - t0, notes)
+
+
+def write_demo_policy(out_dir: str | os.PathLike, *, source: str | os.PathLike | None = None) -> Path:
+    """Write the gate policy the demo applies to ``out_dir/policy.toml`` and return its path.
+
+    By default this is the demo policy shipped beside this module (``demo_policy.toml``, see docs/study.md
+    for why its blocking rules are the ones a small synthetic study can honestly judge); ``source`` copies a
+    user's policy instead.
+    """
+    out = Path(out_dir) / "policy.toml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = Path(source) if source is not None else Path(__file__).with_name("demo_policy.toml")
+    if not src.is_file():
+        from ground_truth.errors import ManifestError
+        raise ManifestError("policy file not found", file=src)
+    out.write_bytes(src.read_bytes())
+    return out
