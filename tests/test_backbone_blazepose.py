@@ -78,6 +78,37 @@ def test_heatmap_refinement_moves_to_the_peak():
     np.testing.assert_array_equal(out[1], xy[1])   # peak confidence < 0.5: unchanged
 
 
+def _refine_loop(xy, hm, kernel=7, min_conf=0.5):
+    """Straight transcription of RefineLandmarksFromHeatmap's loops (reference for the vectorised version)."""
+    out = xy.copy()
+    h, w, c = hm.shape
+    off = (kernel - 1) // 2
+    for i in range(min(c, len(xy))):
+        col, row = int(xy[i, 0] * w), int(xy[i, 1] * h)
+        if col < 0 or row < 0 or col >= w or row >= h:
+            continue
+        s = wc = wr = mx = 0.0
+        for r in range(max(0, row - off), min(h, row + off + 1)):
+            for cc in range(max(0, col - off), min(w, col + off + 1)):
+                v = 1 / (1 + math.exp(-hm[r, cc, i]))
+                s += v
+                mx = max(mx, v)
+                wc += cc * v
+                wr += r * v
+        if mx >= min_conf and s > 0:
+            out[i] = [wc / w / s, wr / h / s]
+    return out
+
+
+def test_heatmap_refinement_equals_the_loop_definition():
+    rng = np.random.default_rng(7)
+    hm = rng.normal(0, 2, (64, 64, 39))
+    xy = rng.uniform(-0.05, 1.05, (39, 2))          # includes landmarks near and beyond the borders
+    xy[0] = [0.001, 0.999]
+    xy[1] = [-0.005, 0.5]                            # truncates to column 0, as static_cast<int> does
+    np.testing.assert_allclose(refine_from_heatmap(xy, hm), _refine_loop(xy, hm), atol=1e-12)
+
+
 def test_one_euro_filter():
     f = OneEuroFilter(min_cutoff=0.01, beta=1.0, derivate_cutoff=1.0)
     v = np.array([5.0, 7.0])

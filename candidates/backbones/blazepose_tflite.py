@@ -204,19 +204,31 @@ def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray, kernel: int = 
     hm_h, hm_w, n_ch = heatmap.shape
     out = xy_norm.copy()
     off = (kernel - 1) // 2
-    for i in range(min(n_ch, xy_norm.shape[0])):
-        col = int(xy_norm[i, 0] * hm_w)
-        row = int(xy_norm[i, 1] * hm_h)
-        if not (0 <= col < hm_w and 0 <= row < hm_h):
-            continue
-        r0, r1 = max(0, row - off), min(hm_h, row + off + 1)
-        c0, c1 = max(0, col - off), min(hm_w, col + off + 1)
-        conf = _sigmoid(heatmap[r0:r1, c0:c1, i].astype(np.float64))
-        total = conf.sum()
-        if conf.max() >= min_confidence and total > 0:
-            rows, cols = np.mgrid[r0:r1, c0:c1]
-            out[i, 0] = (cols * conf).sum() / hm_w / total
-            out[i, 1] = (rows * conf).sum() / hm_h / total
+    n = min(n_ch, xy_norm.shape[0])
+    with np.errstate(invalid="ignore"):
+        # static_cast<int> in MediaPipe: truncation toward zero (x in (-1/64, 0) lands in column 0)
+        col = np.trunc(xy_norm[:n, 0] * hm_w)
+        row = np.trunc(xy_norm[:n, 1] * hm_h)
+    ok = np.isfinite(col) & np.isfinite(row) & (col >= 0) & (col < hm_w) & (row >= 0) & (row < hm_h)
+    idx = np.nonzero(ok)[0]
+    if idx.size == 0:
+        return out
+    col, row = col[idx].astype(int), row[idx].astype(int)
+    # Windows clipped at the border = windows over a border of zero confidence (sigmoid(-inf) = 0).
+    padded = np.pad(heatmap.astype(np.float64), ((off, off), (off, off), (0, 0)), constant_values=-np.inf)
+    steps = np.arange(kernel)
+    rows = row[:, None] + steps                                      # padded coordinates
+    cols = col[:, None] + steps
+    conf = _sigmoid(padded[rows[:, :, None], cols[:, None, :], idx[:, None, None]])   # (n, k, k)
+    total = conf.sum(axis=(1, 2))
+    r_img = (rows - off)[:, :, None]
+    c_img = (cols - off)[:, None, :]
+    wx = (conf * c_img).sum(axis=(1, 2))
+    wy = (conf * r_img).sum(axis=(1, 2))
+    use = (conf.max(axis=(1, 2)) >= min_confidence) & (total > 0)
+    sel = idx[use]
+    out[sel, 0] = wx[use] / hm_w / total[use]
+    out[sel, 1] = wy[use] / hm_h / total[use]
     return out
 
 
@@ -352,6 +364,7 @@ class BlazePoseTFLiteSession(FrameSession):
         self.lm_filter = OneEuroFilter(**LANDMARK_FILTER)
         self.vis_state: np.ndarray | None = None
         self.n_detector_runs = 0
+        self.last_roi: Roi | None = None   # ROI the landmark model saw on the last frame (for benchmarks)
 
     def _reset(self) -> None:
         self.roi = None
@@ -370,6 +383,7 @@ class BlazePoseTFLiteSession(FrameSession):
                 return None
             _, kp, _ = dets[0]
             roi = roi_from_alignment_points(kp[0], kp[1])
+        self.last_roi = roi
         raw, flag, heatmap = c.landmark_model(rgb, roi)
         if flag < c.min_tracking_confidence:
             self._reset()
