@@ -21,6 +21,7 @@ reported as NaN with the reason, never as zeros.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +135,9 @@ def _as_resampled(track, fs_hz=None, max_gap_s=0.25) -> ResampledTrack:
 # -- helpers -------------------------------------------------------------------------------------------------
 def _lowest_foot_y(J: dict[str, np.ndarray], side: str) -> np.ndarray:
     names = [f"{side}_{p}" for p in ("ankle", "heel", "foot_index") if f"{side}_{p}" in J]
-    return np.nanmax(np.stack([J[n][:, 1] for n in names]), axis=0)
+    with warnings.catch_warnings():   # frames with no foot stay NaN, silently: they are counted elsewhere
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmax(np.stack([J[n][:, 1] for n in names]), axis=0)
 
 
 def detect_stance_side(track) -> str:

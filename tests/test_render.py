@@ -64,6 +64,9 @@ def test_render_timestamps_clock_and_truth(tmp_path):
     doc = json.loads(res.truth_path.read_text())
     assert set(doc) >= {"schema", "image_width", "image_height", "candidate", "times_s", "keypoints"}
     assert len(doc["keypoints"][0]) == 33 and len(doc["keypoints"][0][0]) == 3
+    from candidates.track import KeypointTrack
+    imported = KeypointTrack.from_json(res.truth_path)          # the project's own track reader accepts it
+    assert np.allclose(imported.keypoints[..., :2], res.track.keypoints, atol=1e-4)
     # The stance ankle is the sway pivot and does not move: its truth is one pixel position in every frame.
     ank = tr.track.keypoints[:, BLAZEPOSE33.index("left_ankle")]
     assert np.ptp(ank, axis=0).max() < 1e-3
