@@ -59,7 +59,8 @@ def purge_artefacts(time: np.ndarray, sig: np.ndarray, up: float = 2.0, down: fl
     """
     n = time.size
     idx = np.arange(1, n - 1)
-    idx = idx[time[idx] >= 0.1]
+    # 1e-9 s slack: a rate estimated from time stamps (100.000000000002 Hz) must not move sample 10 below 0.1 s
+    idx = idx[time[idx] >= 0.1 - 1e-9]
     if idx.size == 0:
         return time[:0], sig[:0]
     # Fast path: spikes need a jump of more than `up` between neighbours; without any, nothing is dropped.
@@ -132,6 +133,11 @@ def preprocess(cop_ml_ap: np.ndarray, fs: float):
     from scipy import signal as sps
 
     n = cop_ml_ap.shape[0]
+    # A rate estimated from time stamps (100.000000000002 Hz) is taken as the nominal one (100 Hz): the
+    # 25 Hz grid stops at the last time stamp, so a 1e-14 error could otherwise drop the last output sample.
+    nominal = round(fs, 6)
+    if abs(fs - nominal) <= 1e-9 * fs:
+        fs = nominal
     time = np.arange(n) / fs
     ok = np.all(np.isfinite(cop_ml_ap), axis=1)
     info = {"n_input": n, "n_nan": int(n - ok.sum())}
@@ -146,7 +152,7 @@ def preprocess(cop_ml_ap: np.ndarray, fs: float):
         raise InputError(f"sampling rate {fs:g} Hz is below the convention's {TARGET_FS:g} Hz", field="fs_hz",
                          expected=f"at least {TARGET_FS:g} Hz")
     t2, s2 = purge_artefacts(time, sig)
-    info["n_artefacts_dropped"] = int(sig.shape[0] - 2 - np.count_nonzero(time[1:-1] < 0.1) - t2.size)
+    info["n_artefacts_dropped"] = int(sig.shape[0] - 2 - np.count_nonzero(time[1:-1] < 0.1 - 1e-9) - t2.size)
     if t2.size < MIN_SAMPLES:
         raise InputError("too short after dropping the first 0.1 s", field="cop", expected="a longer recording")
     _, s3, n_empty = swarii(t2, s2)
@@ -377,8 +383,8 @@ def compute(cop_cm: np.ndarray, fs: float):
         "mean_frequency_ml_hz": float(np.mean(spd_ml) / np.mean(np.abs(ml)) / (4 * np.sqrt(2))),
         "mean_frequency_ap_hz": float(np.mean(spd_ap) / np.mean(np.abs(ap)) / (4 * np.sqrt(2))),
         "mean_frequency_hz": float(np.mean(spd) / radius.mean() / (2 * np.pi)),
-        "phase_plane_ml_cm": float(np.sqrt(rms_ml ** 2 + np.var(dvel[:, 0]))),
-        "phase_plane_ap_cm": float(np.sqrt(rms_ap ** 2 + np.var(dvel[:, 1]))),
+        "phase_plane_ml_cm": float(np.sqrt(np.var(ml) + np.var(dvel[:, 0]))),
+        "phase_plane_ap_cm": float(np.sqrt(np.var(ap) + np.var(dvel[:, 1]))),
         "sway_area_per_s_cm2_s": float(np.sum(np.abs(ml[1:] * ap[:-1] - ap[1:] * ml[:-1])) / (2 * (m - 1) / F)),
         "vfy_cm_s2": vfy,
     }
