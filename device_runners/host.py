@@ -263,9 +263,15 @@ def run_host(model_path, *, runtime: str = "litert", threads: int = 1, runs: int
                                 f"Core ML framework); this is {platform.system()}")
     if runtime != "coreml" and info.format != "tflite":
         raise ModelError(f"runtime {runtime!r} needs a .tflite model, got a {info.format}", file=path)
-    if runtime == "mediapipe" and frame is None:
-        raise InputError("the MediaPipe graph only runs its landmark model on a frame with a person",
-                         field="frame", expected="a real (H, W, 3) uint8 RGB video frame")
+    if runtime == "mediapipe":
+        if frame is None:
+            raise InputError("the MediaPipe graph only runs its landmark model on a frame with a person",
+                             field="frame", expected="a real (H, W, 3) uint8 RGB video frame")
+        bundled = _bundled_landmark_model()
+        if bundled is None or describe_model(bundled).sha256 != info.sha256:
+            raise InputError("the MediaPipe Pose graph runs the models bundled with mediapipe, not this file",
+                             file=path, field="model_path",
+                             expected=f"the bundled {bundled or 'pose_landmark_full.tflite'}")
     affinity = sorted(int(c) for c in cpu_affinity) if cpu_affinity is not None else None
     old_affinity = None
     if affinity is not None:
@@ -361,6 +367,15 @@ def _one_trial(path, info, runtime, threads, runs, warmup, min_secs, cooldown_s,
     return rec.flag_missing()
 
 
+def _bundled_landmark_model() -> Path | None:
+    try:
+        import mediapipe
+    except ImportError:
+        return None
+    path = Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / "pose_landmark_full.tflite"
+    return path if path.is_file() else None
+
+
 def _make_mediapipe(frame, threads):
     try:
         import mediapipe as mp
@@ -371,6 +386,10 @@ def _make_mediapipe(frame, threads):
     if frame.ndim != 3 or frame.shape[2] != 3:
         raise InputError(f"frame has shape {frame.shape}", field="frame", expected="(H, W, 3) RGB uint8")
     pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
+    if pose.process(frame).pose_landmarks is None:
+        pose.close()
+        raise InputError("MediaPipe found no person in the frame, so only its detector would be timed",
+                         field="frame", expected="a frame showing the whole person")
     # MediaPipe's graph schedules its own threads; ``threads`` is recorded but cannot be set through solutions
     return (lambda: pose.process(frame)), "mediapipe", _v("mediapipe"), pose.close
 

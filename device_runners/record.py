@@ -341,3 +341,26 @@ def read_records(path) -> list[DeviceRecord]:
     if not isinstance(items, list):
         raise ReaderError("no 'records' list", file=path, field="records", expected="a list of device records")
     return [DeviceRecord.from_dict(item, file=path) for item in items]
+
+
+def records_frame(records: list[DeviceRecord]):
+    """Tidy table of records (one row each) for ``device.csv`` and the report's device table.
+
+    Columns are ``<section>_<field>`` (``model_sha256``, ``latency_p50_ms``, ``memory_peak_mb``,
+    ``energy_method`` ...) plus ``status``, ``missing`` (';'-joined) and ``schema_version``; the per-run list
+    ``latency_raw_ms`` and the raw log are left out (they stay in the JSON).
+    """
+    import pandas as pd
+    rows = []
+    for rec in records:
+        d = rec.to_dict()
+        row = {}
+        for section in ("model", "device", "runtime", "protocol", "latency", "memory", "energy"):
+            for key, value in d[section].items():
+                if key == "raw_ms":
+                    continue
+                row[f"{section}_{key}"] = ",".join(map(str, value)) if isinstance(value, list) else value
+        row.update(status=d["status"], missing=";".join(d["missing"]), errors=" | ".join(d["errors"]),
+                   source_tool=d["source"].get("tool"), schema_version=d["schema_version"])
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -292,3 +292,31 @@ def test_cli_device_parse(tmp_path, capsys):
     readme = shared_path("device_outputs", "README.md")
     assert main(["device-parse", str(readme), "--kind", "xctest"]) == 2
     assert "no xctest measurements" in capsys.readouterr().err
+
+
+def test_batterystats_newer_layouts():
+    # Layout of AOSP BatteryUsageStats.dump in Android 15/16: "Capacity: C, Rated: R, Typical: T, Computed
+    # drain: D, actual drain: A" and UID lines with fg/bg/cached splits and components on the next lines
+    # (numbers typed for this test; the layout follows the AOSP dump code and a published Android 16 sample).
+    text = """  Estimated power use (mAh):
+    Capacity: 4610, Rated: 4700, Typical: 4820, Computed drain: 100, actual drain: 98
+    Global
+      screen: 20.1 apps: 20.1 duration: 1h 0m 0s 0ms
+    UID u0a1384: 33.9 fg: 0.651 (3m 35s 938ms) bg: 28.0 (14h 13m 34s 204ms) cached: 1.06
+        screen=4.19 cpu=29.4 (16m 48s 884ms) audio=0.233 (35s 440ms) sensors=1.25
+        (on battery, screen off/doze) cpu=25.3 (12m 37s 258ms)
+    UID u999a42: 2.50 bg: 2.00 (20m 0s)
+        cpu=1.25 (10m 0s) wakelock=0.50 (5m 0s)
+"""
+    (bs,) = parse_batterystats(text)
+    assert bs.capacity_mah == 4610 and bs.computed_drain_mah == 100 and bs.actual_drain_mah == (98, 98)
+    assert bs.items["capacity.rated"] == 4700 and bs.items["capacity.typical"] == 4820
+    a = bs.uids[10000 + 1384]
+    assert a["total_mah"] == 33.9 and a["states_mah"] == {"fg": 0.651, "bg": 28.0, "cached": 1.06}
+    assert a["components"] == {"screen": 4.19, "cpu": 29.4, "audio": 0.233, "sensors": 1.25}  # doze line apart
+    assert bs.uids[999 * 100000 + 10042]["components"] == {"cpu": 1.25, "wakelock": 0.5}
+    # Android 9-11 "Including smearing" suffix is not mixed into the components
+    (old,) = parse_batterystats("Estimated power use (mAh):\n  Capacity: 3000, Computed drain: 50, actual drain: "
+                                "40-60\n  Uid u0a12: 5.5 ( cpu=5.0 wake=0.5 ) Including smearing: 6.1 ( screen=0.6 )\n")
+    assert old.uids[10012]["components"] == {"cpu": 5.0, "wake": 0.5}
+    assert old.uids[10012]["including_smearing_mah"] == 6.1

@@ -307,3 +307,24 @@ def test_cli_device_bench_ios(monkeypatch, tmp_path, capsys):
     assert rc == 0 and json.loads(out.read_text())["records"][0]["latency"]["n"] == 10
     assert main(["device-bench", str(DETECTOR), "--runner", "ios", "--json", str(out)]) == 2
     assert "--scheme" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_host_runner_mediapipe_graph_on_real_frame():
+    from device_runners.variants import decode_frames
+    frame = decode_frames(shared_path("video", "pose2sim_balancing", "cam01.mp4"), n=1)[0]
+    (rec,) = run_host(LANDMARK, runtime="mediapipe", frame=frame, runs=3, warmup=1)
+    assert rec.runtime.name == "mediapipe" and rec.model.format == "mediapipe-graph"
+    assert rec.latency.n == 3 and rec.latency.p50_ms > 0 and rec.model.sha256 == describe_model(LANDMARK).sha256
+    with pytest.raises(InputError, match="no person"):
+        run_host(LANDMARK, runtime="mediapipe", frame=np.zeros((480, 640, 3), np.uint8), runs=1, warmup=0)
+    with pytest.raises(InputError, match="bundled"):
+        run_host(DETECTOR, runtime="mediapipe", frame=frame, runs=1)
+
+
+def test_records_frame_is_tidy():
+    from device_runners.record import records_frame
+    recs = [DeviceRecord(latency=latency_stats([1.0, 2.0, 3.0])), DeviceRecord().flag_missing()]
+    df = records_frame(recs)
+    assert len(df) == 2 and "latency_raw_ms" not in df and df.loc[0, "latency_p50_ms"] == 2.0
+    assert df.loc[1, "status"] == "partial" and "latency.p50_ms" in df.loc[1, "missing"]

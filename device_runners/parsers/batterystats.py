@@ -16,11 +16,13 @@ from ground_truth.errors import ReaderError
 from ..record import DeviceRecord, DeviceInfo, EnergyInfo
 from ._text import NUM, split_excerpts, to_float
 
-_UID_LINE = re.compile(rf"^\s*(?:Uid|UID)\s+(u\d+[ai]\d+|\d+)\s*:\s*({NUM})\s*(?:\((.*)\))?")
+_UID_LINE = re.compile(rf"^(\s*)(?:Uid|UID)\s+(u\d+[ai]\d+|\d+)\s*:\s*({NUM})(.*)$")
 _ITEM_LINE = re.compile(rf"^\s*([A-Za-z][\w ]*?):\s*({NUM})\s*(?:\((.*)\))?\s*$")
-_CAPACITY = re.compile(rf"Capacity:\s*({NUM}),\s*Computed drain:\s*({NUM}),\s*actual drain:\s*({NUM})"
-                       rf"(?:\s*-\s*({NUM}))?")
+_CAPACITY_LINE = re.compile(r"Capacity:.*Computed drain:")
+_FIELD = re.compile(rf"(Capacity|Rated|Typical|Computed drain|actual drain):\s*({NUM})(?:\s*-\s*({NUM}))?")
 _GLOBAL_ITEM = re.compile(rf"^\s*(\w+):\s*({NUM})\s+apps:\s*({NUM})")
+_STATE_SPLIT = re.compile(rf"\b(fg|bg|fgs|cached):\s*({NUM})")
+_SMEARING = re.compile(rf"Including smearing:\s*({NUM})")
 _HEADER = re.compile(r"Estimated power use \(mAh\):")
 _COMPONENT = re.compile(rf"([A-Za-z_]+)[=:]\s*({NUM})")
 
@@ -82,31 +84,56 @@ def _parse_checkin(text: str) -> BatteryStats:
 def _parse_text(text: str, file=None) -> BatteryStats:
     bs = BatteryStats(format="legacy-7-11", raw=text)
     in_block = False
+    last_uid, uid_indent = None, 0
     for line in text.splitlines():
         if "currently on battery:" in line:
             bs.on_battery = "currently on battery: true" in line
         if _HEADER.search(line):
             in_block = True
             continue
-        if m := _CAPACITY.search(line):
+        if _CAPACITY_LINE.search(line):
             in_block = True
-            bs.capacity_mah, bs.computed_drain_mah = float(m.group(1)), float(m.group(2))
-            lo = float(m.group(3))
-            bs.actual_drain_mah = (lo, float(m.group(4)) if m.group(4) else lo)
+            fields = {name: (float(a), float(b) if b else None) for name, a, b in _FIELD.findall(line)}
+            bs.capacity_mah = fields.get("Capacity", (None,))[0]
+            bs.computed_drain_mah = fields.get("Computed drain", (None,))[0]
+            if "actual drain" in fields:
+                lo, hi = fields["actual drain"]
+                bs.actual_drain_mah = (lo, hi if hi is not None else lo)
+            for extra in ("Rated", "Typical"):
+                if extra in fields:
+                    bs.items[f"capacity.{extra.lower()}"] = fields[extra][0]
             continue
         if not in_block:
             continue
         if m := _UID_LINE.match(line):
             if line.lstrip().startswith("UID"):
                 bs.format = "android12+"
-            label = m.group(1)
-            bs.uids[uid_number(label)] = {"label": label, "total_mah": float(m.group(2)),
-                                          "components": _components(m.group(3))}
+            indent, label, total, rest = m.groups()
+            # components sit in the first parenthesised group (7-11, 12-14) or on the next, deeper-indented
+            # lines (15+); "fg:/bg:" splits and "Including smearing:" are kept apart so nothing is counted twice
+            paren = re.match(r"\s*\(([^)]*)\)", rest)
+            entry = {"label": label, "total_mah": float(total), "components": _components(paren.group(1)
+                                                                                          if paren else None)}
+            states = {k: float(v) for k, v in _STATE_SPLIT.findall(rest)}
+            if states:
+                entry["states_mah"] = states
+            if sm := _SMEARING.search(rest):
+                entry["including_smearing_mah"] = float(sm.group(1))
+            last_uid, uid_indent = uid_number(label), len(indent)
+            bs.uids[last_uid] = entry
+        elif last_uid is not None and "=" in line and len(line) - len(line.lstrip()) > uid_indent:
+            if line.lstrip().startswith("("):  # per-state breakdown, e.g. "(on battery, screen off/doze) cpu=25.3"
+                bs.uids[last_uid].setdefault("state_breakdowns", []).append(line.strip())
+            else:
+                comps = _components(re.sub(r"\([^)]*\)", " ", line))  # drop "(16m 48s 884ms)" durations
+                bs.uids[last_uid]["components"].update(comps)
         elif m := _GLOBAL_ITEM.match(line):
             bs.format = "android12+"
             bs.items[f"global.{m.group(1)}"] = float(m.group(2))
+            last_uid = None
         elif m := _ITEM_LINE.match(line):
             bs.items[m.group(1).strip()] = float(m.group(2))
+            last_uid = None
         elif line.strip() in ("Global", "......", ""):
             continue
         elif bs.uids and not line.startswith(" " * 6):
