@@ -85,14 +85,14 @@ def test_non_inferiority_judged_on_upper_bound_of_paired_bootstrap(results):
 
 def test_relative_to_baseline_difference_and_ratio(results):
     vs = evaluate_policy(results, policy(
-        {"id": "size-ratio", "metric": "candidates.model_bytes", "mode": "ratio", "op": "<=", "threshold": 0.6},
+        {"id": "size-ratio", "metric": "candidates.model_bytes", "mode": "ratio", "op": "<=", "threshold": 0.5},
         {"id": "size-diff", "metric": "candidates.model_bytes", "mode": "difference", "op": "<=",
          "threshold": 0.0, "scale": 1e-6, "unit": "MB"}))
     ratio, diff = vs
-    # 3.3 MB / 6.4 MB = 0.515625 by hand; 3.3 − 6.4 = −3.1 MB
-    assert ratio.actual == pytest.approx(0.515625) and ratio.status == "pass"
-    assert "relative to baseline mini-wright" in ratio.message and "0.5156×" in ratio.message
-    assert diff.actual == pytest.approx(-3.1) and diff.status == "pass" and diff.unit == "MB"
+    # file sizes 2,959,046 / 6,440,512 bytes = 0.45944 by hand; difference −3.481466 MB
+    assert ratio.actual == pytest.approx(2959046 / 6440512) and ratio.status == "pass"
+    assert "relative to baseline mini-wright" in ratio.message and "0.4594×" in ratio.message
+    assert diff.actual == pytest.approx(-3.481466) and diff.status == "pass" and diff.unit == "MB"
     none = copy.deepcopy(results)
     for c in none["candidates"]:
         c["baseline"] = False
@@ -201,7 +201,7 @@ def test_sample_policy_loads_and_is_written_by_demo_helper(tmp_path, results):
     assert out == tmp_path / "policy.toml" and load_policy(out).rules == p.rules
     vs = evaluate_policy(results, p)
     size = [v for v in vs if v.rule_id == "model-size"]
-    assert [v.message for v in size] == ["model size 6.4 MB ≤ 30 MB: pass", "model size 3.3 MB ≤ 30 MB: pass"]
+    assert [v.message for v in size] == ["model size 6.441 MB ≤ 30 MB: pass", "model size 2.959 MB ≤ 30 MB: pass"]
     # the sample's balance KPIs are absent from these (peak-flow) results: blocking rules are not evaluable
     # and block; energy (allow_missing) does not.
     icc = [v for v in vs if v.rule_id == "com-path-icc"]

@@ -1,0 +1,309 @@
+"""Report figures: matplotlib drawings returned as embedded PNG data URIs with alt text.
+
+Figures are built on ``matplotlib.figure.Figure`` objects with the Agg canvas, never through pyplot: nothing is
+registered in pyplot's global figure list, so nothing leaks between reports or threads, and each figure is
+cleared and dropped right after it is encoded (:func:`_encode`). Colours are the Okabe-Ito colour-blind-safe
+palette (Okabe & Ito 2008); lines also differ by style so that grey-scale prints stay readable.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import math
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+#: Okabe & Ito (2008) colour-universal-design palette (black last).
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+REFERENCE_COLOR = "#000000"
+DPI = 96
+
+
+@dataclass(frozen=True)
+class FigureImage:
+    """An encoded figure: ``src`` is a ``data:image/png;base64,...`` URI (no external request), ``alt`` the text a
+    screen reader reads, ``caption`` what is printed under it."""
+
+    src: str
+    alt: str
+    caption: str = ""
+    width_px: int = 0
+
+
+def color(i: int) -> str:
+    return OKABE_ITO[i % len(OKABE_ITO)]
+
+
+def _new(width_in: float, height_in: float, nrows: int = 1, ncols: int = 1, **kw):
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes
+
+
+def _encode(fig: Figure, alt: str, caption: str = "") -> FigureImage:
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    finally:
+        width = int(fig.get_figwidth() * DPI)
+        fig.clear()  # release the artists now rather than at garbage collection
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return FigureImage(src=f"data:image/png;base64,{data}", alt=alt, caption=caption, width_px=width)
+
+
+def _fmt(x) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _style(ax):
+    ax.grid(True, color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def bland_altman_figure(kpi: str, unit: str, panels: list[dict]) -> FigureImage:
+    """Bland-Altman plots of one KPI, one panel per candidate.
+
+    Each panel dict has ``candidate``, ``reference`` and ``estimate`` (paired arrays, may be empty) and the
+    agreement row's ``bias``, ``loa_lower``, ``loa_upper`` and their ``*_ci_low``/``*_ci_high`` (may be None),
+    plus ``multiplier``. Differences are candidate − reference, stated on the y axis; shaded bands are the 95%
+    confidence intervals of the bias and of each limit.
+    """
+    n = len(panels)
+    fig, axes = _new(min(4.2 * n, 12.5), 3.4, 1, n, sharey=True)
+    alt_parts = []
+    ulab = f" [{unit}]" if unit else ""
+    for i, (ax, p) in enumerate(zip(axes[0], panels)):
+        ref = np.asarray(p.get("reference", []), float)
+        est = np.asarray(p.get("estimate", []), float)
+        ok = np.isfinite(ref) & np.isfinite(est)
+        mean, diff = (ref[ok] + est[ok]) / 2, est[ok] - ref[ok]
+        ax.scatter(mean, diff, s=16, color=color(i), alpha=0.8, edgecolor="none", label="trials")
+        for key, style, name in (("bias", "-", "bias"), ("loa_lower", "--", "lower limit"),
+                                 ("loa_upper", "--", "upper limit")):
+            v = p.get(key)
+            if v is None:
+                continue
+            ax.axhline(v, color="#333333", linestyle=style, linewidth=1.2)
+            lo, hi = p.get(f"{key}_ci_low"), p.get(f"{key}_ci_high")
+            if lo is not None and hi is not None:
+                ax.axhspan(lo, hi, color=color(i), alpha=0.15, linewidth=0)
+            ax.annotate(f"{name} {_fmt(v)}", xy=(1.0, v), xycoords=("axes fraction", "data"), ha="right",
+                        va="bottom", fontsize=7.5, color="#333333")
+        ax.axhline(0, color="#999999", linewidth=0.8, linestyle=":")
+        ax.set_title(str(p.get("candidate")), fontsize=10)
+        ax.set_xlabel(f"mean of reference and candidate{ulab}", fontsize=8.5)
+        if i == 0:
+            ax.set_ylabel(f"difference (candidate − reference){ulab}", fontsize=8.5)
+        ax.tick_params(labelsize=8)
+        _style(ax)
+        alt_parts.append(f"{p.get('candidate')}: {int(ok.sum())} paired trials, bias {_fmt(p.get('bias'))}, "
+                         f"limits of agreement {_fmt(p.get('loa_lower'))} to {_fmt(p.get('loa_upper'))} {unit}")
+    alt = (f"Bland-Altman plot of {kpi}: difference (candidate − reference) against the mean of the two, "
+           f"with bias and limits of agreement as lines and their 95% confidence intervals as shaded bands. "
+           + "; ".join(alt_parts) + ".")
+    return _encode(fig, alt, f"Bland-Altman plot of {kpi}; difference = candidate − reference; shaded: 95% CI "
+                             f"of bias and limits.")
+
+
+def icc_forest_figure(rows: list[dict]) -> FigureImage:
+    """Forest plot of ICC point estimates with 95% CIs, one line per KPI × candidate, over Koo & Li bands."""
+    n = len(rows)
+    fig, axes = _new(7.5, 0.9 + 0.32 * n)
+    ax = axes[0, 0]
+    bands = ((0, 0.5, "poor"), (0.5, 0.75, "moderate"), (0.75, 0.9, "good"), (0.9, 1.0, "excellent"))
+    greys = ("#f2f2f2", "#e6e6e6", "#d9d9d9", "#cccccc")
+    lo_x = min([0.0] + [r["icc_ci_low"] for r in rows if r.get("icc_ci_low") is not None])
+    for (a, b, name), g in zip(bands, greys):
+        ax.axvspan(max(a, lo_x) if a == 0 else a, b, color=g, zorder=0)
+        ax.text((a + b) / 2 if a > 0 else (max(lo_x, 0) + b) / 2, n - 0.4, name, ha="center", va="bottom",
+                fontsize=7.5, color="#444444")
+    cands = list(dict.fromkeys(r["candidate"] for r in rows))
+    labels = []
+    for j, r in enumerate(rows):
+        y = n - 1 - j
+        c = color(cands.index(r["candidate"]))
+        if r.get("icc_ci_low") is not None and r.get("icc_ci_high") is not None:
+            ax.plot([r["icc_ci_low"], r["icc_ci_high"]], [y, y], color=c, linewidth=2)
+        if r.get("icc") is not None:
+            ax.plot([r["icc"]], [y], marker="o", color=c, markersize=6)
+        labels.append(f"{r['kpi']} — {r['candidate']}")
+    ax.set_yticks(range(n - 1, -1, -1), labels, fontsize=8)
+    ax.set_ylim(-0.7, n + 0.2)
+    ax.set_xlim(min(lo_x, 0) - 0.02, 1.02)
+    ax.set_xlabel("ICC (point and 95% CI); bands: Koo & Li (2016) interpretation", fontsize=8.5)
+    ax.tick_params(axis="x", labelsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    alt = "ICC forest plot: " + "; ".join(
+        f"{r['kpi']} {r['candidate']} {r.get('icc_type', 'ICC')} {_fmt(r.get('icc'))} "
+        f"(95% CI {_fmt(r.get('icc_ci_low'))} to {_fmt(r.get('icc_ci_high'))})" for r in rows) + "."
+    return _encode(fig, alt, "ICC with 95% confidence intervals across candidates; grey bands mark Koo & Li's "
+                             "poor/moderate/good/excellent ranges.")
+
+
+def stabilogram_figure(title: str, unit: str, reference: dict, estimate: dict, candidate: str) -> FigureImage:
+    """Horizontal sway path (ML vs AP) of the reference and the candidate, on equal axes."""
+    fig, axes = _new(4.2, 4.0)
+    ax = axes[0, 0]
+    rml, rap = np.asarray(reference.get("ml", []), float), np.asarray(reference.get("ap", []), float)
+    cml, cap = np.asarray(estimate.get("ml", []), float), np.asarray(estimate.get("ap", []), float)
+    ax.plot(rml, rap, color=REFERENCE_COLOR, linewidth=0.8, label="reference")
+    ax.plot(cml, cap, color=color(0), linewidth=0.8, linestyle="--", label=candidate)
+    ax.set_aspect("equal", adjustable="datalim")
+    u = f" [{unit}]" if unit else ""
+    ax.set_xlabel(f"medio-lateral{u}", fontsize=8.5)
+    ax.set_ylabel(f"antero-posterior{u}", fontsize=8.5)
+    ax.set_title(textwrap.fill(title, 48), fontsize=8.5)
+    ax.legend(fontsize=7.5, loc="upper right")
+    ax.tick_params(labelsize=8)
+    _style(ax)
+
+    def span(a):
+        a = a[np.isfinite(a)]
+        return f"{_fmt(float(a.max() - a.min()))} {unit}" if a.size else "n/a"
+    alt = (f"Stabilogram {title}: reference path (solid black, {rml.size} samples, ML range {span(rml)}, AP range "
+           f"{span(rap)}) and {candidate} path (dashed blue, {cml.size} samples, ML range {span(cml)}, AP range "
+           f"{span(cap)}).")
+    return _encode(fig, alt, title)
+
+
+def time_series_figure(title: str, unit: str, reference: dict, estimate: dict, candidate: str, *,
+                       raw: dict | None = None, events: list[dict] | None = None,
+                       lag: dict | None = None, signal: str = "") -> FigureImage:
+    """Aligned time series of reference and candidate (and the unaligned candidate), with alignment diagnostics.
+
+    ``lag`` = {"lag_s": [...], "corr": [...]} adds a panel of the cross-correlation against lag with its peak.
+    """
+    ncols = 2 if lag else 1
+    fig, axes = _new(10.0 if lag else 7.5, 3.0, 1, ncols, width_ratios=[3, 1] if lag else None)
+    ax = axes[0, 0]
+    rt, ry = np.asarray(reference.get("t", []), float), np.asarray(reference.get("y", []), float)
+    ct, cy = np.asarray(estimate.get("t", []), float), np.asarray(estimate.get("y", []), float)
+    ax.plot(rt, ry, color=REFERENCE_COLOR, linewidth=0.9, label="reference")
+    ax.plot(ct, cy, color=color(0), linewidth=0.9, linestyle="--", label=f"{candidate} (aligned)")
+    if raw:
+        ax.plot(np.asarray(raw.get("t", []), float), np.asarray(raw.get("y", []), float), color=color(1),
+                linewidth=0.7, linestyle=":", label=f"{candidate} (before alignment)")
+    for ev in events or []:
+        if ev.get("time") is not None:
+            ax.axvline(ev["time"], color="#777777", linewidth=0.8)
+            ax.annotate(str(ev.get("name", "")), xy=(ev["time"], 1.0), xycoords=("data", "axes fraction"),
+                        fontsize=7, rotation=90, va="top", ha="right", color="#555555")
+    ax.set_xlabel("time on the reference clock [s]", fontsize=8.5)
+    ax.set_ylabel(f"{signal or 'value'}{f' [{unit}]' if unit else ''}", fontsize=8.5)
+    ax.set_title(textwrap.fill(title, 90), fontsize=8.5)
+    ax.legend(fontsize=7.5, loc="upper right")
+    ax.tick_params(labelsize=8)
+    _style(ax)
+    alt = (f"Time series of {title}: reference ({rt.size} samples) and {candidate} after alignment "
+           f"({ct.size} samples)" + (", and before alignment" if raw else "") + ".")
+    if lag:
+        ax2 = axes[0, 1]
+        ls, cc = np.asarray(lag.get("lag_s", []), float), np.asarray(lag.get("corr", []), float)
+        ax2.plot(ls, cc, color=color(2), linewidth=1)
+        if cc.size and np.isfinite(cc).any():
+            k = int(np.nanargmax(cc))
+            ax2.plot([ls[k]], [cc[k]], marker="o", color=color(3))
+            ax2.annotate(f"peak {cc[k]:.2f} at {ls[k]:.3f} s", xy=(ls[k], cc[k]), fontsize=7.5,
+                         xytext=(0, -14), textcoords="offset points", ha="center")
+            alt += f" Cross-correlation peaks at {cc[k]:.2f} for a lag of {ls[k]:.3f} s."
+        ax2.set_xlabel("lag [s]", fontsize=8.5)
+        ax2.set_ylabel("correlation", fontsize=8.5)
+        ax2.tick_params(labelsize=8)
+        _style(ax2)
+    return _encode(fig, alt, title)
+
+
+def confusion_figure(kpi: str, candidate: str, labels: list[str], matrix: list[list[int]]) -> FigureImage:
+    """Confusion matrix (rows: reference label, columns: candidate label) with counts in the cells."""
+    m = np.asarray(matrix, float)
+    k = len(labels)
+    fig, axes = _new(1.6 + 0.65 * k, 1.3 + 0.55 * k)
+    ax = axes[0, 0]
+    ax.imshow(m, cmap="Blues", vmin=0)
+    short = [str(lab)[:18] for lab in labels]
+    ax.set_xticks(range(k), short, rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(k), short, fontsize=8)
+    top = m.max() if m.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=8.5,
+                    color="white" if m[i, j] > top / 2 else "black")
+    ax.set_xlabel(f"candidate ({candidate})", fontsize=8.5)
+    ax.set_ylabel("reference", fontsize=8.5)
+    agree = int(np.trace(m)) if m.size else 0
+    alt = (f"Confusion matrix of {kpi} for {candidate}: {k} labels ({', '.join(map(str, labels))}); "
+           f"{agree} of {int(m.sum())} trials on the diagonal (same label on both sides).")
+    return _encode(fig, alt, f"{kpi}: reference label (rows) against {candidate}'s label (columns)")
+
+
+def latency_figure(items: list[dict]) -> FigureImage:
+    """Latency distribution per device record: box plot of per-run latencies where present, else the
+    percentiles the tool printed (p5, p50, p90, p95, p99, min, max) as markers on a line."""
+    n = len(items)
+    fig, axes = _new(8.5, 1.5 + 0.45 * n)
+    ax = axes[0, 0]
+    labels, alt_parts = [], []
+    marks = (("p50_ms", "o", "p50"), ("p90_ms", "s", "p90"), ("p95_ms", "^", "p95"), ("p99_ms", "D", "p99"))
+    seen = set()
+    for j, it in enumerate(items):
+        y = n - 1 - j
+        lat = it.get("latency") or {}
+        raw = [v for v in (lat.get("raw_ms") or []) if v is not None]
+        c = color(j)
+        if raw:
+            ax.boxplot([raw], positions=[y], vert=False, widths=0.5, showfliers=True,
+                       flierprops={"markersize": 2.5}, medianprops={"color": c},
+                       boxprops={"color": c}, whiskerprops={"color": c}, capprops={"color": c})
+        lo = lat.get("min_ms", lat.get("p5_ms"))
+        hi = lat.get("max_ms", lat.get("p95_ms"))
+        if lo is not None and hi is not None and not raw:
+            ax.plot([lo, hi], [y, y], color=c, linewidth=2.5, alpha=0.6, solid_capstyle="butt")
+            ax.plot([lo, hi], [y, y], color=c, marker="|", markersize=10, linestyle="none")
+        for key, marker, name in marks:
+            if lat.get(key) is not None:
+                ax.plot([lat[key]], [y], marker=marker, color=c, markeredgecolor="black", markersize=6,
+                        linestyle="none", label=name if name not in seen else None)
+                seen.add(name)
+        labels.append(it.get("label", f"record {j + 1}"))
+        alt_parts.append(f"{labels[-1]}: " + ", ".join(f"{name} {_fmt(lat.get(key))} ms" for key, _, name in marks))
+    ax.set_yticks(range(n - 1, -1, -1), labels, fontsize=8)
+    ax.set_xlabel("latency per inference [ms]; line: min to max, box: per-run values where recorded",
+                  fontsize=8.5)
+    ax.set_ylim(-0.6, n - 0.4)
+    if seen:
+        ax.legend(fontsize=7.5, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
+    ax.tick_params(axis="x", labelsize=8)
+    _style(ax)
+    return _encode(fig, "Latency per device record: " + "; ".join(alt_parts) + ".",
+                   "Latency distribution per device and runtime (p50, p90, p99 marked; n/a where the tool did "
+                   "not report them).")
+
+
+def size_accuracy_figure(kpi: str, unit: str, points: list[dict]) -> FigureImage:
+    """Model size (MB) against MAE of one KPI, one point (with MAE 95% CI) per candidate."""
+    fig, axes = _new(5.2, 3.4)
+    ax = axes[0, 0]
+    for i, p in enumerate(points):
+        x, y = p["model_mb"], p["mae"]
+        lo, hi = p.get("mae_ci_low"), p.get("mae_ci_high")
+        yerr = None if lo is None or hi is None else [[y - lo], [hi - y]]
+        ax.errorbar([x], [y], yerr=yerr, marker="os^Dv<>p"[i % 8], color=color(i), capsize=3, linestyle="none",
+                    label=f"{p['candidate']} ({p.get('precision') or '?'})")
+    ax.set_xlabel("model size [MB = 10^6 bytes]", fontsize=8.5)
+    ax.set_ylabel(f"MAE of {kpi}{f' [{unit}]' if unit else ''}", fontsize=8.5)
+    ax.legend(fontsize=7.5, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    ax.tick_params(labelsize=8)
+    _style(ax)
+    alt = f"Model size against mean absolute error of {kpi}: " + "; ".join(
+        f"{p['candidate']} {_fmt(p['model_mb'])} MB, MAE {_fmt(p['mae'])} {unit}" for p in points) + "."
+    return _encode(fig, alt, f"Size against accuracy ({kpi}); lower-left is better.")

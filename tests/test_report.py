@@ -1,0 +1,215 @@
+"""The HTML report: section order, plain-language text, embedded figures with alt text, "not measured" notes,
+offline self-containment. Results come from real published data (tests/test_report_fixtures.py) and real COP
+recordings (Santos & Duarte 2016, ../shared/data/cop_bds)."""
+from __future__ import annotations
+
+import base64
+import copy
+import re
+
+import numpy as np
+import pytest
+
+from harness.gates import evaluate_policy, load_policy, sample_policy_path
+from reports import build_report, build_sections, environment, render_html
+from reports.language import agreement_sentences, koo_li_on_ci, koo_li_word, landis_koch_word
+from test_report_fixtures import pefr_results
+
+from conftest import shared_path
+
+
+def figures_data_from_real_cop(trial: str = "BDS00001.txt", delay_s: float = 0.25) -> dict:
+    """figures_data from a real force-plate COP trace (Santos & Duarte 2016, trial 1, 100 Hz).
+
+    Test construction, stated in the figure title: the "candidate" is that same trace resampled at 30 Hz on a
+    clock that runs ``delay_s`` late, then re-aligned by the peak of the cross-correlation computed here.
+    """
+    from ground_truth.readers.bmclab import read_bmclab
+    rec = read_bmclab(shared_path("cop_bds", trial))
+    t, cop = rec.horizontal_cop()
+    cop = (cop - np.nanmean(cop, axis=0)) * 100.0  # m -> cm, about the mean
+    keep = t <= t[0] + 20.0
+    t, ap, ml = t[keep] - t[0], cop[keep, 0], cop[keep, 1]
+    tc = np.arange(0.0, t[-1], 1 / 30)
+    cml = np.interp(tc, t, ml)
+    tc_late = tc + delay_s  # the candidate clock reads delay_s late
+    # cross-correlation of the candidate (on its own clock) with the reference resampled at 30 Hz
+    ref30 = np.interp(tc, t, ml)
+    lags = np.arange(-30, 31)
+    a = (ref30 - ref30.mean()) / ref30.std()
+    b = (cml - cml.mean()) / cml.std()
+    corr = np.array([np.mean(a[max(0, -k):len(a) - max(0, k)] * b[max(0, k):len(b) - max(0, -k)]) for k in lags])
+    lag_s = lags / 30 + delay_s  # the clocks' offset for each tested lag
+    est = lag_s[int(np.argmax(corr))]
+    return {"trials": {"BDS00001|resampled-30Hz": {
+        "stabilogram": {"signal": "COP (real trace; candidate = same trace resampled at 30 Hz)", "unit": "cm",
+                        "reference": {"ml": ml.tolist(), "ap": ap.tolist()},
+                        "candidate": {"ml": cml.tolist(), "ap": np.interp(tc, t, ap).tolist()}},
+        "time_series": {"signal": "COP ML", "unit": "cm", "reference": {"t": t.tolist(), "y": ml.tolist()},
+                        "candidate": {"t": (tc_late - est).tolist(), "y": cml.tolist()},
+                        "candidate_raw": {"t": tc_late.tolist(), "y": cml.tolist()},
+                        "events": [{"name": "start of window", "time": 0.0}]},
+        "lag_correlation": {"lag_s": lag_s.tolist(), "corr": corr.tolist()}}}}
+
+
+@pytest.fixture(scope="module")
+def results():
+    res = pefr_results()
+    res["gates"] = [v.to_dict() for v in evaluate_policy(res, load_policy(sample_policy_path()))]
+    return res
+
+
+@pytest.fixture(scope="module")
+def html(results, tmp_path_factory):
+    path = build_report(results, tmp_path_factory.mktemp("rep") / "sub" / "report.html",
+                        figures_data=figures_data_from_real_cop())
+    return path.read_text(encoding="utf-8")
+
+
+def section(html: str, sid: str) -> str:
+    m = re.search(rf'<section id="{sid}"[^>]*>(.*?)</section>', html, re.S)
+    assert m, f"section {sid} missing"
+    return m.group(1)
+
+
+def test_report_is_self_contained(html):
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<script" not in html.lower() and "<link" not in html.lower() and "@import" not in html
+    assert "url(" not in html
+    # no attribute loads anything from the network
+    assert not re.search(r'(src|href|action|poster)\s*=\s*"(?!data:|#)', html), \
+        re.findall(r'(?:src|href)\s*=\s*"[^"]{0,40}', html)
+    assert "<style>" in html and "@media print" in html
+
+
+def test_verdict_comes_first_and_states_blocking(html, results):
+    ids = re.findall(r'<section id="([^"]+)"', html)
+    assert ids[:2] == ["verdict", "summary"]
+    assert {"bland-altman", "icc", "stabilograms", "alignment", "time-to-failure", "strategy", "device",
+            "size-accuracy", "methods", "provenance", "licences"} <= set(ids)
+    v = section(html, "verdict")
+    # the sample policy's balance KPIs are absent from peak-flow results: blocking rules cannot be evaluated
+    assert "BLOCKED" in v and "mini-wright-2nd" in v
+    assert "model size 6.441 MB ≤ 30 MB: pass" in v
+    assert ("ICC(A,1) lower 95% bound of com_path_length ≥ 0.75: not-evaluable (no agreement row for candidate "
+            "mini-wright with kpi=com_path_length, condition=all)") in v
+    no_gates = render_html({**results, "gates": [], "gates_status": "no policy given: no gates evaluated"})
+    assert "not measured: gates not evaluated: no policy given" in section(no_gates, "verdict")
+    assert "NOT GATED" in section(no_gates, "verdict")
+
+
+def test_plain_language_summary_in_kpi_units(html):
+    s = section(html, "summary")
+    # mini − Wright (Bland & Altman 1986 data): bias 2.12, limits (±2 SD) −75.4 to 79.6 l/min
+    assert ("On average mini-wright reads 2.12 l/min higher than the reference (95% confidence interval "
+            "-17.8 l/min to 22 l/min; this includes zero, so no systematic difference was shown).") in s
+    assert "For about 95% (±2 SD) of measurements, mini-wright&#39;s value lies between -75.4 l/min and 79.6 l/min" in s
+    assert "by Koo &amp; Li&#39;s guideline, applied to the confidence interval, the reliability is good to excellent" in s
+    assert "not a KPI of the stancebench registry" in s
+    assert "Cohen&#39;s kappa = 0.65 (95% CI 0.44 to 0.86): substantial agreement beyond chance" in s
+
+
+def test_not_measured_kpis_of_the_protocol_are_listed_with_reason(results):
+    res = copy.deepcopy(results)
+    for t in res["trials"]:
+        t["protocol"] = "single_leg_stance"
+    s = section(render_html(res), "summary")
+    for kpi in ("com_path_length", "time_to_failure", "strategy_label", "knee_frontal_excursion"):
+        assert f"<strong>{kpi}</strong> — not measured: not computed for any trial in this study" in s
+
+
+def test_every_figure_is_an_embedded_png_with_alt_text(html):
+    imgs = re.findall(r"<img ([^>]*)>", html)
+    assert len(imgs) >= 7  # BA, forest, stabilogram, time series, confusion, latency, size-accuracy
+    for attrs in imgs:
+        src = re.search(r'src="data:image/png;base64,([^"]+)"', attrs).group(1)
+        assert base64.b64decode(src)[:8] == b"\x89PNG\r\n\x1a\n"
+        alt = re.search(r'alt="([^"]*)"', attrs).group(1)
+        assert len(alt) > 40
+    ba = section(html, "bland-altman")
+    assert "difference (candidate − reference)" in ba
+    assert "mini-wright: 17 paired trials, bias 2.12, limits of agreement -75.4 to 79.6 l/min" in ba
+    ts = section(html, "alignment")
+    # the cross-correlation recovers the constructed 0.25 s clock offset (one 30 Hz sample = 0.033 s)
+    peak = float(re.search(r"for a lag of (-?[0-9.]+) s", ts).group(1))
+    assert abs(peak - 0.25) < 1 / 30 + 1e-9
+
+
+def test_device_and_size_sections_use_real_tool_output(html):
+    pytest.importorskip("device_runners.parsers")
+    d = section(html, "device")
+    # LiteRT benchmark JSON (2-vCPU VM): p50 21.7 ms over 50 runs; no p90/p99 printed by the tool
+    assert "<td>50</td><td>21.7</td><td>n/a</td><td>n/a</td>" in d
+    assert "p50 21.7 ms, p90 n/a ms" in d
+    assert "not measured" in d  # energy
+    s = section(html, "size-accuracy")
+    assert "mini-wright 6.44 MB, MAE 28.9 l/min" in s
+
+
+def test_time_to_failure_marks_censoring(results):
+    # Constructed rows (not measured data) to check the rendering of right-censored times.
+    res = copy.deepcopy(results)
+    res["trials"].append({"trial_id": "constructed-1", "candidate": "mini-wright", "status": "ok",
+                          "condition": "eyes_closed_foam",
+                          "kpis": [{"kpi": "time_to_failure", "unit": "s", "reference": 45.0, "candidate": 45.0,
+                                    "censored": True}]})
+    res["trials"].append({"trial_id": "constructed-2", "candidate": "mini-wright", "status": "ok",
+                          "kpis": [{"kpi": "time_to_failure", "unit": "s", "reference": 12.5, "candidate": 13.0,
+                                    "censored": False}]})
+    res["trials"].append({"trial_id": "constructed-3", "candidate": "mini-wright", "status": "failed",
+                          "reason": "constructed failure reason", "kpis": []})
+    html = render_html(res)
+    t = section(html, "time-to-failure")
+    assert '<tr class="censored"><td>constructed-1</td>' in t
+    assert "≥ 45 s (censored)" in t and "— (censored)" in t
+    assert "<td>12.5 s</td><td>13 s</td><td>0.5 s</td>" in t
+    tr = section(html, "trials")
+    assert "<td>constructed-3</td><td>mini-wright</td><td>failed</td><td>constructed failure reason</td>" in tr
+
+
+def test_results_without_data_render_not_measured_everywhere(tmp_path):
+    out = build_report({"schema_version": 1}, tmp_path / "empty.html")
+    html = out.read_text(encoding="utf-8")
+    for sid in ("verdict", "summary", "bland-altman", "icc", "stabilograms", "alignment", "time-to-failure",
+                "strategy", "device", "size-accuracy", "trials", "licences"):
+        assert "not measured:" in section(html, sid), sid
+    assert "<img" not in html
+
+
+def test_a_broken_row_is_reported_not_fatal(results):
+    res = copy.deepcopy(results)
+    res["agreement"].append({"candidate": "x", "kpi": "k", "condition": "all", "icc": "high"})
+    html = render_html(res)
+    assert "section could not be rendered: " in section(html, "icc")
+    assert "ICC(A,1) = high" not in html and "ICC = high" in section(html, "summary")
+    assert "On average mini-wright reads 2.12 l/min higher" in html
+
+
+def test_environment_is_cached_and_no_pyplot_figure_left_open(results):
+    import matplotlib.pyplot as plt
+    assert environment() is environment()
+    before = plt.get_fignums()
+    sections = build_sections(results, figures_data_from_real_cop())
+    assert plt.get_fignums() == before == []
+    assert [s.id for s in sections][0] == "verdict"
+
+
+def test_koo_li_words_on_the_confidence_interval():
+    # Koo & Li 2016, p. 158: a 95% CI of 0.83-0.94 is read as "good" to "excellent".
+    assert koo_li_on_ci(0.83, 0.94) == "good to excellent"
+    assert koo_li_on_ci(0.91, 0.97) == "excellent"
+    assert [koo_li_word(x) for x in (0.49, 0.5, 0.75, 0.9, 0.95)] == ["poor", "moderate", "good", "good",
+                                                                       "excellent"]
+    assert koo_li_on_ci(None, 0.9) is None
+    # Landis & Koch 1977 bands
+    assert [landis_koch_word(x) for x in (-0.1, 0.1, 0.3, 0.5, 0.7, 0.9)] == [
+        "poor", "slight", "fair", "moderate", "substantial", "almost perfect"]
+
+
+def test_sentences_for_negative_bias_and_censoring():
+    row = {"candidate": "c", "unit": "s", "bias": -0.4, "bias_ci_low": -0.6, "bias_ci_high": -0.2,
+           "multiplier": 1.96, "loa_lower": -1.5, "loa_upper": 0.7, "n": 30, "n_subjects": 10, "n_censored": 4}
+    text = " ".join(agreement_sentences(row, "censored"))
+    assert "c reads 0.4 s lower than the reference (95% confidence interval -0.6 s to -0.2 s)." in text
+    assert "For 95% of measurements" in text and "4 trial(s) reached the maximum duration" in text
+    assert "Based on 30 paired trial(s) from 10 subject(s)." in text
