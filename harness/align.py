@@ -237,8 +237,7 @@ def estimate_offset(ref_t, ref_x, cand_t, cand_x, *, max_lag_s: float, drift: bo
     refined by maximising the correlation between the candidate samples at their own timestamps and a cubic
     spline of the reference evaluated at the mapped times (bounded Brent search), so the result is not limited
     by either sampling interval. Lag uncertainty is the standard error from the windowed estimates (NaN when
-    the trial is too short for three windows). Cross-correlation alignment of force-plate and video/IMU
-    signals: e.g. Kwon et al. (2022); the estimator is the classic generalised cross-correlation time-delay
+    the trial is too short for three windows). The estimator is the classic cross-correlation time-delay
     estimate (Knapp & Carter 1976, IEEE Trans ASSP 24:320) without frequency weighting.
     """
     _check_option("on_unreliable", on_unreliable, ("flag", "raise"))
