@@ -13,19 +13,24 @@ SWARII (sliding-window weighted-average interpolation, window 0.08 s, after drop
 first and last sample and single-sample artefacts), then low-passed with a 4th-order zero-phase Butterworth
 filter at 10 Hz. Column order inside is (ML, AP) like theirs; metric names use ``ap`` / ``ml``.
 
-Feature families (metric names carry units; the authors' names are in ``FEATURE_SOURCE``):
+Feature families (metric names carry units; docs/sway.md lists them with the reference code's names):
 
-* positional: mean value, maximal distance, mean distance, RMS (ML, AP, radius), range (amplitude,
-  ML, AP, planar = largest distance between two points), range ratio, planar deviation, coefficient of
-  sway direction, 95% confidence ellipse area, principal sway direction, fractal dimensions (PD, CC, CE)
-* dynamic: sway length, mean velocity, sway area per second, length over area, phase-plane parameter,
-  VFY, velocity zero crossings and peak velocities (Savitzky-Golay velocity, window 5, order 3), mean
-  frequency (Prieto's MFREQ), sway density peaks (radius 3 mm)
-* frequency: periodogram-free Welch PSD of each axis (scipy defaults at 25 Hz: Hann, 256-sample segments,
-  50% overlap): 50% and 95% power frequencies, mode, total power, centroid frequency, frequency dispersion,
-  energy content below 0.5 Hz, 0.5-2 Hz and above 2 Hz, frequency quotient (2-5 Hz over 0-2 Hz)
+* positional: mean value, maximal distance, mean distance, RMS (ML, AP, radius), range (ML, AP, planar =
+  largest distance between two points), range ratio, planar deviation, coefficient of sway direction, 95%
+  confidence ellipse area, principal sway direction, fractal dimensions (PD, CC, CE)
+* dynamic: sway length, mean velocity, sway area per second, length over area, phase-plane parameter, VFY,
+  velocity zero crossings and peak velocities (Savitzky-Golay velocity, window 5, order 3), mean frequency
+  (Prieto's MFREQ), sway density peaks (radius 3 mm)
+* frequency: Welch PSD of each axis with scipy's defaults at 25 Hz (Hann, 256-sample segments, 50% overlap):
+  50% and 95% power frequencies, mode, total power, centroid frequency, frequency dispersion, energy below
+  0.5 Hz, 0.5-2 Hz and above 2 Hz, frequency quotient (2-5 Hz over 0-2 Hz)
 * stabilogram diffusion (Collins & De Luca 1993): short- and long-term diffusion coefficients and scaling
   exponents, critical time and displacement, per axis.
+
+Where the reference code's published values follow a non-textbook formula, this module follows it (so the
+published numbers are reproduced) and says so: the ellipse area squares the covariance twice
+(``area95_cov_corrected_cm2`` gives the textbook value), the principal sway direction is that of the
+finite-difference velocity, and VFY divides by the (near-zero) mean AP position of the processed signal.
 """
 from __future__ import annotations
 
