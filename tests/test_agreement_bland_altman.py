@@ -211,3 +211,29 @@ def test_replicates_bad_input():
         bland_altman_replicates(frame, subject="s", reference="r", candidate="c")
     with pytest.raises(InputError, match="no column named 'x'"):
         bland_altman_replicates(frame, subject="x", reference="r", candidate="c")
+
+
+def test_mover_matches_zou_2013_formula_written_out():
+    # Zou 2013 Stat Methods Med Res 22:630, true value constant (the formula as implemented in
+    # SimplyAgree::agree_reps, whose test reproduces Zou's example): written out here step by step on the
+    # BA1999 Table 4 cardiac output data and compared with bland_altman_replicates(..., loa_ci='mover').
+    from scipy.stats import chi2, norm
+    d = _csv("ba1999_table4_cardiac_rv_ic.csv")
+    g = d.groupby("subject")
+    mx, my = g["IC"].count(), g["RV"].count()
+    dbar = g["RV"].mean() - g["IC"].mean()
+    n = len(dbar)
+    sxw = (g["IC"].var(ddof=1) * (mx - 1)).sum() / (mx.sum() - n)
+    syw = (g["RV"].var(ddof=1) * (my - 1)).sum() / (my.sum() - n)
+    cx, cy = 1 - (1 / mx).mean(), 1 - (1 / my).mean()
+    tot = dbar.var(ddof=1) + cx * sxw + cy * syw
+    comps = [(dbar.var(ddof=1), n - 1, 1.0), (sxw, mx.sum() - n, cx), (syw, my.sum() - n, cy)]
+    lo_v = tot - np.sqrt(sum((c * v * (1 - df / chi2.ppf(0.975, df))) ** 2 for v, df, c in comps))
+    hi_v = tot + np.sqrt(sum((c * v * (1 - df / chi2.ppf(0.025, df))) ** 2 for v, df, c in comps))
+    z = norm.ppf(0.975)
+    lme = np.sqrt(z ** 2 * dbar.var(ddof=1) / n + 1.96 ** 2 * (np.sqrt(hi_v) - np.sqrt(tot)) ** 2)
+    rme = np.sqrt(z ** 2 * dbar.var(ddof=1) / n + 1.96 ** 2 * (np.sqrt(tot) - np.sqrt(lo_v)) ** 2)
+    loa_l = dbar.mean() - 1.96 * np.sqrt(tot)
+    r = bland_altman_replicates(d, subject="subject", reference="IC", candidate="RV", loa_ci="mover")
+    assert r.loa_lower == pytest.approx(loa_l)
+    assert (r.loa_lower_ci_low, r.loa_lower_ci_high) == (pytest.approx(loa_l - lme), pytest.approx(loa_l + rme))

@@ -285,11 +285,13 @@ def _loa_cis(bias, se_bias, df_bias, var_components, multiplier, confidence, loa
     if loa_ci == "mover":
         _, v_lo, v_hi = _mover_sum(var_components, confidence)
         s_lo, s_hi = np.sqrt(v_lo), np.sqrt(v_hi)
-        # MOVER for bias ± k·sd (Zou 2013, eq. for theta = mu + z·sigma)
-        up_ci = (hi - np.sqrt((bias - b_lo) ** 2 + multiplier ** 2 * (sd - s_lo) ** 2),
-                 hi + np.sqrt((b_hi - bias) ** 2 + multiplier ** 2 * (s_hi - sd) ** 2))
-        low_ci = (lo - np.sqrt((bias - b_lo) ** 2 + multiplier ** 2 * (s_hi - sd) ** 2),
-                  lo + np.sqrt((b_hi - bias) ** 2 + multiplier ** 2 * (sd - s_lo) ** 2))
+        # MOVER for bias ± k·sd (Zou 2013): the bias term uses the normal quantile as in the paper (and in
+        # SimplyAgree::agree_reps, which reproduces its example)
+        eb = stats.norm.ppf(1 - alpha / 2) * se_bias
+        up_ci = (hi - np.sqrt(eb ** 2 + multiplier ** 2 * (sd - s_lo) ** 2),
+                 hi + np.sqrt(eb ** 2 + multiplier ** 2 * (s_hi - sd) ** 2))
+        low_ci = (lo - np.sqrt(eb ** 2 + multiplier ** 2 * (s_hi - sd) ** 2),
+                  lo + np.sqrt(eb ** 2 + multiplier ** 2 * (sd - s_lo) ** 2))
         se_loa = float("nan")
     else:
         # Bland & Altman 1999 §5.1: var(LoA) = var(bias) + k²·var(sd), var(sd) = var(sd²)/(4 sd²);
