@@ -320,3 +320,28 @@ def test_batterystats_newer_layouts():
                                 "40-60\n  Uid u0a12: 5.5 ( cpu=5.0 wake=0.5 ) Including smearing: 6.1 ( screen=0.6 )\n")
     assert old.uids[10012]["components"] == {"cpu": 5.0, "wake": 0.5}
     assert old.uids[10012]["including_smearing_mah"] == 6.1
+
+
+def test_more_layouts_seen_in_the_wild():
+    # benchmark_model that failed: the error is kept, nothing invented (message layout of TFLite's tool)
+    (rec,) = parse_benchmark_model("INFO: Loaded model m.tflite\nERROR: Failed to apply GPU delegate.\n"
+                                   "ERROR: Benchmarking failed.\n")
+    assert rec.status == "partial" and "tool error: Benchmarking failed." in rec.errors
+    # Hexagon delegate summary line
+    (rec,) = parse_benchmark_model("INFO: Hexagon delegate: 42 nodes delegated out of 42 nodes with 1 partitions.\n"
+                                   "INFO: count=50 first=9 curr=9 min=8 max=10 avg=9 std=0 p5=8 median=9 p95=10\n")
+    assert rec.runtime.delegate == "hexagon" and rec.latency.p50_ms == 0.009
+    # swift-corelibs-xctest on Linux names cases 'Class.test'
+    (x,) = parse_xctest("Test Case 'PerfTests.testSort' measured [Time, seconds] average: 0.002, relative "
+                        "standard deviation: 5.000%, values: [0.002000, 0.002100, 0.001900], "
+                        "performanceMetricID:com.apple.XCTPerformanceMetric_WallClockTime")
+    assert x.source["test_case"] == "PerfTests.testSort" and x.latency.p50_ms == approx(2.0)
+    # meminfo of a package with two processes gives two dumps
+    one = _read("android_dumpsys_meminfo_pkg_android10plus.txt")
+    two = one + "\n" + one.replace("pid 5369 [org.ming.mgo]", "pid 5400 [org.ming.mgo:remote]")
+    infos = parse_meminfo(two)
+    assert [i.pid for i in infos] == [5369, 5400] and infos[1].total_pss_kib == 39321
+    # MLPerf result files with a bare throughput number
+    doc = json.loads(_read("mlperf_mobile_extended_result_ios_ipadpro_A12Z.json"))
+    doc["results"][0]["performance_run"]["throughput"] = 12.5
+    assert parse_mlperf(json.dumps(doc))[0].latency.throughput_per_s == 12.5

@@ -72,6 +72,11 @@ def _parse_checkin(text: str) -> BatteryStats:
             if len(cols) >= 9:
                 entry["components"] = {"screen": to_float(cols[7]), "proportional_smear": to_float(cols[8])}
             bs.uids[uid] = entry
+        elif cols[3] == "pwi" and len(cols) >= 6:  # device-level items: scrn, idle, wifi, unacc, ...
+            try:
+                bs.items[f"checkin.{cols[4]}"] = bs.items.get(f"checkin.{cols[4]}", 0.0) + to_float(cols[5])
+            except ValueError:
+                pass
         elif cols[3] == "pws" and len(cols) >= 8:
             bs.capacity_mah, bs.computed_drain_mah = to_float(cols[4]), to_float(cols[5])
             bs.actual_drain_mah = (to_float(cols[6]), to_float(cols[7]))

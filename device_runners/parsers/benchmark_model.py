@@ -38,8 +38,10 @@ _PARAM = re.compile(r"(Graph|Num threads|#threads used for CPU inference|Use gpu
                     r"\(seconds\)|Min warmup runs duration \(seconds\))\s*:\s*\[(.*?)\]", re.IGNORECASE)
 _LOADED = re.compile(r"Loaded model\s+(\S+)")
 _DELEGATE = re.compile(r"Created TensorFlow Lite (XNNPACK )?delegate for (\w+)|"
-                       r"with delegate \((\w+)\)|Explicitly applied (\w+) delegate|(NNAPI|Hexagon|GPU) delegate created",
+                       r"with delegate \((\w+)\)|Explicitly applied (\w+) delegate|"
+                       r"(NNAPI|Hexagon|GPU) delegate(?: created|:\s*\d+ nodes delegated)",
                        re.IGNORECASE)
+_ERROR = re.compile(r"(?:^|\s|:)ERROR:\s*(.+)$")
 _START = re.compile(r"STARTING!")
 
 _DELEGATE_NAMES = {"tflitexnnpackdelegate": "xnnpack", "tflitegpudelegatev2": "gpu", "tflitennapidelegate": "nnapi",
@@ -59,6 +61,7 @@ class _Session:
     graph: str | None = None
     delegate: str | None = None
     model_size_reported: float | None = None
+    errors: list[str] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -67,7 +70,7 @@ class _Session:
     @property
     def empty(self) -> bool:
         return not (self.stats or self.summary or self.mem or self.model_size_reported is not None
-                    or self.init_session_ms is not None)
+                    or self.init_session_ms is not None or self.errors)
 
 
 def _delegate_name(match: re.Match) -> str:
@@ -91,6 +94,8 @@ def _split_sessions(text: str) -> list[_Session]:
             sessions.append(_Session())
             s = sessions[-1]
         s.lines.append(line)
+        if m := _ERROR.search(line):
+            s.errors.append(m.group(1).strip())
         if m := _SUMMARY.search(line):
             init, first, warm, inf = (float(x) for x in m.groups())
             s.summary = {"init_us": init, "first_us": first, "warmup_avg_us": warm, "inference_avg_us": inf}
@@ -170,39 +175,39 @@ def _latency(s: _Session) -> tuple[LatencyStats, list[str]]:
     if note:
         notes.append(note)
     lat = LatencyStats()
-    us = 1e-3
+
     if main is not None:
         count, v, line, _ = main
         lat.n = count
         avg = _stat_avg(count, v)
         all_same = set(v) <= {"count", "curr"} or "(all same)" in line
         if all_same and avg is not None:
-            lat.mean_ms = lat.min_ms = lat.max_ms = lat.p5_ms = lat.p50_ms = lat.p95_ms = avg * us
+            lat.mean_ms = lat.min_ms = lat.max_ms = lat.p5_ms = lat.p50_ms = lat.p95_ms = avg / 1000.0
             lat.std_ms = 0.0
             if count >= 100:  # every run equal: every percentile is that value
-                lat.p90_ms = lat.p99_ms = avg * us
+                lat.p90_ms = lat.p99_ms = avg / 1000.0
         else:
-            lat.mean_ms = None if avg is None else avg * us
+            lat.mean_ms = None if avg is None else avg / 1000.0
             for key, attr in (("std", "std_ms"), ("min", "min_ms"), ("max", "max_ms"), ("p5", "p5_ms"),
                               ("median", "p50_ms"), ("p95", "p95_ms")):
                 if key in v:
-                    setattr(lat, attr, v[key] * us)
+                    setattr(lat, attr, v[key] / 1000.0)
     if warmup is not None:
         wc, wv, _, _ = warmup
         avg = _stat_avg(wc, wv)
-        lat.warmup_mean_ms = None if avg is None else avg * us
+        lat.warmup_mean_ms = None if avg is None else avg / 1000.0
         first = wv.get("first", wv.get("curr") if wc == 1 else None)
-        lat.first_ms = None if first is None else first * us
+        lat.first_ms = None if first is None else first / 1000.0
         if main is None:
             lat.extra_warmup_n = wc  # type: ignore[attr-defined]
     if s.summary is not None:
         sm = s.summary
-        lat.init_ms = sm["init_us"] * us
+        lat.init_ms = sm["init_us"] / 1000.0
         if sm["first_us"] is not None:
-            lat.first_ms = sm["first_us"] * us
-        lat.warmup_mean_ms = sm["warmup_avg_us"] * us
+            lat.first_ms = sm["first_us"] / 1000.0
+        lat.warmup_mean_ms = sm["warmup_avg_us"] / 1000.0
         if lat.mean_ms is None:
-            lat.mean_ms = sm["inference_avg_us"] * us
+            lat.mean_ms = sm["inference_avg_us"] / 1000.0
     if lat.init_ms is None and s.init_session_ms is not None:
         lat.init_ms = s.init_session_ms
     return lat, notes
@@ -266,6 +271,7 @@ def _record(s: _Session, *, file, excerpt: int, session: int) -> DeviceRecord:
         rec.extra["warmup_count"] = lat.extra_warmup_n  # type: ignore[attr-defined]
         del lat.extra_warmup_n  # type: ignore[attr-defined]
     rec.errors.extend(notes)
+    rec.errors.extend(f"tool error: {e}" for e in s.errors)
     for name in ("init_ms", "first_ms", "mean_ms", "std_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
                  "max_ms", "n"):
         if getattr(lat, name) is None:

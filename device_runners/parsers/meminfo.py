@@ -15,8 +15,9 @@ from ..record import DeviceRecord, DeviceInfo, KIB_TO_MB, MemoryStats
 from ._text import split_excerpts
 
 _PID = re.compile(r"\*\* MEMINFO in pid (\d+) \[([^\]]+)\] \*\*")
-_TOTAL_NEW = re.compile(r"TOTAL PSS:\s*(\d+)\s+TOTAL RSS:\s*(\d+)(?:\s+TOTAL SWAP PSS:\s*(\d+))?")
-_TOTAL_OLD = re.compile(r"^\s*TOTAL:\s*(\d+)(?:\s+TOTAL SWAP PSS:\s*(\d+))?", re.MULTILINE)
+_SWAP = r"(?:\s+TOTAL SWAP(?: PSS)?(?: \(KB\))?:\s*(\d+))?"
+_TOTAL_NEW = re.compile(r"TOTAL PSS:\s*(\d+)\s+TOTAL RSS:\s*(\d+)" + _SWAP)
+_TOTAL_OLD = re.compile(r"^\s*TOTAL:\s*(\d+)" + _SWAP, re.MULTILINE)
 _TABLE_TOTAL = re.compile(r"^\s*TOTAL\s+(\d+(?:\s+\d+)*)\s*$", re.MULTILINE)
 _SUMMARY_ROW = re.compile(r"^\s*(Java Heap|Native Heap|Code|Stack|Graphics|Private Other|System|Unknown):"
                           r"\s*(\d+)?(?:\s+(\d+))?\s*$", re.MULTILINE)
@@ -43,7 +44,15 @@ def parse_meminfo(text: str, *, file=None) -> list[MemInfo]:
     ``TOTAL`` row (which is total PSS in every layout). ReaderError if no total is found at all.
     """
     out = []
+    dumps = []
     for excerpt in split_excerpts(text):
+        # one dump per process: a package with several processes prints one "** MEMINFO in pid" block each
+        starts = [m.start() for m in _PID.finditer(excerpt)]
+        if len(starts) > 1:
+            dumps += [excerpt[a:b] for a, b in zip(starts, starts[1:] + [len(excerpt)])]
+        else:
+            dumps.append(excerpt)
+    for excerpt in dumps:
         info = None
         if m := _TOTAL_NEW.search(excerpt):
             info = MemInfo("android10+", int(m.group(1)), int(m.group(2)),

@@ -14,6 +14,13 @@ from ground_truth.errors import ReaderError
 from ..record import DeviceRecord, DeviceInfo, LatencyStats, ModelInfo, ProtocolInfo, RuntimeInfo
 
 
+def _throughput(value):
+    """``{"value": x}`` (app 3.x) or a bare number (older result files)."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def parse_mlperf(text: str, *, file=None) -> list[DeviceRecord]:
     """One record per benchmark in ``results`` (throughput in ``latency.throughput_per_s``)."""
     try:
@@ -46,7 +53,7 @@ def parse_mlperf(text: str, *, file=None) -> list[DeviceRecord]:
                                 version=(doc.get("build_info") or {}).get("version"),
                                 delegate=settings.get("accelerator_code"), threads=threads),
             protocol=ProtocolInfo(min_secs=res.get("min_duration"), runs=res.get("min_samples")),
-            latency=LatencyStats(throughput_per_s=(perf.get("throughput") or {}).get("value"),
+            latency=LatencyStats(throughput_per_s=_throughput(perf.get("throughput")),
                                  n=perf.get("measured_samples")),
             source={"tool": "mlperf-mobile", "parser": "mlperf", "file": None if file is None else str(file),
                     "benchmark_id": res.get("benchmark_id"), "scenario": res.get("loadgen_scenario"),

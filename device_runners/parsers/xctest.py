@@ -19,7 +19,7 @@ from ..record import DeviceRecord, DeviceInfo, KB_TO_MB, MemoryStats, RuntimeInf
 from ._text import NUM, split_excerpts
 
 _MEASURED = re.compile(
-    rf"Test Case '-\[(?P<case>[^\]]+)\]' measured \[(?P<metric>[^,\]]+),\s*(?P<unit>[^\]]+)\]\s*"
+    rf"Test Case '(?:-\[(?P<case>[^\]]+)\]|(?P<case2>[^'\[\]]+))' measured \[(?P<metric>[^,\]]+),\s*(?P<unit>[^\]]+)\]\s*"
     rf"average:\s*(?P<avg>{NUM}),\s*relative standard deviation:\s*(?P<rsd>{NUM})%,\s*"
     rf"values:\s*\[(?P<values>[^\]]*)\](?:,\s*performanceMetricID:\s*(?P<id>[\w.]+))?")
 _TIME_SCALE = {"s": 1e3, "seconds": 1e3, "sec": 1e3, "ms": 1.0}
@@ -45,7 +45,7 @@ def parse_xctest(text: str, *, file=None) -> list[DeviceRecord]:
             m = _MEASURED.search(line)
             if not m:
                 continue
-            case = m.group("case")
+            case = m.group("case") or m.group("case2")  # '-[Module.Class test]' or 'Class.test' (Linux)
             rec = cases.get(case)
             if rec is None:
                 rec = DeviceRecord(device=DeviceInfo(platform="ios"), runtime=RuntimeInfo(name="xctest"),
