@@ -190,9 +190,8 @@ def velocity_peaks(v: np.ndarray) -> dict:
     s = np.sign(v[nz])
     cross = nz[1:][s[1:] != s[:-1]]           # index of the first sample on the new side
     pos, neg = [], []
-    # half-waves between consecutive crossings: [cross[k-1], cross[k])
-    bounds = np.concatenate([cross])
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    # half-waves between consecutive crossings: [cross[k-1], cross[k]); O(n) in total
+    for a, b in zip(cross[:-1], cross[1:]):
         seg = v[a:b]
         peak = seg[np.argmax(np.abs(seg))]
         (pos if peak > 0 else neg).append(peak)
