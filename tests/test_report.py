@@ -106,7 +106,7 @@ def test_plain_language_summary_in_kpi_units(html):
     assert "For about 95% (±2 SD) of measurements, mini-wright&#39;s value lies between -75.4 l/min and 79.6 l/min" in s
     assert "by Koo &amp; Li&#39;s guideline, applied to the confidence interval, the reliability is good to excellent" in s
     assert "not a KPI of the stancebench registry" in s
-    assert "Cohen&#39;s kappa = 0.65 (95% CI 0.44 to 0.86): substantial agreement beyond chance" in s
+    assert "Cohen&#39;s kappa = 0.65 (95% CI 0.46 to 0.85): substantial agreement beyond chance" in s
 
 
 def test_not_measured_kpis_of_the_protocol_are_listed_with_reason(results):

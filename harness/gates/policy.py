@@ -150,7 +150,8 @@ def _parse_rule(raw: Any, index: int, policy_baseline: str | None, file) -> Gate
     if mode == "non-inferiority" and metric != "comparisons.diff_ci_high":
         raise _err(f"a non-inferiority rule is judged on the upper CI bound of the paired difference, not {metric!r}",
                    file, rid, "metric", "'comparisons.diff_ci_high' (or leave metric out)")
-    op = raw.get("op", "<=" if mode == "non-inferiority" else None)
+    # strict, as harness.agreement.compare_errors: non-inferior when the upper bound is below the margin
+    op = raw.get("op", "<" if mode == "non-inferiority" else None)
     op = _OP_ALIASES.get(op, op)
     if op not in OPERATORS:
         raise _err(f"unknown operator {raw.get('op')!r}", file, rid, "op", f"one of {', '.join(OPERATORS)}")
