@@ -57,6 +57,16 @@ def test_bds_masks_cop_below_threshold(tmp_path):
     assert rec2.plate(0)["loaded"].all()
 
 
+def test_negative_vertical_force_convention_is_detected_and_recorded(tmp_path):
+    # Some exports give the plate's reaction as negative Fz under load: the sign is decided per file (median),
+    # recorded, and loading is judged on the signed-up force, so such a file is not "unloaded" throughout.
+    text = BDS_HEADER + _bds_rows(4, fz=-540.0) + "0.050\t0\t0\t-3.0\t0\t0\t0\t0\t0\n"
+    rec = read_bmclab(_write(tmp_path, "neg.txt", text))
+    assert rec.meta["vertical_force_sign"] == -1
+    assert rec.plate(0)["loaded"].tolist() == [True, True, True, True, False]
+    assert rec.plate(0)["force"][0, 2] == -540.0     # values are kept as the file has them
+
+
 def test_bds_mm_units_are_converted(tmp_path):
     text = BDS_HEADER.replace("COPx[cm]", "COPx[mm]").replace("Mx[Nm]", "Mx[N.m]") + _bds_rows(3)
     rec = read_bmclab(_write(tmp_path, "mm.txt", text))
