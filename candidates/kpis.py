@@ -10,10 +10,12 @@ From a :class:`candidates.track.KeypointTrack` (pixels, variable frame times):
   subject's height.
 * :func:`com_sway_kpis` - ``com_*`` sway KPIs of that COM through :func:`ground_truth.sway.sway_metrics`.
 * :func:`knee_fppa` / :func:`knee_frontal_excursion` - knee frontal-plane projection angle (Willson & Davis
-  2008), valgus positive.
-* :func:`lifted_foot_height` / :func:`time_to_failure` - foot lift, touch-down and the time between them.
-* :func:`frontal_angles` / :func:`keypoint_strategy` - leg and trunk lean for the hip-vs-ankle strategy label
-  through :func:`ground_truth.strategy.strategy_indicator`.
+  2008), valgus positive, through :func:`ground_truth.angles.joint_angles` (the marker side's function).
+* :func:`keypoint_angles` / :func:`keypoint_strategy` - hip and ankle angles of the image's plane for the
+  hip-vs-ankle strategy label through :func:`ground_truth.strategy.strategy_indicator`.
+* :func:`keypoint_feet` / :func:`keypoint_time_to_failure` - feet in metres, foot lift and touch-down through
+  :func:`ground_truth.events.marker_events` and :func:`ground_truth.events.time_to_failure` (same rules and
+  result type as the marker side).
 
 A single camera sees only the body's motion parallel to its image plane: for a frontal view the COM's
 medio-lateral (ML) sway, for a sagittal view its antero-posterior (AP) sway. KPIs of the other axis are
@@ -141,14 +143,19 @@ def _lowest_foot_y(J: dict[str, np.ndarray], side: str) -> np.ndarray:
 
 
 def detect_stance_side(track) -> str:
-    """The stance leg: the side whose foot is lower in the image (larger y) in most frames."""
+    """The stance leg: the side whose foot is lower in the image (larger y) while the feet are apart.
+
+    Only the frames with the largest foot-height difference (top quarter) vote, so bipedal periods before
+    foot lift and after touch-down do not dilute the decision.
+    """
     J = _as_resampled(track).joints()
     with np.errstate(invalid="ignore"):
         diff = _lowest_foot_y(J, "left") - _lowest_foot_y(J, "right")
-    ok = np.isfinite(diff)
-    if not ok.any():
+    diff = diff[np.isfinite(diff)]
+    if diff.size == 0:
         raise InputError("no frame with both feet visible", field="keypoints", expected="ankles in the image")
-    return "left" if np.median(diff[ok]) > 0 else "right"
+    apart = diff[np.abs(diff) >= np.quantile(np.abs(diff), 0.75)]
+    return "left" if np.sum(apart) > 0 else "right"
 
 
 def detect_view(track) -> str:
@@ -178,7 +185,8 @@ def pixel_scale_from_height(track, height_m: float, *, stance: str | None = None
     foot = _lowest_foot_y(J, stance)
     has_heel = f"{stance}_heel" in J
     frac = EYE_HEIGHT_FRACTION if has_heel else EYE_HEIGHT_FRACTION - ANKLE_HEIGHT_FRACTION
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():   # frames without eyes or feet are skipped by the median
+        warnings.simplefilter("ignore", RuntimeWarning)
         px = np.nanmedian((foot - np.nanmean(np.stack(eyes), axis=0)) / frac)
     if not np.isfinite(px) or px <= 0:
         raise InputError("cannot measure the figure's pixel height (no frame with eyes and stance foot)",
@@ -354,183 +362,140 @@ def com_sway_kpis(com: KeypointCOM, *, convention: str = "prieto1996", lowpass_h
     return out
 
 
-# -- knee FPPA -----------------------------------------------------------------------------------------------
-def knee_fppa(track, side: str) -> np.ndarray:
-    """Knee frontal-plane projection angle per frame (deg), valgus positive.
+# -- angles (ground_truth.angles on 2-D keypoints) -------------------------------------------------------
+def _image_up(camera, J, stance, R) -> np.ndarray | None:
+    """Image direction of the lab vertical at the stance ankle (median over frames), or None (image-up)."""
+    if camera is None:
+        return None
+    p0, normal = stance_plane(camera, R, stance)
+    a3 = camera.back_project_to_plane(J[f"{stance}_ankle"], p0, normal)
+    d = camera.project(a3 + [0.0, 0.0, 0.3]) - J[f"{stance}_ankle"]
+    up = np.nanmedian(d / np.linalg.norm(d, axis=1, keepdims=True), axis=0)
+    return up / np.linalg.norm(up)
 
-    The FPPA is 180° minus the image angle at the knee between knee→hip and knee→ankle (Willson & Davis 2008,
-    J Orthop Sports Phys Ther 38:16); its sign is positive when the knee lies medial to the hip-ankle line
-    (medial = towards the other hip in the image). Frames without the three joints are NaN. Meaningful in a
-    frontal view; in a sagittal view the same formula measures knee flexion.
+
+def knee_fppa(track, side: str, *, up=None) -> np.ndarray:
+    """Knee frontal-plane projection angle per frame (deg), valgus positive, on the track's own frames.
+
+    ``ground_truth.angles.joint_angles(..., view="frontal")["knee_frontal"]``: inclination of the shank minus
+    that of the thigh towards the medial side (the other hip) in the image (Willson & Davis 2008, J Orthop
+    Sports Phys Ther 38:432) - the same function the marker side uses. ``up``: image direction of the vertical
+    (default (0, -1)). Frames without the joints are NaN. Use a frontal view.
     """
+    from ground_truth.angles import joint_angles
+
     _check_option("side", side, ("left", "right"))
-    kp = track.keypoints if isinstance(track, (KeypointTrack, ResampledTrack)) else None
-    if kp is None:
-        raise InputError("not a keypoint track", field="track")
     names = SCHEMAS[track.schema]
-    other = "right" if side == "left" else "left"
-    g = {n: kp[:, names.index(n), :2] for n in (f"{side}_hip", f"{side}_knee", f"{side}_ankle", f"{other}_hip")}
-    u = g[f"{side}_hip"] - g[f"{side}_knee"]
-    w = g[f"{side}_ankle"] - g[f"{side}_knee"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cosang = np.sum(u * w, axis=1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(w, axis=1))
-        dev = 180.0 - np.degrees(np.arccos(np.clip(cosang, -1, 1)))
-        line = g[f"{side}_ankle"] - g[f"{side}_hip"]
-        off = g[f"{side}_knee"] - g[f"{side}_hip"]
-        cross = line[:, 0] * off[:, 1] - line[:, 1] * off[:, 0]
-        medial = g[f"{other}_hip"] - g[f"{side}_hip"]
-        cross_m = line[:, 0] * medial[:, 1] - line[:, 1] * medial[:, 0]
-        sign = np.sign(cross) * np.sign(cross_m)
-    return np.where(np.isfinite(sign), dev * np.where(sign == 0, 1.0, sign), np.nan)
+    J = {n: track.keypoints[:, k, :2] for k, n in enumerate(names)}
+    return joint_angles(J, side, up=up, view="frontal")["knee_frontal"]
 
 
-def knee_frontal_excursion(track, side: str) -> dict[str, Any]:
+def knee_frontal_excursion(track, side: str, *, up=None) -> dict[str, Any]:
     """``knee_frontal_excursion`` KPI: range (max − min, deg) of the stance knee's FPPA over the track."""
-    f = knee_fppa(track, side)
+    f = knee_fppa(track, side, up=up)
     ok = np.isfinite(f)
     value = float(np.ptp(f[ok])) if ok.sum() >= 2 else float("nan")
     return {"value": value, "unit": "deg",
-            "method": f"range of the {side} knee FPPA (Willson & Davis 2008) over {int(ok.sum())} frames with "
-                      f"hip, knee and ankle"}
+            "method": f"range of the {side} knee FPPA (Willson & Davis 2008; ground_truth.angles) over "
+                      f"{int(ok.sum())} of {f.size} frames with hip, knee and ankle"}
 
 
-# -- lifted foot and time to failure -------------------------------------------------------------------------
-def lifted_foot_height(track, *, stance: str | None = None, camera=None, height_m: float | None = None,
-                       fs_hz: float | None = None, max_gap_s: float = 0.25, floor_z: float = 0.0
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Height (m) of the lifted foot's lowest keypoint above the stance foot's, on a uniform grid.
+def keypoint_angles(track, *, stance: str | None = None, camera=None, view: str | None = None,
+                    fs_hz: float | None = None, max_gap_s: float = 0.25) -> dict[str, Any]:
+    """Stance-side knee, hip and ankle angles of the image's plane (deg) on a uniform grid.
 
-    With a camera both feet's lowest keypoints are back-projected onto the stance plane (see
-    :func:`stance_plane`); without one the pixel difference is scaled by the stature. Returns ``(time_s,
-    height_m)``, NaN where a foot is missing.
+    ``ground_truth.angles.joint_angles`` on the resampled 2-D keypoints with ``view`` (detected from the
+    shoulder width when omitted) and the image vertical (with a camera: the projected lab vertical at the
+    stance ankle). Returns the angle arrays plus ``time_s``, ``view`` and ``stance``.
+    """
+    from ground_truth.angles import joint_angles
+
+    R = _as_resampled(track, fs_hz, max_gap_s)
+    stance = stance or detect_stance_side(R)
+    view = view or detect_view(R)
+    J = R.joints()
+    out = joint_angles(J, stance, up=_image_up(camera, J, stance, R), view=view)
+    out.update(time_s=R.time_s, view=view, stance=stance)
+    return out
+
+
+def keypoint_strategy(track, *, stance: str | None = None, camera=None, view: str | None = None,
+                      fs_hz: float | None = None):
+    """Hip-vs-ankle strategy from keypoint angles through ``ground_truth.strategy.strategy_indicator``.
+
+    One camera gives one plane's hip and ankle angles (frontal or sagittal, see :func:`keypoint_angles`). Pass
+    the single-leg period only (slice the track first). Returns the ``StrategyResult``.
+    """
+    from ground_truth.strategy import strategy_indicator
+
+    a = keypoint_angles(track, stance=stance, camera=camera, view=view, fs_hz=fs_hz)
+    plane = a["view"]
+    return strategy_indicator(**{f"hip_{plane}": a[f"hip_{plane}"], f"ankle_{plane}": a[f"ankle_{plane}"]})
+
+
+# -- feet, events and time to failure -------------------------------------------------------------------------
+def keypoint_feet(track, *, stance: str | None = None, camera=None, height_m: float | None = None,
+                  fs_hz: float | None = None, max_gap_s: float = 0.25, floor_z: float = 0.0) -> dict[str, Any]:
+    """Both feet's keypoints (ankle, heel, toe) in metres with z up, on a uniform grid.
+
+    With a camera they are back-projected onto the stance plane (see :func:`stance_plane`; lab frame);
+    without one they are scaled by the stature into image-plane metres (x = image right, y = 0, z = up,
+    origin at the stance ankle). Returns ``time_s``, ``stance``, ``lifted_side``, ``stance_foot`` and
+    ``lifted_foot`` (n, k, 3) and ``height_m`` (lowest lifted point minus lowest stance point).
     """
     R = _as_resampled(track, fs_hz, max_gap_s)
     stance = stance or detect_stance_side(R)
     lifted = "right" if stance == "left" else "left"
     J = R.joints()
-    y_st, y_li = _lowest_foot_y(J, stance), _lowest_foot_y(J, lifted)
     if camera is not None:
         p0, normal = stance_plane(camera, R, stance, floor_z=floor_z)
 
-        def low_z(side):
-            names = [f"{side}_{p}" for p in ("ankle", "heel", "foot_index") if f"{side}_{p}" in J]
-            zs = np.stack([camera.back_project_to_plane(J[n], p0, normal)[:, 2] for n in names])
-            return np.nanmin(zs, axis=0)
-        h = low_z(lifted) - low_z(stance)
+        def to_m(uv):
+            return camera.back_project_to_plane(uv, p0, normal)
     elif height_m is not None:
-        h = (y_st - y_li) * pixel_scale_from_height(R, height_m, stance=stance)
+        scale = pixel_scale_from_height(R, height_m, stance=stance)
+        ref = np.nanmedian(J[f"{stance}_ankle"], axis=0)
+
+        def to_m(uv):
+            return np.stack([(uv[:, 0] - ref[0]) * scale, np.zeros(len(uv)), (ref[1] - uv[:, 1]) * scale], axis=-1)
     else:
         raise InputError("no way to scale pixels to metres", field="camera/height_m",
                          expected="a camera calibration or the subject's height")
-    return R.time_s, h
+
+    def foot(side):
+        names = [f"{side}_{p}" for p in ("ankle", "heel", "foot_index") if f"{side}_{p}" in J]
+        return np.stack([to_m(J[n]) for n in names], axis=1)
+    st, li = foot(stance), foot(lifted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        h = np.nanmin(li[..., 2], axis=1) - np.nanmin(st[..., 2], axis=1)
+    return {"time_s": R.time_s, "stance": stance, "lifted_side": lifted, "stance_foot": st, "lifted_foot": li,
+            "height_m": h}
 
 
-@dataclass(frozen=True)
-class TimeToFailure:
-    """Time from foot lift to touch-down (s); censored when the trial ended first."""
+def keypoint_time_to_failure(track, *, max_duration_s: float = 30.0, stance: str | None = None, camera=None,
+                             height_m: float | None = None, rules=("touch_down",), lift_threshold_m: float = 0.02,
+                             onset_m: float = 0.005, fs_hz: float | None = None, max_gap_s: float = 0.25):
+    """Foot lift, touch-down and time-to-failure from keypoints, with the ground-truth side's rules.
 
-    value_s: float
-    censored: bool
-    lift_time_s: float
-    touchdown_time_s: float
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value_s, "unit": "s", "censored": self.censored, "lift_time_s": self.lift_time_s,
-                "touchdown_time_s": self.touchdown_time_s, "method": self.reason}
-
-
-def time_to_failure(time_s, height_m, *, lift_threshold_m: float = 0.05, touchdown_threshold_m: float = 0.02,
-                    min_duration_s: float = 0.1, max_duration_s: float | None = None) -> TimeToFailure:
-    """Foot lift, touch-down and time to failure from the lifted foot's height.
-
-    Foot lift is the first instant the height exceeds ``lift_threshold_m`` and stays above it for
-    ``min_duration_s``; touch-down the first later instant it falls below ``touchdown_threshold_m`` for
-    ``min_duration_s``. Without a touch-down the value is the time observed after lift (or
-    ``max_duration_s`` if reached) and the result is censored. Missing samples (NaN) never count as lifted
-    or down.
+    The feet from :func:`keypoint_feet` go through ``ground_truth.events.marker_events`` (lifted-foot height
+    above its standing baseline of the first 0.5 s, ``lift_threshold_m``, onset/return at ``onset_m``) and
+    ``ground_truth.events.time_to_failure`` (censored at ``max_duration_s`` or at the end of the track).
+    ``rules`` defaults to touch-down only: the stance-foot-moved rule needs a calibration, or keypoint jitter of
+    a few centimetres reads as a moved foot. Returns ``(TimeToFailure, events)``.
     """
-    t = np.asarray(time_s, dtype=float)
-    h = np.asarray(height_m, dtype=float)
-    if t.shape != h.shape or t.size < 2:
-        raise InputError("time and height differ in length or have < 2 samples", field="height_m")
-    dt = float(np.median(np.diff(t)))
-    k = max(int(np.ceil(min_duration_s / dt)), 1)
+    from ground_truth.events import marker_events, time_to_failure
 
-    def first_run(mask, start=0):
-        """First index >= start that begins k consecutive True samples (None if none)."""
-        if mask.size - start < k:
-            return None
-        full = np.convolve(mask[start:].astype(int), np.ones(k, dtype=int), mode="valid") == k
-        hit = np.flatnonzero(full)
-        return int(start + hit[0]) if hit.size else None
-
-    with np.errstate(invalid="ignore"):
-        up = h > lift_threshold_m
-        down = h < touchdown_threshold_m
-    i_lift = first_run(up)
-    if i_lift is None:
-        return TimeToFailure(float("nan"), False, float("nan"), float("nan"),
-                             f"no foot lift (height never above {lift_threshold_m} m for {min_duration_s} s)")
-    i_td = first_run(down, i_lift)
-    t_lift = float(t[i_lift])
-    rule = (f"lift: height > {lift_threshold_m} m for {min_duration_s} s; touch-down: height < "
-            f"{touchdown_threshold_m} m for {min_duration_s} s")
-    if i_td is not None and (max_duration_s is None or t[i_td] - t_lift < max_duration_s):
-        return TimeToFailure(float(t[i_td] - t_lift), False, t_lift, float(t[i_td]), rule)
-    observed = float(t[-1] - t_lift)
-    value = min(observed, max_duration_s) if max_duration_s is not None else observed
-    why = "reached the maximum duration" if max_duration_s is not None and observed >= max_duration_s \
-        else "the recording ended before a touch-down"
-    return TimeToFailure(value, True, t_lift, float("nan"), f"{rule}; censored: {why}")
-
-
-# -- strategy ------------------------------------------------------------------------------------------------
-def frontal_angles(track, *, stance: str | None = None, camera=None, fs_hz: float | None = None,
-                   max_gap_s: float = 0.25) -> dict[str, np.ndarray]:
-    """Stance-side ankle and hip angles and trunk lean in the image plane (deg), on a uniform grid.
-
-    ``ankle_frontal``: lean of the stance shank (ankle → knee) from the vertical (the foot is flat, so this is
-    the ankle's frontal angle); ``hip_frontal``: trunk (mid-hip → mid-shoulder) lean minus the stance thigh
-    (knee → hip) lean; ``trunk_frontal``: the trunk lean itself. All positive towards the lifted leg (medial
-    for the stance leg: the image direction from the stance hip to the other hip), as the ground-truth angles
-    of the synthetic recordings. The vertical is image-up, or with a camera the image direction of the lab
-    vertical at the stance ankle. In a sagittal view the same formulas give sagittal angles. Returns a dict
-    with ``time_s`` too.
-    """
-    R = _as_resampled(track, fs_hz, max_gap_s)
-    stance = stance or detect_stance_side(R)
-    other = "right" if stance == "left" else "left"
-    J = R.joints()
-    up = np.tile([0.0, -1.0], (R.time_s.size, 1))
-    if camera is not None:
-        p0, normal = stance_plane(camera, R, stance)
-        a3 = camera.back_project_to_plane(J[f"{stance}_ankle"], p0, normal)
-        d = camera.project(a3 + [0.0, 0.0, 0.3]) - J[f"{stance}_ankle"]
-        up = d / np.linalg.norm(d, axis=1, keepdims=True)
-    # Leans are measured against the image horizontal (perpendicular to the vertical), not against the hip
-    # line, which rolls with the pelvis; the hip line only gives the medial sign, once for the trial.
-    horiz = np.stack([-up[:, 1], up[:, 0]], axis=1)
-    medial = J[f"{other}_hip"] - J[f"{stance}_hip"]
-    sign = np.sign(np.nanmedian(np.sum(medial * horiz, axis=1)))
-    if not np.isfinite(sign) or sign == 0:
-        raise InputError("cannot tell medial from lateral (hips not visible)", field="keypoints")
-    horiz = sign * horiz
-
-    def lean(v):
-        return np.degrees(np.arctan2(np.sum(v * horiz, axis=1), np.sum(v * up, axis=1)))
-    shank = lean(J[f"{stance}_knee"] - J[f"{stance}_ankle"])
-    thigh = lean(J[f"{stance}_hip"] - J[f"{stance}_knee"])
-    trunk = lean(0.5 * (J["left_shoulder"] + J["right_shoulder"]) - 0.5 * (J["left_hip"] + J["right_hip"]))
-    return {"time_s": R.time_s, "ankle_frontal": shank, "hip_frontal": trunk - thigh, "trunk_frontal": trunk}
-
-
-def keypoint_strategy(track, *, stance: str | None = None, camera=None, fs_hz: float | None = None):
-    """Hip-vs-ankle strategy from keypoint frontal angles through ``ground_truth.strategy.strategy_indicator``.
-
-    Pass the single-leg period only (slice the track first). Returns the ``StrategyResult``.
-    """
-    from ground_truth.strategy import strategy_indicator
-
-    a = frontal_angles(track, stance=stance, camera=camera, fs_hz=fs_hz)
-    return strategy_indicator(hip_frontal=a["hip_frontal"], ankle_frontal=a["ankle_frontal"])
+    f = keypoint_feet(track, stance=stance, camera=camera, height_m=height_m, fs_hz=fs_hz, max_gap_s=max_gap_s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        events = marker_events(f["time_s"], f["lifted_foot"],
+                               f["stance_foot"] if "stance_moved" in tuple(rules) else None, up_axis=2,
+                               lift_threshold_m=lift_threshold_m, onset_m=onset_m,
+                               lifted_side=f["lifted_side"].capitalize(), source="keypoints")
+    if not any(e.name == "foot_lift" for e in events):
+        raise InputError(f"no foot lift found (the {f['lifted_side']} foot never rose {lift_threshold_m} m above its "
+                         f"first-0.5-s height)", field="keypoints", expected="a single-leg-stance trial")
+    ttf = time_to_failure(events, max_duration_s=max_duration_s, recording_end_s=float(f["time_s"][-1]),
+                          rules=rules, source="keypoints")
+    return ttf, events

@@ -131,7 +131,8 @@ def render_video(motion: Motion, camera: PinholeCamera, out_path, *, clock: Vide
     truth_path = Path(truth_path) if truth_path is not None else out_path.with_suffix(".truth.json")
     offset = float(motion.time_s[0]) if clock.offset_s is None else float(clock.offset_s)
     if duration_s is None:
-        duration_s = float(clock.to_video(motion.time_s[-1], offset))
+        # The last frame, jitter included, must still show the motion.
+        duration_s = float(clock.to_video(motion.time_s[-1], offset)) - clock.jitter_s / 2
         if duration_s <= 0:
             raise InputError(f"the motion ends (t = {motion.time_s[-1]:.3f} s) before the video starts "
                              f"(offset {offset:.3f} s)", field="offset_s")
