@@ -415,7 +415,27 @@ def detect_onset(t, x, *, baseline_s: float = 1.0, n_sd: float = 5.0, min_change
     raise AlignmentError(f"no onset found: the signal never leaves baseline ± {thr:.4g} for {min_duration_s} s")
 
 
-def resample_to(times, t_src, x_src, *, max_gap_s: float | None = None) -> np.ndarray:
+def _lowpass_nan(t, x, cutoff_hz, order=2):
+    """Zero-phase low-pass along axis 0 of (n, ...) samples at times ``t``; NaN samples stay NaN."""
+    fs = 1.0 / float(np.median(np.diff(t)))
+    if cutoff_hz >= 0.5 * fs:
+        raise InputError(f"low-pass cutoff {cutoff_hz} Hz is not below the source's Nyquist frequency "
+                         f"{fs / 2:.3g} Hz", field="lowpass_hz", expected=f"a cutoff below {fs / 2:.3g} Hz")
+    flat = x.reshape(x.shape[0], -1)
+    out = np.full_like(flat, np.nan)
+    grid = np.arange(t[0], t[-1] + 0.5 / fs, 1.0 / fs)
+    sos = signal.butter(order, cutoff_hz, fs=fs, output="sos")
+    for j in range(flat.shape[1]):
+        ok = np.isfinite(flat[:, j])
+        if ok.sum() < 16:
+            continue
+        g = np.interp(grid, t[ok], flat[ok, j])    # bridge NaN gaps only for filtering
+        out[ok, j] = np.interp(t[ok], grid, signal.sosfiltfilt(sos, g))
+    return out.reshape(x.shape)
+
+
+def resample_to(times, t_src, x_src, *, max_gap_s: float | None = None,
+                lowpass_hz: float | None = None) -> np.ndarray:
     """Linear interpolation of ``x_src`` (sampled at ``t_src``) at ``times`` (e.g. the video's frame times
     mapped to the reference clock with :meth:`AlignmentResult.map_times`).
 
@@ -429,6 +449,10 @@ def resample_to(times, t_src, x_src, *, max_gap_s: float | None = None) -> np.nd
         Source values; NaN marks missing samples (marker gaps, plate dropouts).
     max_gap_s : float, optional
         Source intervals longer than this are gaps (default 2.5 × the median sampling interval).
+    lowpass_hz : float, optional
+        Zero-phase 2nd-order Butterworth low-pass of the source first (anti-aliasing: use a cutoff below half
+        the target rate when a fast source, e.g. a 1 kHz plate, is resampled onto video frames). Missing
+        samples are bridged for filtering only and stay NaN.
 
     Returns
     -------
@@ -437,8 +461,7 @@ def resample_to(times, t_src, x_src, *, max_gap_s: float | None = None) -> np.nd
 
     Notes
     -----
-    No anti-alias filtering is applied: low-pass a fast source (e.g. a 1 kHz plate) below the target's
-    Nyquist frequency before resampling it onto video frames.
+    Without ``lowpass_hz`` no anti-alias filtering is applied.
     """
     tq = _as_float_array(times, "times", ndim=1)
     ts = _as_float_array(t_src, "t_src", ndim=1)
@@ -449,6 +472,8 @@ def resample_to(times, t_src, x_src, *, max_gap_s: float | None = None) -> np.nd
     if ts.size < 2 or np.any(np.diff(ts) <= 0) or not np.all(np.isfinite(ts)):
         raise InputError("source times are not finite and strictly increasing", field="t_src",
                          expected="at least 2 strictly increasing times")
+    if lowpass_hz is not None:
+        xs = _lowpass_nan(ts, xs, float(lowpass_hz))
     step = np.diff(ts)
     gap = float(max_gap_s) if max_gap_s is not None else 2.5 * float(np.median(step))
     j = np.clip(np.searchsorted(ts, tq, side="right") - 1, 0, ts.size - 2)
