@@ -104,6 +104,9 @@ def compute(path, *, format: str = "auto", convention: str = "bds2016", plate: s
     if win is not None:
         ts = ts.window(*win)
     fs = ts.sampling_rate()
+    # Time stamps printed to 1e-6 s give 100.000000000002 Hz; report (and use) the nominal rate.
+    if abs(fs - round(fs, 6)) <= 1e-9 * fs:
+        fs = round(fs, 6)
     axis_names = tuple(axes.split(",")) if axes != "auto" else tuple(rec.meta.get("horizontal_axis_names",
                                                                                    ("ap", "ml")))
     try:
