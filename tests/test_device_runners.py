@@ -3,7 +3,6 @@ executables (tests/fixtures/device) that answer like the real tools from recorde
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 

@@ -175,7 +175,6 @@ def _latency(s: _Session) -> tuple[LatencyStats, list[str]]:
     if note:
         notes.append(note)
     lat = LatencyStats()
-
     if main is not None:
         count, v, line, _ = main
         lat.n = count
@@ -184,8 +183,7 @@ def _latency(s: _Session) -> tuple[LatencyStats, list[str]]:
         if all_same and avg is not None:
             lat.mean_ms = lat.min_ms = lat.max_ms = lat.p5_ms = lat.p50_ms = lat.p95_ms = avg / 1000.0
             lat.std_ms = 0.0
-            if count >= 100:  # every run equal: every percentile is that value
-                lat.p90_ms = lat.p99_ms = avg / 1000.0
+            lat.p90_ms = lat.p99_ms = avg / 1000.0  # every run equal: every percentile is that value
         else:
             lat.mean_ms = None if avg is None else avg / 1000.0
             for key, attr in (("std", "std_ms"), ("min", "min_ms"), ("max", "max_ms"), ("p5", "p5_ms"),
