@@ -326,9 +326,11 @@ def bland_altman_replicates(data: pd.DataFrame, *, subject: str, reference: str,
         ANOVA of the paired differences, σ²_d = (MSB − MSW)/λ + MSW with λ = (N² − Σmᵢ²)/((n − 1)N);
         bias = mean of all differences.
     loa_ci : {'approximate', 'mover'}
-        'approximate': var(LoA) = var(bias) + k²·var(s_d) with the delta method (Bland & Altman 1999 §5.1,
-        normal quantile as in the paper). 'mover': method of variance estimates recovery (Zou 2013), which
-        keeps the limits' CIs from being too narrow when there are few subjects.
+        'approximate': var(LoA) = var(bias) + k²·var(s_d), var(s_d) by the delta method from the chi-square
+        variance components, normal quantile (Bland & Altman 1999 §5.1; for 'ba1999' the bias term is s²_d/n as
+        in the paper, which reproduces its published intervals). 'mover': method of variance estimates
+        recovery (Zou 2013; normal quantile for the bias term as in the paper), which keeps the limits' CIs
+        from being too narrow when there are few subjects.
 
     Notes
     -----
