@@ -128,10 +128,20 @@ class Adb:
         if re.search(r"device '[^']*' not found|device not found", low):
             raise DeviceError(f"{who} disappeared (adb: device not found): it was unplugged, rebooted or lost "
                               "its connection")
+        if re.search(r"error: closed|protocol fault|connection reset", low):
+            raise DeviceError(f"{who} dropped the adb connection ({text.strip().splitlines()[-1][:120]})")
         if "device offline" in low:
             raise DeviceError(f"{who} is offline: reconnect it or restart adb ('adb kill-server')")
         if check and rc != 0:
             raise DeviceError(f"'{' '.join(cmd[1:])}' failed with exit status {rc}: {text.strip()[:400]}")
+
+    def attached(self) -> bool:
+        """Is the selected device still listed as ready by ``adb devices``?"""
+        try:
+            listed = parse_devices(self.run("devices", use_serial=False).stdout)
+        except DeviceError:
+            return False
+        return any(d.serial == self.serial and d.state == "device" for d in listed)
 
     def shell(self, command: str, **kw) -> str:
         return self.run("shell", command, **kw).stdout
@@ -163,6 +173,8 @@ class Adb:
         if dev.state == "unauthorized":
             raise DeviceError(f"device '{dev.serial}' is unauthorized: unlock it and accept the 'Allow USB "
                               "debugging' prompt")
+        if dev.state == "no":  # "no permissions (user in plugdev group; are your udev rules wrong?)"
+            raise DeviceError(f"device '{dev.serial}': adb has no permissions for it (udev rules / plugdev group)")
         if dev.state != "device":
             raise DeviceError(f"device '{dev.serial}' is {dev.state}, not ready")
 
@@ -247,10 +259,12 @@ def run_android(model_path, *, adb: str = "adb", serial: str | None = None, benc
         except (DeviceError, ModelError) as exc:
             if not records and isinstance(exc, ModelError):
                 raise
-            failed = DeviceRecord(model=info, device=device, status="failed", errors=[str(exc)],
-                                  protocol=ProtocolInfo(trial=trial, trials=trials),
-                                  runtime=RuntimeInfo(name="benchmark_model", delegate=delegate, threads=threads),
-                                  source={"runner": "android", "command": " ".join(cmd)})
+            failed = getattr(exc, "partial_record", None) or DeviceRecord()
+            failed.model, failed.device, failed.status = info, device, "failed"
+            failed.errors.append(str(exc))
+            failed.protocol = ProtocolInfo(trial=trial, trials=trials)
+            failed.runtime = RuntimeInfo(name="benchmark_model", delegate=delegate, threads=threads)
+            failed.source.update({"runner": "android", "command": " ".join(cmd)})
             raise DeviceRunError(f"{exc} (trial {trial + 1} of {trials}; {len(records)} earlier trial(s) kept)",
                                  records + [failed]) from None
         if cooldown_s and trial + 1 < trials:
@@ -269,6 +283,11 @@ def _android_trial(a: Adb, cmd, info, device, props, delegate, threads, runs, wa
     parsed = parse_benchmark_model(out)
     errors = _benchmark_errors(out)
     if not parsed or (proc.returncode != 0 and parsed[-1].latency.mean_ms is None):
+        if not a.attached():  # cut short because the device went away, not because of the model
+            err = DeviceError(f"device '{a.serial}' disappeared during benchmark_model (exit status "
+                              f"{proc.returncode})")
+            err.partial_record = parsed[-1] if parsed else None  # what it printed before it went
+            raise err
         raise ModelError("benchmark_model failed on the device: " + ("; ".join(errors) or out.strip()[-300:]),
                          file=info.path)
     rec = parsed[-1]

@@ -327,3 +327,21 @@ def test_records_frame_is_tidy():
     df = records_frame(recs)
     assert len(df) == 2 and "latency_raw_ms" not in df and df.loc[0, "latency_p50_ms"] == 2.0
     assert df.loc[1, "status"] == "partial" and "latency.p50_ms" in df.loc[1, "missing"]
+
+
+def test_android_device_vanishes_during_benchmark(fake_adb):
+    with pytest.raises(DeviceRunError, match="disappeared during benchmark_model") as info:
+        run_android(DETECTOR, adb=fake_adb("vanish_during"), benchmark_binary=FAKE_ADB)
+    (failed,) = info.value.records
+    # the warm-up line printed before the cut (recorded log line 13: avg=106065) is kept, nothing more
+    assert failed.status == "failed" and failed.latency.warmup_mean_ms == pytest.approx(106.065)
+    assert failed.latency.mean_ms is None
+
+
+def test_parse_devices_no_permissions():
+    from device_runners.android import Adb, AttachedDevice
+    (dev,) = parse_devices("List of devices attached\n????????????\tno permissions (user in plugdev group; "
+                           "are your udev rules wrong?); see [http://developer.android.com/tools/device.html]\n")
+    with pytest.raises(DeviceError, match="no permissions"):
+        Adb._check_state(dev)
+    assert isinstance(dev, AttachedDevice)
