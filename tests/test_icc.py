@@ -103,6 +103,18 @@ def test_weir_2005_dataset_a():
         assert t.loc[name, "icc"] == pytest.approx(0.97, abs=0.005)
 
 
+def test_weir_dataset_a_trials_test_and_average_consistency():
+    # The same 8-subject, two-day 1RM data analysed in SPSS in the slides "Test-Retest Reliability (ICC) and Day to
+    # Day Variation" (slideserve.com, siobhan-crofton): no difference between trials F(1,7) = .530, p = .49;
+    # ICC = .973 (mixed model, consistency, average measures = ICC(C,k)).
+    data = _long("weir2005_dataset_A.csv", "subject")
+    out = sem_mdc(data, "subject", "rater", "y", icc_type="ICC(C,k)")
+    assert out["f_raters"] == pytest.approx(0.530, abs=0.0005)
+    assert out["df_raters"] == (1, 7)
+    assert out["p_raters"] == pytest.approx(0.49, abs=0.005)
+    assert out["icc"] == pytest.approx(0.973, abs=0.0005)
+
+
 def test_sem_and_mdc_formulas():
     data = _long("weir2005_dataset_A.csv", "subject")
     out = sem_mdc(data, "subject", "rater", "y")

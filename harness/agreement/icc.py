@@ -220,6 +220,9 @@ def sem_mdc(data: pd.DataFrame, targets: str, raters: str, ratings: str, *, icc_
     depends on the sample's spread; both are returned) and ``mdc = z·sqrt(2)·sem`` with z the normal quantile
     of ``confidence`` (MDC95: 1.96·√2·SEM, about 2.77·SEM). Units are those of the ratings.
 
+    Also returned: ``f_raters``/``p_raters``, the F test of systematic differences between raters (trials),
+    which Weir recommends checking before choosing an ICC form.
+
     Reference: Weir JP (2005) J Strength Cond Res 19:231-240.
     """
     _check_option("icc_type", icc_type, ICC_TYPES)
@@ -232,7 +235,12 @@ def sem_mdc(data: pd.DataFrame, targets: str, raters: str, ratings: str, *, icc_
     sd_all = float(y.std(ddof=1))
     sem_icc = float(sd_all * np.sqrt(max(1.0 - value, 0.0)))
     z = stats.norm.ppf(0.5 + confidence / 2)
-    return {"sem": sem, "sem_formula": "sqrt(MS_error)", "sem_icc": sem_icc,
+    # Weir 2005: test for systematic differences between raters/trials (learning, fatigue) before choosing
+    # between consistency and agreement forms.
+    n, k = y.shape
+    f_r = float(ms["msj"] / ms["mse"]) if ms["mse"] > 0 else float("inf")
+    df_r = (k - 1, (n - 1) * (k - 1))
+    return {"f_raters": f_r, "df_raters": df_r, "p_raters": float(stats.f.sf(f_r, *df_r)), "sem": sem, "sem_formula": "sqrt(MS_error)", "sem_icc": sem_icc,
             "sem_icc_formula": f"SD * sqrt(1 - {icc_type})", "icc_type": icc_type, "icc": value,
             "mdc": float(z * np.sqrt(2) * sem), "mdc_formula": f"{z:.4g} * sqrt(2) * sem",
             "confidence": confidence, "note": note}
