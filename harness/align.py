@@ -243,8 +243,12 @@ def estimate_offset(ref_t, ref_x, cand_t, cand_x, *, max_lag_s: float, drift: bo
     _check_option("on_unreliable", on_unreliable, ("flag", "raise"))
     if not (np.isfinite(max_lag_s) and max_lag_s > 0):
         raise InputError(f"max_lag_s is {max_lag_s}", field="max_lag_s", expected="a positive number of seconds")
-    rt, rx, _ = _signal(ref_t, ref_x, "ref")
-    ct, cx, _ = _signal(cand_t, cand_x, "cand")
+    rt, rx, miss_r = _signal(ref_t, ref_x, "ref")
+    ct, cx, miss_c = _signal(cand_t, cand_x, "cand")
+    for name, miss in (("ref_x", miss_r), ("cand_x", miss_c)):
+        if miss > 0.5:
+            return _refuse(f"{miss:.0%} of {name} samples are missing (NaN): too little signal to align", "xcorr",
+                           max_lag_s, on_unreliable)
     for name, x in (("ref_x", rx), ("cand_x", cx)):
         if np.ptp(x) == 0:
             return _refuse(f"{name} is constant: nothing to correlate (static trial)", "xcorr", max_lag_s,

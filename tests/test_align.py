@@ -176,3 +176,15 @@ def test_resample_with_antialias_lowpass():
     assert np.max(np.abs(filt[ok] - truth[ok])) < 0.05 < 0.2 < np.max(np.abs(raw[ok] - truth[ok]))
     with pytest.raises(InputError, match="Nyquist"):
         resample_to(frames, ts, xs, lowpass_hz=600.0)
+
+
+def test_missing_candidate_frames_are_skipped_or_refused():
+    tr, rx, tc, cx = _scene(11, offset=0.3)
+    gappy = cx.copy()
+    gappy[300:420] = np.nan  # 4 s without a detected person
+    r = estimate_offset(tr, rx, tc, gappy, max_lag_s=1.0)
+    assert r.reliable and abs(r.offset_s - 0.3) < 0.002
+    mostly_missing = cx.copy()
+    mostly_missing[: int(0.6 * cx.size)] = np.nan
+    bad = estimate_offset(tr, rx, tc, mostly_missing, max_lag_s=1.0)
+    assert not bad.reliable and "missing" in bad.reason
