@@ -49,15 +49,18 @@ KNEE_FLEX_DEG = 8.0
 #: COM moves vertically only).
 DIP_COMP = 0.096
 #: Band (Hz) of the ankle-mode sway (2nd-order zero-phase band-pass of white noise).
-ANKLE_BAND = (0.03, 0.3)
+ANKLE_BAND = (0.08, 0.35)
 #: Band (Hz) of the hip mode (trunk counter-rotation).
 HIP_BAND = (0.4, 1.2)
 
+#: Hip fraction (see ground_truth.strategy) that each strategy's steady single-leg period is scaled to.
+STRATEGY_TARGETS = {"ankle": 0.25, "mixed": 0.50, "hip": 0.70}
+
 _STRATEGY_MODES = {
     # ankle-mode SD, hip-mode leg SD, trunk counter-rotation gain, independent trunk noise SD
-    "ankle": (0.30, 0.02, 2.5, 0.04),
-    "mixed": (0.24, 0.11, 2.5, 0.05),
-    "hip": (0.13, 0.28, 2.5, 0.05),
+    "ankle": (0.30, 0.02, 3.5, 0.015),
+    "mixed": (0.24, 0.08, 3.5, 0.05),
+    "hip": (0.13, 0.20, 3.5, 0.05),
 }
 
 
@@ -224,7 +227,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     free_side = "left" if stance_leg == "right" else "right"
 
     # -- timeline ------------------------------------------------------------------------------------------
-    t_dip, t_ws0, t_lift = 1.0, 2.5, 3.5
+    t_dip, t_ws0, t_lift = 1.0, 1.9, 3.5
     stance_time = min(duration_s, max_duration_s)
     if fail_at_s is not None and fail_at_s <= stance_time:
         stance_time, reason, censored, touch = float(fail_at_s), "touch_down", False, True
@@ -232,8 +235,9 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         reason, censored, touch = "max_duration", True, True
     else:
         reason, censored, touch = "recording_ended", True, False
-    t_td = t_lift + stance_time
-    t_end = t_td + 1.5 if touch else t_td
+    # at the maximum duration the examiner says stop and the foot comes down afterwards (0.4 s descent)
+    t_td = t_lift + stance_time + (0.4 if reason == "max_duration" else 0.0)
+    t_end = t_td + 2.0 if touch else t_td
     ratio = analog_rate_hz // marker_rate_hz
     n_m = int(round(t_end * marker_rate_hz)) + 1
     n_a = n_m * ratio
@@ -269,7 +273,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     hip_angle = {ax: -gain * hip_leg[ax] + tr_sd * d2r * env * trunk[ax] for ax in ("ap", "ml")}
 
     # -- knee: baseline flexion 5 deg, knee dip, valgus baseline 3 deg moving with ML sway ------------------
-    knee_flex = np.full(n_a, KNEE_FLEX_DEG * d2r) + 0.15 * d2r * kflex_noise
+    knee_flex = np.full(n_a, KNEE_FLEX_DEG * d2r) + 0.1 * d2r * kflex_noise
     dip_lean = np.zeros(n_a)
     if sync == "knee_dip":
         dip = np.clip((ta - t_dip) / 0.8, 0, 1)
@@ -278,7 +282,30 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         # lean the legs back so that the forward-moving knees do not carry the COM forward (keeps the COP
         # inside the feet): the legs' COM moves ~0.2 * leg length * sin(flex / 2) forward
         dip_lean = -DIP_COMP * (dims.thigh + dims.shank) * np.sin(dip_flex / 2) / (0.55 * subject.height_m)
-    valgus = (3.0 + 0.3 * amp * valg_noise) * d2r * (0.5 + 0.5 * single)
+    valgus = (3.0 + 0.15 * amp * valg_noise) * d2r * (0.5 + 0.5 * single)
+
+    # Scale the hip mode so that the steady single-leg period shows the strategy's target hip fraction
+    # (short trials would otherwise drift across the label thresholds by chance).
+    steady_a = (ta >= t_lift + 1.0) & (ta <= t_td - (1.0 if failing else 0.0))
+    if steady_a.sum() > 50:
+        from ..strategy import hip_ankle_fraction
+
+        def frac_for(k):
+            ls = {ax: leg_sway[ax][steady_a] + (k - 1) * hip_leg[ax][steady_a] for ax in ("ap", "ml")}
+            ha = {ax: hip_angle[ax][steady_a] - gain * (k - 1) * hip_leg[ax][steady_a] for ax in ("ap", "ml")}
+            kf, vg = knee_flex[steady_a] / 2, valgus[steady_a] / 2
+            return hip_ankle_fraction(ha["ap"] + kf, ls["ap"] + kf, m_side * ha["ml"] + vg, m_side * ls["ml"] + vg)
+
+        target = STRATEGY_TARGETS[strategy]
+        lo_k, hi_k = 0.0, 30.0
+        if frac_for(lo_k) < target:
+            for _ in range(40):
+                mid = 0.5 * (lo_k + hi_k)
+                lo_k, hi_k = (mid, hi_k) if frac_for(mid) < target else (lo_k, mid)
+        k = 0.5 * (lo_k + hi_k) if frac_for(0.0) < target else 0.0
+        for ax in ("ap", "ml"):
+            leg_sway[ax] = leg_sway[ax] + (k - 1) * hip_leg[ax]
+            hip_angle[ax] = hip_angle[ax] - gain * (k - 1) * hip_leg[ax]
 
     # -- free foot path ------------------------------------------------------------------------------------
     lift_s = _smooth_step(ta, t_lift, t_lift + 0.4)
@@ -337,7 +364,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     hold_rel = np.array([-0.22 * dims.scale, 0.0, dims.ankle_h + 0.15 * dims.scale])
     hold = free_ground * np.array([1, 1, 0]) + hold_rel
     one = solve(np.array([ahead, y_st]), hold, True)
-    w_shift = _smooth_step(ta, t_ws0, t_lift) * (1 - (_smooth_step(ta, t_td + 0.05, t_td + 1.2) if touch else 0))
+    w_shift = _smooth_step(ta, t_ws0, t_lift) * (1 - (_smooth_step(ta, t_td + 0.1, t_td + 1.6) if touch else 0))
     base_ap = bip[0] + w_shift * (one[0] - bip[0])
     base_ml = bip[1] + w_shift * (one[1] - bip[1])
 
@@ -346,11 +373,11 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     fall = np.zeros(n_a)
     if failing:
         omega = 0.9 * np.sqrt(G / 0.95)
-        t_fall, peak, t_catch = 0.8, 3.0 * d2r, 0.1
+        t_fall, peak, t_catch = 0.8, 3.0 * d2r, 0.25
         tau = np.clip(ta - (t_td - t_fall), 0, t_fall)
         k = peak / (np.cosh(omega * t_fall) - 1)
         fall = k * (np.cosh(omega * tau) - 1)
-        # the landed foot catches the body: the lean velocity decays with a 0.1 s time constant
+        # the landed foot catches the body: the lean velocity decays with a 0.25 s time constant
         v_td = k * omega * np.sinh(omega * t_fall)
         after = np.clip(ta - t_td, 0, None)
         fall = fall + v_td * t_catch * (1 - np.exp(-after / t_catch))
@@ -379,12 +406,19 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     tz = hdot[:, 2] - ((cop[:, 0] - com_a[:, 0]) * force[:, 1] - (cop[:, 1] - com_a[:, 1]) * force[:, 0])
 
     # -- share between plates ------------------------------------------------------------------------------
-    # free foot on its plate: unloads over the 0.15 s before lift-off, reloads over 0.05 s after touch-down
-    contact = np.where(ta < t_lift, 1 - _smooth_step(ta, t_lift - 0.15, t_lift), 0.0)
+    # Load share of the free foot: set by where the COP lies between the feet, but the foot keeps at least 12 %
+    # of body weight until 0.1 s before it leaves (it unloads over those last 0.1 s, as at toe-off; the stance
+    # foot's own COP moves laterally to compensate, by at most ~2.5 cm) and takes at least 10 % within 40 ms
+    # of landing.
+    contact = np.where(ta < t_lift, 1.0, 0.0)
+    floor = 0.12 * _smooth_step(ta, t_lift - 0.7, t_lift - 0.5) * (1 - _smooth_step(ta, t_lift - 0.1, t_lift))
     if touch:
-        contact = np.where(ta > t_td, 1.0, contact)
+        contact = np.where(ta >= t_td, 1.0, contact)
+        floor = np.where(ta >= t_td, 0.10 * _smooth_step(ta, t_td, t_td + 0.04)
+                         * (1 - _smooth_step(ta, t_td + 0.3, t_td + 0.6)), floor)
     free_xy_y = np.where(ta >= t_td, land[1], free_ground[1]) if touch else np.full(n_a, free_ground[1])
-    w_free = np.clip((cop[:, 1] - y_st) / (free_xy_y - y_st), 0, 1) * contact
+    w_raw = np.clip((cop[:, 1] - y_st) / (free_xy_y - y_st), 0, 1)
+    w_free = np.maximum(w_raw, floor) * contact
     cop_free = np.column_stack([cop[:, 0], free_xy_y, np.zeros(n_a)])
     with np.errstate(invalid="ignore", divide="ignore"):
         cop_st = (cop - w_free[:, None] * cop_free) / (1 - w_free)[:, None]

@@ -1,0 +1,158 @@
+"""Lower-limb and trunk angles from joint positions (3-D joint centres from markers, or 2-D/3-D keypoints).
+
+All functions take plain arrays (one position per frame, (n, 3) in a z-up lab frame, or (n, 2) image
+coordinates) so that the mocap and the keypoint side compute the same quantities.
+
+Definitions (degrees). Segment vectors point upward (distal → proximal): shank = knee − ankle,
+thigh = hip − knee, trunk = mid-shoulder − mid-hip. A segment's *inclination* in a plane is
+``atan2(v·h, v·up)`` with ``h`` the plane's horizontal axis. Body axes per frame: ``up`` = lab vertical,
+medio-lateral = horizontal part of (left hip − right hip), anterior = ML × up; for one side, *medial* points
+from that side's hip towards the other hip.
+
+* ``knee_frontal`` (frontal-plane projection angle, FPPA): inclination(shank, medial) −
+  inclination(thigh, medial). **Positive = valgus** (knee medial of the hip-ankle line), negative = varus;
+  0 for a straight leg. This is the 2-D FPPA of Willson & Davis (2008, J Orthop Sports Phys Ther 38:432)
+  with the sign made explicit.
+* ``knee_sagittal``: flexion, inclination(shank, anterior) − inclination(thigh, anterior); positive = flexed.
+* ``hip_sagittal``: inclination(trunk, anterior) − inclination(thigh, anterior); positive = flexion (trunk
+  forward relative to the thigh). This is the trunk-thigh angle, not the pelvis-femur angle: keypoints have no
+  pelvis orientation.
+* ``hip_frontal``: inclination(trunk, medial) − inclination(thigh, medial); positive = adduction.
+* ``ankle_sagittal``: inclination(shank, anterior); positive = dorsiflexion, relative to a foot flat on the
+  floor (the stance foot); 0 = vertical shank.
+* ``ankle_frontal``: inclination(shank, medial); positive = shank tilted medially (proximal end medial of the
+  ankle), i.e. eversion-like.
+
+2-D input: the image is taken as the plane. Pass ``view="frontal"`` (image x ~ medio-lateral) or
+``view="sagittal"`` (image x ~ antero-posterior); ``up`` is the image direction of the vertical, (0, -1) for
+pixel coordinates with y down. Medial is still found from the hips; anterior, for a sagittal view, from the
+foot (heel → toe) when given, else the ``facing`` argument (+1: the subject faces image +x).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import _check_option, _validate_type
+from .errors import InputError
+
+ANGLES = ("knee_frontal", "knee_sagittal", "hip_sagittal", "hip_frontal", "ankle_sagittal", "ankle_frontal")
+
+
+def _arr(joints, name, shape=None):
+    if name not in joints:
+        raise InputError(f"joint {name!r} is missing", field="joints", expected=f"a {name!r} entry")
+    a = np.asarray(joints[name], dtype=float)
+    if a.ndim != 2 or a.shape[1] not in (2, 3):
+        raise InputError(f"has shape {a.shape}", field=f"joints[{name!r}]", expected="(n, 2) or (n, 3)")
+    if shape is not None and a.shape != shape:
+        raise InputError(f"has shape {a.shape}, other joints {shape}", field=f"joints[{name!r}]")
+    return a
+
+
+def _incl(v, h, up):
+    return np.degrees(np.arctan2(np.sum(v * h, axis=1), np.sum(v * up, axis=1)))
+
+
+def body_axes(left_hip: np.ndarray, right_hip: np.ndarray, up=(0.0, 0.0, 1.0)):
+    """Per-frame unit axes (anterior, left, up) of a 3-D body from its hips and the lab vertical."""
+    up = np.asarray(up, float)
+    up = up / np.linalg.norm(up)
+    ml = left_hip - right_hip
+    ml = ml - np.outer(ml @ up, up)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ml = ml / np.linalg.norm(ml, axis=1, keepdims=True)
+    ap = np.cross(ml, up)
+    return ap, ml, np.broadcast_to(up, ml.shape)
+
+
+def joint_angles(joints: dict, side: str, *, up=None, view: str | None = None, facing: int = 1) -> dict:
+    """Knee, hip and ankle angles of one side (see the module docstring for definitions and signs).
+
+    Parameters
+    ----------
+    joints : dict of str to array (n, 3) or (n, 2)
+        Needs ``left_hip``, ``right_hip``, ``{side}_knee``, ``{side}_ankle``; the trunk angles need
+        ``left_shoulder`` and ``right_shoulder``; ``{side}_heel``/``{side}_foot_index`` orient a 2-D sagittal view.
+    side : {"left", "right"}
+    up : array-like, optional
+        Vertical direction: default (0, 0, 1) for 3-D and (0, -1) for 2-D (image y down).
+    view : {"frontal", "sagittal"}, required for 2-D input
+        Which anatomical plane the image shows; only that plane's angles are returned.
+    facing : {1, -1}
+        2-D sagittal view without feet: +1 if the subject faces image +x.
+
+    Returns
+    -------
+    dict of str to ndarray (n,)
+        Degrees; NaN where a needed joint is NaN. 3-D input gives all of ``ANGLES``; 2-D gives the view's plane.
+    """
+    _check_option("side", side, ("left", "right"))
+    other = "right" if side == "left" else "left"
+    hip_s = _arr(joints, f"{side}_hip")
+    shape = hip_s.shape
+    hip_o = _arr(joints, f"{other}_hip", shape)
+    knee = _arr(joints, f"{side}_knee", shape)
+    ankle = _arr(joints, f"{side}_ankle", shape)
+    trunk = None
+    if "left_shoulder" in joints and "right_shoulder" in joints:
+        mid_sh = 0.5 * (_arr(joints, "left_shoulder", shape) + _arr(joints, "right_shoulder", shape))
+        trunk = mid_sh - 0.5 * (hip_s + hip_o)
+    shank, thigh = knee - ankle, hip_s - knee
+    dim = shape[1]
+    out = {}
+    if dim == 3:
+        if view is not None:
+            raise InputError("view is only for 2-D input", field="view")
+        ap, ml, upv = body_axes(joints["left_hip"], joints["right_hip"], (0, 0, 1) if up is None else up)
+        medial = ml if side == "right" else -ml
+        planes = {"frontal": medial, "sagittal": ap}
+    else:
+        _check_option("view", view, ("frontal", "sagittal"), "(required for 2-D joints)")
+        upv2 = np.asarray((0.0, -1.0) if up is None else up, float)
+        upv2 = upv2 / np.linalg.norm(upv2)
+        horiz = np.array([-upv2[1], upv2[0]])          # perpendicular to up in the image
+        upv = np.broadcast_to(upv2, shape)
+        if view == "frontal":
+            sgn = np.sign((hip_o - hip_s) @ horiz)       # medial = towards the other hip
+            planes = {"frontal": sgn[:, None] * horiz}
+        else:
+            heel, toe = joints.get(f"{side}_heel"), joints.get(f"{side}_foot_index")
+            if heel is not None and toe is not None:
+                sgn = np.sign((np.asarray(toe, float) - np.asarray(heel, float)) @ horiz)
+            else:
+                _check_option("facing", facing, (1, -1))
+                # horiz points to image +x when up is (0, -1)
+                sgn = np.full(shape[0], float(facing) * np.sign(horiz[0] if horiz[0] else 1.0))
+            planes = {"sagittal": sgn[:, None] * horiz}
+    if "frontal" in planes:
+        med = planes["frontal"]
+        i_sh, i_th = _incl(shank, med, upv), _incl(thigh, med, upv)
+        out["knee_frontal"] = i_sh - i_th
+        out["ankle_frontal"] = i_sh
+        if trunk is not None:
+            out["hip_frontal"] = _incl(trunk, med, upv) - i_th
+    if "sagittal" in planes:
+        ant = planes["sagittal"]
+        i_sh, i_th = _incl(shank, ant, upv), _incl(thigh, ant, upv)
+        out["knee_sagittal"] = i_sh - i_th
+        out["ankle_sagittal"] = i_sh
+        if trunk is not None:
+            out["hip_sagittal"] = _incl(trunk, ant, upv) - i_th
+    return out
+
+
+def knee_frontal_angle(hip, knee, ankle, other_hip, *, up=None) -> np.ndarray:
+    """Frontal-plane projection angle of one knee (deg, valgus positive), 2-D (image) or 3-D (lab, z up)."""
+    hip = np.asarray(hip, float)
+    side_joints = {"right_hip": hip, "left_hip": np.asarray(other_hip, float), "right_knee": knee,
+                   "right_ankle": ankle}
+    view = "frontal" if hip.ndim == 2 and hip.shape[1] == 2 else None
+    return joint_angles(side_joints, "right", up=up, view=view)["knee_frontal"]
+
+
+def angles_from_markers(markers, side: str, **widths) -> dict:
+    """:func:`joint_angles` of one side from a Plug-in-Gait-like marker set (3-D, z up)."""
+    from .com import joint_centres_from_markers
+    _validate_type(side, str, "side")
+    joints = joint_centres_from_markers(markers, **widths)
+    return joint_angles(joints, side)
