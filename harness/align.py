@@ -27,7 +27,9 @@ from ground_truth.checks import _as_float_array, _check_option
 from ground_truth.errors import AlignmentError, InputError
 
 __all__ = ["AlignmentResult", "estimate_offset", "align_by_events", "detect_onset", "resample_to",
-           "to_reference_time", "AlignmentError"]
+           "to_reference_time", "com_vertical_force", "AlignmentError"]
+
+G = 9.80665  # standard gravity, m/s²
 
 
 @dataclass
@@ -436,6 +438,26 @@ def _lowpass_nan(t, x, cutoff_hz, order=2):
         g = np.interp(grid, t[ok], flat[ok, j])    # bridge NaN gaps only for filtering
         out[ok, j] = np.interp(t[ok], grid, signal.sosfiltfilt(sos, g))
     return out.reshape(x.shape)
+
+
+def com_vertical_force(t, com_z, mass_kg: float, *, lowpass_hz: float = 6.0) -> np.ndarray:
+    """Vertical ground reaction force implied by a vertical COM trajectory: m·(z̈ + g), in N.
+
+    The COM height (m, e.g. from video keypoints) is low-passed (zero-phase Butterworth, ``lowpass_hz``) and
+    differentiated twice on its real, possibly irregular, timestamps (second-order finite differences,
+    ``numpy.gradient``), so it can be cross-correlated with a force plate's Fz by :func:`estimate_offset`.
+    NaN samples stay NaN.
+    """
+    tt = _as_float_array(t, "t", ndim=1)
+    z = _as_float_array(com_z, "com_z", ndim=1)
+    if tt.size != z.size or tt.size < 16:
+        raise InputError(f"t has {tt.size} samples and com_z {z.size}", field="com_z",
+                         expected="one height per timestamp, at least 16 samples")
+    if not (np.isfinite(mass_kg) and mass_kg > 0):
+        raise InputError(f"mass_kg is {mass_kg}", field="mass_kg", expected="a body mass > 0 kg")
+    zf = _lowpass_nan(tt, z, float(lowpass_hz)) if lowpass_hz else z
+    acc = np.gradient(np.gradient(zf, tt), tt)
+    return float(mass_kg) * (acc + G)
 
 
 def resample_to(times, t_src, x_src, *, max_gap_s: float | None = None,

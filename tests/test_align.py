@@ -188,3 +188,28 @@ def test_missing_candidate_frames_are_skipped_or_refused():
     mostly_missing[: int(0.6 * cx.size)] = np.nan
     bad = estimate_offset(tr, rx, tc, mostly_missing, max_lag_s=1.0)
     assert not bad.reliable and "missing" in bad.reason
+
+
+def test_com_vertical_force_and_alignment_with_plate():
+    from harness.align import com_vertical_force
+    # COM bobbing ~2 cm (three incommensurate components, 0.7-2.3 Hz), filmed at ~30 fps with jitter; plate Fz at
+    # 1 kHz on a clock 0.42 s ahead
+    rng = np.random.default_rng(12)
+    m = 70.0
+    comps = [(0.010, 2 * np.pi * 0.7, 0.3), (0.007, 2 * np.pi * 1.3, 1.1), (0.005, 2 * np.pi * 2.3, 2.0)]
+
+    def z_of(t):
+        return 0.9 + sum(a * np.sin(w * t + p) for a, w, p in comps)
+
+    def f_of(t):
+        return m * (9.80665 - sum(a * w ** 2 * np.sin(w * t + p) for a, w, p in comps))
+
+    tc = np.arange(0, 30, 1 / 30) + rng.uniform(-0.002, 0.002, 900)
+    f_video = com_vertical_force(tc, z_of(tc), m, lowpass_hz=5.0)
+    mid = slice(100, -100)
+    # within 10 %: the 5 Hz low-pass attenuates the 2.3 Hz component by ~4 % and the jitter adds noise
+    assert np.max(np.abs(f_video[mid] - f_of(tc)[mid])) < 0.1 * np.ptp(f_of(tc))
+    tp = np.arange(0, 40, 0.001)
+    fz = f_of(tp - 0.42) + rng.normal(0, 2, tp.size)
+    r = estimate_offset(tp, fz, tc, f_video, max_lag_s=1.0, lowpass_hz=5.0)
+    assert r.reliable and abs(r.offset_s - 0.42) < 0.005
