@@ -53,12 +53,22 @@ def load_interpreter(path: str | PathLike, *, num_threads: int | None = 1):
 
 
 def tflite_precision(interp) -> str:
-    """Weight precision of a loaded model from its tensor types: fp32, fp16, int8 or dynamic-int8."""
+    """Weight/activation precision of a loaded model: ``fp32``, ``fp16``, ``int8`` or ``dynamic-int8``.
+
+    int8 tensors with int8 model inputs or QUANTIZE ops (activations in int8) → ``int8`` (full integer);
+    int8 tensors without them → ``dynamic-int8`` (int8 weights, float activations); float16 tensors (weights
+    stored in half precision behind DEQUANTIZE ops, as MediaPipe ships BlazePose) → ``fp16``.
+    """
     import numpy as np
     dtypes = {d["dtype"] for d in interp.get_tensor_details()}
     inputs = {d["dtype"] for d in interp.get_input_details()}
     if np.int8 in dtypes or np.uint8 in dtypes:
-        return "int8" if (np.int8 in inputs or np.uint8 in inputs) else "dynamic-int8"
+        try:
+            ops = {op["op_name"] for op in interp._get_ops_details()}
+        except (AttributeError, KeyError, RuntimeError):
+            ops = set()
+        full = np.int8 in inputs or np.uint8 in inputs or "QUANTIZE" in ops
+        return "int8" if full else "dynamic-int8"
     if np.float16 in dtypes:
         return "fp16"
     return "fp32"
