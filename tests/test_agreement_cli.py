@@ -126,3 +126,31 @@ def test_align_json(capsys, tmp_path):
     _write_signal(tmp_path / "static.csv", tc, 1e-6 * rng.normal(size=tc.size))
     rc, out, err = _run(capsys, ["align", str(tmp_path / "ref.csv"), str(tmp_path / "static.csv"), "--json"])
     assert rc == 2 and json.loads(out)["reliable"] is False and "refused" in err
+
+
+@pytest.mark.parametrize("method, key", [("log", "ratio_loa_lower"), ("percent", "bias"),
+                                         ("regression", "bias_slope")])
+def test_agreement_other_methods(capsys, method, key):
+    path = shared_path("agreement", "ba1999_table2_plasma_volume.csv")
+    rc, out, _ = _run(capsys, ["agreement", str(path), "--reference", "Hurley", "--candidate", "Nadler",
+                               "--method", method, "--json"])
+    assert rc == 0
+    d = json.loads(out)
+    assert d["method"] == method and key in d and d["n"] == 99
+
+
+def test_agreement_ba1999_replicates_published_via_cli(capsys, tmp_path):
+    # Bland & Altman 1999 §5.1: J - S limits -56.68 to 25.44, CIs -63.5 to -49.9 and 18.7 to 32.2
+    wide = pd.read_csv(shared_path("agreement", "ba1999_table1_sbp.csv"))
+    long = pd.DataFrame({"subject": np.repeat(wide["subject"].to_numpy(), 3),
+                         "J": wide[["J1", "J2", "J3"]].to_numpy().ravel(),
+                         "S": wide[["S1", "S2", "S3"]].to_numpy().ravel()})
+    path = tmp_path / "sbp_long.csv"
+    long.to_csv(path, index=False)
+    rc, out, _ = _run(capsys, ["agreement", str(path), "--reference", "S", "--candidate", "J", "--subject", "subject",
+                               "--method", "replicates-ba1999", "--json"])
+    d = json.loads(out)
+    assert rc == 0 and d["n_subjects"] == 85
+    assert d["loa_lower"] == pytest.approx(-56.68, abs=0.005) and d["loa_upper"] == pytest.approx(25.44, abs=0.005)
+    assert d["loa_lower_ci"] == [pytest.approx(-63.5, abs=0.05), pytest.approx(-49.9, abs=0.05)]
+    assert d["loa_upper_ci"] == [pytest.approx(18.7, abs=0.05), pytest.approx(32.2, abs=0.05)]
