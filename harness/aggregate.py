@@ -173,7 +173,9 @@ def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
                 base = {"candidate": cand, "kpi": kpi, "condition": cond, "unit": sub["unit"].iloc[0],
                         "kpi_kind": kind}
                 if kind == "categorical":
-                    categorical.append(_categorical_row(sub, base, labels, settings))
+                    # categorical rows have no condition field (docs/results-schema.md): pooled over conditions
+                    if cond == "all":
+                        categorical.append(_categorical_row(sub, base, labels, settings))
                 else:
                     agreement.append(_continuous_row(sub, base, settings, kind))
     baseline = manifest.baseline.name if manifest.baseline else None

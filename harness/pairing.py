@@ -134,8 +134,16 @@ class Side:
         self.kpis: dict[str, dict] = {}
         self.unavailable: dict[str, str] = {}
         self.events: dict[str, float] = {}
+        self.event_list: list = []
+        self.event_source = "none"
         self.span: tuple[float, float] | None = None
         self.axes = ("ap", "ml")
+        self.meta: dict[str, Any] = {}
+        self.track = None
+        self.camera = None
+        self.observable_axis = None
+        self.horizontal_dir = None
+        self.plane_point = None
 
     def add(self, name: str, t, values, source: str) -> None:
         self.signals[name] = (np.asarray(t, float), np.asarray(values, float))
@@ -156,11 +164,21 @@ def _reference_side(trial: dict, subject: dict) -> tuple[Side, Any]:
         spans.append((float(t[0]), float(t[-1])))
     if rec.markers is not None:
         spans.append((float(rec.markers.time[0]), float(rec.markers.time[-1])))
-    for ev in rec.events:
+    side.event_list = []
+    side.event_source = "none"
+    if len(rec.plates) >= 2:
+        try:
+            side.event_list = need("ground_truth.events", "plate_events_from_recording")(rec)
+            side.event_source = "force plates (ground_truth.events.plate_events_from_recording)"
+        except Exception as exc:  # noqa: BLE001 - fall back on the file's own events
+            side.unavailable["events"] = f"plate events: {type(exc).__name__}: {exc}"
+    if not any(e.name == "foot_lift" for e in side.event_list) and rec.events:
+        side.event_list = list(rec.events)
+        side.event_source = "events stored in the gold-standard file"
+    for ev in side.event_list:
         side.events.setdefault(ev.name, float(ev.time))
     _reference_ankle(side, rec, trial)
     _reference_com(side, rec, subject)
-    _reference_direct_kpis(side, rec, trial, subject)
     side.span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
     return side, rec
 
@@ -185,44 +203,34 @@ def _reference_ankle(side: Side, rec, trial: dict) -> None:
 
 
 def _reference_com(side: Side, rec, subject: dict) -> None:
-    """Whole-body COM of the gold standard: markers (segmental model) first, else force plates."""
-    try:
-        com_mod = need("ground_truth.com")
-    except NotAvailableError as exc:
-        side.unavailable["com"] = str(exc)
-        return
-    fn = getattr(com_mod, "com_from_recording", None)
-    if fn is None:
-        side.unavailable["com"] = "not available: ground_truth.com.com_from_recording is not defined"
-        return
-    try:
-        res = fn(rec, mass_kg=subject["mass_kg"], height_m=subject["height_m"],
-                 sex=_sex(subject.get("sex")))
-    except Exception as exc:  # noqa: BLE001 - the reason is reported per KPI
-        side.unavailable["com"] = f"{type(exc).__name__}: {exc}"
-        return
-    ts = res if hasattr(res, "time") else getattr(res, "com", res)
-    com = ts["com"] if hasattr(ts, "__getitem__") and "com" in ts else np.asarray(ts.data[next(iter(ts.data))])
-    method = ts.meta.get("method", "ground_truth.com") if hasattr(ts, "meta") else "ground_truth.com"
-    a, b = rec.horizontal_axes
-    side.add("com_xyz", ts.time, com, method)
-    side.add("com", ts.time, com[:, [a, b]], method)
-    side.add("com_vertical", ts.time, com[:, rec.vertical_axis], method)
+    """Whole-body COM of the gold standard: markers (segmental model) first, else force plates (horizontal)."""
+    com_mod = need("ground_truth.com")
+    sex = _sex(subject.get("sex"))
+    if rec.markers is not None:
+        markers = _markers_z_up(rec)
+        try:
+            ts = com_mod.com_from_markers(markers, sex)
+            com = ts["com"]
+            method = ts.meta.get("method", "com_from_markers")
+            side.add("com_xyz", ts.time, com, method)
+            side.add("com", ts.time, com[:, :2], method)
+            side.add("com_vertical", ts.time, com[:, 2], method)
+            side.axes = ("ap", "ml")   # z-up lab frame: x anterior, y left (C3D labs; the synthetic lab)
+            return
+        except Exception as exc:  # noqa: BLE001 - fall back on the plates, keep the reason
+            side.unavailable["com"] = f"COM from markers: {type(exc).__name__}: {exc}"
+    if rec.plates:
+        try:
+            ts = com_mod.com_from_plates(rec, subject["mass_kg"], height_m=subject["height_m"])
+            side.add("com", ts.time, ts["com"], ts.meta.get("method", "com_from_plates"))
+            side.unavailable.pop("com", None)
+        except Exception as exc:  # noqa: BLE001
+            side.unavailable["com"] = (side.unavailable.get("com", "") + f"; COM from plates: "
+                                       f"{type(exc).__name__}: {exc}").lstrip("; ")
 
 
 def _sex(s) -> str:
     return "female" if str(s or "").lower() in ("f", "female") else "male"
-
-
-def _reference_direct_kpis(side: Side, rec, trial: dict, subject: dict) -> None:
-    """Time-to-failure, strategy label and knee excursion from the gold standard's own parts."""
-    # Filled as ground_truth.events / angles / strategy land; until then each says why it is missing.
-    for kpi, module in (("time_to_failure", "ground_truth.events"), ("strategy_label", "ground_truth.strategy"),
-                        ("knee_frontal_excursion", "ground_truth.angles")):
-        try:
-            need(module)
-        except NotAvailableError as exc:
-            side.unavailable[kpi] = str(exc)
 
 
 def _candidate_side(spec: dict, trial: dict, subject: dict, settings: dict) -> tuple[Side, Any]:
@@ -256,36 +264,27 @@ def read_camera(trial: dict):
 
 
 def _candidate_signals(side: Side, track, trial: dict, subject: dict) -> None:
-    """COM and other signals from keypoints.
-
-    COM in metres and the keypoint KPIs come from ``candidates.kpis``. For clock alignment only, the image
-    COM (de Leva segment model on the keypoints, :func:`ground_truth.anthropometry.whole_body_com`) is also
-    kept in pixels with its vertical axis flipped to point up: correlation does not care about scale, so the
-    alignment does not depend on the metric scaling.
-    """
-    from candidates.skeletons import keypoint_names
-    from ground_truth.anthropometry import whole_body_com
-
-    names = keypoint_names(track.schema)
-    joints = {n: track.keypoints[:, i, :2] for i, n in enumerate(names)}
+    """COM, lifted-foot height and the track itself from keypoints (``candidates.kpis``)."""
+    kp = need("candidates.kpis")
+    camera = read_camera(trial)
+    side.track, side.camera = track, camera
+    stance = trial["stance_leg"]
+    sex = _sex(subject.get("sex"))
     try:
-        com_px = whole_body_com(joints, _sex(subject.get("sex")))
-        side.add("com_vertical_px", track.times_s, -com_px[:, 1], "image COM (de Leva on keypoints), px, up")
+        kc = kp.keypoint_com(track, camera=camera, height_m=subject["height_m"], stance=stance, sex=sex)
+        side.keypoint_com = kc
+        side.add("com_h", kc.time_s, kc.horizontal_m, kc.method)
+        side.add("com_vertical", kc.time_s, kc.com_m[:, 2], kc.method + " (vertical)")
+        side.observable_axis = kc.observable_axis
+        side.horizontal_dir = kc.report.get("horizontal_dir")
+        side.plane_point = kc.report.get("plane_point_m")
+    except Exception as exc:  # noqa: BLE001 - reported per KPI
+        side.unavailable["com"] = f"keypoint COM: {type(exc).__name__}: {exc}"
+    try:
+        feet = kp.keypoint_feet(track, stance=stance, camera=camera, height_m=subject["height_m"])
+        side.add("free_foot_height", feet["time_s"], feet["height_m"], "lifted foot height from keypoints")
     except Exception as exc:  # noqa: BLE001
-        side.unavailable["com_vertical_px"] = f"{type(exc).__name__}: {exc}"
-    free = "left" if trial["stance_leg"] == "right" else "right"
-    try:
-        ankle = track.keypoints[:, names.index(f"{free}_ankle"), 1]
-        side.add("free_ankle_vertical_px", track.times_s, -ankle, f"{free} (lifted) ankle keypoint, px, up")
-    except ValueError:
-        pass
-    try:
-        kp = need("candidates.kpis")
-    except NotAvailableError as exc:
-        for k in ("com", "time_to_failure", "strategy_label", "knee_frontal_excursion"):
-            side.unavailable.setdefault(k, str(exc))
-        return
-    side.unavailable["com"] = "not available: candidates.kpis adapter not written yet"
+        side.unavailable["free_foot_height"] = f"lifted foot height: {type(exc).__name__}: {exc}"
 
 
 def process_trial(task: dict, row: dict, figures: dict) -> None:
@@ -296,7 +295,7 @@ def process_trial(task: dict, row: dict, figures: dict) -> None:
     protocol = get_protocol(trial["protocol"])
     kpi_names = list(settings.get("kpis") or protocol.kpi_names)
     max_duration = float(trial.get("duration_s") or protocol.condition(trial["condition"]).duration_s)
-    ref = cand = None
+    ref = cand = _rec = None
     if trial["kind"] != "candidate-only":
         ref, _rec = _reference_side(trial, subject)
     if spec is not None:
@@ -313,13 +312,61 @@ def process_trial(task: dict, row: dict, figures: dict) -> None:
     row["window_s"] = list(window)
     fs = float(settings.get("sway_rate_hz") or 0) or _common_rate(cand)
     lp = settings.get("sway_lowpass_hz", 5.0)
-    values = {}
-    for side in (ref, cand):
+    values = _kpi_values(ref, _rec, cand, kpi_names, window, fs, lp, alignment,
+                         trial, subject, max_duration)
+    row["kpis"] = _pair_rows(kpi_names, values.get("reference"), values.get("candidate"), trial["kind"])
+    row["sway_rate_hz"] = fs
+    _figures(figures, ref, cand, alignment, window)
+    row["figures_available"] = bool(figures)
+
+
+def _kpi_values(ref, rec, cand, kpi_names, window, fs, lp, alignment, trial, subject, max_duration) -> dict:
+    r: dict[str, dict] = {}
+    c: dict[str, dict] = {}
+    cop = [k for k in kpi_names if k.startswith("cop_")]
+    if cop:
+        if ref is not None:
+            if "cop" in ref.signals:
+                t, xy = ref.signals["cop"]
+                try:
+                    r.update(sway_kpis(t, xy, window, signal="cop", fs_hz=fs, lowpass_hz=lp, axes=ref.axes,
+                                       source=ref.sources["cop"]))
+                except Exception as exc:  # noqa: BLE001
+                    r.update({k: {"value": None, "status": f"{type(exc).__name__}: {exc}"} for k in cop})
+            else:
+                r.update({k: {"value": None, "status": "the gold standard has no force plate"} for k in cop})
+        if cand is not None:
+            c.update({k: {"value": None, "status": "not available: candidates.kpis has no COP estimate from "
+                                                   "keypoints"} for k in cop})
+    com = [k for k in kpi_names if k.startswith("com_")]
+    if com:
+        rc, cc = _com_kpis(ref, cand, com, window, fs, lp, alignment)
+        r.update(rc)
+        c.update(cc)
+    if "time_to_failure" in kpi_names:
+        if ref is not None:
+            r["time_to_failure"] = _reference_ttf(ref, max_duration)
+        if cand is not None:
+            try:
+                c["time_to_failure"] = _candidate_ttf(cand, trial, subject, max_duration)
+            except Exception as exc:  # noqa: BLE001
+                c["time_to_failure"] = {"value": None, "status": f"{type(exc).__name__}: {exc}"}
+    rest = [k for k in kpi_names if k in ("strategy_label", "knee_frontal_excursion")]
+    if rest:
+        if ref is not None:
+            r.update(_reference_window_kpis(ref, rec, window, trial, rest))
+        if cand is not None:
+            try:
+                c.update(_candidate_window_kpis(cand, window, alignment, trial, rest))
+            except Exception as exc:  # noqa: BLE001
+                c.update({k: {"value": None, "status": f"{type(exc).__name__}: {exc}"} for k in rest})
+    for side, vals in ((ref, r), (cand, c)):
         if side is None:
             continue
-        values[side.name] = _side_kpis(side, kpi_names, window, fs, lp, alignment if side is cand else None)
-    row["kpis"] = _pair_rows(kpi_names, values.get("reference"), values.get("candidate"), trial["kind"])
-    row["figures_available"] = _figures(figures, ref, cand, alignment, window)
+        for k in kpi_names:
+            vals.setdefault(k, {"value": None, "status": side.unavailable.get(k, f"not computed on the "
+                                                                               f"{side.name} side")})
+    return {"reference": r if ref is not None else None, "candidate": c if cand is not None else None}
 
 
 def _common_rate(cand: Side | None) -> float:
@@ -352,7 +399,7 @@ def _analysis_window(ref, cand, alignment, protocol, trial, max_duration) -> tup
     lift = side.events.get("foot_lift")
     if lift is not None and lo <= lift < hi:
         lo = lift
-    end = side.events.get("touchdown") or side.events.get("foot_touchdown")
+    end = side.events.get("touch_down") or side.events.get("touchdown") or side.events.get("foot_touchdown")
     if end is not None and lo < end <= hi:
         hi = end
     hi = min(hi, lo + max_duration)
@@ -362,32 +409,179 @@ def _analysis_window(ref, cand, alignment, protocol, trial, max_duration) -> tup
     return (float(lo), float(hi))
 
 
-def _side_kpis(side: Side, kpi_names, window, fs, lowpass_hz, alignment) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    for signal in ("com", "cop"):
-        wanted = [k for k in kpi_names if k.startswith(signal + "_")]
-        if not wanted:
-            continue
-        if signal not in side.signals:
-            reason = side.unavailable.get(signal) or f"no {signal.upper()} signal on the {side.name} side"
-            for k in wanted:
-                out[k] = {"value": None, "status": reason}
-            continue
-        t, xy = side.signals[signal]
-        t = _to_ref_clock(t, alignment)
+def _to_cand_clock(t_ref, alignment: dict | None):
+    if not alignment:
+        return np.asarray(t_ref, float)
+    drift = (alignment.get("drift_ppm") or 0.0) * 1e-6
+    return (np.asarray(t_ref, float) - alignment["offset_s"]) / (1.0 + drift)
+
+
+def slice_track(track, t0: float, t1: float):
+    """The frames of a keypoint track with t0 <= time < t1 (candidate clock)."""
+    from candidates.track import KeypointTrack
+    keep = (track.times_s >= t0) & (track.times_s < t1)
+    return KeypointTrack(track.times_s[keep], track.keypoints[keep], track.confidence[keep], track.schema,
+                         track.image_width, track.image_height, dict(track.candidate), dict(track.meta))
+
+
+def _axis_com_kpis(t_grid, x, fs, axis, lowpass_hz, method):
+    """COM sway KPIs of one horizontal component through candidates.kpis.com_sway_kpis (the definition the
+    keypoint side uses), so both sides of a pair are measured by the same code on the same grid."""
+    kp = need("candidates.kpis")
+    com = kp.KeypointCOM(time_s=t_grid, com_px=np.full((t_grid.size, 2), np.nan),
+                         com_m=np.column_stack([x, np.zeros_like(x), np.zeros_like(x)]), horizontal_m=x,
+                         observable_axis=axis, fs_hz=fs, method=method)
+    return kp.com_sway_kpis(com, convention=SWAY_CONVENTION, lowpass_hz=lowpass_hz or None)
+
+
+def _com_kpis(ref, cand, wanted, window, fs, lp, alignment) -> tuple[dict, dict]:
+    r_out, c_out = {}, {}
+    grid = uniform_grid(window[0], window[1], fs)
+    if cand is not None and "com_h" in cand.signals:
+        axis = cand.observable_axis
+        ct, cx = cand.signals["com_h"]
+        xc = resample(_to_ref_clock(ct, alignment), cx, grid)
+        c_out = _axis_com_kpis(grid, xc, fs, axis, lp, cand.sources["com_h"] +
+                               "; resampled onto the analysis grid (reference clock)")
+        if ref is not None:
+            if "com_xyz" in ref.signals:
+                rt, rxyz = ref.signals["com_xyz"]
+                if cand.horizontal_dir is not None:
+                    d = np.asarray(cand.horizontal_dir, float)
+                    xr = resample(rt, rxyz @ d, grid)
+                    how = (f"{ref.sources['com_xyz']}; projected on the camera's horizontal image axis "
+                           f"{np.round(d, 3).tolist()} (the one component the candidate observes)")
+                else:
+                    j = 1 if axis == "ml" else 0
+                    xr = resample(rt, rxyz[:, j], grid)
+                    how = f"{ref.sources['com_xyz']}; lab {'y' if j else 'x'} ({axis.upper()}) component"
+                r_out = _axis_com_kpis(grid, xr, fs, axis, lp, how)
+            elif "com" in ref.signals:
+                rt, rxy = ref.signals["com"]
+                j = ref.axes.index(axis)
+                r_out = _axis_com_kpis(grid, resample(rt, rxy[:, j], grid), fs, axis, lp,
+                                       f"{ref.sources['com']}; {axis.upper()} component")
+            else:
+                r_out = {k: {"value": None, "status": ref.unavailable.get("com", "no reference COM")} for k in wanted}
+    else:
+        if cand is not None:
+            c_out = {k: {"value": None, "status": cand.unavailable.get("com", "no keypoint COM")} for k in wanted}
+        if ref is not None:
+            if "com" in ref.signals:
+                t, xy = ref.signals["com"]
+                try:
+                    r_out = sway_kpis(t, xy, window, signal="com", fs_hz=fs, lowpass_hz=lp, axes=ref.axes,
+                                      source=ref.sources["com"])
+                except Exception as exc:  # noqa: BLE001
+                    r_out = {k: {"value": None, "status": f"{type(exc).__name__}: {exc}"} for k in wanted}
+            else:
+                r_out = {k: {"value": None, "status": ref.unavailable.get("com", "no reference COM")} for k in wanted}
+    for out in (r_out, c_out):
+        for k, v in list(out.items()):
+            val = v.get("value")
+            if val is not None and not np.isfinite(val):
+                out[k] = {"value": None, "status": v.get("method")}
+    return ({k: r_out.get(k, {"value": None}) for k in wanted} if ref is not None else {},
+            {k: c_out.get(k, {"value": None}) for k in wanted} if cand is not None else {})
+
+
+#: Stopping rules applied on both sides (the stance-foot-moved rule needs a calibrated, low-jitter foot track).
+TTF_RULES = ("touch_down",)
+
+
+def _reference_ttf(ref: Side, max_duration: float) -> dict:
+    """Time-to-failure of the gold standard from its foot events (ground_truth.events), censored at the max."""
+    ttf_fn = need("ground_truth.events", "time_to_failure")
+    if not any(e.name == "foot_lift" for e in ref.event_list):
+        return {"value": None, "status": f"no foot_lift event in the gold standard ({ref.event_source})"}
+    r = ttf_fn(ref.event_list, max_duration_s=max_duration, recording_end_s=ref.span[1], rules=TTF_RULES,
+               source=ref.event_source)
+    return {"value": float(r.value_s), "censored": bool(r.censored),
+            "method": f"{r.source}; {r.rule}; stopped by {r.reason}"}
+
+
+def _candidate_ttf(cand: Side, trial: dict, subject: dict, max_duration: float) -> dict:
+    kp = need("candidates.kpis")
+    r, _events = kp.keypoint_time_to_failure(cand.track, max_duration_s=max_duration, stance=trial["stance_leg"],
+                                             camera=cand.camera, height_m=subject["height_m"], rules=TTF_RULES)
+    if not np.isfinite(r.value_s):
+        return {"value": None, "status": r.reason}
+    return {"value": float(r.value_s), "censored": bool(r.censored),
+            "method": f"{r.source}; {r.rule}; stopped by {r.reason}"}
+
+
+def _candidate_window_kpis(cand: Side, window, alignment, trial, wanted) -> dict:
+    kp = need("candidates.kpis")
+    out = {}
+    lo, hi = _to_cand_clock(np.array(window), alignment)
+    part = slice_track(cand.track, float(lo), float(hi))
+    stance = trial["stance_leg"]
+    if "strategy_label" in wanted:
         try:
-            vals = sway_kpis(t, xy, window, signal=signal, fs_hz=fs, lowpass_hz=lowpass_hz, axes=side.axes,
-                             source=side.sources[signal])
-        except Exception as exc:  # noqa: BLE001 - reported per KPI
-            vals = {k: {"value": None, "status": f"{type(exc).__name__}: {exc}"} for k in wanted}
-        out.update({k: v for k, v in vals.items() if k in wanted})
-    for k in kpi_names:
-        if k in out:
-            continue
-        if k in side.kpis:
-            out[k] = side.kpis[k]
-        else:
-            out[k] = {"value": None, "status": side.unavailable.get(k, f"not computed on the {side.name} side")}
+            res = kp.keypoint_strategy(part, stance=stance, camera=cand.camera)
+            out["strategy_label"] = {"value": res.label, "method": f"keypoint frontal angles; hip fraction "
+                                     f"{res.hip_fraction:.2f} (ground_truth.strategy)", "hip_fraction": res.hip_fraction}
+        except Exception as exc:  # noqa: BLE001
+            out["strategy_label"] = {"value": None, "status": f"{type(exc).__name__}: {exc}"}
+    if "knee_frontal_excursion" in wanted:
+        try:
+            r = kp.knee_frontal_excursion(part, stance)
+            v = r["value"]
+            out["knee_frontal_excursion"] = ({"value": float(v), "method": r["method"]} if np.isfinite(v)
+                                             else {"value": None, "status": r["method"]})
+        except Exception as exc:  # noqa: BLE001
+            out["knee_frontal_excursion"] = {"value": None, "status": f"{type(exc).__name__}: {exc}"}
+    return out
+
+
+def _markers_z_up(rec):
+    """The recording's markers in a z-up lab frame (y-up files rotated as the renderer does)."""
+    markers = rec.markers
+    if rec.vertical_axis == 2:
+        return markers
+    from candidates.render.motion import to_z_up
+    from ground_truth.timeseries import TimeSeries
+    chans = [k for k in markers.channels if markers[k].ndim == 2]
+    return TimeSeries(markers.time, {k: to_z_up(markers[k], rec.vertical_axis) for k in chans},
+                      {k: "m" for k in chans}, meta=dict(markers.meta))
+
+
+def _reference_window_kpis(ref: Side, rec, window, trial, wanted) -> dict:
+    """Strategy label and knee excursion from marker joint angles (ground_truth.angles) in the window.
+
+    The strategy label uses the frontal-plane angles only, the plane a frontal camera sees, so that both sides
+    of the pair apply one definition (the sagittal angles are in the gold standard but not in the video).
+    """
+    keys = [k for k in ("strategy_label", "knee_frontal_excursion") if k in wanted]
+    if rec is None or rec.markers is None:
+        return {k: {"value": None, "status": "the gold standard has no markers (joint angles need them)"}
+                for k in keys}
+    try:
+        angles_from_markers = need("ground_truth.angles", "angles_from_markers")
+        ang = angles_from_markers(_markers_z_up(rec), trial["stance_leg"])
+    except Exception as exc:  # noqa: BLE001
+        reason = str(exc) if isinstance(exc, NotAvailableError) else f"{type(exc).__name__}: {exc}"
+        return {k: {"value": None, "status": reason} for k in keys}
+    t = rec.markers.time
+    m = (t >= window[0]) & (t < window[1])
+    out = {}
+    if "strategy_label" in keys:
+        try:
+            from ground_truth.strategy import strategy_indicator
+            res = strategy_indicator(hip_frontal=np.asarray(ang["hip_frontal"])[m],
+                                     ankle_frontal=np.asarray(ang["ankle_frontal"])[m])
+            out["strategy_label"] = {"value": res.label, "hip_fraction": float(res.hip_fraction),
+                                     "method": f"marker joint angles (frontal plane) in the analysis window; hip "
+                                               f"fraction {res.hip_fraction:.2f} (ground_truth.strategy)"}
+        except Exception as exc:  # noqa: BLE001
+            out["strategy_label"] = {"value": None, "status": f"{type(exc).__name__}: {exc}"}
+    if "knee_frontal_excursion" in keys:
+        k = np.asarray(ang.get("knee_frontal", np.full(t.size, np.nan)))[m]
+        ok = np.isfinite(k)
+        out["knee_frontal_excursion"] = (
+            {"value": float(np.ptp(k[ok])), "method": "range of the stance knee frontal-plane angle from markers "
+                                                      f"(ground_truth.angles) over {int(ok.sum())} samples"}
+            if ok.sum() > 1 else {"value": None, "status": "no knee frontal angle samples in the window"})
     return out
 
 
@@ -416,10 +610,10 @@ def _pair_rows(kpi_names, ref: dict | None, cand: dict | None, kind: str) -> lis
 
 #: Alignment signal pairs tried in order for ``alignment_signal = "auto"``: (reference, candidate, what).
 ALIGNMENT_PAIRS = {
-    "com_vertical": ("com_vertical", "com_vertical_px",
-                     "vertical COM: markers (m) vs image COM of the keypoints (px, up)"),
-    "free_ankle_vertical": ("free_ankle_vertical", "free_ankle_vertical_px",
-                            "lifted-foot ankle height: markers vs keypoint"),
+    "com_vertical": ("com_vertical", "com_vertical",
+                     "vertical COM: markers vs keypoints (the protocol's knee dip or hop moves it on both sides)"),
+    "free_ankle_vertical": ("free_ankle_vertical", "free_foot_height",
+                            "lifted-foot height: ankle marker vs keypoints (foot lift and touch-down)"),
 }
 
 
@@ -454,7 +648,7 @@ def align_sides(ref: Side, cand: Side, settings: dict, trial: dict) -> dict:
         if rname not in ref.signals or cname not in cand.signals:
             missing = rname if rname not in ref.signals else cname
             side = ref if rname not in ref.signals else cand
-            reasons.append(f"{what}: {side.unavailable.get(missing.replace('_px', ''), 'signal ' + missing + ' missing')}")
+            reasons.append(f"{what}: {side.unavailable.get('com', 'signal ' + missing + ' missing')}")
             continue
         rt, rx = ref.signals[rname]
         ct, cx = cand.signals[cname]

@@ -32,6 +32,10 @@ from ground_truth.errors import NotAvailableError
 
 #: Bump when the generated files change for the same configuration (invalidates DIR/data).
 GENERATOR_VERSION = 1
+#: The demo judges the per-frame landmarks: BlazePose's temporal landmark filter delays them by about
+#: 1.5 frames (measured on the demo videos: -48 ms MediaPipe graph, -60 ms BlazePose TFLite, against +8 and
+#: +2 ms unfiltered), a lag that would be read as a clock offset. See docs/study.md.
+DEMO_BACKBONE_PARAMS = {"smooth_landmarks": False}
 
 
 @dataclass
@@ -278,9 +282,10 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
                 notes.append(f"candidate {name}: {status}")
                 continue
             candidates.append({"name": name, "backbone": "blazepose-tflite",
-                               "params": {"landmark_model": str(model)}})
+                               "params": {"landmark_model": str(model), **DEMO_BACKBONE_PARAMS}})
         else:
-            candidates.append({"name": name, **({"baseline": True} if name == "mediapipe-full" else {})})
+            candidates.append({"name": name, **({"baseline": True} if name == "mediapipe-full" else {}),
+                               "params": dict(DEMO_BACKBONE_PARAMS)})
     _write_manifest(manifest, cfg, subjects, trials, candidates)
     stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint(), "config": asdict(cfg), "trials": trials,
                                  "notes": notes}, indent=1, default=str))

@@ -22,8 +22,9 @@ def add_parser(subparsers) -> None:
                    help="output folder (default: ./stancebench-demo)")
     p.add_argument("--subjects", type=int, default=3, metavar="N", help="synthetic subjects (default 3)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the synthetic study (default 0)")
-    p.add_argument("--duration", type=float, default=10.0, metavar="SECONDS",
-                   help="length of each synthetic trial (default 10 s)")
+    p.add_argument("--duration", type=float, default=6.0, metavar="SECONDS",
+                   help="maximum single-leg stance time of each synthetic trial, where time-to-failure is "
+                        "censored (default 6 s; each recording lasts about this plus 5 s)")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: one per core)")
     p.add_argument("--policy", metavar="POLICY.toml",
                    help="gate policy to apply instead of the sample policy (it is still copied to DIR/policy.toml)")
@@ -47,7 +48,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     cfg = DemoConfig(n_subjects=args.subjects, seed=args.seed, duration_s=args.duration)
     print(f"stancebench demo: synthetic study of {cfg.n_subjects} subjects x {len(cfg.conditions)} conditions "
-          f"x {cfg.trials_per_condition} trial(s), {cfg.duration_s:g} s each, {cfg.width}x{cfg.height} video at "
+          f"x {cfg.trials_per_condition} trial(s), single-leg stance up to {cfg.duration_s:g} s, {cfg.width}x{cfg.height} video at "
           f"{cfg.fps:g} fps -> {args.out}", file=sys.stderr)
     study = generate_demo_study(args.out, cfg, progress=not args.no_progress)
     policy = write_demo_policy(args.out, source=args.policy)
