@@ -151,6 +151,16 @@ def test_cli_render(tmp_path, capsys):
     assert "15 frames of 16 nominal, 1 dropped" in text
     tr = read_truth_json(tmp_path / "v.truth.json")
     assert tr.clock["offset_s"] == 0.2 and tr.clock["drift_ppm"] == 100
+    # A real Qualisys calibration as the camera (portrait 1088x1920, 60 fps): the figure at the lab origin
+    # is inside the image of cam01.
+    qca = shared_path("video", "pose2sim_balancing", "Calib.qca.txt")
+    rc = main(["render", "pendulum", "--camera", str(qca), "--camera-name", "cam01", "--fps", "60",
+               "--out", str(tmp_path / "q.mp4"), "--duration", "0.1"])
+    assert rc == 0 and "7 frames of 7 nominal" in capsys.readouterr().out
+    q = read_truth_json(tmp_path / "q.truth.json")
+    assert (q.track.image_width, q.track.image_height) == (1088, 1920) and np.all(q.track.confidence == 1.0)
+    rc = main(["render", "pendulum", "--camera", str(qca), "--out", str(tmp_path / "q.mp4")])
+    assert rc == 2 and "--camera-name" in capsys.readouterr().err
     rc = main(["render", "pendulum", "--camera", str(tmp_path / "missing.toml"), "--out", str(out)])
     assert rc == 2 and "file not found" in capsys.readouterr().err
     rc = main(["render", "pendulum:wobble=3", "--camera", str(cam_path), "--out", str(out)])

@@ -200,13 +200,16 @@ class PinholeCamera:
             return np.stack([xd, yd], axis=-1)
         k1, k2, p1, p2, k3 = self.distortion
         x, y = xd.copy(), yd.copy()
-        for _ in range(20):
+        for _ in range(30):
             r2 = x * x + y * y
             radial = 1 + k1 * r2 + k2 * r2 ** 2 + k3 * r2 ** 3
             dx = 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
             dy = p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
-            x = (xd - dx) / radial
-            y = (yd - dy) / radial
+            x_new, y_new = (xd - dx) / radial, (yd - dy) / radial
+            step = np.nanmax(np.abs(x_new - x) + np.abs(y_new - y)) if x.size else 0.0
+            x, y = x_new, y_new
+            if not step > 1e-12:   # converged (or all NaN)
+                break
         return np.stack([x, y], axis=-1)
 
     def rays(self, uv) -> np.ndarray:

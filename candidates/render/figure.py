@@ -248,8 +248,15 @@ def background_image(camera, *, clutter: bool = True, seed: int = 0, wall_distan
     """
     rng = np.random.default_rng(seed)
     H, W = camera.height, camera.width
-    u, v = np.meshgrid(np.arange(W, dtype=float), np.arange(H, dtype=float))
-    d = camera.rays(np.stack([u, v], axis=-1))
+    # Ray directions vary smoothly over the image: cast them on a 4-px grid and interpolate (cv2.remap).
+    import cv2
+    step = 4
+    gu, gv = np.arange(0, W + step, step, dtype=float), np.arange(0, H + step, step, dtype=float)
+    u, v = np.meshgrid(gu, gv)
+    coarse = camera.rays(np.stack([u, v], axis=-1)).astype(np.float32)
+    mx, my = np.meshgrid(np.arange(W, dtype=np.float32) / step, np.arange(H, dtype=np.float32) / step)
+    d = cv2.remap(coarse, mx, my, cv2.INTER_LINEAR).astype(float)
+    d /= np.linalg.norm(d, axis=-1, keepdims=True)
     c = camera.center
     fwd = camera.optical_axis.copy()
     fwd[2] = 0.0

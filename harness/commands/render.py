@@ -21,8 +21,9 @@ def add_parser(subparsers) -> None:
                    help="a .c3d/.trc marker file (joint centres from markers), 'synthetic:seed=3,strategy=hip' "
                         "(the synthetic generator's parameters) or 'pendulum:seed=1,stance=left' (a rigid "
                         "test pattern)")
-    p.add_argument("--camera", required=True, metavar="CAMERA.toml", help="camera TOML (docs/rendering.md)")
-    p.add_argument("--camera-name", default=None, help="which camera of a multi-camera TOML")
+    p.add_argument("--camera", required=True, metavar="CAMERA.toml",
+                   help="camera TOML (docs/rendering.md) or a Qualisys .qca.txt calibration")
+    p.add_argument("--camera-name", default=None, help="which camera of a multi-camera TOML or .qca.txt")
     p.add_argument("--out", required=True, metavar="VIDEO.mp4", help="video to write")
     p.add_argument("--truth", default=None, metavar="TRUTH.json", help="truth file (default VIDEO.truth.json)")
     p.add_argument("--offset", type=float, default=None, metavar="S",
@@ -50,7 +51,17 @@ def run(args) -> int:
     from candidates.calibration import read_camera_toml
     from candidates.render import RenderOptions, VideoClock, load_motion, render_video
 
-    camera = read_camera_toml(args.camera, args.camera_name)
+    if str(args.camera).endswith(".qca.txt"):
+        from candidates.calibration import read_qca
+        from ground_truth.errors import InputError
+        cams = read_qca(args.camera, fps=args.fps or 30.0)
+        name = args.camera_name or (next(iter(cams)) if len(cams) == 1 else None)
+        if name not in cams:
+            raise InputError(f"holds cameras {', '.join(cams)}", file=args.camera, field="--camera-name",
+                             expected="one of them")
+        camera = cams[name]
+    else:
+        camera = read_camera_toml(args.camera, args.camera_name)
     motion = load_motion(args.motion)
     is_file = not args.motion.split(":", 1)[0] in ("synthetic", "pendulum")
     if args.place == "origin" or (args.place == "auto" and is_file):
