@@ -139,12 +139,12 @@ class _Matcher:
             return float("nan")
         return _pearson(np.interp(tr[inside], self.gt, self.gx), cx[inside])
 
-    def refine(self, lo, hi, drift=0.0, sel=slice(None)):
+    def refine(self, lo, hi, drift=0.0, sel=slice(None), xatol=1e-5):
         def cost(o):
             c = self.corr(o, drift, sel)
             return -c if c == c else 2.0
 
-        res = optimize.minimize_scalar(cost, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
+        res = optimize.minimize_scalar(cost, bounds=(lo, hi), method="bounded", options={"xatol": xatol})
         return float(res.x), -float(res.fun)
 
 
@@ -275,13 +275,13 @@ def estimate_offset(ref_t, ref_x, cand_t, cand_x, *, max_lag_s: float, drift: bo
     # windowed estimates: drift line fit, and the offset's uncertainty either way
     win = float(window_s) if window_s else float(np.clip(duration_c / 6.0, 2.0, 20.0))
     starts = np.arange(ct[0], ct[-1] - win + 1e-9, win / 2.0)
-    span = 2 * dt + 1e-3 * duration_c                      # window offsets may move by drift (up to 1000 ppm)
+    span = 2 * dt + 5e-4 * duration_c                      # window offsets may move by drift (up to 1000 ppm)
     w_t, w_off, w_r = [], [], []
     for s in starts:
         sel = np.flatnonzero((ct >= s) & (ct < s + win))
         if sel.size < 10:
             continue
-        o, c = matcher.refine(off - span, off + span, sel=sel)
+        o, c = matcher.refine(off - span, off + span, sel=sel, xatol=3e-5)
         if np.isfinite(c) and c >= min_peak_corr:
             w_t.append(float(np.mean(ct[sel])))
             w_off.append(o)
