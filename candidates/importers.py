@@ -30,7 +30,7 @@ from ground_truth.checks import _check_option
 from ground_truth.errors import InputError, ReaderError
 
 from .backbones.base import Candidate, CandidateIdentity, FrameSession
-from .skeletons import BLAZEPOSE33, COCO17, SCHEMAS
+from .skeletons import BLAZEPOSE33, SCHEMAS
 from .track import KeypointTrack
 
 FORMATS = ("auto", "openpose", "coco", "track-json", "csv", "trc")

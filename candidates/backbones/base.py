@@ -57,6 +57,9 @@ class FrameSession(ABC):
 class Candidate(ABC):
     """A pose candidate: ``.identity`` and ``.run(video_path) -> KeypointTrack``."""
 
+    #: "mediapipe" | "tflite" | "coreml" | "imported"
+    kind: str = ""
+
     #: skeleton schema of the tracks this candidate produces
     schema: str = "blazepose33"
     #: coordinates per keypoint (2 = x, y in pixels)
@@ -262,7 +265,8 @@ def run_many(videos: Sequence[str | PathLike], candidate: Candidate | str, *, wo
         return []
     n = workers or min(len(videos), os.cpu_count() or 1)
     cd = None if cache_dir is None else str(cache_dir)
-    if n <= 1 or len(videos) == 1:
+    # Imported keypoints involve no inference: read them here.
+    if n <= 1 or len(videos) == 1 or candidate.kind == "imported":
         return [candidate.run(v, cache_dir=cd, cache=cache, max_frames=max_frames) for v in videos]
     # spawn: MediaPipe and LiteRT hold threads that do not survive fork.
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
