@@ -58,3 +58,9 @@ def test_bad_inputs_exit_2(tmp_path, capsys, clip):
     assert main(["pose", str(clip), "--candidate", "openpose", "--out", str(tmp_path / "o.json")]) == 2
     assert "unknown candidate" in capsys.readouterr().err
     assert main(["pose", str(clip), "--candidate", str(manifest), "--static", "--out", "o.json"]) == 2
+    capsys.readouterr()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["pose", str(clip), "--candidate", "blazepose-tflite", "--out", str(blocker / "t.json"),
+                 "--cache-dir", str(tmp_path / "cache")]) == 2
+    assert "cannot write the track" in capsys.readouterr().err

@@ -48,7 +48,11 @@ def run(args) -> int:
         raise FileNotFoundError(2, "No such file or directory", str(video))
     candidate = get_candidate(args.candidate, **params)
     track = candidate.run(video, cache_dir=args.cache_dir, cache=not args.no_cache, max_frames=args.max_frames)
-    out = track.to_json(args.out)
+    try:
+        out = track.to_json(args.out)
+    except OSError as exc:
+        raise InputError(f"cannot write the track ({exc.strerror})", file=args.out, field="--out",
+                         expected="a writable file path") from None
     s = track.summary()
     ms = track.meta.get("ms_per_frame", float("nan"))
     ms_text = "cached (no inference)" if track.meta.get("cache_hit") else \
