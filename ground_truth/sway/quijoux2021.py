@@ -30,7 +30,11 @@ Feature families (metric names carry units; docs/sway.md lists them with the ref
 Where the reference code's published values follow a non-textbook formula, this module follows it (so the
 published numbers are reproduced) and says so: the ellipse area squares the covariance twice
 (``area95_cov_corrected_cm2`` gives the textbook value), the principal sway direction is that of the
-finite-difference velocity, and VFY divides by the (near-zero) mean AP position of the processed signal.
+finite-difference velocity, VFY divides by the (near-zero) mean AP position of the processed signal, the
+positive/negative peak velocities count the first sample after a crossing towards the half-wave that ended,
+and the sway-density peaks are the maxima of its excursions above its median (both as in
+descriptors/dynamic.py at commit 39fc1b0982647e73767aa321dc6cf98c0e1912a0, the version behind the published
+values; see ``velocity_peaks`` and ``sway_density_peaks``).
 """
 from __future__ import annotations
 
@@ -177,28 +181,58 @@ def savgol_velocity(sig: np.ndarray, fs: float) -> np.ndarray:
     return savgol_filter(sig, window_length=5, polyorder=3, deriv=1, axis=0, delta=1.0 / fs)
 
 
-def velocity_peaks(v: np.ndarray) -> dict:
-    """Zero crossings and mean positive / negative / absolute peak velocity between crossings (one axis).
+def _sign_runs(w: np.ndarray) -> np.ndarray:
+    """Start index of each maximal run of same-sign samples of ``w`` (no zeros in ``w``)."""
+    pos = w > 0
+    return np.concatenate([[0], np.flatnonzero(pos[1:] != pos[:-1]) + 1])
 
-    A crossing is a sign change between consecutive non-zero samples; the peak of each half-wave between two
-    crossings (not before the first) is its largest-magnitude sample.
+
+def velocity_peaks(v: np.ndarray) -> dict:
+    """Zero crossings and mean positive / negative / absolute peak velocity of one axis.
+
+    Exact zeros are skipped; a crossing is a sign change between consecutive non-zero samples, and a
+    half-wave runs between two crossings (the part before the first crossing is not a half-wave).
+
+    * ``all``: mean of max |v| over each half-wave, the crossing sample opening the new half-wave
+      (``peak_velocity_all`` of the reference code).
+    * ``pos`` / ``neg``: the reference code's ``peak_velocity_pos`` / ``peak_velocity_neg`` as they
+      produced the published values (github.com/Jythen/code_descriptors_postural_control,
+      descriptors/dynamic.py at commit 39fc1b0982647e73767aa321dc6cf98c0e1912a0, the commit that added the
+      worked example ``test.csv``; its all_features order is the key order of main.ipynb's output). They
+      differ from ``all`` in two ways, both kept here so that the published numbers are reproduced: the
+      first sample after a crossing also counts towards the peak of the half-wave that just ended, and
+      the running maximum is not reset at the first crossing, so the first half-wave's peak also covers
+      the samples before it. Hence ``all`` need not lie between ``pos`` and ``neg`` (the worked example:
+      0.4428 vs 0.4451 / 0.4596 cm/s in ML). Later versions of that file split the ``all`` peaks by sign
+      instead (0.4436 / 0.4419 cm/s in ML on the same signal), which does not reproduce the published values.
+    * ``zero_crossings``: the number of sign changes. The reference's ``zeroCrossing`` counts consecutive
+      pairs with v[i]·v[i+1] <= 0, which is the same number unless a sample is exactly 0 (a zero there
+      would count twice; here it is skipped).
+
+    O(n): segment maxima with ``np.maximum.reduceat``.
     """
     v = np.asarray(v, dtype=float).ravel()
-    nz = np.flatnonzero(v != 0)
-    if nz.size < 2:
-        return {"zero_crossings": 0, "pos": np.nan, "neg": np.nan, "all": np.nan}
-    s = np.sign(v[nz])
-    cross = nz[1:][s[1:] != s[:-1]]           # index of the first sample on the new side
-    pos, neg = [], []
-    # half-waves between consecutive crossings: [cross[k-1], cross[k]); O(n) in total
-    for a, b in zip(cross[:-1], cross[1:]):
-        seg = v[a:b]
-        peak = seg[np.argmax(np.abs(seg))]
-        (pos if peak > 0 else neg).append(peak)
-    pos, neg = np.asarray(pos), np.abs(np.asarray(neg))
-    allp = np.concatenate([pos, neg])
-    return {"zero_crossings": int(cross.size), "pos": float(pos.mean()) if pos.size else np.nan,
-            "neg": float(neg.mean()) if neg.size else np.nan, "all": float(allp.mean()) if allp.size else np.nan}
+    w = v[v != 0]
+    nan = {"zero_crossings": 0, "pos": np.nan, "neg": np.nan, "all": np.nan}
+    if w.size < 2:
+        return nan
+    cross = _sign_runs(w)[1:]                  # index (in w) of the first sample on the new side
+    out = dict(nan, zero_crossings=int(cross.size))
+    if cross.size < 2:
+        return out
+    aw = np.abs(w)
+    # all: half-waves [cross[k-1], cross[k]) for k >= 1
+    out["all"] = float(np.maximum.reduceat(aw[: cross[-1]], cross[:-1]).mean())
+    # pos/neg (reference rule): segments [0, cross[1]], [cross[1]+1, cross[2]], ..., each closed by the
+    # crossing sample cross[k] (k >= 1); it ended a positive half-wave when w[cross[k]] < 0.
+    starts = np.concatenate([[0], cross[1:-1] + 1])
+    peaks = np.maximum.reduceat(aw[: cross[-1] + 1], starts)
+    ended_positive = w[cross[1:]] < 0
+    if np.any(ended_positive):
+        out["pos"] = float(peaks[ended_positive].mean())
+    if np.any(~ended_positive):
+        out["neg"] = float(peaks[~ended_positive].mean())
+    return out
 
 
 def sway_density(sig: np.ndarray, radius: float, fs: float) -> np.ndarray:
@@ -247,11 +281,40 @@ def sway_density(sig: np.ndarray, radius: float, fs: float) -> np.ndarray:
 
 
 def sway_density_peaks(sd: np.ndarray, sig: np.ndarray) -> tuple[float, float]:
-    """Mean height of the strict local maxima of the sway-density curve, and mean distance (cm) between the
-    COP positions of consecutive peaks."""
-    idx = np.flatnonzero((sd[1:-1] > sd[:-2]) & (sd[1:-1] > sd[2:])) + 1
-    if idx.size == 0:
+    """Mean height (s) of the sway-density peaks, and mean distance (cm) between the COP positions of
+    consecutive peaks.
+
+    A peak is the highest sample of an excursion of the sway-density curve above its median: the curve
+    minus its median (1e-4 s if the median is 0) is split into runs of one sign (exact zeros skipped);
+    each positive run that is followed by a negative one (the first run included, an unfinished last run
+    not) gives its first maximum. This is the median-crossing rule of the reference code that produced the
+    published values (``mean_peak_swd`` / ``mean_distance_peak_swd`` in descriptors/dynamic.py at commit
+    39fc1b0982647e73767aa321dc6cf98c0e1912a0 of github.com/Jythen/code_descriptors_postural_control). Later
+    versions of that file give other numbers on the worked example (published: 1.815 s, 0.439 cm): their
+    median-crossing loop skips the first excursion (1.687 s, 0.460 cm), the newest take every strict local
+    maximum (1.450 s, 0.367 cm).
+
+    ``sd[i]`` belongs to the COP sample ``sig[i]``. O(n).
+    """
+    sd = np.asarray(sd, dtype=float)
+    med = float(np.median(sd)) if sd.size else 0.0
+    if med == 0:
+        med = 1e-4
+    d = sd - med
+    nz = np.flatnonzero(d != 0)
+    if nz.size == 0:
         return float("nan"), float("nan")
+    w = d[nz]
+    starts = _sign_runs(w)
+    ends = np.concatenate([starts[1:], [w.size]])
+    keep = (w[starts] > 0) & (ends < w.size)        # positive runs closed by a negative sample
+    if not np.any(keep):
+        return float("nan"), float("nan")
+    run_max = np.maximum.reduceat(w, starts)
+    run_id = np.repeat(np.arange(starts.size), ends - starts)
+    at_max = np.flatnonzero(w == run_max[run_id])
+    first_at_max = at_max[np.unique(run_id[at_max], return_index=True)[1]]   # first maximum of each run
+    idx = nz[first_at_max[keep]]
     dist = np.sqrt(np.sum(np.diff(sig[idx], axis=0) ** 2, axis=1))
     return float(sd[idx].mean()), float(dist.mean()) if dist.size else float("nan")
 
