@@ -667,8 +667,34 @@ def align_sides(ref: Side, cand: Side, settings: dict, trial: dict) -> dict:
     raise AlignmentError("no reliable clock alignment: " + "; ".join(reasons))
 
 
-def _figures(figures: dict, ref, cand, alignment, window) -> bool:
-    return False
+def _thin(t, y, n_max: int = 600):
+    """Every k-th sample so that at most ``n_max`` remain (figures only; statistics use every sample)."""
+    t, y = np.asarray(t, float), np.asarray(y, float)
+    k = max(1, int(np.ceil(t.size / n_max)))
+    return {"t": t[::k].tolist(), "y": y[::k].tolist()}
+
+
+def _figures(figures: dict, ref, cand, alignment, window) -> None:
+    """Arrays for the report (docs/report.md, ``figures_data``): the alignment signal of both sides, before and
+    after alignment, with the gold standard's foot events; and the COM stabilogram when both axes are seen."""
+    if ref is None or cand is None or not alignment:
+        return
+    name = alignment.get("signal")
+    pair = ALIGNMENT_PAIRS.get(name)
+    if pair is None or pair[0] not in ref.signals or pair[1] not in cand.signals:
+        return
+    rt, rx = ref.signals[pair[0]]
+    ct, cx = cand.signals[pair[1]]
+    # each side minus its own median: the two sides measure one motion in different absolute frames
+    ry = (rx - np.nanmedian(rx)) * 100.0
+    cy = (cx - np.nanmedian(cx)) * 100.0
+    figures["time_series"] = {
+        "signal": f"{pair[2].split(':')[0]} (each side minus its median)", "unit": "cm",
+        "reference": _thin(rt, ry), "candidate": _thin(_to_ref_clock(ct, alignment), cy),
+        "candidate_raw": _thin(ct, cy),
+        "events": [{"name": k.replace("_", " "), "time": v} for k, v in ref.events.items()]
+                  + [{"name": "analysis window", "time": window[0]}]}
+
 
 
 # ------------------------------------------------------------------------------------------------ device, gates, report

@@ -185,19 +185,21 @@ def _make_trial(args: tuple[dict, dict, dict, str]) -> dict:
 
 
 def _int8_landmark_model(cache_dir: Path) -> tuple[Path | None, str]:
-    """The int8-quantized BlazePose landmark model (made once by device_runners, cached)."""
+    """The dynamic-range int8 BlazePose landmark model (device_runners.variants, built once and cached).
+
+    Dynamic-range int8 (int8 weights, activations quantized on the fly) needs no calibration frames, so a fresh
+    machine can build it without any real video; device_runners documents its output cost against fp32.
+    """
     from .pairing import need
     try:
-        variants = need("device_runners.variants")
-    except NotAvailableError as exc:
-        return None, str(exc)
-    fn = getattr(variants, "int8_blazepose_landmark", None) or getattr(variants, "quantized_landmark_model", None)
-    if fn is None:
-        return None, "not available: device_runners.variants has no int8 BlazePose landmark builder"
-    try:
-        return Path(fn(cache_dir=cache_dir)), "ok"
-    except Exception as exc:  # noqa: BLE001
-        return None, f"not available: int8 quantization failed: {type(exc).__name__}: {exc}"
+        make_variants = need("device_runners.variants", "make_variants")
+        model_path = need("candidates.backbones.base", "mediapipe_model_path")("full")
+        infos = make_variants(model_path, cache_dir, precisions=("int8-dynamic",))
+    except Exception as exc:  # noqa: BLE001 - the demo goes on with the other candidates
+        msg = str(exc)
+        return None, msg if msg.startswith("not available") else f"not available: int8 variant: {msg}"
+    path = next((Path(v.path) for v in infos if v.precision == "int8-dynamic"), None)
+    return (path, "ok") if path is not None else (None, "not available: no int8-dynamic variant was made")
 
 
 def _write_manifest(path: Path, cfg: DemoConfig, subjects: list[dict], trials: list[dict],
@@ -277,7 +279,7 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
     for name in cfg.candidates:
         if name == "blazepose-tflite-int8":
             from .study import default_cache_dir
-            model, status = _int8_landmark_model(default_cache_dir() / "models")
+            model, status = _int8_landmark_model(default_cache_dir() / "variants")
             if model is None:
                 notes.append(f"candidate {name}: {status}")
                 continue
