@@ -24,6 +24,9 @@ G = 9.81
 _HARRINGTON = (-0.24, -9.9, -0.30, -10.9, 0.33, 7.3)
 #: Rab et al. (2002, Gait Posture 15:113): shoulder centre 17 % of the inter-acromion distance below acromion.
 _RAB = 0.17
+#: Other names of the medial markers in common exports (Vicon "...in", Qualisys/OpenSim "M..." spellings).
+_MEDIAL_ALIASES = {"KNM": ("KNEin", "KNEM", "MKNE", "KNE_MED"), "MED": ("ANKin", "MMAL", "ANKM", "ANK_MED"),
+                   "ELM": ("ELBin", "ELBM", "MELB")}
 
 
 def _unit(v):
@@ -40,6 +43,8 @@ def joint_centres_from_markers(markers, *, knee_width_m: float = 0.10, ankle_wid
         Lab frame, z up, metres. Names: ``LASI RASI LPSI RPSI`` (or ``SACR``), ``LSHO RSHO``, ``LELB RELB``
         (+ medial ``LELM RELM``), ``LWRA LWRB`` ..., ``LFIN``, ``LKNE`` (+ medial ``LKNM``), ``LANK`` (+ medial
         ``LMED``), ``LHEE LTOE``, head ``LFHD RFHD LBHD RBHD``. ``prefix`` is prepended (e.g. ``"Subject:"``).
+        Medial markers are also found as ``LKNEin``/``LANKin`` and similar (see ``_MEDIAL_ALIASES``); a marker
+        with no valid sample in the whole recording counts as absent.
     knee_width_m, ankle_width_m, elbow_width_m : float
         Joint widths used only when the medial marker is absent: the centre is then placed half a width
         medially of the lateral marker along the pelvis's medio-lateral axis (Plug-in-Gait measures these
@@ -59,7 +64,15 @@ def joint_centres_from_markers(markers, *, knee_width_m: float = 0.10, ankle_wid
     else:
         _validate_type(markers, dict, "markers", "TimeSeries or dict of marker name to (n, 3) array")
         get = {k: np.asarray(v, float) for k, v in markers.items()}
-    mk = {k[len(prefix):]: v for k, v in get.items() if k.startswith(prefix)}
+    # a marker that is never valid in the file counts as absent (some exports keep empty medial markers)
+    mk = {k[len(prefix):]: v for k, v in get.items() if k.startswith(prefix) and np.isfinite(v).any()}
+    for canonical, aliases in _MEDIAL_ALIASES.items():
+        for side in ("L", "R"):
+            if side + canonical not in mk:
+                for alias in aliases:
+                    if side + alias in mk:
+                        mk[side + canonical] = mk[side + alias]
+                        break
 
     def has(*names):
         return all(n in mk for n in names)
@@ -174,8 +187,8 @@ def _check_xy(values, name, n=None):
     return arr
 
 
-def com_from_grf_integration(force_h, cop_h, fs: float, mass_kg: float, *, cutoff_hz: float | None = 10.0
-                             ) -> np.ndarray:
+def com_from_grf_integration(force_h, cop_h, fs: float, mass_kg: float, *, cutoff_hz: float | None = 10.0,
+                             remove_offset: bool = True) -> np.ndarray:
     """Horizontal COM by zero-point-to-zero-point double integration of the horizontal GRF.
 
     Parameters
@@ -191,6 +204,10 @@ def com_from_grf_integration(force_h, cop_h, fs: float, mass_kg: float, *, cutof
     cutoff_hz : float or None
         Zero-phase 2nd-order Butterworth low-pass applied to force and COP before finding zero points (force
         noise creates spurious zero crossings). None: no filtering.
+    remove_offset : bool
+        Subtract the mean horizontal force of each contiguous run first. Real plates carry horizontal offsets
+        of a few newtons, as large as the sway forces themselves; over a standing trial that starts and ends at
+        rest the true mean is zero (the COM's net change of velocity is zero), so the mean is the offset.
 
     Returns
     -------
@@ -221,7 +238,8 @@ def com_from_grf_integration(force_h, cop_h, fs: float, mass_kg: float, *, cutof
     for start, stop in zip(edges[::2], edges[1::2]):
         if stop - start < 10:
             continue
-        fr = _lowpass(f[start:stop], fs, cutoff_hz) if stop - start > 30 else f[start:stop]
+        fr = f[start:stop] - (f[start:stop].mean(axis=0) if remove_offset else 0.0)
+        fr = _lowpass(fr, fs, cutoff_hz) if stop - start > 30 else fr
         cr = _lowpass(c[start:stop], fs, cutoff_hz) if stop - start > 30 else c[start:stop]
         for k in range(f.shape[1]):
             out[start:stop, k] = _zk_axis(fr[:, k], cr[:, k], fs, mass_kg)
@@ -360,7 +378,7 @@ def com_from_plates(recording, mass_kg: float | None = None, *, method: str = "z
     if method == "zatsiorsky_king":
         com = com_from_grf_integration(force[:, [a, b]], cop, fs, mass_kg, cutoff_hz=cutoff_hz)
         desc = (f"zero-point-to-zero-point double integration of horizontal GRF (Zatsiorsky & King 1998), "
-                f"mass {mass_kg:.2f} kg, low-pass {cutoff_hz} Hz")
+                f"mass {mass_kg:.2f} kg, low-pass {cutoff_hz} Hz, horizontal force offset removed")
     else:
         if com_height_m is None:
             if height_m is None:

@@ -129,7 +129,7 @@ def plate_events_from_recording(recording, *, stance_plate: int | None = None, l
 
 
 def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift_threshold_m: float = 0.02,
-                  onset_m: float = 0.005, move_threshold_m: float = 0.03, baseline_s: float = 0.5,
+                  onset_m: float = 0.003, move_threshold_m: float = 0.03, baseline_s: float = 0.5,
                   lifted_side: str = "", source: str = "foot markers") -> list[Event]:
     """Foot lift, touch-down and stance-foot movement from foot marker (or keypoint) trajectories.
 

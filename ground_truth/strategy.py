@@ -60,7 +60,24 @@ def _detrended(x: np.ndarray) -> np.ndarray:
     return x - np.polyval(coef, t)
 
 
-def _pairs(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal):
+def _smoothed(x: np.ndarray, fs: float | None, cutoff_hz: float | None) -> np.ndarray:
+    """Zero-phase 4th-order Butterworth low-pass; NaN samples are bridged for filtering and restored after."""
+    if fs is None or cutoff_hz is None:
+        return x
+    from scipy import signal
+    if not 0 < cutoff_hz < fs / 2:
+        raise InputError(f"cutoff {cutoff_hz} Hz is not below the Nyquist frequency {fs / 2} Hz",
+                         field="cutoff_hz")
+    ok = np.isfinite(x)
+    if ok.sum() < 16:
+        return x
+    idx = np.arange(x.size)
+    filled = np.interp(idx, idx[ok], x[ok])
+    y = signal.sosfiltfilt(signal.butter(2, cutoff_hz, fs=fs, output="sos"), filled)
+    return np.where(ok, y, np.nan)
+
+
+def _pairs(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal, fs=None, cutoff_hz=None):
     pairs = []
     for hname, h, aname, a in (("hip_sagittal", hip_sagittal, "ankle_sagittal", ankle_sagittal),
                                ("hip_frontal", hip_frontal, "ankle_frontal", ankle_frontal)):
@@ -74,16 +91,20 @@ def _pairs(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal):
         if h.size != a.size:
             raise InputError(f"has {h.size} samples but {aname} has {a.size}", field=hname,
                              expected="hip and ankle angles on the same clock")
-        pairs.append((h, a))
+        pairs.append((_smoothed(h, fs, cutoff_hz), _smoothed(a, fs, cutoff_hz)))
     if not pairs:
         raise InputError("no angles given", field="hip_sagittal", expected="at least one plane's hip and ankle angles")
     return pairs
 
 
-def hip_ankle_fraction(hip_sagittal=None, ankle_sagittal=None, hip_frontal=None, ankle_frontal=None) -> float:
-    """RMS(hip) / (RMS(hip) + RMS(ankle)) of detrended angles (deg or rad; planes combined). NaN samples skipped."""
+def hip_ankle_fraction(hip_sagittal=None, ankle_sagittal=None, hip_frontal=None, ankle_frontal=None, *,
+                       fs: float | None = None, cutoff_hz: float | None = 3.0) -> float:
+    """RMS(hip) / (RMS(hip) + RMS(ankle)) of detrended angles (deg or rad; planes combined). NaN samples skipped.
+
+    With ``fs`` given, the angles are first low-pass filtered at ``cutoff_hz`` (see :func:`strategy_indicator`).
+    """
     hs, as_ = 0.0, 0.0
-    for h, a in _pairs(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal):
+    for h, a in _pairs(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal, fs, cutoff_hz):
         ok = np.isfinite(h) & np.isfinite(a)
         if ok.sum() < 3:
             continue
@@ -95,8 +116,8 @@ def hip_ankle_fraction(hip_sagittal=None, ankle_sagittal=None, hip_frontal=None,
     return float(hr / (hr + ar))
 
 
-def strategy_indicator(hip_sagittal=None, ankle_sagittal=None, hip_frontal=None, ankle_frontal=None
-                       ) -> StrategyResult:
+def strategy_indicator(hip_sagittal=None, ankle_sagittal=None, hip_frontal=None, ankle_frontal=None, *,
+                       fs: float | None = None, cutoff_hz: float | None = 3.0) -> StrategyResult:
     """Hip-versus-ankle strategy indicator and label of one trial (single-leg period).
 
     Parameters
@@ -104,6 +125,13 @@ def strategy_indicator(hip_sagittal=None, ankle_sagittal=None, hip_frontal=None,
     hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal : array of shape (n,), optional
         Stance-side angles on one clock, in degrees (see :mod:`ground_truth.angles`); give at least one plane.
         Pass only the single-leg period: the weight shift before it is a posture change, not sway.
+    fs : float, optional
+        Sampling rate (Hz) of the angles. When given, the angles are low-pass filtered (4th-order zero-phase
+        Butterworth at ``cutoff_hz``) before the RMS: single-leg sway angles are a few tenths of a degree, and
+        white measurement noise (0.5 mm on markers, more on keypoints) would otherwise push both RMS values up
+        and the fraction towards 0.5. Give it for measured angles.
+    cutoff_hz : float or None
+        Low-pass cut-off (default 3 Hz: above the hip mode, ~1-2 Hz, Creath et al. 2005).
 
     Returns
     -------
@@ -117,8 +145,8 @@ def strategy_indicator(hip_sagittal=None, ankle_sagittal=None, hip_frontal=None,
     mostly as one pendulum about the ankle. The label thresholds (0.4, 0.6) are this project's convention.
     References: Horak & Nashner 1986 (J Neurophysiol 55:1369); Creath et al. 2005 (Neurosci Lett 377:75).
     """
-    pairs = _pairs(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal)
-    frac = hip_ankle_fraction(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal)
+    pairs = _pairs(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal, fs, cutoff_hz)
+    frac = hip_ankle_fraction(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal, fs=fs, cutoff_hz=cutoff_hz)
     hs = as_ = 0.0
     num = den_h = den_a = 0.0
     n = 0
