@@ -95,7 +95,9 @@ def bland_altman_figure(kpi: str, unit: str, panels: list[dict]) -> FigureImage:
             ax.axhline(v, color="#333333", linestyle=style, linewidth=1.2)
             lo, hi = p.get(f"{key}_ci_low"), p.get(f"{key}_ci_high")
             if lo is not None and hi is not None:
-                ax.axhspan(lo, hi, color=color(i), alpha=0.15, linewidth=0)
+                # bias CI in the candidate's colour, limits' CIs in grey: overlapping bands stay distinguishable
+                ax.axhspan(lo, hi, color=color(i) if key == "bias" else "#888888",
+                           alpha=0.25 if key == "bias" else 0.15, linewidth=0)
             ax.annotate(f"{name} {_fmt(v)}", xy=(1.0, v), xycoords=("axes fraction", "data"), ha="right",
                         va="bottom", fontsize=7.5, color="#333333")
         ax.axhline(0, color="#999999", linewidth=0.8, linestyle=":")
@@ -289,21 +291,41 @@ def latency_figure(items: list[dict]) -> FigureImage:
                    "not report them).")
 
 
-def size_accuracy_figure(kpi: str, unit: str, points: list[dict]) -> FigureImage:
-    """Model size (MB) against MAE of one KPI, one point (with MAE 95% CI) per candidate."""
-    fig, axes = _new(5.2, 3.4)
-    ax = axes[0, 0]
-    for i, p in enumerate(points):
-        x, y = p["model_mb"], p["mae"]
-        lo, hi = p.get("mae_ci_low"), p.get("mae_ci_high")
-        yerr = None if lo is None or hi is None else [[y - lo], [hi - y]]
-        ax.errorbar([x], [y], yerr=yerr, marker="os^Dv<>p"[i % 8], color=color(i), capsize=3, linestyle="none",
-                    label=f"{p['candidate']} ({p.get('precision') or '?'})")
-    ax.set_xlabel("model size [MB = 10^6 bytes]", fontsize=8.5)
-    ax.set_ylabel(f"MAE of {kpi}{f' [{unit}]' if unit else ''}", fontsize=8.5)
-    ax.legend(fontsize=7.5, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
-    ax.tick_params(labelsize=8)
-    _style(ax)
-    alt = f"Model size against mean absolute error of {kpi}: " + "; ".join(
-        f"{p['candidate']} {_fmt(p['model_mb'])} MB, MAE {_fmt(p['mae'])} {unit}" for p in points) + "."
-    return _encode(fig, alt, f"Size against accuracy ({kpi}); lower-left is better.")
+def size_accuracy_figure(by_kpi: dict[str, list[dict]]) -> FigureImage:
+    """Model size (MB) against MAE, one panel per KPI, one point (with the MAE 95% CI) per candidate.
+
+    ``by_kpi`` maps a KPI to points with ``candidate``, ``model_mb``, ``mae``, ``mae_ci_low``, ``mae_ci_high``,
+    ``precision`` and ``unit``. Candidates of the same size are spread slightly sideways so that none hides.
+    """
+    n = len(by_kpi)
+    fig, axes = _new(min(3.6 * n + 0.8, 13.0), 3.4, 1, n)
+    cands = list(dict.fromkeys(p["candidate"] for pts in by_kpi.values() for p in pts))
+    alt_parts = []
+    for ax, (kpi, points) in zip(axes[0], by_kpi.items()):
+        sizes = np.array([p["model_mb"] for p in points], float)
+        span = max(float(np.ptp(sizes)), 0.05 * float(np.max(np.abs(sizes)) or 1.0))
+        for p in points:
+            i = cands.index(p["candidate"])
+            same = [q for q in points if abs(q["model_mb"] - p["model_mb"]) < 1e-9]
+            k = same.index(p)
+            x = p["model_mb"] + (k - (len(same) - 1) / 2) * 0.04 * span
+            y, lo, hi = p["mae"], p.get("mae_ci_low"), p.get("mae_ci_high")
+            yerr = None if lo is None or hi is None else [[max(y - lo, 0)], [max(hi - y, 0)]]
+            ax.errorbar([x], [y], yerr=yerr, marker="os^Dv<>p"[i % 8], color=color(i), capsize=3,
+                        linestyle="none", label=f"{p['candidate']} ({p.get('precision') or '?'})")
+            alt_parts.append(f"{kpi}: {p['candidate']} {_fmt(p['model_mb'])} MB, MAE {_fmt(y)} {p.get('unit', '')}")
+        ax.set_xlabel("model size [MB = 10^6 bytes]", fontsize=8.5)
+        unit = points[0].get("unit") or ""
+        ax.set_ylabel(f"MAE{f' [{unit}]' if unit else ''}", fontsize=8.5)
+        ax.set_title(kpi, fontsize=9)
+        ax.tick_params(labelsize=8)
+        _style(ax)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    seen = dict(zip(labels, handles))
+    for ax in axes[0][1:]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    fig.legend(list(seen.values()), list(seen.keys()), loc="outside upper center", ncol=min(len(seen), 4),
+               fontsize=7.5, frameon=False)
+    alt = "Model size against mean absolute error (with 95% CI): " + "; ".join(alt_parts) + "."
+    return _encode(fig, alt, "Size against accuracy per KPI; lower-left is better.")

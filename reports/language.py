@@ -21,9 +21,10 @@ def number(x, digits: int = 3) -> str:
     ax = abs(x)
     if ax >= 10 ** digits:
         return f"{x:,.0f}"
-    if ax != 0 and ax < 1e-3:
-        return f"{x:.2e}"
-    return f"{x:.{digits}g}"
+    text = f"{x:.{digits}g}"
+    if "e" in text:  # no scientific notation for clinical readers: 0.0000557 rather than 5.57e-05
+        text = f"{x:.{digits - 1 - int(math.floor(math.log10(ax)))}f}"
+    return text
 
 
 def with_unit(x, unit: str) -> str:
@@ -63,6 +64,8 @@ def agreement_sentences(row: dict, kind: str = "continuous") -> list[str]:
     unit = row.get("unit") or ""
     cand = row.get("candidate", "the candidate")
     out = []
+    if all(row.get(k) is None for k in ("bias", "loa_lower", "icc", "mae")):
+        return [f"Not measured: {row.get('note') or 'no agreement statistics for this KPI'}."]
     bias = row.get("bias")
     if bias is not None and math.isfinite(bias):
         direction = "higher" if bias > 0 else "lower" if bias < 0 else "the same as"

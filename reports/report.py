@@ -20,7 +20,7 @@ from ground_truth.errors import InputError
 from . import figures as F
 from .language import (KOO_LI_2016, LANDIS_KOCH_1977, agreement_sentences, kappa_sentence, koo_li_on_ci, number,
                        with_unit)
-from .sections import (CandidateVerdict, Figure, KPISummary, MethodsSection, NotMeasured, Paragraph, Preformatted,
+from .sections import (CandidateVerdict, Figure, FigureRow, KPISummary, MethodsSection, NotMeasured, Paragraph, Preformatted,
                        Section, SummarySection, Table, VerdictSection)
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -75,8 +75,17 @@ def _pairs(results: dict, kpi: str, candidate: str, condition: str = "all",
     return ref, est
 
 
+def _pooled(rows: list) -> list[dict]:
+    """Rows pooled over conditions: ``condition == "all"`` (or rows without a condition)."""
+    return [r for r in rows if isinstance(r, dict) and r.get("condition", "all") == "all"]
+
+
 def _agreement_all(results: dict) -> list[dict]:
-    return [r for r in results.get("agreement") or [] if isinstance(r, dict) and r.get("condition", "all") == "all"]
+    return _pooled(results.get("agreement") or [])
+
+
+def _no_stats(row: dict) -> bool:
+    return all(row.get(k) is None for k in ("bias", "loa_lower", "icc", "mae"))
 
 
 def _device_label(rec: dict, cand_by_sha: dict[str, str]) -> tuple[str, str]:
@@ -126,16 +135,26 @@ def summary_section(results: dict) -> SummarySection:
     by_kpi: dict[str, list[dict]] = {}
     for r in rows:
         by_kpi.setdefault(r.get("kpi", "?"), []).append(r)
+    measured = set()
     for kpi, rs in by_kpi.items():
         unit, desc, kind, _ = _kpi_info(kpi)
         unit = rs[0].get("unit") or unit
+        if all(_no_stats(r) for r in rs):
+            notes = list(dict.fromkeys(f"{r.get('candidate')}: {r['note']}" for r in rs if r.get("note")))
+            sec.not_measured.append((kpi, "; ".join(notes) or "no paired values in these results"))
+            continue
+        measured.add(kpi)
         sec.items.append(KPISummary(kpi, unit, desc, kind,
                                     [(r.get("candidate", "?"), agreement_sentences(r, kind)) for r in rs]))
-    for c in results.get("categorical") or []:
-        unit, desc, kind, _ = _kpi_info(c.get("kpi", "?"))
-        sec.items.append(KPISummary(c.get("kpi", "?"), "", desc, "categorical",
-                                    [(c.get("candidate", "?"), [kappa_sentence(c)])]))
-    measured = set(by_kpi) | {c.get("kpi") for c in results.get("categorical") or []}
+    cat_by_kpi: dict[str, list[dict]] = {}
+    for c in _pooled(results.get("categorical") or []):
+        cat_by_kpi.setdefault(c.get("kpi", "?"), []).append(c)
+    for kpi, cs in cat_by_kpi.items():
+        _, desc, _, _ = _kpi_info(kpi)
+        measured.add(kpi)
+        sec.items.append(KPISummary(kpi, "", desc, "categorical",
+                                    [(c.get("candidate", "?"), [kappa_sentence(c)]) for c in cs]))
+    measured |= {k for k, _ in sec.not_measured}
     # KPIs the protocols of this study report but that have no agreement: say so, with the reason
     protos = sorted({t.get("protocol") for t in results.get("trials") or [] if t.get("protocol")})
     try:
@@ -180,10 +199,13 @@ def bland_altman_section(results: dict) -> Section:
         for r in rs:
             ref, est = _pairs(results, kpi, r.get("candidate"))
             panels.append({**r, "reference": ref, "estimate": est})
+        notes = list(dict.fromkeys(f"{r.get('candidate')}: {r['note']}" for r in rs if r.get("note")))
         if not any(p["reference"] for p in panels) and all(p.get("bias") is None for p in panels):
-            sec.blocks.append(NotMeasured("no paired values", what=kpi))
+            sec.blocks.append(NotMeasured("; ".join(notes) or "no paired values", what=kpi))
             continue
         sec.blocks.append(Figure(F.bland_altman_figure(kpi, rs[0].get("unit") or "", panels)))
+        if notes:
+            sec.blocks.append(Paragraph("Notes: " + "; ".join(notes), css="note"))
     if not by_kpi:
         sec.blocks.append(NotMeasured("no agreement statistics in these results"))
     return sec
@@ -286,8 +308,8 @@ def ttf_section(results: dict) -> Section:
             def show(v, side_censored):
                 return (f"≥ {with_unit(v, unit)} (censored)" if side_censored and v is not None
                         else with_unit(v, unit))
-            rc = k.get("reference_censored", cens)
-            cc = k.get("candidate_censored", cens)
+            rc = k.get("censored_reference", k.get("reference_censored", cens))
+            cc = k.get("censored_candidate", k.get("candidate_censored", cens))
             diff = (cand - ref) if isinstance(ref, (int, float)) and isinstance(cand, (int, float)) else None
             rows.append([t.get("trial_id"), t.get("candidate"), t.get("condition", ""), show(ref, rc),
                          show(cand, cc), "— (censored)" if (rc or cc) else with_unit(diff, unit)])
@@ -306,11 +328,22 @@ def ttf_section(results: dict) -> Section:
 def strategy_section(results: dict) -> Section:
     sec = Section("strategy", "Categorical KPIs (balance strategy): confusion matrix and kappa")
     cats = [c for c in results.get("categorical") or [] if isinstance(c, dict)]
-    for c in cats:
-        sec.blocks.append(Paragraph(f"{c.get('kpi')} — {c.get('candidate')}: {kappa_sentence(c)}"))
-        if c.get("confusion") and c.get("labels"):
-            sec.blocks.append(Figure(F.confusion_figure(c.get("kpi", "?"), c.get("candidate", "?"),
-                                                        list(c["labels"]), c["confusion"])))
+    pooled = _pooled(cats)
+    for kpi in dict.fromkeys(c.get("kpi", "?") for c in pooled):
+        mine = [c for c in pooled if c.get("kpi") == kpi]
+        for c in mine:
+            sec.blocks.append(Paragraph(f"{kpi} — {c.get('candidate')}: {kappa_sentence(c)}"))
+        figs = [F.confusion_figure(kpi, c.get("candidate", "?"), list(c["labels"]), c["confusion"])
+                for c in mine if c.get("confusion") and c.get("labels")]
+        if figs:
+            sec.blocks.append(FigureRow(figs))
+    per_condition = [c for c in cats if c.get("condition", "all") != "all"]
+    if per_condition:
+        sec.blocks.append(Table(
+            ["KPI", "condition", "candidate", "kappa", "95% CI", "n"],
+            [[c.get("kpi"), c.get("condition"), c.get("candidate"), number(c.get("kappa"), 2),
+              f"{number(c.get('kappa_ci_low'), 2)} to {number(c.get('kappa_ci_high'), 2)}", c.get("n")]
+             for c in per_condition], caption="Kappa per condition"))
     if not cats:
         sec.blocks.append(NotMeasured("no categorical KPI (e.g. hip vs ankle strategy) in these results"))
     return sec
@@ -358,8 +391,8 @@ def size_accuracy_section(results: dict) -> Section:
                                                 "precision": c.get("precision"), "mae": r["mae"],
                                                 "mae_ci_low": r.get("mae_ci_low"), "mae_ci_high": r.get("mae_ci_high"),
                                                 "unit": r.get("unit") or ""})
-    for kpi, pts in list(by_kpi.items())[:4]:
-        sec.blocks.append(Figure(F.size_accuracy_figure(kpi, pts[0]["unit"], pts)))
+    if by_kpi:
+        sec.blocks.append(Figure(F.size_accuracy_figure(dict(list(by_kpi.items())[:4]))))
     if not by_kpi:
         sec.blocks.append(NotMeasured("needs model sizes and MAE of at least one candidate"))
     elif len(by_kpi) > 4:

@@ -50,6 +50,14 @@ class Figure:
 
 
 @dataclass
+class FigureRow:
+    """Several small figures side by side (wrapping on narrow screens)."""
+
+    images: list[FigureImage]
+    kind: ClassVar[str] = "figure_row"
+
+
+@dataclass
 class Section:
     """A titled part of the report made of blocks (paragraphs, tables, figures, not-measured notes)."""
 

@@ -242,3 +242,19 @@ def test_junit_xml_is_well_formed_and_counts_match(results):
     skipped = root.findall(".//skipped")
     assert len(skipped) == 2 and skipped[0].get("message").startswith("advisory (does not block): ")
     assert int(root.get("failures")) == 2 and int(root.get("errors")) == 2 and int(root.get("skipped")) == 2
+
+
+def test_pooled_condition_row_is_the_default_and_notes_explain_missing_values(results):
+    res = copy.deepcopy(results)
+    pooled = dict(res["categorical"][0], condition="all")
+    res["categorical"] = [pooled, dict(pooled, condition="eyes_open_firm", kappa_ci_low=0.1)]
+    rule_k = {"id": "k", "metric": "categorical.kappa_ci_low", "kpi": "diagnosis", "op": ">=", "threshold": 0.4}
+    v = evaluate_policy(res, policy(rule_k))[0]
+    assert v.status == "pass" and v.condition == "all" and v.actual == pytest.approx(pooled["kappa_ci_low"])
+    per_cond = evaluate_policy(res, policy({**rule_k, "condition": "eyes_open_firm"}))[0]
+    assert per_cond.status == "fail" and per_cond.message.endswith("(eyes_open_firm) 0.1 ≥ 0.4: fail")
+    # an agreement row without statistics: the reason carries the row's note
+    res["agreement"][0].update(bias=None, note="too few complete pairs for agreement statistics (n=2, need 3)")
+    nb = evaluate_policy(res, policy(rule(id="b", metric="agreement.bias", abs=True, op="<=", threshold=1)))[0]
+    assert nb.status == "not-evaluable" and nb.reason.endswith("note: too few complete pairs for agreement "
+                                                               "statistics (n=2, need 3)")

@@ -213,3 +213,23 @@ def test_sentences_for_negative_bias_and_censoring():
     assert "c reads 0.4 s lower than the reference (95% confidence interval -0.6 s to -0.2 s)." in text
     assert "For 95% of measurements" in text and "4 trial(s) reached the maximum duration" in text
     assert "Based on 30 paired trial(s) from 10 subject(s)." in text
+
+
+def test_kpi_without_statistics_is_listed_as_not_measured_with_its_note(results):
+    res = copy.deepcopy(results)
+    for r in res["agreement"]:
+        for k in ("bias", "loa_lower", "loa_upper", "icc", "mae"):
+            r[k] = None
+        r["note"] = "too few complete pairs for agreement statistics (n=2, need 3; 4 censored pair(s) excluded)"
+    html = render_html(res)
+    s = section(html, "summary")
+    assert ("<strong>peak_expiratory_flow</strong> — not measured: mini-wright: too few complete pairs for agreement "
+            "statistics (n=2, need 3; 4 censored pair(s) excluded)") in s
+    assert "On average" not in s
+    # per-condition kappas go to a table, the pooled one to the sentence and the confusion matrix
+    res = copy.deepcopy(results)
+    pooled = dict(res["categorical"][0], condition="all")
+    res["categorical"] = [pooled, dict(pooled, condition="eyes_closed_foam", kappa=0.2)]
+    st = section(render_html(res), "strategy")
+    assert st.count("<img") == 1 and "<td>diagnosis</td><td>eyes_closed_foam</td><td>mini-wright</td><td>0.2</td>" in st
+    assert section(render_html(res), "summary").count("Cohen&#39;s kappa") == 1

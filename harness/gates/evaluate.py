@@ -121,7 +121,7 @@ def _get(row: dict, path: tuple[str, ...]) -> Any:
     cur: Any = row
     for i, key in enumerate(path):
         if not isinstance(cur, dict) or key not in cur:
-            raise _NotEvaluable(f"field {'.'.join(path[:i + 1])} is absent")
+            raise _NotEvaluable(f"field {'.'.join(path[:i + 1])} is absent from the row")
         cur = cur[key]
     return cur
 
@@ -174,8 +174,8 @@ def _rows_for(results: dict, rule: GateRule, candidate: dict, baseline: str | No
         if section == "comparisons" and baseline is not None:
             out = [r for r in out if r.get("baseline") == baseline]
     where = dict(rule.where)
-    if section == "agreement" and "condition" not in where:
-        where["condition"] = "all"
+    if "condition" not in where and any(r.get("condition") == "all" for r in out):
+        where["condition"] = "all"  # rows per condition plus a pooled "all" row: the pooled one by default
     for key, value in where.items():
         out = [r for r in out if r.get(key) == value]
     return out
@@ -343,7 +343,8 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
         rows = _rows_for(results, rule, by_name[name], baseline if rule.section == "comparisons" else None)
         if not rows:
             filt = ", ".join(f"{k}={v}" for k, v in rule.where.items())
-            if rule.section == "agreement" and "condition" not in rule.where:
+            if "condition" not in rule.where and any(isinstance(r, dict) and r.get("condition") == "all"
+                                                     for r in results.get(rule.section) or []):
                 filt = ", ".join(x for x in (filt, "condition=all") if x)
             what = f" with {filt}" if filt else ""
             extra = f" against baseline {baseline}" if rule.section == "comparisons" and baseline else ""
@@ -383,7 +384,9 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
                 out.append(_v(rule, name, status, actual=actual, unit=unit, row=row, baseline=baseline,
                                     device=device))
             except _NotEvaluable as exc:
-                out.append(_v(rule, name, "not-evaluable", unit=unit, reason=str(exc), row=row,
+                note = row.get("note") if isinstance(row.get("note"), str) and row.get("note") else None
+                reason = f"{exc}; note: {note}" if note else str(exc)
+                out.append(_v(rule, name, "not-evaluable", unit=unit, reason=reason, row=row,
                                     baseline=baseline, device=device))
             except _Error as exc:
                 out.append(_v(rule, name, "error", unit=unit, reason=str(exc), row=row, baseline=baseline,
