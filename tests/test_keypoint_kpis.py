@@ -70,7 +70,7 @@ def test_resampling_reports_gaps(rendered):
 
 
 def test_com_from_rendered_truth_matches_synthetic_com(rendered):
-    """Measured: r = 0.99999 and RMSE 1.3 mm between keypoint COM (calibrated back-projection) and the
+    """Measured: r = 0.999998 and RMSE 1.2 mm between keypoint COM (calibrated back-projection) and the
     synthetic de Leva COM (ML), 640x480 render; here 320x240 with dropped frames."""
     trial, cam, res = rendered
     com = kpis.keypoint_com(res.track, camera=cam, fs_hz=20.0)
@@ -114,7 +114,7 @@ def test_knee_fppa_and_time_to_failure_against_truth(rendered):
     w = (t >= lo) & (t <= hi)
     fppa = kpis.knee_fppa(res.track, "right")
     truth = np.interp(t, trial.time_s, trial.truth["angles"]["knee_frontal"])
-    assert np.max(np.abs(fppa[w] - truth[w])) < 1.0            # measured 0.25 deg at 640x480
+    assert np.max(np.abs(fppa[w] - truth[w])) < 1.0            # measured 0.47 deg at 640x480
     exc = kpis.knee_frontal_excursion(res.track, "right")
     assert exc["unit"] == "deg" and exc["value"] > 0
     ttf, events = kpis.keypoint_time_to_failure(res.track, camera=cam, max_duration_s=30.0, fs_hz=20.0)
