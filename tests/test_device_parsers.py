@@ -345,3 +345,13 @@ def test_more_layouts_seen_in_the_wild():
     doc = json.loads(_read("mlperf_mobile_extended_result_ios_ipadpro_A12Z.json"))
     doc["results"][0]["performance_run"]["throughput"] = 12.5
     assert parse_mlperf(json.dumps(doc))[0].latency.throughput_per_s == 12.5
+
+
+def test_op_profiling_summary_table():
+    (rec,) = parse_benchmark_model(_read("tflite_benchmark_model_op_profiling_excerpt.txt"))
+    rows = rec.extra["op_summary"]
+    # lines 11-15: CONV_2D 15 nodes 1.406 ms 89.270 %, DEPTHWISE_CONV_2D 13 0.169 ms 10.730 %, ...
+    assert [r["node_type"] for r in rows] == ["CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX", "RESHAPE",
+                                              "AVERAGE_POOL_2D"]
+    assert rows[0]["count"] == 15 and rows[0]["avg_ms"] == 1.406 and rows[0]["avg_percent"] == 89.27
+    assert rows[1]["cdf_percent"] == 100.0

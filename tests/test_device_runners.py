@@ -3,6 +3,7 @@ executables (tests/fixtures/device) that answer like the real tools from recorde
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -345,3 +346,13 @@ def test_parse_devices_no_permissions():
     with pytest.raises(DeviceError, match="no permissions"):
         Adb._check_state(dev)
     assert isinstance(dev, AttachedDevice)
+
+
+def test_host_runner_min_secs_and_affinity():
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    (rec,) = run_host(DETECTOR, runs=2, warmup=0, min_secs=0.3, cpu_affinity=cpus[:1] if cpus else None)
+    assert rec.latency.n >= 2 and sum(rec.latency.raw_ms) >= 0.3 * 1e3 * 0.9  # ran for at least ~min_secs
+    if cpus:
+        assert rec.device.cpu_affinity == cpus[:1] and sorted(os.sched_getaffinity(0)) == cpus  # restored
+        with pytest.raises(InputError, match="cpu_affinity"):
+            run_host(DETECTOR, runs=1, cpu_affinity=[10_000])

@@ -62,6 +62,8 @@ class _Session:
     delegate: str | None = None
     model_size_reported: float | None = None
     errors: list[str] = field(default_factory=list)
+    op_summary: list[dict] = field(default_factory=list)  # last "Summary by node type" table
+    in_op_table: bool = False
 
     @property
     def done(self) -> bool:
@@ -70,7 +72,7 @@ class _Session:
     @property
     def empty(self) -> bool:
         return not (self.stats or self.summary or self.mem or self.model_size_reported is not None
-                    or self.init_session_ms is not None or self.errors)
+                    or self.init_session_ms is not None or self.errors or self.op_summary)
 
 
 def _delegate_name(match: re.Match) -> str:
@@ -94,6 +96,17 @@ def _split_sessions(text: str) -> list[_Session]:
             sessions.append(_Session())
             s = sessions[-1]
         s.lines.append(line)
+        if "Summary by node type" in line:
+            s.in_op_table, s.op_summary = True, []
+            continue
+        if s.in_op_table:
+            row = _op_row(line)
+            if row is not None:
+                s.op_summary.append(row)
+                continue
+            if "[Node type]" in line:
+                continue
+            s.in_op_table = False
         if m := _ERROR.search(line):
             s.errors.append(m.group(1).strip())
         if m := _SUMMARY.search(line):
@@ -134,6 +147,19 @@ def _split_sessions(text: str) -> list[_Session]:
             if name and (s.delegate is None or (s.delegate == "xnnpack" and name != "xnnpack")):
                 s.delegate = name
     return [s for s in sessions if not s.empty]
+
+
+def _op_row(line: str) -> dict | None:
+    """A row of the op-profiling 'Summary by node type' table (tab-separated), or None."""
+    cols = [c.strip() for c in line.split("\t") if c.strip()]
+    if len(cols) < 7 or not re.fullmatch(r"[A-Z0-9_]+|[A-Za-z][\w ]*", cols[0]):
+        return None
+    try:
+        return {"node_type": cols[0], "count": int(cols[1]), "avg_ms": float(cols[2]),
+                "avg_percent": float(cols[3].rstrip("%")), "cdf_percent": float(cols[4].rstrip("%")),
+                "mem_kb": float(cols[5]), "times_called": int(cols[6])}
+    except ValueError:
+        return None
 
 
 def _stat_avg(count: int, values: dict) -> float | None:
@@ -265,6 +291,8 @@ def _record(s: _Session, *, file, excerpt: int, session: int) -> DeviceRecord:
     if s.model_size_reported is not None:
         rec.extra["model_file_size_reported"] = {"value": s.model_size_reported,
                                                  "unit": "as printed by the tool ('MB')"}
+    if s.op_summary:
+        rec.extra["op_summary"] = s.op_summary
     if getattr(lat, "extra_warmup_n", None) is not None:
         rec.extra["warmup_count"] = lat.extra_warmup_n  # type: ignore[attr-defined]
         del lat.extra_warmup_n  # type: ignore[attr-defined]
