@@ -84,6 +84,15 @@ def _agreement_all(results: dict) -> list[dict]:
     return _pooled(results.get("agreement") or [])
 
 
+def _notes(rows: list[dict]) -> str:
+    """Row notes joined, candidates that share a note named together ("a, b: note")."""
+    by_note: dict[str, list[str]] = {}
+    for r in rows:
+        if r.get("note"):
+            by_note.setdefault(str(r["note"]), []).append(str(r.get("candidate", "?")))
+    return "; ".join(f"{', '.join(c)}: {n}" for n, c in by_note.items())
+
+
 def _no_stats(row: dict) -> bool:
     return all(row.get(k) is None for k in ("bias", "loa_lower", "icc", "mae"))
 
@@ -140,8 +149,7 @@ def summary_section(results: dict) -> SummarySection:
         unit, desc, kind, _ = _kpi_info(kpi)
         unit = rs[0].get("unit") or unit
         if all(_no_stats(r) for r in rs):
-            notes = list(dict.fromkeys(f"{r.get('candidate')}: {r['note']}" for r in rs if r.get("note")))
-            sec.not_measured.append((kpi, "; ".join(notes) or "no paired values in these results"))
+            sec.not_measured.append((kpi, _notes(rs) or "no paired values in these results"))
             continue
         measured.add(kpi)
         sec.items.append(KPISummary(kpi, unit, desc, kind,
@@ -194,18 +202,21 @@ def bland_altman_section(results: dict) -> Section:
     by_kpi: dict[str, list[dict]] = {}
     for r in rows:
         by_kpi.setdefault(r.get("kpi", "?"), []).append(r)
+    missing = []
     for kpi, rs in by_kpi.items():
         panels = []
         for r in rs:
             ref, est = _pairs(results, kpi, r.get("candidate"))
             panels.append({**r, "reference": ref, "estimate": est})
-        notes = list(dict.fromkeys(f"{r.get('candidate')}: {r['note']}" for r in rs if r.get("note")))
+        notes = _notes(rs)
         if not any(p["reference"] for p in panels) and all(p.get("bias") is None for p in panels):
-            sec.blocks.append(NotMeasured("; ".join(notes) or "no paired values", what=kpi))
+            missing.append(f"{kpi} ({notes or 'no paired values'})")
             continue
         sec.blocks.append(Figure(F.bland_altman_figure(kpi, rs[0].get("unit") or "", panels)))
         if notes:
-            sec.blocks.append(Paragraph("Notes: " + "; ".join(notes), css="note"))
+            sec.blocks.append(Paragraph("Notes: " + notes, css="note"))
+    if missing:
+        sec.blocks.append(NotMeasured("; ".join(missing), what="no plot"))
     if not by_kpi:
         sec.blocks.append(NotMeasured("no agreement statistics in these results"))
     return sec

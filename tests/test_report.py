@@ -223,7 +223,8 @@ def test_kpi_without_statistics_is_listed_as_not_measured_with_its_note(results)
         r["note"] = "too few complete pairs for agreement statistics (n=2, need 3; 4 censored pair(s) excluded)"
     html = render_html(res)
     s = section(html, "summary")
-    assert ("<strong>peak_expiratory_flow</strong> — not measured: mini-wright: too few complete pairs for agreement "
+    assert ("<strong>peak_expiratory_flow</strong> — not measured: mini-wright, mini-wright-2nd: too few complete "
+            "pairs for agreement "
             "statistics (n=2, need 3; 4 censored pair(s) excluded)") in s
     assert "On average" not in s
     # per-condition kappas go to a table, the pooled one to the sentence and the confusion matrix
