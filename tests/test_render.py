@@ -44,8 +44,9 @@ def test_projection_matches_opencv_with_distortion():
 def test_render_timestamps_clock_and_truth(tmp_path):
     motion = pendulum_stance_motion(3.0, 100.0, seed=2)
     clock = VideoClock(fps=30, offset_s=0.5, drift_ppm=500.0, dropped=(3, 4, 20), jitter_s=0.004, seed=5)
-    res = render_video(motion, _camera(), tmp_path / "v.mp4", clock=clock,
-                       options=RenderOptions(noise_sigma=2.0, blur_samples=3))
+    # With lens distortion: the truth must be the distorted projection.
+    res = render_video(motion, _camera(distortion=[-0.08, 0.02, 0.0005, -0.0005, 0.0]), tmp_path / "v.mp4",
+                       clock=clock, options=RenderOptions(noise_sigma=2.0, blur_samples=3))
     times = read_frame_times(res.video_path)
     # Real per-frame pts: equal to the truth times to the 1/90000-s time base, with the drops as gaps.
     assert times.size == res.n_frames == res.n_nominal - 3
@@ -60,6 +61,7 @@ def test_render_timestamps_clock_and_truth(tmp_path):
     assert tr.track.schema == "blazepose33" and tr.track.keypoints.shape == (res.n_frames, 33, 2)
     assert np.allclose(tr.track.keypoints, res.track.keypoints, atol=1e-4)
     assert np.allclose(tr.camera.project(tr.landmarks_3d), tr.track.keypoints, atol=1e-3)
+    assert np.allclose(tr.camera.distortion[:2], [-0.08, 0.02])
     assert tr.clock["dropped_frame_indices"] == [3, 4, 20]
     doc = json.loads(res.truth_path.read_text())
     assert set(doc) >= {"schema", "image_width", "image_height", "candidate", "times_s", "keypoints"}

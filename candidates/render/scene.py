@@ -41,6 +41,8 @@ class RenderOptions:
         Seeds the background layout and the noise.
     crf : int
         x264 quality.
+    style : FigureStyle, optional
+        Explicit colours and thickness (overrides ``palette``).
     """
 
     noise_sigma: float = 0.0
@@ -154,7 +156,12 @@ def render_video(motion: Motion, camera: PinholeCamera, out_path, *, clock: Vide
     uv_c, z_c = {}, {}
     for n in names:
         uv_c[n], z_c[n] = camera.project(centre[n], return_depth=True)
-    subs = [centre if (K == 1) else _interp_points(P, motion.time_s, t_mocap + o) for o in offsets]
+    # Blur instants are kept inside the motion's span so the first and last frames do not lose the figure.
+    t0, t1 = motion.time_s[0], motion.time_s[-1]
+    inside = (t_mocap >= t0) & (t_mocap <= t1)
+    subs = [centre if (K == 1) else
+            _interp_points(P, motion.time_s, np.where(inside, np.clip(t_mocap + o, t0, t1), t_mocap + o))
+            for o in offsets]
     sub_proj = []
     for S in subs:
         sub_proj.append({n: camera.project(S[n], return_depth=True) for n in names})
