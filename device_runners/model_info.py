@@ -31,6 +31,16 @@ def model_format(path: Path) -> str:
                      "(identifier 'TFL3' at byte 4)", file=path, expected="a .tflite, .mlmodel or .mlpackage model")
 
 
+def sha256_tree(path: Path) -> str:
+    """Hash of a directory model (.mlpackage): sha256 over each file's relative path and its sha256, in
+    sorted path order, so the same package hashes the same wherever it lives."""
+    import hashlib
+    h = hashlib.sha256()
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        h.update(p.relative_to(path).as_posix().encode() + b"\0" + sha256_file(p).encode() + b"\n")
+    return h.hexdigest()
+
+
 def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -97,7 +107,7 @@ def describe_model(path, *, precision: str | None = None) -> ModelInfo:
         raise FileNotFoundError(2, "No such file", str(path))
     fmt = model_format(path)
     if fmt == "mlpackage":
-        return ModelInfo(name=path.name, sha256=None, bytes=_dir_bytes(path), format=fmt,
+        return ModelInfo(name=path.name, sha256=sha256_tree(path), bytes=_dir_bytes(path), format=fmt,
                          precision=precision, path=str(path))
     info = ModelInfo(name=path.name, sha256=sha256_file(path), bytes=path.stat().st_size, format=fmt,
                      precision=precision, path=str(path))

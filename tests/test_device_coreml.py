@@ -57,3 +57,12 @@ def test_weight_compression_sizes_and_precisions(tmp_path):
     assert (tmp_path / "coreml_variants.json").is_file()
     if sys.platform != "darwin":
         assert all(not v.prediction_checked and "macOS" in v.note for v in vs)
+    # a package's identity for the join with candidates: a content hash, the same after a copy
+    import shutil
+
+    from device_runners.model_info import describe_model
+    copy = tmp_path / "copy" / "pose.mlpackage"
+    shutil.copytree(by["fp32"].path, copy)
+    a, b = describe_model(by["fp32"].path), describe_model(copy)
+    assert a.format == "mlpackage" and a.sha256 == b.sha256 and len(a.sha256) == 64 and a.bytes == by["fp32"].bytes
+
