@@ -141,6 +141,21 @@ def test_render_from_real_mocap_markers(tmp_path):
     assert res.n_frames == 10 and res.track.detection_rate == 1.0
 
 
+def test_render_from_plug_in_gait_c3d(tmp_path):
+    """A Vicon Plug-in-Gait C3D (z up, mm): joint centres through ground_truth.com.joint_centres_from_markers."""
+    from ground_truth.readers import read_recording
+
+    rec = read_recording(shared_path("c3d", "PiG_PiG_Calibration-FlatFoot-Full.c3d"))
+    motion = motion_from_recording(rec)
+    assert motion.meta["marker_set"] == "Plug-in-Gait-like"
+    thigh = np.nanmedian(np.linalg.norm(motion.joints["left_hip"] - motion.joints["left_knee"], axis=1))
+    assert 0.3 < thigh < 0.55
+    assert np.nanmedian(motion.joints["head_centre"][:, 2] - motion.joints["left_ankle"][:, 2]) > 1.2
+    res = render_video(motion.placed_at_origin(90.0), _camera(), tmp_path / "pig.mp4", duration_s=0.2)
+    assert res.n_frames == 7 and res.track.detection_rate == 1.0
+    assert "nose" in res.info["derived_landmarks"]
+
+
 def test_cli_render(tmp_path, capsys):
     from harness.cli import main
 

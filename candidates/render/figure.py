@@ -82,6 +82,8 @@ def figure_landmarks(joints: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarra
     # Head frame: centre, up and forward.
     if "left_ear" in J and "right_ear" in J:
         head_c = 0.5 * (J["left_ear"] + J["right_ear"])
+    elif "head_centre" in J:
+        head_c = J["head_centre"]
     elif "head_top" in J:
         head_c = J["head_top"] - 0.11 * s * _unit(J["head_top"] - P["neck"])
     else:

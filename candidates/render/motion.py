@@ -177,14 +177,34 @@ def joints_from_markers(markers: dict[str, np.ndarray], *, file=None) -> tuple[d
 
 
 def motion_from_recording(recording, *, file=None) -> Motion:
-    """A :class:`Motion` from a mocap :class:`ground_truth.Recording` (markers → joint centres, z-up)."""
+    """A :class:`Motion` from a mocap :class:`ground_truth.Recording` (markers → joint centres, z-up).
+
+    The AddBiomechanics/OpenCap marker set is tried first (:func:`joints_from_markers`), then a
+    Plug-in-Gait-like set through :func:`ground_truth.com.joint_centres_from_markers` (Harrington hip
+    regression, Rab shoulder, lateral/medial marker midpoints, head centroid). Marker names are matched without
+    a ``Subject:`` prefix.
+    """
+    src = file or recording.path
     if recording.markers is None:
-        raise InputError("recording has no markers", file=file or recording.path, field="markers")
+        raise InputError("recording has no markers", file=src, field="markers")
     ts = recording.markers
-    markers = {k: to_z_up(ts[k], recording.vertical_axis) for k in ts.channels if ts[k].ndim == 2}
-    joints, used = joints_from_markers(markers, file=file or recording.path)
-    meta = {"marker_to_joint": used, "vertical_axis_in_file": int(recording.vertical_axis),
+    markers = {k.split(":")[-1]: to_z_up(ts[k], recording.vertical_axis) for k in ts.channels if ts[k].ndim == 2}
+    meta = {"vertical_axis_in_file": int(recording.vertical_axis),
             "frame": "z-up lab frame; y-up files rotated (x, y, z) -> (x, -z, y)"}
+    try:
+        joints, used = joints_from_markers(markers, file=src)
+        meta.update(marker_set="AddBiomechanics/OpenCap", marker_to_joint=used)
+    except InputError as first:
+        from ground_truth.com import joint_centres_from_markers
+
+        joints = joint_centres_from_markers(markers)
+        missing = [j for j in REQUIRED_JOINTS if j not in joints]
+        if missing:
+            raise InputError(f"cannot build joint(s) {', '.join(missing)} from the markers: neither the "
+                             f"AddBiomechanics set ({first.reason}) nor a Plug-in-Gait set", file=src,
+                             field="markers", expected="one of the marker sets in docs/rendering.md") from None
+        joints = {k: v for k, v in joints.items() if k != "pelvis"}
+        meta.update(marker_set="Plug-in-Gait-like", marker_to_joint="ground_truth.com.joint_centres_from_markers")
     return Motion(ts.time, joints, str(recording.path), meta)
 
 
