@@ -168,6 +168,13 @@ def test_cli_render(tmp_path, capsys):
     assert "15 frames of 16 nominal, 1 dropped" in text
     tr = read_truth_json(tmp_path / "v.truth.json")
     assert tr.clock["offset_s"] == 0.2 and tr.clock["drift_ppm"] == 100
+    # The synthetic generator as the motion source (lab frame kept: the subject stands at the origin).
+    pytest.importorskip("ground_truth.synthetic.simulate")
+    rc = main(["render", "synthetic:seed=3,strategy=hip,duration_s=2,max_duration_s=2", "--camera", str(cam_path),
+               "--out", str(tmp_path / "s.mp4"), "--duration", "0.3", "--offset", "4.0"])
+    assert rc == 0 and "10 frames of 10 nominal" in capsys.readouterr().out
+    syn = read_truth_json(tmp_path / "s.truth.json")
+    assert syn.info["motion"]["derived_landmarks"] == [] and np.all(syn.track.confidence == 1.0)
     # A real Qualisys calibration as the camera (portrait 1088x1920, 60 fps): the figure at the lab origin
     # is inside the image of cam01.
     qca = shared_path("video", "pose2sim_balancing", "Calib.qca.txt")
