@@ -303,7 +303,8 @@ def size_accuracy_figure(by_kpi: dict[str, list[dict]]) -> FigureImage:
     alt_parts = []
     for ax, (kpi, points) in zip(axes[0], by_kpi.items()):
         sizes = np.array([p["model_mb"] for p in points], float)
-        span = max(float(np.ptp(sizes)), 0.05 * float(np.max(np.abs(sizes)) or 1.0))
+        top = float(np.max(sizes)) if sizes.size else 1.0
+        span = 0.5 * top  # dodge of equal sizes, relative to an axis that starts at zero
         for p in points:
             i = cands.index(p["candidate"])
             same = [q for q in points if abs(q["model_mb"] - p["model_mb"]) < 1e-9]
@@ -314,6 +315,8 @@ def size_accuracy_figure(by_kpi: dict[str, list[dict]]) -> FigureImage:
             ax.errorbar([x], [y], yerr=yerr, marker="os^Dv<>p"[i % 8], color=color(i), capsize=3,
                         linestyle="none", label=f"{p['candidate']} ({p.get('precision') or '?'})")
             alt_parts.append(f"{kpi}: {p['candidate']} {_fmt(p['model_mb'])} MB, MAE {_fmt(y)} {p.get('unit', '')}")
+        ax.set_xlim(0, top * 1.25 if top > 0 else 1.0)  # size is a ratio scale: start at zero
+        ax.set_ylim(bottom=0)
         ax.set_xlabel("model size [MB = 10^6 bytes]", fontsize=8.5)
         unit = points[0].get("unit") or ""
         ax.set_ylabel(f"MAE{f' [{unit}]' if unit else ''}", fontsize=8.5)

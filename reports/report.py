@@ -413,10 +413,12 @@ def size_accuracy_section(results: dict) -> Section:
 
 def agreement_table_section(results: dict) -> Section:
     sec = Section("agreement-table", "Agreement statistics (all conditions)")
-    rows = [r for r in results.get("agreement") or [] if isinstance(r, dict)]
-    if not rows:
+    allrows = [r for r in results.get("agreement") or [] if isinstance(r, dict)]
+    if not allrows:
         sec.blocks.append(NotMeasured("no agreement statistics in these results"))
         return sec
+    rows = [r for r in allrows if not _no_stats(r)]
+    empty = [r for r in allrows if _no_stats(r)]
     sec.blocks.append(Table(
         ["KPI", "condition", "candidate", "n", "bias (95% CI)", "limits of agreement", "MAE", "ICC", "CCC", "note"],
         [[r.get("kpi"), r.get("condition"), r.get("candidate"), r.get("n"),
@@ -425,6 +427,10 @@ def agreement_table_section(results: dict) -> Section:
           f"{number(r.get('loa_lower'))} to {number(r.get('loa_upper'))}", number(r.get("mae")),
           number(r.get("icc"), 2), number(r.get("ccc"), 2), r.get("note") or ""] for r in rows],
         caption="Differences are candidate − reference."))
+    if empty:
+        keys = list(dict.fromkeys(f"{r.get('kpi')} ({r.get('condition', 'all')})" for r in empty))
+        sec.blocks.append(NotMeasured(f"{len(empty)} row(s) without statistics: {', '.join(keys)}; see their notes "
+                                      f"in agreement.csv", what="no statistics"))
     return sec
 
 
