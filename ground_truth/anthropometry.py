@@ -280,7 +280,7 @@ def whole_body_com(joints: dict[str, np.ndarray], sex: str = "male", *, missing:
     """
     _check_option("missing", missing, ("propagate", "renormalise"))
     _check_option("sex", sex, SEXES)
-    arrays, shape = _prepare(joints)
+    arrays, _ = _prepare(joints)
     coms = segment_coms(arrays, sex)
     segs = body_segments(sex)
     absent = [s.name for s in segs if s.name not in coms]

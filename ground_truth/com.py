@@ -230,7 +230,6 @@ def com_from_grf_integration(force_h, cop_h, fs: float, mass_kg: float, *, cutof
     _validate_type(mass_kg, "numeric", "mass_kg")
     if mass_kg <= 0 or fs <= 0:
         raise InputError("fs and mass_kg must be positive", field="mass_kg")
-    n = f.shape[0]
     out = np.full(f.shape, np.nan)
     finite = np.all(np.isfinite(f), axis=1) & np.all(np.isfinite(c), axis=1)
     # process each contiguous finite run separately (gaps are not bridged)

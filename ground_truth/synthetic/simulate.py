@@ -28,7 +28,7 @@ from ..anthropometry import body_segments, de_leva_parameters, segment_coms, who
 from ..checks import _check_option, _validate_type
 from ..errors import InputError
 from ..timeseries import Event, TimeSeries
-from .body import BodyDims, Pose, Subject, body_dims, build_joints, segment_frames
+from .body import Pose, Subject, body_dims, build_joints, segment_frames
 
 G = 9.81
 
@@ -190,10 +190,11 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
 
     Notes
     -----
-    Timeline: 1 s quiet bipedal stance, the knee dip (1.0-1.8 s), bipedal until 2.5 s, weight shift over
-    1.0 s, foot lift at 3.5 s (``foot_lift`` event: the lifted foot leaves its plate), the single-leg period,
-    then either touch-down (failure or end of test, ``touch_down`` event) and 1.5 s of bipedal recovery, or the
-    end of the recording with the foot still up (censored, ``recording_ended``).
+    Timeline: 1 s quiet bipedal stance, the knee dip (1.0-1.8 s), weight shift from 1.9 s, foot lift at 3.5 s
+    (``foot_lift`` event: the lifted foot leaves its plate), the single-leg period, then either touch-down
+    (``touch_down`` event; at ``fail_at_s`` after a 0.8-s fall, or 0.4 s after ``max_duration_s`` when the
+    examiner stops the test) and 2 s of bipedal recovery, or the end of the recording with the foot still up
+    (censored, ``recording_ended``).
     Eyes-open firm amplitudes give a single-leg COP SD of roughly 4-8 mm per axis and a mean COP speed of a few
     cm/s (measured values are in docs/ground-truth-signals.md).
     """
@@ -286,7 +287,11 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
 
     # Scale the hip mode so that the steady single-leg period shows the strategy's target hip fraction
     # (short trials would otherwise drift across the label thresholds by chance).
-    steady_a = (ta >= t_lift + 1.0) & (ta <= t_td - (1.0 if failing else 0.0))
+    # steady single-leg period: after the lift transient, before any fall (shorter margins for short trials)
+    s0, s1 = t_lift + 1.0, t_td - (1.0 if failing else 0.0)
+    if s1 - s0 < 0.5:
+        s0, s1 = t_lift + 0.4, t_td - (0.8 if failing else 0.0)
+    steady_a = (ta >= s0) & (ta <= s1)
     if steady_a.sum() > 50:
         from ..strategy import hip_ankle_fraction
 
@@ -446,7 +451,6 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         noisy.append((f_n, m_n, origin_lab))
 
     # -- events and truth ----------------------------------------------------------------------------------
-    ctx = stance_leg.capitalize()
     fctx = free_side.capitalize()
     events = []
     if sync == "knee_dip":
@@ -482,9 +486,8 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     trial.markers = place_markers(trial, dims, segment_frames(dims, pose_m), rng)
     trial.plates = [_plate_series(ta, f_n, m_n, o, tz_noise_free=plates[i][2], index=i)
                     for i, (f_n, m_n, o) in enumerate(noisy)]
-    # the strategy indicator of the truth angles, over the steady single-leg period (after the lift transient,
-    # before any fall)
-    steady = (tm >= t_lift + 1.0) & (tm <= t_td - (1.0 if failing else 0.0))
+    # the strategy indicator of the truth angles over the steady single-leg period (NaN if it is too short)
+    steady = (tm >= s0) & (tm <= s1)
     trial.truth["strategy_fraction"] = _hip_fraction({k: v[steady] for k, v in angles.items()})
     return trial
 
