@@ -258,3 +258,18 @@ def test_pooled_condition_row_is_the_default_and_notes_explain_missing_values(re
     nb = evaluate_policy(res, policy(rule(id="b", metric="agreement.bias", abs=True, op="<=", threshold=1)))[0]
     assert nb.status == "not-evaluable" and nb.reason.endswith("note: too few complete pairs for agreement "
                                                                "statistics (n=2, need 3)")
+
+
+def test_reason_beside_a_null_value_is_carried_into_the_verdict():
+    # device record layout of device_runners (energy not measurable on a Linux host)
+    res = {"candidates": [{"name": "m", "model_sha256": "abc"}],
+           "device": [{"model": {"sha256": "abc"}, "device": {"platform": "linux"}, "runtime": {"name": "litert"},
+                       "energy": {"value": None, "unit": None, "method": "not measured",
+                                  "reason": "/sys/class/powercap absent"}}]}
+    v = evaluate_policy(res, policy({"id": "e", "metric": "device.energy.value", "op": "<=", "threshold": 5,
+                                     "unit": "mAh", "allow_missing": True}))[0]
+    assert v.status == "not-evaluable" and not v.blocks
+    assert v.reason == ("device.energy.value is null (not measured or not computable); reason: "
+                        "/sys/class/powercap absent")
+    assert v.message == ("energy on linux, litert ≤ 5 mAh: not-evaluable (device.energy.value is null (not "
+                         "measured or not computable); reason: /sys/class/powercap absent)")

@@ -384,8 +384,16 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
                 out.append(_v(rule, name, status, actual=actual, unit=unit, row=row, baseline=baseline,
                                     device=device))
             except _NotEvaluable as exc:
-                note = row.get("note") if isinstance(row.get("note"), str) and row.get("note") else None
-                reason = f"{exc}; note: {note}" if note else str(exc)
+                reason = str(exc)
+                # say why, when the results say it: the row's note, or the reason beside a null value
+                # (e.g. device energy: {"value": null, "reason": "no powercap interface"})
+                parent = row
+                for key in rule.path[:-1]:
+                    parent = parent.get(key) if isinstance(parent, dict) else None
+                if isinstance(parent, dict) and parent is not row and parent.get("reason"):
+                    reason += f"; reason: {parent['reason']}"
+                if isinstance(row.get("note"), str) and row.get("note"):
+                    reason += f"; note: {row['note']}"
                 out.append(_v(rule, name, "not-evaluable", unit=unit, reason=reason, row=row,
                                     baseline=baseline, device=device))
             except _Error as exc:
