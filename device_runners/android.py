@@ -248,7 +248,8 @@ def run_android(model_path, *, adb: str = "adb", serial: str | None = None, benc
             "No such file" in (res.stdout or "") + (res.stderr or ""):
         raise InputError(f"{remote_bin} is not on the device", field="benchmark_binary",
                          expected="--benchmark-binary PATH to a benchmark_model built for the device")
-    cmd = [remote_bin, f"--graph={remote_model}", f"--num_threads={threads}", f"--num_runs={runs}",
+    cmd = [shlex.quote(remote_bin), f"--graph={shlex.quote(remote_model)}", f"--num_threads={threads}",
+           f"--num_runs={runs}",
            f"--warmup_runs={warmup}", f"--min_secs={min_secs}", "--report_peak_memory_footprint=true",
            *_DELEGATE_FLAGS[delegate]]
     records: list[DeviceRecord] = []

@@ -216,14 +216,12 @@ def run_model(path, inputs: np.ndarray) -> dict[str, np.ndarray]:
 
 def _quantize(src: Path, recipe, calibration=None) -> bytes:
     import ai_edge_quantizer as aeq
+    import warnings
     q = aeq.Quantizer(str(src), recipe)
-    result = None
-    if calibration is not None:
-        import warnings
-        with warnings.catch_warnings():  # the calibrator keeps all tensors on purpose and warns about it
-            warnings.simplefilter("ignore", UserWarning)
-            result = q.calibrate(calibration)
-    return bytes(q.quantize(result, enable_progress_bar=False, enable_progress_report=False).quantized_model)
+    with warnings.catch_warnings():  # the calibrator keeps all tensors on purpose and warns about it
+        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
+        result = q.calibrate(calibration) if calibration is not None else None
+        return bytes(q.quantize(result, enable_progress_bar=False, enable_progress_report=False).quantized_model)
 
 
 def _fp16_recipe():

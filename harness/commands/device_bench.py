@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--threads", type=int, help="CPU threads (default: host 1, android 4)")
     p.add_argument("--runs", type=int, default=50, help="timed runs per trial (default 50)")
     p.add_argument("--warmup", type=int, help="warm-up runs (default: host 5, android 1)")
-    p.add_argument("--min-secs", type=float, default=0.0, help="time for at least this long (default 0)")
+    p.add_argument("--min-secs", type=float, help="time for at least this long (default: host 0, android 1)")
     p.add_argument("--trials", type=int, default=1, help="repeated trials (replicability, default 1)")
     p.add_argument("--cooldown", type=float, default=0.0, help="seconds of rest between trials")
     p.add_argument("--delegate", help="android: cpu|xnnpack|gpu|nnapi|hexagon; ios: Core ML compute units "
@@ -38,7 +38,8 @@ def add_parser(subparsers) -> None:
     g.add_argument("--ios-workspace", help=".xcworkspace (instead of --ios-project)")
     g.add_argument("--scheme")
     g.add_argument("--destination", help="xcodebuild -destination, e.g. 'platform=iOS,name=My iPhone'")
-    g.add_argument("--only-testing", help="xcodebuild -only-testing value")
+    g.add_argument("--only-testing", help="xcodebuild -only-testing value (the number of timed predictions is "
+                                          "set in the template: device_runners.ios.install_template)")
     p.add_argument("--json", dest="json_out", metavar="OUT.json", help="write the records here")
     p.set_defaults(func=run)
 
@@ -84,7 +85,8 @@ def run(args) -> int:
                     raise InputError(f"not a list of CPU numbers: {args.cpus!r}", field="--cpus",
                                      expected="e.g. 0,1") from None
             records = run_host(args.model, runtime=args.runtime, threads=args.threads or 1, runs=args.runs,
-                               warmup=5 if args.warmup is None else args.warmup, min_secs=args.min_secs,
+                               warmup=5 if args.warmup is None else args.warmup,
+                               min_secs=0.0 if args.min_secs is None else args.min_secs,
                                cooldown_s=args.cooldown, trials=args.trials, cpu_affinity=cpus, frame=frame)
             summary = summarize_trials(records)
         elif args.runner == "android":
@@ -96,7 +98,8 @@ def run(args) -> int:
                 records = run_android(args.model, adb=args.adb, serial=args.serial,
                                       benchmark_binary=args.benchmark_binary, threads=args.threads or 4,
                                       runs=args.runs, warmup=1 if args.warmup is None else args.warmup,
-                                      min_secs=args.min_secs or 1.0, delegate=args.delegate or "xnnpack",
+                                      min_secs=1.0 if args.min_secs is None else args.min_secs,
+                                      delegate=args.delegate or "xnnpack",
                                       trials=args.trials, cooldown_s=args.cooldown, battery=not args.no_battery)
                 from device_runners.record import replicability
                 summary = replicability(records)
