@@ -117,9 +117,13 @@ _KPIS: tuple[KPI, ...] = (
     KPI("strategy_label", "", "categorical",
         "Which joints do most of the balancing work: 'ankle' (the body sways as one piece over the ankle), "
         "'hip' (the trunk and hips move to correct), or 'mixed'.",
-        "Ratio of RMS hip to RMS ankle frontal-plane angular velocity over the trial: ankle below 1/1.5, hip "
-        "above 1.5, mixed in between (reference from marker joint angles, candidate from keypoint angles).",
-        HORAK_NASHNER_1986, labels=("ankle", "hip", "mixed")),
+        "hip_fraction = RMS(hip angle) / (RMS(hip angle) + RMS(ankle angle)) of the detrended, low-pass "
+        "filtered angles in the single-leg window: 'ankle' below 0.4, 'hip' above 0.6, 'mixed' in between "
+        "(stancebench's thresholds: there is no published universal cut-off; ground_truth.strategy). Reference "
+        "from marker joint angles, candidate from keypoint angles.",
+        f"{HORAK_NASHNER_1986} Creath R, Kiemel T, Horak F, Peterka R, Jeka J. A unified view of quiet and "
+        f"perturbed stance: simultaneous co-existing excitable modes. Neurosci Lett. 2005;377(2):75-80.",
+        labels=("ankle", "hip", "mixed")),
     KPI("knee_frontal_excursion", "deg", "continuous",
         "How far the stance knee moves inward or outward (valgus/varus) during the trial, in degrees. Large "
         "inward movement is a sign of poor knee control.",
