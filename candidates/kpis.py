@@ -55,6 +55,8 @@ class ResampledTrack:
     schema: str
     fs_hz: float
     report: dict[str, Any]
+    image_width: int = 0
+    image_height: int = 0
 
     def joints(self) -> dict[str, np.ndarray]:
         return {name: self.keypoints[:, k, :2] for k, name in enumerate(SCHEMAS[self.schema])}
@@ -125,7 +127,8 @@ def resample_track(track: KeypointTrack, fs_hz: float | None = None, *, max_gap_
               "n_grid_missing": int(np.count_nonzero(~usable)),
               "n_grid_bridged": int(np.count_nonzero(usable & (span > 1.5 / fs_hz) & ~exact)),
               "max_gap_s": float(max_gap_s), "fs_hz": float(fs_hz)}
-    return ResampledTrack(grid, out, track.schema, float(fs_hz), report)
+    return ResampledTrack(grid, out, track.schema, float(fs_hz), report, int(track.image_width),
+                          int(track.image_height))
 
 
 def _as_resampled(track, fs_hz=None, max_gap_s=0.25) -> ResampledTrack:
@@ -143,18 +146,25 @@ def _lowest_foot_y(J: dict[str, np.ndarray], side: str) -> np.ndarray:
 
 
 def detect_stance_side(track) -> str:
-    """The stance leg: the side whose foot is lower in the image (larger y) while the feet are apart.
+    """The stance leg, from the feet's image heights.
 
-    Only the frames with the largest foot-height difference (top quarter) vote, so bipedal periods before
-    foot lift and after touch-down do not dilute the decision.
+    Preferred cue, valid in any view and whatever part of the trial the track holds: the stance foot stays
+    planted while the lifted foot moves (lift, swing, touch-down), so the foot whose lowest point spans the
+    smaller vertical range (5th-95th percentile of image y) is the stance foot, when the two ranges differ by
+    more than 1.5 times. Otherwise the foot lower in the image in the frames where the feet are furthest apart
+    (top quarter) is the stance foot (valid in a frontal view).
     """
     J = _as_resampled(track).joints()
-    with np.errstate(invalid="ignore"):
-        diff = _lowest_foot_y(J, "left") - _lowest_foot_y(J, "right")
-    diff = diff[np.isfinite(diff)]
-    if diff.size == 0:
+    yl, yr = _lowest_foot_y(J, "left"), _lowest_foot_y(J, "right")
+    ok = np.isfinite(yl) & np.isfinite(yr)
+    if not ok.any():
         raise InputError("no frame with both feet visible", field="keypoints", expected="ankles in the image")
-    apart = diff[np.abs(diff) >= np.quantile(np.abs(diff), 0.75)]
+    yl, yr = yl[ok], yr[ok]
+    span_l, span_r = (float(np.diff(np.percentile(y, [5, 95]))[0]) for y in (yl, yr))
+    if max(span_l, span_r) > 1.5 * min(span_l, span_r) + 1e-6:
+        return "right" if span_l > span_r else "left"
+    d = yl - yr
+    apart = d[np.abs(d) >= np.quantile(np.abs(d), 0.75)]
     return "left" if np.sum(apart) > 0 else "right"
 
 
