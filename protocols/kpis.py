@@ -88,8 +88,9 @@ def _sway(signal: str, long: str, source: str) -> list[KPI]:
             f"{signal.upper()} path length / duration of the analysed window.", PRIETO_1996),
         KPI(f"{signal}_area_95_ellipse", "cm²", "continuous",
             f"Size of the area that holds 95% of the {long} positions. Larger areas mean wider sway.",
-            f"Area of the 95% prediction ellipse of the horizontal {source} positions, "
-            f"π·F(0.95; 2, n−2)·2(n−1)/(n−2)·sqrt(λ1·λ2) from the covariance eigenvalues.",
+            f"Area of the 95% confidence ellipse of the horizontal {source} positions (Prieto et al. 1996): "
+            f"2π·F(0.95; 2, n−2)·sqrt(s_AP²·s_ML² − s_APML²), with the AP and ML variances and covariance; "
+            f"other conventions (e.g. chi-square prediction ellipse) are named in the results' method.",
             f"{PRIETO_1996} {DUARTE_2010}"),
         KPI(f"{signal}_rms_ml", "cm", "continuous",
             f"Typical side-to-side (medio-lateral) distance of the {long} from its mean position.",
