@@ -214,17 +214,18 @@ def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray, kernel: int = 
     if idx.size == 0:
         return out
     col, row = col[idx].astype(int), row[idx].astype(int)
-    # Windows clipped at the border = windows over a border of zero confidence (sigmoid(-inf) = 0).
-    padded = np.pad(heatmap.astype(np.float64), ((off, off), (off, off), (0, 0)), constant_values=-np.inf)
-    steps = np.arange(kernel)
-    rows = row[:, None] + steps                                      # padded coordinates
+    # Windows clipped at the image border: out-of-range cells get zero weight (and do not count as peaks).
+    steps = np.arange(-off, off + 1)
+    rows = row[:, None] + steps
     cols = col[:, None] + steps
-    conf = _sigmoid(padded[rows[:, :, None], cols[:, None, :], idx[:, None, None]])   # (n, k, k)
+    valid = ((rows >= 0) & (rows < hm_h))[:, :, None] & ((cols >= 0) & (cols < hm_w))[:, None, :]
+    rc = np.clip(rows, 0, hm_h - 1)
+    cc = np.clip(cols, 0, hm_w - 1)
+    logits = heatmap[rc[:, :, None], cc[:, None, :], idx[:, None, None]].astype(np.float64)
+    conf = np.where(valid, _sigmoid(logits), 0.0)                                       # (n, k, k)
     total = conf.sum(axis=(1, 2))
-    r_img = (rows - off)[:, :, None]
-    c_img = (cols - off)[:, None, :]
-    wx = (conf * c_img).sum(axis=(1, 2))
-    wy = (conf * r_img).sum(axis=(1, 2))
+    wx = (conf * cols[:, None, :]).sum(axis=(1, 2))
+    wy = (conf * rows[:, :, None]).sum(axis=(1, 2))
     use = (conf.max(axis=(1, 2)) >= min_confidence) & (total > 0)
     sel = idx[use]
     out[sel, 0] = wx[use] / hm_w / total[use]
@@ -310,7 +311,9 @@ class _LandmarkModel:
         self.interp.invoke()
         raw = get_output(self.interp, self.landmarks).reshape(NUM_LANDMARKS_WITH_AUX, 5).astype(np.float64)
         flag = float(get_output(self.interp, self.flag).reshape(-1)[0])
-        heatmap = None if self.heatmap is None else get_output(self.interp, self.heatmap)[0]
+        # Heatmap read in place (no copy of 64×64×39 floats): only 39 small windows are used, before the
+        # next invoke.
+        heatmap = None if self.heatmap is None else get_output(self.interp, self.heatmap, view=True)[0]
         return raw, flag, heatmap
 
 

@@ -85,10 +85,13 @@ def set_input(interp, detail: dict, values) -> None:
     interp.set_tensor(detail["index"], np.asarray(values, dtype=dtype).reshape(detail["shape"]))
 
 
-def get_output(interp, detail: dict):
-    """An output tensor as float32, dequantized when the model returns integers."""
+def get_output(interp, detail: dict, *, view: bool = False):
+    """An output tensor as float32, dequantized when the model returns integers.
+
+    ``view=True`` returns float outputs without copying (valid only until the next ``invoke``).
+    """
     import numpy as np
-    values = interp.get_tensor(detail["index"])
+    values = interp.tensor(detail["index"])() if view else interp.get_tensor(detail["index"])
     if values.dtype in (np.int8, np.uint8, np.int16, np.int32):
         scale, zero = detail["quantization"]
         if scale:
