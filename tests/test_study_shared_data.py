@@ -72,3 +72,23 @@ def test_one_sided_trials_never_enter_agreement(shared_study):
     com = next(k for k in doc["trials"][0]["kpis"] if k["kpi"] == "com_path_length")
     assert com["reference"] is None and com["reference_status"]
     assert (out / "trials.csv").read_text().count("BDS00001") >= 9
+
+
+@pytest.mark.slow
+def test_candidate_only_real_video_with_qualisys_calibration(tmp_path):
+    """The real Pose2Sim video (cam01 of a calibrated 4-camera rig): candidate KPIs only, clearly labelled."""
+    root = shared_path("video", "pose2sim_balancing", "cam01.mp4").parents[2]
+    from harness.study import run_study
+    m = load_manifest(MANIFEST, data_root=root, check_candidates=False)
+    m.trials = [t for t in m.trials if t.id == "P2S-balancing-cam01"]
+    m.candidates = [c for c in m.candidates if c.name == "mediapipe-full"]
+    res = run_study(m, tmp_path, workers=1, progress=False, device=False, report=False)
+    (row,) = res["trials"]
+    assert row["status"] == "ok", row["reason"]
+    assert row["kind"] == "candidate-only" and row["alignment"] is None
+    assert row["detection_rate"] > 0.9   # a person is in view on every frame of this clip
+    kpis = {k["kpi"]: k for k in row["kpis"]}
+    for k in kpis.values():
+        assert k["reference"] is None and k["paired"] is False
+        assert k["reference_method"] == "no gold standard (candidate-only trial)"
+    assert res["agreement"] == []

@@ -1,0 +1,145 @@
+"""Orchestration without video: reference-only trials from real C3D files written by the synthetic generator,
+a corrupt file that must fail alone, `stancebench validate` exit codes, the progress bar and results writer."""
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from harness.progress import Progress
+
+
+@pytest.fixture(scope="module")
+def c3d_study(tmp_path_factory):
+    from ground_truth import synthetic
+    root = tmp_path_factory.mktemp("c3d_study")
+    truth = {}
+    for i, (cond, fail) in enumerate([("eyes_open_firm", None), ("eyes_closed_firm", 2.5)]):
+        trial = synthetic.simulate_single_leg_stance(
+            synthetic.Subject(subject_id="S01", height_m=1.70, mass_kg=65.0, sex="female"), condition=cond,
+            stance_leg="right", duration_s=300.0, max_duration_s=4.0, fail_at_s=fail, seed=10 + i)
+        synthetic.write_c3d(trial, root / f"t{i}.c3d")
+        truth[f"T{i}"] = trial.truth
+    (root / "broken.c3d").write_bytes(b"this is not a C3D file" * 10)
+    manifest = root / "study.toml"
+    manifest.write_text(textwrap.dedent("""
+        [study]
+        name = "reference-only"
+        [settings]
+        workers = 1
+        kpis = ["cop_path_length", "cop_rms_ap", "com_rms_ml", "time_to_failure"]
+        [[subjects]]
+        id = "S01"
+        height_m = 1.70
+        mass_kg = 65.0
+        sex = "F"
+        [[trials]]
+        id = "T0"
+        subject = "S01"
+        protocol = "single_leg_stance"
+        condition = "eyes_open_firm"
+        stance_leg = "right"
+        kind = "reference-only"
+        gold_standard = "t0.c3d"
+        duration_s = 4.0
+        [[trials]]
+        id = "T1"
+        subject = "S01"
+        protocol = "single_leg_stance"
+        condition = "eyes_closed_firm"
+        stance_leg = "right"
+        kind = "reference-only"
+        gold_standard = "t1.c3d"
+        duration_s = 4.0
+        [[trials]]
+        id = "BROKEN"
+        subject = "S01"
+        protocol = "single_leg_stance"
+        condition = "eyes_open_firm"
+        kind = "reference-only"
+        gold_standard = "broken.c3d"
+        """))
+    return root, manifest, truth
+
+
+def test_validate_runs_and_a_failed_trial_does_not_stop_the_study(c3d_study, tmp_path, capsys):
+    root, manifest, truth = c3d_study
+    out = tmp_path / "out"
+    rc = main(["validate", str(manifest), "--out", str(out), "--no-progress", "--no-device", "--no-report"])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    res = json.loads((out / "results.json").read_text())
+    rows = {r["trial_id"]: r for r in res["trials"]}
+    assert rows["BROKEN"]["status"] == "failed" and "broken.c3d" in rows["BROKEN"]["reason"]
+    assert "failed: BROKEN" in printed
+    for tid in ("T0", "T1"):
+        row = rows[tid]
+        assert row["status"] == "ok", row["reason"]
+        k = {x["kpi"]: x for x in row["kpis"]}
+        # time-to-failure from the plates' foot events against the generator's truth (1 plate frame = 1 ms;
+        # the plate event detector debounces over 50 ms)
+        ttf = truth[tid]
+        assert k["time_to_failure"]["reference"] == pytest.approx(ttf["time_to_failure_s"], abs=0.06)
+        assert k["time_to_failure"]["censored_reference"] == ttf["censored"]
+        assert k["cop_path_length"]["reference"] > 0 and k["com_rms_ml"]["reference"] > 0
+        assert k["time_to_failure"]["candidate_method"] == "no video (reference-only trial)"
+    # the analysis window is the single-leg period: foot lift (3.5 s in the generator) to touch-down
+    assert rows["T1"]["window_s"][0] == pytest.approx(3.5, abs=0.06)
+    assert rows["T1"]["window_s"][1] == pytest.approx(3.5 + 2.5, abs=0.06)
+    assert res["agreement"] == []
+
+
+def test_validate_exit_1_when_a_blocking_gate_cannot_be_met(c3d_study, tmp_path):
+    root, manifest, _ = c3d_study
+    policy = tmp_path / "policy.toml"
+    policy.write_text(textwrap.dedent("""
+        [[rule]]
+        id = "path-icc"
+        metric = "agreement.icc_ci_low"
+        kpi = "com_rms_ml"
+        op = ">="
+        threshold = 0.75
+        severity = "blocking"
+        """))
+    rc = main(["validate", str(manifest), "--out", str(tmp_path / "o"), "--policy", str(policy), "--no-progress",
+               "--no-device", "--no-report"])
+    res = json.loads((tmp_path / "o" / "results.json").read_text())
+    # reference-only trials give no agreement rows: the blocking rule is not evaluable, which blocks
+    assert rc == 1 and res["exit_code"] == 1
+    assert res["gates"] and all(g["blocks"] for g in res["gates"])
+
+
+def test_validate_bad_policy_is_exit_2(c3d_study, tmp_path, capsys):
+    _, manifest, _ = c3d_study
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[rule]]\nid = 'x'\nmetric = 'nosuchsection.icc'\nop = '>='\nthreshold = 1\n")
+    rc = main(["validate", str(manifest), "--out", str(tmp_path / "o"), "--policy", str(bad), "--no-progress",
+               "--no-device", "--no-report"])
+    assert rc == 2 and "bad.toml" in capsys.readouterr().err
+
+
+def test_progress_bar_lines_when_not_a_terminal():
+    buf = io.StringIO()
+    with Progress(3, "trials", stream=buf) as bar:
+        bar.update(note="a")
+        bar.update(note="b", failed=True)
+        bar.update(note="c")
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 4 and lines[-1].startswith("trials [") and "3/3" in lines[-1] and "1 failed" in lines[-1]
+
+
+def test_results_json_has_no_nan_and_csv_flattening(tmp_path):
+    from harness.results import write_results
+    res = {"schema_version": 1, "trials": [{"trial_id": "a", "candidate": "c", "status": "ok", "kpis": [
+        {"kpi": "x", "reference": np.float64("nan"), "candidate": np.float32(1.5)}],
+        "alignment": {"offset_s": np.float64(0.25)}}], "agreement": [], "device": [], "gates": []}
+    paths = write_results(res, tmp_path)
+    text = paths["results"].read_text()
+    assert "NaN" not in text and json.loads(text)["trials"][0]["kpis"][0]["reference"] is None
+    rows = paths["trials_csv"].read_text().splitlines()
+    assert rows[0].split(",")[:3] == ["trial_id", "subject", "protocol"] and "alignment_offset_s" in rows[0]
+    assert "0.25" in rows[1] and "1.5" in rows[1]
