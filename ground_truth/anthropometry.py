@@ -43,29 +43,35 @@ class SegmentParameters:
     length_mm: float
 
 
-# de Leva 1996, Table 4 (upper part; the trunk also from its lower part, SUPR origin). Values: mass %,
-# CM % from origin, r_sag %, r_trans %, r_long %, length mm.
+# de Leva 1996, Table 4: the upper part, and from the lower part (alternative endpoints) the trunk between
+# the mid-shoulder and mid-hip joint centres (MIDS-MIDH), the trunk from the suprasternale (SUPR-MIDH) and the
+# shank from knee to ankle joint centre (KJC-AJC). Values: mass %, CM % from origin, r_sag %, r_trans %,
+# r_long %, length mm.
 _DE_LEVA = {
     "male": {
         "head": ("VERT", "CERV", 6.94, 50.02, 30.3, 31.5, 26.1, 242.9),
         "trunk": ("CERV", "MIDH", 43.46, 51.38, 32.8, 30.6, 16.9, 603.3),
         "trunk_supr": ("SUPR", "MIDH", 43.46, 44.86, 37.2, 34.7, 19.1, 531.9),
+        "trunk_mids": ("MIDS", "MIDH", 43.46, 43.10, 38.4, 35.8, 19.7, 515.5),
         "upper_arm": ("SJC", "EJC", 2.71, 57.72, 28.5, 26.9, 15.8, 281.7),
         "forearm": ("EJC", "WJC", 1.62, 45.74, 27.6, 26.5, 12.1, 268.9),
         "hand": ("WJC", "MET3", 0.61, 79.00, 62.8, 51.3, 40.1, 86.2),
         "thigh": ("HJC", "KJC", 14.16, 40.95, 32.9, 32.9, 14.9, 422.2),
         "shank": ("KJC", "LMAL", 4.33, 44.59, 25.5, 24.9, 10.3, 434.0),
+        "shank_ajc": ("KJC", "AJC", 4.33, 43.95, 25.1, 24.6, 10.2, 440.3),
         "foot": ("HEEL", "TTIP", 1.37, 44.15, 25.7, 24.5, 12.4, 258.1),
     },
     "female": {
         "head": ("VERT", "CERV", 6.68, 48.41, 27.1, 29.5, 26.1, 243.7),
         "trunk": ("CERV", "MIDH", 42.57, 49.64, 30.7, 29.2, 14.7, 614.8),
         "trunk_supr": ("SUPR", "MIDH", 42.57, 41.51, 35.7, 33.9, 17.1, 529.3),
+        "trunk_mids": ("MIDS", "MIDH", 42.57, 37.82, 37.9, 36.1, 18.2, 497.9),
         "upper_arm": ("SJC", "EJC", 2.55, 57.54, 27.8, 26.0, 14.8, 275.1),
         "forearm": ("EJC", "WJC", 1.38, 45.59, 26.1, 25.7, 9.4, 264.3),
         "hand": ("WJC", "MET3", 0.56, 74.74, 53.1, 45.4, 33.5, 78.0),
         "thigh": ("HJC", "KJC", 14.78, 36.12, 36.9, 36.4, 16.2, 368.5),
         "shank": ("KJC", "LMAL", 4.81, 44.16, 27.1, 26.7, 9.3, 432.3),
+        "shank_ajc": ("KJC", "AJC", 4.81, 43.52, 26.7, 26.3, 9.2, 438.6),
         "foot": ("HEEL", "TTIP", 1.29, 40.14, 29.9, 27.9, 13.9, 228.3),
     },
 }
@@ -117,11 +123,10 @@ def segment_table(sex: str = "male"):
     * head: ``head_top`` (vertex) → ``neck`` (C7, de Leva's CERV), COM 50.02 % (m) / 48.41 % (f) from the
       vertex. Fallback for keypoint sets without a vertex: ``head_centre`` (the ear midpoint unless given),
       taken as the head COM itself: de Leva's head CM lies near the ear canal.
-    * trunk: ``mid_shoulder`` → ``mid_hip`` with de Leva's suprasternale-origin fractions (44.86 % m /
-      41.51 % f). The suprasternale is near the level of the shoulder joint centres; using the joint-centre
-      midpoint instead shifts the trunk COM by about 1 cm vertically and not horizontally when upright.
-    * upper arm shoulder → elbow, forearm elbow → wrist, thigh hip → knee, shank knee → ankle (de Leva's
-      joint centres; LMAL is the ankle).
+    * trunk: ``mid_shoulder`` → ``mid_hip``, de Leva's MIDS-MIDH definition (the midpoints of the shoulder and
+      hip joint centres), COM 43.10 % (m) / 37.82 % (f) from the mid-shoulder point.
+    * upper arm shoulder → elbow, forearm elbow → wrist, thigh hip → knee (de Leva's joint centres); shank
+      knee → ankle with de Leva's KJC-AJC definition (ankle joint centre), 43.95 % / 43.52 %.
     * hand: wrist → ``hand_tip`` (MET3; the midpoint of BlazePose ``index`` and ``pinky`` unless given).
       Fallback: extrapolated along the forearm, elbow → wrist at 1 + f_hand·L_hand/L_forearm.
     * foot: ``heel`` → ``foot_index`` (de Leva's heel → toe tip). Fallback for COCO-17: the ankle
@@ -133,12 +138,18 @@ def segment_table(sex: str = "male"):
     rows = []
     for seg in body_segments(sex):
         p, d, f = seg.definitions[0]
-        base = seg.name.split("_", 1)[1] if seg.side else ("trunk_supr" if seg.name == "trunk" else seg.name)
+        base = segment_parameter_key(seg)
         rows.append({"segment": seg.name, "side": seg.side, "mass_fraction": seg.mass_fraction,
                      "proximal": p, "distal": d, "com_fraction": f,
                      "fallbacks": "; ".join(f"{a}->{b}@{c:.4f}" for a, b, c in seg.definitions[1:]),
                      "de_leva_origin": par[base].origin, "de_leva_other": par[base].other})
     return pd.DataFrame(rows)
+
+
+def segment_parameter_key(segment: Segment) -> str:
+    """The :func:`de_leva_parameters` key a model segment takes its parameters from."""
+    base = segment.name.split("_", 1)[1] if segment.side else segment.name
+    return {"trunk": "trunk_mids", "shank": "shank_ajc"}.get(base, base)
 
 
 def body_segments(sex: str = "male") -> tuple[Segment, ...]:
@@ -148,8 +159,8 @@ def body_segments(sex: str = "male") -> tuple[Segment, ...]:
     segs = [
         Segment("head", par["head"].mass_fraction,
                 (("head_top", "neck", par["head"].com_fraction), ("head_centre", "head_centre", 0.0))),
-        Segment("trunk", par["trunk_supr"].mass_fraction,
-                (("mid_shoulder", "mid_hip", par["trunk_supr"].com_fraction),)),
+        Segment("trunk", par["trunk_mids"].mass_fraction,
+                (("mid_shoulder", "mid_hip", par["trunk_mids"].com_fraction),)),
     ]
     for side in ("left", "right"):
         s = side + "_"
@@ -163,8 +174,8 @@ def body_segments(sex: str = "male") -> tuple[Segment, ...]:
                      (s + "elbow", s + "wrist", hand_extrap)), side),
             Segment(s + "thigh", par["thigh"].mass_fraction,
                     ((s + "hip", s + "knee", par["thigh"].com_fraction),), side),
-            Segment(s + "shank", par["shank"].mass_fraction,
-                    ((s + "knee", s + "ankle", par["shank"].com_fraction),), side),
+            Segment(s + "shank", par["shank_ajc"].mass_fraction,
+                    ((s + "knee", s + "ankle", par["shank_ajc"].com_fraction),), side),
             Segment(s + "foot", par["foot"].mass_fraction,
                     ((s + "heel", s + "foot_index", par["foot"].com_fraction), (s + "ankle", s + "ankle", 0.0)),
                     side),

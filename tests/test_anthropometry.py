@@ -13,10 +13,10 @@ def _standing_skeleton(sex="male", height=1.741, n=4):
     k = height / (1.741 if sex == "male" else 1.735)
     L = {s: v.length_mm / 1000 * k for s, v in p.items()}
     ankle_z = 0.039 * height * 1.0    # lateral malleolus height ~3.9 % of stature (Drillis & Contini 1966)
-    knee_z = ankle_z + L["shank"]
+    knee_z = ankle_z + L["shank_ajc"]
     hip_z = knee_z + L["thigh"]
     neck_z = hip_z + L["trunk"]                # CERV
-    sho_z = hip_z + L["trunk_supr"]            # shoulder joint centres ~ at suprasternale level
+    sho_z = hip_z + L["trunk_mids"]            # mid-shoulder joint centres (de Leva MIDS-MIDH length)
     top_z = neck_z + L["head"]
     j = {}
     for side, y in (("left", 0.09), ("right", -0.09)):
@@ -47,7 +47,12 @@ def test_mass_fractions_sum_to_one():
 def test_table_values_from_paper():
     # Spot values of de Leva 1996 Table 4: male thigh 14.16 % mass, CM 40.95 % from the hip joint centre;
     # female shank 4.81 %, CM 44.16 % from the knee joint centre; male head CM 50.02 % from the vertex.
+    # Joint-centre trunk (MIDS-MIDH): male CM 43.10 %, female 37.82 % from the mid-shoulder point; shank to the
+    # ankle joint centre: male 43.95 %.
     m, f = de_leva_parameters("male"), de_leva_parameters("female")
+    assert m["trunk_mids"].com_fraction == pytest.approx(0.4310)
+    assert f["trunk_mids"].com_fraction == pytest.approx(0.3782)
+    assert m["shank_ajc"].com_fraction == pytest.approx(0.4395)
     assert m["thigh"].mass_fraction == pytest.approx(0.1416)
     assert m["thigh"].com_fraction == pytest.approx(0.4095)
     assert f["shank"].mass_fraction == pytest.approx(0.0481)
@@ -69,14 +74,14 @@ def test_standing_com_height_is_published_fraction_of_stature(sex):
 
 def test_hand_computed_single_segment_mix():
     # Independent check of the weighting: move only the left thigh's distal joint (knee) by +10 cm in x.
-    # The left thigh COM (40.95 % from the hip) moves by 0.4095*0.10 m and the left shank COM (44.59 % from the
-    # knee, its proximal end) by (1 - 0.4459)*0.10 m, so the whole-body COM moves by
-    # 0.1416*0.04095 + 0.0433*0.05541 m in x.
+    # The left thigh COM (40.95 % from the hip) moves by 0.4095*0.10 m and the left shank COM (43.95 % from the
+    # knee, its proximal end, to the ankle joint centre) by (1 - 0.4395)*0.10 m, so the whole-body COM moves by
+    # 0.1416*0.04095 + 0.0433*0.05605 m in x.
     j = _standing_skeleton("male")
     c0 = whole_body_com(j)
     j["left_knee"] = j["left_knee"] + np.array([0.10, 0, 0])
     c1 = whole_body_com(j)
-    expected = 0.1416 * 0.4095 * 0.10 + 0.0433 * (1 - 0.4459) * 0.10
+    expected = 0.1416 * 0.4095 * 0.10 + 0.0433 * (1 - 0.4395) * 0.10
     assert c1[0, 0] - c0[0, 0] == pytest.approx(expected, rel=1e-9)
 
 

@@ -103,7 +103,7 @@ def test_real_plates_methods_agree():
 
 def test_real_markers_com_over_cop_in_static_standing():
     # Vicon Plug-in-Gait static trial on two plates: standing still, the horizontal COM lies over the mean COP
-    # (measured 7 and 13 mm apart) and at 55-60 % of stature (1.735 m in PROCESSING:Height).
+    # (measured 7 and 14 mm apart) and at 53-60 % of stature (measured 57.5 % of 1.735 m, PROCESSING:Height).
     from ground_truth.readers.c3d import read_c3d
     rec = read_c3d(shared_path("c3d", "PiG_PiG_Calibration2-NoOption.c3d"))
     com = com_from_markers(rec.markers)["com"]

@@ -56,7 +56,7 @@ class BodyDims:
     shank: float
     thigh: float
     hip_width: float      # distance between the hip joint centres
-    trunk_supr: float     # mid-hip to mid-shoulder (joint centres)
+    trunk_mids: float     # mid-hip to mid-shoulder (joint centres)
     trunk_cerv: float     # mid-hip to C7
     head: float           # C7 to vertex
     shoulder_width: float  # distance between shoulder joint centres
@@ -72,18 +72,18 @@ def body_dims(subject: Subject) -> BodyDims:
     ref_h = 1.741 if subject.sex == "male" else 1.735
     k = subject.height_m / ref_h
     ankle_h = 0.039 * subject.height_m
-    shank, thigh = p["shank"].length_mm / 1000 * k, p["thigh"].length_mm / 1000 * k
+    shank, thigh = p["shank_ajc"].length_mm / 1000 * k, p["thigh"].length_mm / 1000 * k
     if subject.leg_length_m is not None:
         f = (subject.leg_length_m - ankle_h) / (shank + thigh)
         shank, thigh = shank * f, thigh * f
     hip_z = ankle_h + shank + thigh
     # the trunk (C7 to mid-hip) and head (vertex to C7) fill the rest of the stature
     upper = subject.height_m - hip_z
-    cerv, head, supr = p["trunk"].length_mm, p["head"].length_mm, p["trunk_supr"].length_mm
+    cerv, head, mids = p["trunk"].length_mm, p["head"].length_mm, p["trunk_mids"].length_mm
     ku = upper / ((cerv + head) / 1000)
     s = subject.height_m / 1.75
     return BodyDims(scale=s, ankle_h=ankle_h, shank=shank, thigh=thigh, hip_width=0.10 * subject.height_m,
-                    trunk_supr=supr / 1000 * ku, trunk_cerv=cerv / 1000 * ku, head=head / 1000 * ku,
+                    trunk_mids=mids / 1000 * ku, trunk_cerv=cerv / 1000 * ku, head=head / 1000 * ku,
                     shoulder_width=0.20 * subject.height_m, upper_arm=p["upper_arm"].length_mm / 1000 * k,
                     forearm=p["forearm"].length_mm / 1000 * k, hand=p["hand"].length_mm / 1000 * k,
                     foot=p["foot"].length_mm / 1000 * k, head_com_fraction=p["head"].com_fraction)
@@ -167,7 +167,7 @@ def build_joints(dims: BodyDims, pose: Pose, stance: str, stance_ankle: np.ndarr
     r_tr = r_leg @ tilt(pose.hip_ap, pose.hip_ml)
     hip_f = hip_s + _apply(r_tr, [0, m * dims.hip_width, 0])
     mid_hip = 0.5 * (hip_s + hip_f)
-    mid_sh = mid_hip + _apply(r_tr, [0, 0, dims.trunk_supr])
+    mid_sh = mid_hip + _apply(r_tr, [0, 0, dims.trunk_mids])
     neck = mid_hip + _apply(r_tr, [0, 0, dims.trunk_cerv])
     top = neck + _apply(r_tr, [0, 0, dims.head])
     hc = top + dims.head_com_fraction * (neck - top)     # head COM (de Leva fraction from the vertex)

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import signal
 
-from ..anthropometry import body_segments, de_leva_parameters, segment_coms, whole_body_com
+from ..anthropometry import (body_segments, de_leva_parameters, segment_coms, segment_parameter_key,
+                             whole_body_com)
 from ..checks import _check_option, _validate_type
 from ..errors import InputError
 from ..timeseries import Event, TimeSeries
@@ -533,8 +534,7 @@ def _angular_momentum_rate(joints, com, subject, dt):
         axis = jd[dist] - jd[prox]
         length = np.linalg.norm(axis, axis=1, keepdims=True)
         u = axis / length
-        base = seg.name.split("_", 1)[1] if seg.side else ("trunk_supr" if seg.name == "trunk" else seg.name)
-        p = par[base]
+        p = par[segment_parameter_key(seg)]
         rg = 0.5 * (p.r_sagittal + p.r_transverse) * length[:, 0]
         omega = np.cross(u, np.gradient(u, dt, axis=0))
         h += (mi * rg ** 2)[:, None] * omega
