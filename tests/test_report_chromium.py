@@ -107,6 +107,12 @@ def open_in_chromium(html_path: Path, screenshot: Path, width: int = 1200) -> di
             images = cdp.send("Runtime.evaluate", {"expression": "Array.from(document.images).map(i => "
                                                    "[i.complete && i.naturalWidth > 0, i.alt])",
                                                    "returnByValue": True}, session=session)["result"]["value"]
+            # print view: the table of contents is hidden and the page prints to PDF
+            cdp.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+            toc_print = cdp.send("Runtime.evaluate", {"expression": "getComputedStyle(document.querySelector('.toc'))"
+                                                      ".display", "returnByValue": True},
+                                 session=session)["result"]["value"]
+            pdf = cdp.send("Page.printToPDF", {"printBackground": True}, session=session, timeout=60)["data"]
             try:
                 cdp.send("Browser.close", timeout=5)
             except (RuntimeError, TimeoutError):
@@ -124,7 +130,8 @@ def open_in_chromium(html_path: Path, screenshot: Path, width: int = 1200) -> di
                and e["params"].get("type") in ("error", "assert")]
     errors += [e["params"]["entry"] for e in ev if e.get("method") == "Log.entryAdded"
                and e["params"]["entry"].get("level") == "error"]
-    return {"requests": requests, "errors": errors, "images": images, "height": height}
+    return {"requests": requests, "errors": errors, "images": images, "height": height, "toc_print": toc_print,
+            "pdf": base64.b64decode(pdf)}
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install -y chromium); "
@@ -144,5 +151,7 @@ def test_report_opens_offline_in_headless_chromium(tmp_path):
     # every figure decoded and displayed, each with alt text
     assert len(got["images"]) >= 6
     assert all(ok and alt for ok, alt in got["images"]), got["images"]
+    assert got["toc_print"] == "none" and got["pdf"][:5] == b"%PDF-" and len(got["pdf"]) > 100_000
+    (shot_dir / "report.pdf").write_bytes(got["pdf"])
     png = (shot_dir / "report.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and got["height"] > 3000
