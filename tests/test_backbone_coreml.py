@@ -61,6 +61,7 @@ def test_candidate_identity_and_run_off_macos(tiny_mlpackage, tmp_path):
     assert ident.kind == "coreml" and ident.precision == "fp16" and ident.name == "tiny_pose"
     if sys.platform == "darwin":
         pytest.skip("prediction is available on macOS")
+    assert "needs macOS" in cand.unavailable_reason()
     with pytest.raises(NotAvailableError, match="needs macOS"):
         cand.run(tmp_path / "any.mp4")
 

@@ -111,9 +111,15 @@ def test_manifest_errors(tmp_path):
         get_candidate(p)
 
 
-def test_bare_tflite_needs_a_manifest():
-    with pytest.raises(ModelError, match="manifest"):
-        get_candidate(str(mediapipe_model_path("full")))
+def test_bare_tflite_is_a_blazepose_variant_or_needs_a_manifest():
+    # A BlazePose landmark model given as a bare file runs in the BlazePose pipeline (how variants are passed).
+    cand = get_candidate(str(mediapipe_model_path("full")))
+    assert cand.identity.name == "pose_landmark_full" and cand.kind == "tflite"
+    assert cand.unavailable_reason() is None
+    # Any other layout (here the detector) needs a manifest, and the error says so.
+    with pytest.raises(ModelError, match="needs? a candidate manifest") as err:
+        get_candidate(str(mediapipe_model_path("detector")))
+    assert "pose_detection.tflite" in str(err.value)
 
 
 def test_blazepose_variant_through_a_manifest(tmp_path):

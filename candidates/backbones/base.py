@@ -85,6 +85,10 @@ class Candidate(ABC):
     def new_session(self) -> FrameSession:
         """A fresh per-video processor."""
 
+    def unavailable_reason(self) -> str | None:
+        """Why this candidate cannot run on this machine (e.g. Core ML off macOS), or None when it can."""
+        return None
+
     def cache_key(self, video_sha256: str, max_frames: int | None = None) -> str:
         ident = self.identity
         payload = json.dumps({"video": video_sha256, "model": ident.model_sha256, "name": ident.name,
@@ -232,9 +236,18 @@ def get_candidate(name_or_path: str | PathLike, **params: Any) -> Candidate:
         from .coreml import CoreMLCandidate
         return CoreMLCandidate(path, **params)
     if suffix == ".tflite":
-        raise ModelError("a bare .tflite needs a candidate manifest (.toml) declaring its input size, "
-                         "normalisation and output layout", file=path, field="candidate",
-                         expected="a manifest .toml, or 'blazepose-tflite' with landmark_model=PATH")
+        # A bare .tflite is accepted when it is a BlazePose landmark model (e.g. a quantized variant): it then
+        # runs in the full BlazePose pipeline. Any other layout needs a manifest.
+        from .blazepose_tflite import BlazePoseTFLiteCandidate
+        try:
+            return BlazePoseTFLiteCandidate(landmark_model=path, **{"name": path.stem, **params})
+        except ModelError as exc:
+            if "TFLite flatbuffer" in str(exc):
+                raise
+            raise ModelError(f"is not a BlazePose landmark model ({exc.reason}); other .tflite models need a "
+                             "candidate manifest (.toml) declaring input size, normalisation and output layout",
+                             file=path, field="candidate", expected="a manifest .toml (see docs/candidates.md)") \
+                from None
     raise InputError(f"unknown candidate {text!r}", field="candidate",
                      expected="mediapipe-full, blazepose-tflite, a manifest .toml or a .mlpackage/.mlmodel")
 

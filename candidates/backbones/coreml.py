@@ -217,6 +217,14 @@ class CoreMLCandidate(Candidate):
                 params={"model_type": d["model_type"], "inputs": d["inputs"], "outputs": d["outputs"]})
         return self._identity
 
+    def unavailable_reason(self) -> str | None:
+        ok, reason = coreml_prediction_available()
+        if not ok:
+            return reason
+        if self.manifest is None:
+            return "running a Core ML model needs a candidate manifest declaring its input and output layout"
+        return None
+
     def new_session(self) -> FrameSession:
         ok, reason = coreml_prediction_available()
         if not ok:
