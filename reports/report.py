@@ -133,6 +133,11 @@ def verdict_section(results: dict) -> VerdictSection:
     if not gates:
         reason = results.get("gates_status") or "no gate policy was applied to these results"
         sec.blocks.append(NotMeasured(f"gates not evaluated: {reason}"))
+    elif isinstance(results.get("gates_status"), str) and results["gates_status"] not in ("", "ok"):
+        sec.blocks.append(Paragraph(f"Gate policy: {results['gates_status']}", css="note"))
+    sec.blocks.append(Paragraph("A candidate is BLOCKED when a blocking gate fails, errors, or cannot be evaluated "
+                                "(a missing measurement is not evidence of safety); advisory gates are shown but "
+                                "never block.", css="note"))
     if not names:
         sec.blocks.append(NotMeasured("no candidates in these results"))
     return sec
