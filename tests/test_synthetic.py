@@ -162,3 +162,33 @@ def test_bad_arguments():
         simulate_single_leg_stance(marker_rate_hz=120, analog_rate_hz=1000)
     with pytest.raises(InputError, match="height_m"):
         Subject(height_m=3.0)
+
+
+def test_marker_gaps_are_nan_and_roundtrip_survives(tmp_path):
+    tr = simulate_single_leg_stance(duration_s=3.0, max_duration_s=3.0, seed=12, marker_gaps=5, sync=None)
+    gaps = tr.markers.meta["gaps"]
+    assert len(gaps) == 5
+    g = gaps[0]
+    i = int(np.searchsorted(tr.time_s, g["start_s"]))
+    assert np.isnan(tr.markers[g["marker"]][i]).all()
+    path = write_c3d(tr, tmp_path / "gaps.c3d")
+    from ground_truth.readers.c3d import read_c3d
+    rec = read_c3d(path)
+    assert np.isnan(rec.markers[g["marker"]][i]).all()      # the gap survives the file as a gap
+    res = check_roundtrip(tr, path)
+    assert res["com_mm"]["pass"] and res["angles_deg"]["pass"]
+
+
+def test_to_recording_matches_the_file(tmp_path, censored_trial):
+    from ground_truth.com import com_from_plates
+    from ground_truth.readers.c3d import read_c3d
+    direct = censored_trial.to_recording()
+    rec = read_c3d(write_c3d(censored_trial, tmp_path / "r.c3d"))
+    a = com_from_plates(direct, method="caron", height_m=1.70)["com"]
+    b = com_from_plates(rec, method="caron", height_m=1.70)["com"]
+    np.testing.assert_allclose(a, b, atol=2e-4)
+
+
+def test_write_c3d_bad_path(tmp_path, censored_trial):
+    with pytest.raises(InputError, match="folder does not exist"):
+        write_c3d(censored_trial, tmp_path / "missing" / "x.c3d")

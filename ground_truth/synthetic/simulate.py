@@ -128,6 +128,19 @@ class SyntheticTrial:
     def events(self) -> list[Event]:
         return list(self.truth["events"])
 
+    def to_recording(self):
+        """The trial as a :class:`~ground_truth.Recording` (what reading its C3D gives, without the file)."""
+        from ..recording import ForcePlate, Recording
+        from .writers import plate_corners_mm
+        corners = plate_corners_mm(self)
+        plates = [ForcePlate(index=i, signals=ts.copy(), type=2, corners=corners[:, :, i].T / 1000,
+                             origin=np.asarray(self.layout.origin_mm[i]) / 1000, name=f"FP{i + 1}")
+                  for i, ts in enumerate(self.plates)]
+        return Recording(f"synthetic:{self.subject.subject_id}", markers=self.markers.copy(), plates=plates,
+                         events=list(self.truth["events"]), vertical_axis=2,
+                         meta={"format": "synthetic", "params": {k: v for k, v in self.params.items()
+                                                                 if k != "subject"}})
+
 
 def _smooth_step(t, t0, t1):
     """Minimum-jerk step from 0 (t <= t0) to 1 (t >= t1)."""
@@ -154,7 +167,8 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                                max_duration_s: float = 30.0, fail_at_s: float | None = None,
                                strategy: str = "ankle", seed: int = 0, marker_rate_hz: int = 100,
                                analog_rate_hz: int = 1000, sync: str | None = "knee_dip",
-                               marker_noise_m: float = 0.0005, force_noise: bool = True) -> SyntheticTrial:
+                               marker_noise_m: float = 0.0005, force_noise: bool = True,
+                               marker_gaps: int = 0) -> SyntheticTrial:
     """Simulate one single-leg-stance trial with known COM, COP, GRF, events, angles and strategy.
 
     Parameters
@@ -180,6 +194,9 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     sync : {"knee_dip", None}
         A quick bilateral knee bend 1 s after the start (a vertical-force and marker signature for clock
         alignment; feet stay flat, so the force-plate physics stays valid).
+    marker_gaps : int
+        Number of marker gaps to insert (each 0.05-0.3 s on a random marker, NaN as a reader gives them), so
+        that gap handling downstream can be tested; the truth stays complete.
     marker_noise_m : float
         SD of white noise on every marker coordinate (m). Joints and truth stay noise-free.
     force_noise : bool
@@ -221,7 +238,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     params = dict(subject=subject, condition=condition, stance_leg=stance_leg, duration_s=float(duration_s),
                   max_duration_s=float(max_duration_s), fail_at_s=fail_at_s, strategy=strategy, seed=seed,
                   marker_rate_hz=marker_rate_hz, analog_rate_hz=analog_rate_hz, sync=sync,
-                  marker_noise_m=marker_noise_m, force_noise=force_noise)
+                  marker_noise_m=marker_noise_m, force_noise=force_noise, marker_gaps=marker_gaps)
     rng = np.random.default_rng(seed)
     dims = body_dims(subject)
     layout = PlateLayout()
@@ -485,6 +502,17 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                            truth=truth, params=params)
     from .markers import place_markers
     trial.markers = place_markers(trial, dims, segment_frames(dims, pose_m), rng)
+    if marker_gaps:
+        _validate_type(marker_gaps, int, "marker_gaps")
+        names = trial.markers.channels
+        gaps = []
+        for _ in range(marker_gaps):
+            name = names[int(rng.integers(len(names)))]
+            length = int(rng.integers(int(0.05 * marker_rate_hz), int(0.3 * marker_rate_hz) + 1))
+            start = int(rng.integers(0, max(1, tm.size - length)))
+            trial.markers.data[name][start:start + length] = np.nan
+            gaps.append({"marker": name, "start_s": float(tm[start]), "n_samples": length})
+        trial.markers.meta["gaps"] = gaps
     trial.plates = [_plate_series(ta, f_n, m_n, o, tz_noise_free=plates[i][2], index=i)
                     for i, (f_n, m_n, o) in enumerate(noisy)]
     # the strategy indicator of the truth angles over the steady single-leg period (NaN if it is too short)
