@@ -261,6 +261,8 @@ def run_host(model_path, *, runtime: str = "litert", threads: int = 1, runs: int
     if runtime == "coreml" and sys.platform != "darwin":
         raise NotAvailableError("Core ML prediction needs macOS (coremltools runs models only through the "
                                 f"Core ML framework); this is {platform.system()}")
+    if runtime == "coreml" and info.format not in ("mlpackage", "mlmodel"):
+        raise ModelError(f"runtime 'coreml' needs an .mlpackage or .mlmodel, got a {info.format}", file=path)
     if runtime != "coreml" and info.format != "tflite":
         raise ModelError(f"runtime {runtime!r} needs a .tflite model, got a {info.format}", file=path)
     if runtime == "mediapipe":
@@ -308,6 +310,8 @@ def _one_trial(path, info, runtime, threads, runs, warmup, min_secs, cooldown_s,
     t0 = time.perf_counter_ns()
     if runtime == "mediapipe":
         step, rt_name, version, closer = _make_mediapipe(frame, threads)
+    elif runtime == "coreml":
+        step, rt_name, version, closer = _make_coreml(path)
     else:
         interp, rt_name, version = _make_tflite(path, runtime, threads)
         _fill_inputs(interp, input_data, rng)
@@ -351,7 +355,8 @@ def _one_trial(path, info, runtime, threads, runs, warmup, min_secs, cooldown_s,
         energy = EnergyInfo(method="not measured", reason=rapl.reason)
     rec = DeviceRecord(model=copy.deepcopy(info), device=dev,
                        runtime=RuntimeInfo(name=rt_name, version=version,
-                                           delegate="graph (cpu)" if runtime == "mediapipe" else "cpu (xnnpack)",
+                                           delegate={"mediapipe": "graph (cpu)", "coreml": "all compute units"}
+                                           .get(runtime, "cpu (xnnpack)"),
                                            threads=threads),
                        protocol=ProtocolInfo(warmup_runs=warmup, runs=runs, min_secs=min_secs,
                                              cooldown_s=cooldown_s, trial=trial, trials=trials),
@@ -392,6 +397,31 @@ def _make_mediapipe(frame, threads):
                          field="frame", expected="a frame showing the whole person")
     # MediaPipe's graph schedules its own threads; ``threads`` is recorded but cannot be set through solutions
     return (lambda: pose.process(frame)), "mediapipe", _v("mediapipe"), pose.close
+
+
+def _make_coreml(path: Path):
+    """Core ML prediction through coremltools (macOS only): zero-filled inputs of the declared shapes."""
+    try:
+        import coremltools as ct
+        from importlib.metadata import version as _v
+    except ImportError:
+        raise NotAvailableError("coremltools is not installed") from None
+    try:
+        model = ct.models.MLModel(str(path), compute_units=ct.ComputeUnit.ALL)
+    except Exception as exc:  # coremltools raises bare Exceptions for unreadable packages
+        raise ModelError(f"Core ML cannot load this model ({exc})", file=path) from None
+    inputs = {}
+    for inp in model.get_spec().description.input:
+        kind = inp.type.WhichOneof("Type")
+        if kind == "multiArrayType":
+            shape = [int(d) for d in inp.type.multiArrayType.shape]
+            inputs[inp.name] = np.zeros(shape, dtype=np.float32)
+        elif kind == "imageType":
+            from PIL import Image
+            inputs[inp.name] = Image.new("RGB", (int(inp.type.imageType.width), int(inp.type.imageType.height)))
+        else:
+            raise ModelError(f"input {inp.name!r} has type {kind}, which the host runner does not fill", file=path)
+    return (lambda: model.predict(inputs)), "coreml (coremltools)", _v("coremltools"), None
 
 
 def summarize_trials(records: list[DeviceRecord], tolerance: float = 0.05) -> dict:

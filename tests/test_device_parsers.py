@@ -355,3 +355,19 @@ def test_op_profiling_summary_table():
                                               "AVERAGE_POOL_2D"]
     assert rows[0]["count"] == 15 and rows[0]["avg_ms"] == 1.406 and rows[0]["avg_percent"] == 89.27
     assert rows[1]["cdf_percent"] == 100.0
+
+
+def test_two_runs_without_summary_lines_are_split():
+    # two back-to-back runs whose summary lines were filtered out (e.g. grep count= / Running), in
+    # benchmark_model's line layout; values typed for the test
+    text = ("Running benchmark for at least 1 iterations and at least 0.5 seconds\n"
+            "count=3 first=12000 curr=11000 min=11000 max=12000 avg=11333.3 std=471\n"
+            "Running benchmark for at least 50 iterations and at least 1 seconds\n"
+            "count=50 first=10000 curr=10100 min=9900 max=10500 avg=10080 std=120 p5=9950 median=10060 p95=10400\n"
+            "Running benchmark for at least 1 iterations and at least 0.5 seconds\n"
+            "count=2 first=22000 curr=21000 min=21000 max=22000 avg=21500 std=500\n"
+            "Running benchmark for at least 50 iterations and at least 1 seconds\n"
+            "count=50 first=20000 curr=20100 min=19900 max=20500 avg=20080 std=120 p5=19950 median=20060 p95=20400\n")
+    a, b = parse_benchmark_model(text)
+    assert (a.latency.p50_ms, a.latency.first_ms) == (approx(10.06), approx(12.0))
+    assert (b.latency.p50_ms, b.latency.first_ms) == (approx(20.06), approx(22.0))

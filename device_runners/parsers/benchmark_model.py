@@ -67,7 +67,8 @@ class _Session:
 
     @property
     def done(self) -> bool:
-        return self.summary is not None
+        # a run ends with its summary line, or (logs that drop it) with the stat line of the timed phase
+        return self.summary is not None or any(st[3] >= 2 for st in self.stats)
 
     @property
     def empty(self) -> bool:
