@@ -334,11 +334,11 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
             continue
         if rule.mode != "absolute" and baseline is None:
             out.append(_v(rule, name, "not-evaluable", reason="no baseline candidate (set baseline in the "
-                                "policy or rule, or flag exactly one candidate baseline=true)"))
+                          "policy or rule, or flag exactly one candidate baseline=true)"))
             continue
         if rule.mode in ("difference", "ratio") and baseline not in by_name:
             out.append(_v(rule, name, "not-evaluable", baseline=baseline,
-                                reason=f"baseline candidate {baseline!r} is not in the results"))
+                          reason=f"baseline candidate {baseline!r} is not in the results"))
             continue
         rows = _rows_for(results, rule, by_name[name], baseline if rule.section == "comparisons" else None)
         if not rows:
@@ -358,8 +358,8 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
             varying = sorted(k for k in rows[0] if any(r.get(k) != rows[0].get(k) for r in rows)
                              and not isinstance(rows[0].get(k), (int, float, list, dict)))
             out.append(_v(rule, name, "error", baseline=baseline, row=rows[0],
-                                reason=f"{len(rows)} {section_label} rows match; narrow the rule with where "
-                                       f"({', '.join(varying) or 'more fields'})"))
+                          reason=f"{len(rows)} {section_label} rows match; narrow the rule with where "
+                                 f"({', '.join(varying) or 'more fields'})"))
             continue
         base_rows = None
         if rule.mode in ("difference", "ratio"):
@@ -382,7 +382,7 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
                         actual = actual / bval
                 status = "pass" if _COMPARE[rule.op](actual, rule.threshold) else "fail"
                 out.append(_v(rule, name, status, actual=actual, unit=unit, row=row, baseline=baseline,
-                                    device=device))
+                              device=device))
             except _NotEvaluable as exc:
                 reason = str(exc)
                 # say why, when the results say it: the row's note, or the reason beside a null value
@@ -395,10 +395,10 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
                 if isinstance(row.get("note"), str) and row.get("note"):
                     reason += f"; note: {row['note']}"
                 out.append(_v(rule, name, "not-evaluable", unit=unit, reason=reason, row=row,
-                                    baseline=baseline, device=device))
+                              baseline=baseline, device=device))
             except _Error as exc:
                 out.append(_v(rule, name, "error", unit=unit, reason=str(exc), row=row, baseline=baseline,
-                                    device=device))
+                              device=device))
     return out
 
 
