@@ -371,3 +371,22 @@ def test_two_runs_without_summary_lines_are_split():
     a, b = parse_benchmark_model(text)
     assert (a.latency.p50_ms, a.latency.first_ms) == (approx(10.06), approx(12.0))
     assert (b.latency.p50_ms, b.latency.first_ms) == (approx(20.06), approx(22.0))
+
+
+def test_every_saved_log_parses_and_serialises(shared_data, tmp_path):
+    """Every file in device_outputs (including ones added later) is recognised and gives JSON-clean records."""
+    from device_runners.parsers import guess_kind
+    from device_runners.record import read_records
+    expected = {"tflite_": "benchmark_model", "android_batterystats": "batterystats", "android_dumpsys_meminfo":
+                "meminfo", "ios_xctest": "xctest", "ios_metrickit": "metrickit", "mlperf": "mlperf",
+                "litert_": "litert_benchmark"}
+    files = sorted(p for p in (shared_data / "device_outputs").iterdir() if p.name != "README.md")
+    assert len(files) >= 17
+    for path in files:
+        kind = guess_kind(path.read_text(encoding="utf-8"))
+        want = next((v for k, v in expected.items() if path.name.startswith(k)), None)
+        if want is not None:
+            assert kind == want, path.name
+        out = tmp_path / (path.name + ".json")
+        assert main(["device-parse", str(path), "--kind", "auto", "--json", str(out)]) == 0, path.name
+        assert read_records(out), path.name

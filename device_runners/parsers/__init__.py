@@ -28,6 +28,28 @@ KINDS = {
     "litert_benchmark": parse_litert_benchmark,
 }
 
-__all__ = ["KINDS", "split_excerpts", "parse_benchmark_model", "parse_batterystats", "batterystats_records",
+#: (kind, marker substrings): the first kind with a marker in the text wins; order matters (LiteRT's Python
+#: benchmark prints benchmark_model-like lines, MLPerf JSON mentions TFLite)
+_MARKERS = [
+    ("litert_benchmark", ("benchmark_litert_model", '"fully_accelerated"')),
+    ("mlperf", ('"environment_info"', '"backend_settings"')),
+    ("metrickit", ('"cumulativeCPUTime"', '"peakMemoryUsage"', '"signpostMetrics"', '"cpuMetrics"')),
+    ("xctest", ("' measured [",)),
+    ("meminfo", ("** MEMINFO in pid", "TOTAL PSS:", "App Summary", "TOTAL SWAP PSS:")),
+    ("batterystats", ("Estimated power use", "Computed drain:", ",pwi,", ",pws,")),
+    ("benchmark_model", ("count=", "Inference timings in us", "Memory footprint delta", "benchmark_model",
+                         "Initialized session in", "peak memory footprint")),
+]
+
+
+def guess_kind(text: str) -> str | None:
+    """Which tool printed ``text`` (a key of :data:`KINDS`), from marker strings; None if unknown."""
+    for kind, markers in _MARKERS:
+        if any(m in text for m in markers):
+            return kind
+    return None
+
+
+__all__ = ["KINDS", "guess_kind", "split_excerpts", "parse_benchmark_model", "parse_batterystats", "batterystats_records",
            "BatteryStats", "parse_meminfo", "meminfo_records", "MemInfo", "parse_xctest", "parse_metrickit",
            "parse_mlperf", "parse_litert_benchmark"]

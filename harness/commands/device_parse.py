@@ -10,7 +10,8 @@ def add_parser(subparsers) -> None:
         "device-parse", help=HELP, description=HELP + " Fields the log does not contain are null and listed in "
         "'missing'; a record missing its mean, median or run count has status 'partial'. MB = 10^6 bytes.")
     p.add_argument("file", help="saved log (text or JSON); '---8<---' lines separate independent excerpts")
-    p.add_argument("--kind", required=True, choices=KINDS, help="which tool printed the log")
+    p.add_argument("--kind", required=True, choices=KINDS + ["auto"],
+                   help="which tool printed the log ('auto': guess from its content)")
     p.add_argument("--json", dest="json_out", metavar="OUT.json",
                    help="write the records here ('-' for stdout); without it a summary table is printed")
     p.add_argument("--uid", type=int, help="batterystats: keep only this UID (e.g. 2000 = adb shell)")
@@ -49,6 +50,12 @@ def run(args) -> int:
         text = path.read_text(encoding="utf-8", errors="replace")
     except IsADirectoryError:
         raise ReaderError("is a directory", file=path, expected="a saved log file") from None
+    if args.kind == "auto":
+        from device_runners.parsers import guess_kind
+        args.kind = guess_kind(text)
+        if args.kind is None:
+            raise ReaderError("cannot tell which tool printed this log", file=path,
+                              expected=f"output of one of: {', '.join(KINDS)} (or pass --kind)")
     if args.kind == "batterystats":
         records = batterystats_records(parse_batterystats(text, file=path), uid=args.uid, file=path)
     else:
