@@ -225,6 +225,25 @@ def test_identity_recorded(kind, tracks):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_check_track_passes(kind, tracks, clip):
+    from candidates.backbones.conformance import check_track
+    _, track = tracks(kind)
+    assert check_track(track, clip[0]) == []
+
+
+def test_check_track_finds_violations(reference_track, clip):
+    from candidates.backbones.conformance import check_track
+    t = reference_track
+    dropped = KeypointTrack(t.times_s[1:], t.keypoints[1:], t.confidence[1:], t.schema, t.image_width,
+                            t.image_height, t.candidate)
+    assert any("10 track frames for 11 video frames" in p for p in check_track(dropped, clip[0]))
+    shifted = KeypointTrack(t.times_s + 0.01, t.keypoints, t.confidence, t.schema, t.image_width, t.image_height,
+                            {})
+    problems = check_track(shifted, clip[0])
+    assert any("identity lacks" in p for p in problems) and any("differ from the video" in p for p in problems)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_track_round_trips_through_json(kind, tracks, tmp_path):
     _, track = tracks(kind)
     back = KeypointTrack.from_json(track.to_json(tmp_path / "t.json"))
