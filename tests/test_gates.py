@@ -273,3 +273,23 @@ def test_reason_beside_a_null_value_is_carried_into_the_verdict():
                         "/sys/class/powercap absent")
     assert v.message == ("energy on linux, litert ≤ 5 mAh: not-evaluable (device.energy.value is null (not "
                          "measured or not computable); reason: /sys/class/powercap absent)")
+
+
+def test_stat_over_several_rows_trials_and_conditions(results):
+    # every trial of the fixture has detection_rate 1.0
+    v = evaluate_policy(results, policy({"id": "det", "metric": "trials.detection_rate", "stat": "min",
+                                         "op": ">=", "threshold": 0.9}))
+    assert [x.status for x in v] == ["pass", "pass"] and v[0].actual == 1.0
+    assert v[0].message == "min of detection rate over 17 trials rows 1 ≥ 0.9: pass"
+    no_stat = evaluate_policy(results, policy({"id": "det", "metric": "trials.detection_rate", "op": ">=",
+                                               "threshold": 0.9}))[0]
+    assert no_stat.status == "error" and "17 trials rows match" in no_stat.reason
+    # max |bias| over every condition: per-condition rows added with biases of opposite sign (constructed)
+    res = copy.deepcopy(results)
+    res["agreement"] += [dict(res["agreement"][0], condition="c1", bias=-3.5),
+                         dict(res["agreement"][0], condition="c2", bias=1.0)]
+    r = rule(id="maxbias", metric="agreement.bias", abs=True, stat="max", condition="*", op="<=", threshold=3.0)
+    m = evaluate_policy(res, policy(r))[0]
+    assert m.actual == 3.5 and m.status == "fail"
+    assert m.message == ("max of |bias| over 3 agreement rows of peak_expiratory_flow (any condition) 3.5 l/min "
+                         "≤ 3 l/min: fail")

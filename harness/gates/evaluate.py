@@ -126,7 +126,16 @@ def _get(row: dict, path: tuple[str, ...]) -> Any:
     return cur
 
 
+def _stat(arr: np.ndarray, stat: str) -> float:
+    if stat.startswith("p"):
+        # nearest-rank, the convention of device_runners and TFLite's benchmark_model
+        rank = max(1, math.ceil(float(stat[1:]) / 100.0 * arr.size))
+        return float(np.sort(arr)[rank - 1])
+    return float(getattr(np, stat)(arr))
+
+
 def _to_number(value: Any, rule: GateRule) -> float:
+    """The rule's number from one field value (a number, or a list reduced by ``stat``); abs applied."""
     if value is None:
         raise _NotEvaluable(f"{rule.metric} is null (not measured or not computable)")
     if isinstance(value, (list, tuple)):
@@ -134,23 +143,19 @@ def _to_number(value: Any, rule: GateRule) -> float:
             raise _Error(f"{rule.metric} is a list of {len(value)} values; the rule needs stat = "
                          f"mean|median|min|max|p50|p90|p95|p99")
         try:
-            arr = np.asarray(value, dtype=float)
+            arr = np.asarray([np.nan if v is None else v for v in value], dtype=float)
         except (TypeError, ValueError):
             raise _Error(f"{rule.metric} holds non-numeric values") from None
         arr = arr[np.isfinite(arr)]
         if arr.size == 0:
             raise _NotEvaluable(f"{rule.metric} has no finite values")
-        if rule.stat.startswith("p"):
-            # nearest-rank, the convention of device_runners and TFLite's benchmark_model
-            rank = max(1, math.ceil(float(rule.stat[1:]) / 100.0 * arr.size))
-            return float(np.sort(arr)[rank - 1])
-        return float(getattr(np, rule.stat)(arr))
+        return _stat(np.abs(arr) if rule.abs else arr, rule.stat)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Error(f"{rule.metric} is {value!r}, not a number")
     value = float(value)
     if math.isnan(value):
         raise _NotEvaluable(f"{rule.metric} is NaN (not computable, e.g. too few pairs)")
-    return value
+    return abs(value) if rule.abs else value
 
 
 def _rows_for(results: dict, rule: GateRule, candidate: dict, baseline: str | None) -> list[dict]:
@@ -177,7 +182,8 @@ def _rows_for(results: dict, rule: GateRule, candidate: dict, baseline: str | No
     if "condition" not in where and any(r.get("condition") == "all" for r in out):
         where["condition"] = "all"  # rows per condition plus a pooled "all" row: the pooled one by default
     for key, value in where.items():
-        out = [r for r in out if r.get(key) == value]
+        if value != "*":  # "*": any value (e.g. every condition, aggregated with stat)
+            out = [r for r in out if r.get(key) == value]
     return out
 
 
@@ -213,7 +219,7 @@ def _unit(rule: GateRule, row: dict | None, results: dict) -> str:
     return ""
 
 
-def _label(rule: GateRule, row: dict | None, baseline: str | None = None) -> str:
+def _label(rule: GateRule, row: dict | None, baseline: str | None = None, n_rows: int = 0) -> str:
     row = row or {}
     leaf = rule.path[-1]
     if rule.label:
@@ -228,15 +234,17 @@ def _label(rule: GateRule, row: dict | None, baseline: str | None = None) -> str
                                           baseline=baseline or rule.baseline or "baseline")
     else:
         base = ".".join(rule.path).replace("_", " ")
-    if rule.stat:
-        base = f"{rule.stat} of {base}"
     if rule.abs:
         base = f"|{base}|"
+    if rule.stat:
+        base = f"{rule.stat} of {base}" + (f" over {n_rows} {rule.section} rows" if n_rows else "")
     kpi = rule.where.get("kpi", row.get("kpi"))
     if kpi and rule.section != "candidates":
         base += f" of {kpi}"
-    cond = rule.where.get("condition", row.get("condition"))
-    if cond and cond != "all":
+    cond = rule.where.get("condition", None if n_rows else row.get("condition"))
+    if cond == "*":
+        base += " (any condition)"
+    elif cond and cond != "all":
         base += f" ({cond})"
     if rule.mode == "difference":
         base += f", minus baseline {baseline}"
@@ -246,10 +254,27 @@ def _label(rule: GateRule, row: dict | None, baseline: str | None = None) -> str
 
 
 def _value(row: dict, rule: GateRule) -> float:
-    v = _to_number(_get(row, rule.path), rule)
-    if rule.abs:
-        v = abs(v)
-    return v * rule.scale
+    return _to_number(_get(row, rule.path), rule) * rule.scale
+
+
+def _value_over_rows(rows: list[dict], rule: GateRule) -> float:
+    """``stat`` over the field of several matching rows (e.g. min detection rate over a candidate's trials, or
+    max |bias| over conditions); rows where the value is missing are skipped and counted."""
+    vals, missing = [], 0
+    for row in rows:
+        try:
+            v = _get(row, rule.path)
+        except _NotEvaluable:
+            v = None
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            missing += 1
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise _Error(f"{rule.metric} is {v!r} in a row, not a number")
+        vals.append(abs(float(v)) if rule.abs else float(v))
+    if not vals:
+        raise _NotEvaluable(f"{rule.metric} is missing in all {len(rows)} matching rows")
+    return _stat(np.asarray(vals), rule.stat) * rule.scale
 
 
 def _check_fields(results: dict, rule: GateRule, file) -> None:
@@ -353,6 +378,17 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
             else:
                 reason = f"no {section_label} row for candidate {name}{what}{extra}"
             out.append(_v(rule, name, "not-evaluable", reason=reason, baseline=baseline))
+            continue
+        if len(rows) > 1 and rule.section != "device" and rule.stat is not None:
+            try:
+                actual = _value_over_rows(rows, rule)
+                status = "pass" if _COMPARE[rule.op](actual, rule.threshold) else "fail"
+                out.append(_v(rule, name, status, actual=actual, unit=_unit(rule, rows[0], results),
+                              row=rows[0], baseline=baseline, label=_label(rule, rows[0], baseline,
+                                                                           n_rows=len(rows))))
+            except (_NotEvaluable, _Error) as exc:
+                out.append(_v(rule, name, "error" if isinstance(exc, _Error) else "not-evaluable",
+                              reason=str(exc), row=rows[0], baseline=baseline))
             continue
         if len(rows) > 1 and rule.section != "device":
             varying = sorted(k for k in rows[0] if any(r.get(k) != rows[0].get(k) for r in rows)

@@ -50,6 +50,8 @@ SECTION_FIELDS: dict[str, tuple[str, ...] | None] = {
     "comparisons": ("candidate", "baseline", "kpi", "metric", "diff", "diff_ci_low", "diff_ci_high",
                     "n_subjects", "method"),
     "candidates": ("name", "kind", "model_sha256", "model_bytes", "precision", "runtime", "baseline"),
+    "trials": ("trial_id", "subject", "protocol", "condition", "candidate", "status", "reason", "detection_rate",
+               "alignment", "kpis"),
     "device": None,
 }
 
