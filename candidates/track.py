@@ -136,6 +136,32 @@ class KeypointTrack:
                 "n_missing": self.n_missing_frames, "detection_rate": self.detection_rate,
                 "duration_s": float(self.times_s[-1] - self.times_s[0]) if self.n_frames > 1 else 0.0}
 
+    def to_dataframe(self):
+        """Tidy table: one row per frame and keypoint (``time_s, frame, keypoint, x, y[, z], confidence``)."""
+        import pandas as pd
+        from .skeletons import SCHEMAS
+        n, k, d = self.keypoints.shape
+        cols = {"time_s": np.repeat(self.times_s, k), "frame": np.repeat(np.arange(n), k),
+                "keypoint": np.tile(np.asarray(SCHEMAS[self.schema]), n)}
+        for i, axis in enumerate("xyz"[:d]):
+            cols[axis] = self.keypoints[..., i].ravel()
+        cols["confidence"] = self.confidence.ravel()
+        return pd.DataFrame(cols)
+
+    def to_csv(self, path: str | PathLike) -> Path:
+        """Wide CSV (``time_s, <name>_x, <name>_y[, <name>_z], <name>_conf``; empty cells = missing), the
+        layout :func:`candidates.importers.read_keypoint_csv` reads."""
+        import pandas as pd
+        from .skeletons import SCHEMAS
+        cols: dict[str, np.ndarray] = {"time_s": self.times_s}
+        for j, name in enumerate(SCHEMAS[self.schema]):
+            for i, axis in enumerate("xyz"[: self.keypoints.shape[2]]):
+                cols[f"{name}_{axis}"] = self.keypoints[:, j, i]
+            cols[f"{name}_conf"] = self.confidence[:, j]
+        path = Path(path)
+        pd.DataFrame(cols).to_csv(path, index=False, float_format="%.6g")
+        return path
+
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dictionary of the exchange format (``null`` for missing values)."""

@@ -103,3 +103,16 @@ def test_validate_rejects_non_monotonic_times():
     tr.times_s = tr.times_s[::-1].copy()
     with pytest.raises(InputError, match="strictly increasing"):
         tr.validate()
+
+
+def test_tidy_table_and_csv_round_trip(tmp_path):
+    from candidates.importers import read_keypoint_csv
+    tr = _track()
+    df = tr.to_dataframe()
+    assert len(df) == 4 * 33 and list(df.columns) == ["time_s", "frame", "keypoint", "x", "y", "confidence"]
+    row = df[(df.frame == 3) & (df.keypoint == "left_hip")].iloc[0]
+    assert row.x == tr.keypoint("left_hip")[3, 0] and row.time_s == tr.times_s[3]
+    back = read_keypoint_csv(tr.to_csv(tmp_path / "t.csv"), image_size=(640, 480))
+    assert back.schema == "blazepose33"
+    np.testing.assert_allclose(back.keypoints, tr.keypoints, rtol=1e-5, equal_nan=True)
+    np.testing.assert_allclose(back.confidence, tr.confidence, rtol=1e-5, equal_nan=True)
