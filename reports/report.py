@@ -113,6 +113,26 @@ def _not_measured_text(results: dict, name: str, status_key: str) -> str:
     return f" ({status})" if isinstance(status, str) and status not in ("ok", "") else ""
 
 
+def _kpi_missing_reason(results: dict, kpi: str) -> str:
+    """Why a KPI has no agreement: from the agreement notes, else from its per-trial rows (a side with no value
+    and the status it gave, e.g. candidate-only trials have no reference)."""
+    notes = _notes([r for r in results.get("agreement") or [] if r.get("kpi") == kpi])
+    if notes:
+        return notes
+    rows = [k for t in results.get("trials") or [] for k in t.get("kpis") or [] if k.get("kpi") == kpi]
+    if not rows:
+        return "not computed for any trial in this study"
+    parts = []
+    for side in ("reference", "candidate"):
+        missing = [k for k in rows if k.get(side) is None]
+        if missing:
+            why = [k.get(f"{side}_status") or k.get(f"{side}_method") for k in missing]
+            why = [w for w in why if w]
+            common = max(set(why), key=why.count) if why else "no value"
+            parts.append(f"{side} missing in {len(missing)} of {len(rows)} trial(s) ({common})")
+    return "; ".join(parts) or "values were computed but too few valid pairs for agreement statistics"
+
+
 # ----------------------------------------------------------------------------------------------------- sections
 def verdict_section(results: dict) -> VerdictSection:
     gates = [g for g in results.get("gates") or [] if isinstance(g, dict)]
@@ -186,11 +206,7 @@ def summary_section(results: dict) -> SummarySection:
             if m.candidate is None:
                 reason = m.not_measured_reason
             else:
-                notes = [r.get("note") for r in results.get("agreement") or []
-                         if r.get("kpi") == m.kpi and r.get("note")]
-                seen = any(k.get("kpi") == m.kpi for t in results.get("trials") or [] for k in t.get("kpis") or [])
-                reason = (notes[0] if notes else "values were computed but too few valid pairs for agreement"
-                          if seen else "not computed for any trial in this study")
+                reason = _kpi_missing_reason(results, m.kpi)
             sec.not_measured.append((m.kpi, reason))
     if not sec.items:
         sec.blocks.append(NotMeasured("no agreement statistics in these results"))
@@ -439,6 +455,33 @@ def agreement_table_section(results: dict) -> Section:
     return sec
 
 
+def candidate_only_section(results: dict) -> Section:
+    """KPI values of trials without a gold standard: shown, clearly labelled, never mixed into agreement."""
+    sec = Section("candidate-only", "Candidate-only trials (no gold standard)")
+    trials = [t for t in results.get("trials") or [] if isinstance(t, dict) and t.get("kind") == "candidate-only"]
+    if not trials:
+        sec.blocks.append(NotMeasured("no candidate-only trials in this study"))
+        return sec
+    sec.blocks.append(Paragraph("These trials have video but no force plate or motion capture: the values below "
+                                "are the candidates' own estimates and cannot be checked against a reference. "
+                                "They are not part of any agreement statistic or gate."))
+    rows = []
+    for t in trials:
+        for k in t.get("kpis") or []:
+            if k.get("candidate") is None and not k.get("candidate_status"):
+                continue
+            value = (with_unit(k["candidate"], k.get("unit") or "") if k.get("candidate") is not None
+                     else f"not measured: {k.get('candidate_status')}")
+            rows.append([t.get("trial_id"), t.get("candidate"), t.get("condition", ""), k.get("kpi"), value,
+                         k.get("candidate_method") or ""])
+    if rows:
+        sec.blocks.append(Table(["trial", "candidate", "condition", "KPI", "candidate value", "method"], rows,
+                                caption="Candidate-only values (no gold standard)"))
+    else:
+        sec.blocks.append(NotMeasured("the candidate-only trials produced no KPI values"))
+    return sec
+
+
 def trials_section(results: dict) -> Section:
     sec = Section("trials", "Trials")
     trials = [t for t in results.get("trials") or [] if isinstance(t, dict)]
@@ -592,6 +635,7 @@ def build_sections(results: dict, figures_data: dict | None = None) -> list[Sect
         _safe(device_section, "device", "On-device cost", results),
         _safe(size_accuracy_section, "size-accuracy", "Model size against accuracy", results),
         _safe(agreement_table_section, "agreement-table", "Agreement statistics", results),
+        _safe(candidate_only_section, "candidate-only", "Candidate-only trials", results),
         _safe(trials_section, "trials", "Trials", results),
         _safe(methods_section, "methods", "Methods", results),
         _safe(provenance_section, "provenance", "Provenance", results),

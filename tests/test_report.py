@@ -234,3 +234,25 @@ def test_kpi_without_statistics_is_listed_as_not_measured_with_its_note(results)
     st = section(render_html(res), "strategy")
     assert st.count("<img") == 1 and "<td>diagnosis</td><td>eyes_closed_foam</td><td>mini-wright</td><td>0.2</td>" in st
     assert section(render_html(res), "summary").count("Cohen&#39;s kappa") == 1
+
+
+def test_candidate_only_trials_are_labelled_and_missing_reasons_name_the_side(results):
+    # Constructed rows in the orchestration's layout (pairing._pair_rows) for a trial with video only.
+    res = copy.deepcopy(results)
+    res["trials"] = [dict(t, protocol="single_leg_stance") for t in res["trials"]]
+    res["trials"].append({"trial_id": "video-only-1", "candidate": "mini-wright", "status": "ok",
+                          "kind": "candidate-only", "protocol": "single_leg_stance", "condition": "eyes_open_firm",
+                          "kpis": [{"kpi": "com_path_length", "unit": "cm", "reference": None, "candidate": 12.5,
+                                    "reference_method": "no gold standard (candidate-only trial)",
+                                    "candidate_method": "keypoint COM"},
+                                   {"kpi": "time_to_failure", "unit": "s", "reference": None, "candidate": None,
+                                    "candidate_status": "no foot lift detected"}]})
+    html = render_html(res)
+    co = section(html, "candidate-only")
+    assert "cannot be checked against a reference" in co
+    assert "<td>video-only-1</td><td>mini-wright</td><td>eyes_open_firm</td><td>com_path_length</td><td>12.5 cm</td>" in co
+    assert "not measured: no foot lift detected" in co
+    s = section(html, "summary")
+    assert ("<strong>com_path_length</strong> — not measured: reference missing in 1 of 1 trial(s) (no gold standard "
+            "(candidate-only trial))") in s
+    assert "not measured: no candidate-only trials in this study" in section(render_html(results), "candidate-only")
