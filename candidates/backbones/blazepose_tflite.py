@@ -311,10 +311,14 @@ class _LandmarkModel:
         self.interp.invoke()
         raw = get_output(self.interp, self.landmarks).reshape(NUM_LANDMARKS_WITH_AUX, 5).astype(np.float64)
         flag = float(get_output(self.interp, self.flag).reshape(-1)[0])
-        # Heatmap read in place (no copy of 64×64×39 floats): only 39 small windows are used, before the
-        # next invoke.
-        heatmap = None if self.heatmap is None else get_output(self.interp, self.heatmap, view=True)[0]
-        return raw, flag, heatmap
+        xy_norm = raw[:, :2] / self.size
+        if self.heatmap is not None:
+            # The heatmap is read in place (no copy of 64×64×39 floats) and used before this method returns,
+            # so no view of the interpreter's buffers outlives the call (LiteRT refuses to invoke otherwise).
+            heatmap = get_output(self.interp, self.heatmap, view=True)[0]
+            xy_norm = refine_from_heatmap(xy_norm, heatmap)
+            del heatmap
+        return raw, flag, xy_norm
 
 
 class _Detector:
@@ -387,14 +391,11 @@ class BlazePoseTFLiteSession(FrameSession):
             _, kp, _ = dets[0]
             roi = roi_from_alignment_points(kp[0], kp[1])
         self.last_roi = roi
-        raw, flag, heatmap = c.landmark_model(rgb, roi)
+        raw, flag, xy_norm = c.landmark_model(rgb, roi)
         if flag < c.min_tracking_confidence:
             self._reset()
             return None
         n = c.landmark_model.size
-        xy_norm = raw[:, :2] / n
-        if heatmap is not None:
-            xy_norm = refine_from_heatmap(xy_norm, heatmap)
         xy = roi.project(xy_norm)
         z = raw[:, 2] / n * roi.size
         visibility = _sigmoid(raw[:, 3])
