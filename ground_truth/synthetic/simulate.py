@@ -46,9 +46,6 @@ STRATEGIES = ("ankle", "hip", "mixed")
 FAST_SD = 0.002
 #: Stance knee flexion at rest (deg): keeps both knees off the straight-leg singularity.
 KNEE_FLEX_DEG = 8.0
-#: Backward lean of the legs per forward knee travel during the knee dip (calibrated on this model so that the
-#: COM moves vertically only).
-DIP_COMP = 0.096
 #: Band (Hz) of the ankle-mode sway (2nd-order zero-phase band-pass of white noise).
 ANKLE_BAND = (0.08, 0.35)
 #: Band (Hz) of the hip mode (trunk counter-rotation).
@@ -293,14 +290,6 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
 
     # -- knee: baseline flexion 5 deg, knee dip, valgus baseline 3 deg moving with ML sway ------------------
     knee_flex = np.full(n_a, KNEE_FLEX_DEG * d2r) + 0.1 * d2r * kflex_noise
-    dip_lean = np.zeros(n_a)
-    if sync == "knee_dip":
-        dip = np.clip((ta - t_dip) / 0.8, 0, 1)
-        dip_flex = 28 * d2r * np.sin(np.pi * dip) ** 4     # zero velocity and acceleration at both ends
-        knee_flex += dip_flex
-        # lean the legs back so that the forward-moving knees do not carry the COM forward (keeps the COP
-        # inside the feet): the legs' COM moves ~0.2 * leg length * sin(flex / 2) forward
-        dip_lean = -DIP_COMP * (dims.thigh + dims.shank) * np.sin(dip_flex / 2) / (0.55 * subject.height_m)
     valgus = (3.0 + 0.15 * amp * valg_noise) * d2r * (0.5 + 0.5 * single)
 
     # Scale the hip mode so that the steady single-leg period shows the strategy's target hip fraction
@@ -388,6 +377,20 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     hold = free_ground * np.array([1, 1, 0]) + hold_rel
     one = solve(np.array([ahead, y_st]), hold, True)
     w_shift = _smooth_step(ta, t_ws0, t_lift) * (1 - (_smooth_step(ta, t_td + 0.1, t_td + 1.6) if touch else 0))
+
+    # -- clock-alignment knee dip -------------------------------------------------------------------------
+    # Knee flexion lowers the COM; the legs lean back by the amount (solved on this body) that keeps the COM
+    # above the same point, so the movement is vertical and the COP stays inside the feet.
+    dip_lean = np.zeros(n_a)
+    sync_events = []
+    if sync == "knee_dip":
+        extra_grid, lean_grid = _flex_lookup(dims, bip, stance_leg, stance_ankle, free_ground, subject.sex)
+        dip = np.clip((ta - t_dip) / 0.8, 0, 1)
+        extra = 28 * d2r * np.sin(np.pi * dip) ** 4     # zero velocity and acceleration at both ends
+        from scipy.interpolate import CubicSpline
+        dip_lean = CubicSpline(extra_grid, lean_grid)(extra)
+        knee_flex = knee_flex + extra
+        sync_events.append(Event("sync", t_dip + 0.4, "General", "synthetic: knee dip, lowest point"))
     base_ap = bip[0] + w_shift * (one[0] - bip[0])
     base_ml = bip[1] + w_shift * (one[1] - bip[1])
 
@@ -422,11 +425,15 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     hdot = _angular_momentum_rate(joints_a, com_a, subject, dt)
     mass = subject.mass_kg
     force = mass * (acc + np.array([0, 0, G]))
+    airborne = np.zeros(n_a, bool)     # (no flight phase in these trials; kept explicit for the COP mask)
     cz = com_a[:, 2]
-    cop = np.zeros_like(com_a)
-    cop[:, 0] = com_a[:, 0] + (-cz * force[:, 0] - hdot[:, 1]) / force[:, 2]
-    cop[:, 1] = com_a[:, 1] + (hdot[:, 0] - cz * force[:, 1]) / force[:, 2]
-    tz = hdot[:, 2] - ((cop[:, 0] - com_a[:, 0]) * force[:, 1] - (cop[:, 1] - com_a[:, 1]) * force[:, 0])
+    cop = np.full_like(com_a, np.nan)
+    grounded = ~airborne
+    cop[grounded, 0] = com_a[grounded, 0] + (-cz[grounded] * force[grounded, 0] - hdot[grounded, 1]) / force[grounded, 2]
+    cop[grounded, 1] = com_a[grounded, 1] + (hdot[grounded, 0] - cz[grounded] * force[grounded, 1]) / force[grounded, 2]
+    cop[grounded, 2] = 0.0
+    tz = np.where(grounded, hdot[:, 2] - ((cop[:, 0] - com_a[:, 0]) * force[:, 1]
+                                          - (cop[:, 1] - com_a[:, 1]) * force[:, 0]), 0.0)
 
     # -- share between plates ------------------------------------------------------------------------------
     # Load share of the free foot: set by where the COP lies between the feet, but the foot keeps at least 12 %
@@ -440,7 +447,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         floor = np.where(ta >= t_td, 0.10 * _smooth_step(ta, t_td, t_td + 0.04)
                          * (1 - _smooth_step(ta, t_td + 0.3, t_td + 0.6)), floor)
     free_xy_y = np.where(ta >= t_td, land[1], free_ground[1]) if touch else np.full(n_a, free_ground[1])
-    w_raw = np.clip((cop[:, 1] - y_st) / (free_xy_y - y_st), 0, 1)
+    w_raw = np.clip(np.nan_to_num((cop[:, 1] - y_st) / (free_xy_y - y_st), nan=0.5), 0, 1)
     w_free = np.maximum(w_raw, floor) * contact
     cop_free = np.column_stack([cop[:, 0], free_xy_y, np.zeros(n_a)])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -454,8 +461,9 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         f_i = force * w[:, None]
         tz_i = tz * w
         truth_force_plates[i] = f_i
-        truth_cop_plates[i] = np.where((w > 0)[:, None], cp, np.nan)
-        plates.append((f_i, np.where((w > 0)[:, None], cp, layout.centres[i]), tz_i))
+        on = (w > 0) & grounded
+        truth_cop_plates[i] = np.where(on[:, None], cp, np.nan)
+        plates.append((f_i, np.where(on[:, None], cp, layout.centres[i]), tz_i))
 
     noisy = []
     for i, (f_i, cp, tz_i) in enumerate(plates):
@@ -471,8 +479,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     # -- events and truth ----------------------------------------------------------------------------------
     fctx = free_side.capitalize()
     events = []
-    if sync == "knee_dip":
-        events.append(Event("sync", t_dip + 0.4, "General", "synthetic: knee dip, lowest point"))
+    events += sync_events
     events.append(Event("foot_lift", t_lift, fctx, "synthetic: free foot leaves the plate"))
     if touch:
         events.append(Event("touch_down", t_td, fctx, "synthetic: free foot lands"
@@ -519,6 +526,28 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     steady = (tm >= s0) & (tm <= s1)
     trial.truth["strategy_fraction"] = _hip_fraction({k: v[steady] for k, v in angles.items()})
     return trial
+
+
+def _flex_lookup(dims, bip, stance_leg, stance_ankle, free_ground, sex, n=41, max_extra_deg=40.0):
+    """Extra knee flexion grid and the leg lean that keeps the COM's horizontal position.
+
+    Posture of the quiet bipedal baseline (sway-free); the free foot stays flat on the floor (two-link IK).
+    """
+    d2r = np.pi / 180
+    extra = np.linspace(0.0, max_extra_deg, n) * d2r
+
+    def com(lean):
+        pose = Pose(bip[0] + lean, np.full(n, bip[1]), KNEE_FLEX_DEG * d2r + extra, np.full(n, 1.5 * d2r),
+                    np.full(n, -bip[0]), np.full(n, -bip[1]), np.tile(free_ground, (n, 1)), np.zeros(n))
+        return whole_body_com(build_joints(dims, pose, stance_leg, stance_ankle), sex)
+
+    lean = np.zeros(n)
+    x0 = com(lean)[0, 0]
+    for _ in range(4):
+        c = com(lean)[:, 0]
+        slope = (com(lean + 1e-5)[:, 0] - c) / 1e-5
+        lean = lean - (c - x0) / slope
+    return extra, lean
 
 
 def _plate_series(ta, force, moment, origin_lab, tz_noise_free, index, threshold=20.0):
