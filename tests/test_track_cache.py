@@ -39,6 +39,16 @@ def test_second_run_reads_the_cache(two_clips, tmp_path):
     assert len(list(tmp_path.glob("tracks/*/*.json"))) == 2
 
 
+def test_unwritable_cache_keeps_the_result(two_clips, tmp_path):
+    from candidates.backbones import get_candidate
+    blocker = tmp_path / "not_a_dir"
+    blocker.mkdir()
+    (blocker / "tracks").write_text("a file where the cache wants a folder")
+    track = get_candidate("blazepose-tflite", static_image_mode=True).run(two_clips[0], cache_dir=blocker,
+                                                                         max_frames=1)
+    assert track.n_frames == 1 and "cache_error" in track.meta
+
+
 def test_default_cache_dir_from_environment(monkeypatch, tmp_path):
     from candidates.cache import TrackCache, default_cache_dir
     monkeypatch.setenv("STANCEBENCH_CACHE", str(tmp_path / "c"))
