@@ -256,3 +256,28 @@ def test_candidate_only_trials_are_labelled_and_missing_reasons_name_the_side(re
     assert ("<strong>com_path_length</strong> — not measured: reference missing in 1 of 1 trial(s) (no gold standard "
             "(candidate-only trial))") in s
     assert "not measured: no candidate-only trials in this study" in section(render_html(results), "candidate-only")
+
+
+def test_html_elements_are_balanced(html):
+    from html.parser import HTMLParser
+    void = {"meta", "img", "br", "hr", "link", "input", "col", "source", "wbr"}
+
+    class Check(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.stack, self.errors = [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in void:
+                self.stack.append(tag)
+
+        def handle_endtag(self, tag):
+            if not self.stack or self.stack[-1] != tag:
+                self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            else:
+                self.stack.pop()
+    c = Check()
+    c.feed(html)
+    assert c.errors == [] and c.stack == []
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # unique anchors for the table of contents
