@@ -1,8 +1,8 @@
 """Core ML packages of the pose models and their weight-compressed variants, built with coremltools on any OS.
 
 :func:`tflite_to_coreml` translates a float TFLite CNN made of the ops BlazePose uses (CONV_2D,
-DEPTHWISE_CONV_2D, ADD, PAD, MAX_POOL_2D, RESIZE_BILINEAR, RESHAPE, CONCATENATION, LOGISTIC, with fused
-RELU/RELU6) into a Core ML ML Program (NHWC tensors are carried as NCHW inside; inputs and outputs keep the
+DEPTHWISE_CONV_2D, ADD, PAD, MAX_POOL_2D, RESIZE_BILINEAR, RESHAPE, CONCATENATION, DEPTH_TO_SPACE,
+LOGISTIC, with fused RELU/RELU6) into a Core ML ML Program (NHWC tensors are carried as NCHW inside; inputs and outputs keep the
 TFLite NHWC shapes and names). :func:`compress_coreml` applies coremltools' weight compression (float16,
 linear int8, k-means palettization) and reports each package's size and weight precision.
 
@@ -206,13 +206,16 @@ def translate_tflite(tflite_path):
                     axis = {0: 0, 1: 2, 2: 3, 3: 1, -1: 1}[axis]
                 v = mb.concat(values=[val for val, _ in vals], axis=axis, name=name)
                 env[out_i] = (act(v, opt.fusedActivationFunction, name), layout)
+            elif kind == "DEPTH_TO_SPACE":
+                xv, _ = get(op.inputs[0])
+                env[out_i] = (mb.depth_to_space(x=xv, block_size=int(opt.blockSize), name=name), "nchw")
             elif kind == "LOGISTIC":
                 xv, lx = get(op.inputs[0])
                 env[out_i] = (mb.sigmoid(x=xv, name=name), lx)
             else:
                 raise ModelError(f"op {kind} (op #{k}) has no Core ML translation here", file=src,
                                  expected="CONV_2D, DEPTHWISE_CONV_2D, ADD, PAD, MAX_POOL_2D, RESIZE_BILINEAR, "
-                                          "RESHAPE, CONCATENATION, LOGISTIC")
+                                          "RESHAPE, CONCATENATION, DEPTH_TO_SPACE, LOGISTIC")
         outs = []
         for i in sg.outputs:
             v, layout = env[int(i)]
@@ -409,6 +412,11 @@ def evaluate_program(prog, x: np.ndarray) -> list[np.ndarray]:
             y = a["x"].reshape(a["shape"].astype(int))
         elif t == "concat":
             y = np.concatenate(a["values"], axis=int(a["axis"]))
+        elif t == "depth_to_space":
+            bs = int(a["block_size"])
+            n, c, h, w = a["x"].shape
+            y = a["x"].reshape(n, bs, bs, c // (bs * bs), h, w).transpose(0, 3, 4, 1, 5, 2)
+            y = y.reshape(n, c // (bs * bs), h * bs, w * bs)
         elif t == "sigmoid":
             y = 1.0 / (1.0 + np.exp(-a["x"]))
         elif t == "identity":

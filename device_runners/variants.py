@@ -24,6 +24,7 @@ from .record import sha256_file
 
 PRECISIONS = ("fp32", "fp16", "int8-dynamic", "int8")
 _DEQUANTIZE = 6
+_DENSIFY = 124
 CACHE_VERSION = 1
 
 
@@ -56,7 +57,8 @@ class VariantInfo:
 
 # ------------------------------------------------------------------------------------------- flatbuffer rewrite
 def dequantize_fp16_weights(data: bytes, *, file=None) -> bytes:
-    """Fold float16 constants behind DEQUANTIZE ops into float32 constants; returns the new flatbuffer.
+    """Fold float16 constants behind DEQUANTIZE ops (and sparse constants behind DENSIFY ops) into dense
+    float32 constants; returns the new flatbuffer.
 
     A model without such constants is returned re-serialised unchanged in content (plus a signature if
     missing). ModelError when the flatbuffer cannot be read.
@@ -72,6 +74,20 @@ def dequantize_fp16_weights(data: bytes, *, file=None) -> bytes:
         for op in sg.operators:
             code = model.operatorCodes[op.opcodeIndex]
             builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+            if builtin == _DENSIFY and len(op.inputs) == 1:
+                src = sg.tensors[op.inputs[0]]
+                buf = model.buffers[src.buffer]
+                if src.sparsity is not None and buf.data is not None and len(buf.data) > 0:
+                    dtype = {FLOAT32: "<f4", FLOAT16: "<f2", 9: "i1"}.get(src.type)
+                    if dtype is None:
+                        raise ModelError(f"sparse tensor {src.name!r} has type {src.type}, not densified", file=file)
+                    dense = densify(np.frombuffer(bytes(bytearray(buf.data)), dtype=dtype), src.shape, src.sparsity)
+                    new_buf = schema.BufferT()
+                    new_buf.data = np.frombuffer(dense.astype(dtype).tobytes(), dtype=np.uint8)
+                    model.buffers.append(new_buf)
+                    dst = sg.tensors[op.outputs[0]]
+                    dst.buffer = len(model.buffers) - 1
+                    continue  # the op is folded away; a DEQUANTIZE after it now sees a constant
             if builtin == _DEQUANTIZE and len(op.inputs) == 1:
                 src = sg.tensors[op.inputs[0]]
                 buf = model.buffers[src.buffer]
@@ -101,6 +117,51 @@ def dequantize_fp16_weights(data: bytes, *, file=None) -> bytes:
                 target.append(tm)
         model.signatureDefs = [sig]
     return bytes(fbu.convert_object_to_bytearray(model))
+
+
+def densify(values: np.ndarray, shape, sparsity) -> np.ndarray:
+    """Dense array of a TFLite sparse constant (TACO-style: traversal order, block map, per-dimension DENSE or
+    SPARSE_CSR metadata), as TFLite's FormatConverter::SparseToDense does."""
+    order = [int(d) for d in sparsity.traversalOrder]
+    block_map = [int(d) for d in (sparsity.blockMap if sparsity.blockMap is not None else [])]
+    dims = sparsity.dimMetadata
+    n = len(shape)
+    block_size = {block_map[k]: int(dims[order.index(n + k)].denseSize) for k in range(len(block_map))}
+    out = np.zeros([int(d) for d in shape], dtype=values.dtype)
+    coords: list[list[int]] = []
+    positions: list[int] = []
+
+    def rec(level, pos, prefix):
+        dm = dims[level]
+        if dm.format == 0:  # DENSE
+            size = int(dm.denseSize)
+            for i in range(size):
+                nxt = pos * size + i
+                if level + 1 == len(order):
+                    coords.append(prefix + [i])
+                    positions.append(nxt)
+                else:
+                    rec(level + 1, nxt, prefix + [i])
+        else:  # SPARSE_CSR
+            seg, idx = dm.arraySegments.values, dm.arrayIndices.values
+            for j in range(int(seg[pos]), int(seg[pos + 1])):
+                if level + 1 == len(order):
+                    coords.append(prefix + [int(idx[j])])
+                    positions.append(j)
+                else:
+                    rec(level + 1, j, prefix + [int(idx[j])])
+
+    rec(0, 0, [])
+    if not coords:
+        return out
+    c = np.asarray(coords)  # columns in traversal order
+    expanded = np.zeros((len(coords), len(order)), dtype=np.int64)
+    expanded[:, order] = c
+    original = expanded[:, :n].copy()
+    for k, d in enumerate(block_map):
+        original[:, d] = original[:, d] * block_size[d] + expanded[:, n + k]
+    out[tuple(original.T)] = values[np.asarray(positions)]
+    return out
 
 
 def _prune(model) -> None:

@@ -37,10 +37,26 @@ def test_translation_matches_tflite_on_a_real_frame():
         assert np.linalg.norm(o - r) / np.linalg.norm(r) < 1e-4, name
 
 
-def test_unsupported_op_is_named():
-    # pose_detection.tflite stores sparse weights (DENSIFY), which the translation does not cover
-    with pytest.raises(ModelError, match="DENSIFY"):
-        translate_tflite(_model("pose_detection", "pose_detection.tflite"))
+def test_detector_translation_matches_tflite():
+    # pose_detection.tflite: sparse float16 weights (densified first), DEPTH_TO_SPACE, CONCATENATION
+    det = _model("pose_detection", "pose_detection.tflite")
+    frame = decode_frames(shared_path("video", "sports2d", "demo.mp4"), n=1)[0]
+    x = preprocess_frame(frame, 224, 224, (-1.0, 1.0))
+    outs, ref = evaluate_program(translate_tflite(det), x), run_model(det, x)
+    for (name, r), o in zip(ref.items(), outs):
+        assert o.shape == r.shape and np.linalg.norm(o - r) / np.linalg.norm(r) < 1e-4, name
+
+
+def test_unsupported_op_is_named(tmp_path):
+    from ai_edge_litert.tools import flatbuffer_utils
+    model = flatbuffer_utils.read_model(str(LANDMARK))
+    for code in model.operatorCodes:
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == 14:  # LOGISTIC -> TANH (28)
+            code.builtinCode = code.deprecatedBuiltinCode = 28
+    path = tmp_path / "tanh.tflite"
+    flatbuffer_utils.write_model(model, str(path))
+    with pytest.raises(ModelError, match="TANH"):
+        translate_tflite(path)
 
 
 @pytest.mark.slow

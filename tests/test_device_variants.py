@@ -87,3 +87,16 @@ def test_variant_bad_inputs(tmp_path):
         make_variants(_landmark(), tmp_path, precisions=("int4",))
     with pytest.raises(ModelError):
         dequantize_fp16_weights(b"\x00" * 32)
+
+
+def test_sparse_detector_densified_to_fp32(frames, tmp_path):
+    """pose_detection.tflite stores sparse float16 weights (DENSIFY -> DEQUANTIZE); the rewrite makes them dense
+    float32 and the model computes exactly what the shipped one does."""
+    det = _landmark().parents[1] / "pose_detection" / "pose_detection.tflite"
+    out = tmp_path / "det.fp32.tflite"
+    out.write_bytes(dequantize_fp16_weights(det.read_bytes()))
+    assert describe_model(det).precision == "fp16" and describe_model(out).precision == "fp32"
+    x = preprocess_frame(frames[0], 224, 224, (-1.0, 1.0))  # the detector takes [-1, 1] pixels
+    a, b = run_model(det, x), run_model(out, x)
+    for name in a:
+        assert np.allclose(a[name], b[name], rtol=1e-5, atol=1e-5), name
