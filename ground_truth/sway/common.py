@@ -12,6 +12,13 @@ from ..errors import InputError
 #: Factor from an input length unit to centimetres (every sway metric is reported in cm).
 TO_CM = {"m": 100.0, "cm": 1.0, "mm": 0.1}
 AXIS_NAMES = ("ap", "ml")
+#: An axis whose range is at most this (cm; 1e-11 m, far below any plate's or camera's resolution) or
+#: CONSTANT_RTOL times its largest magnitude (rounding of a constant written in another unit) is constant.
+CONSTANT_ATOL_CM = 1e-9
+CONSTANT_RTOL = 1e-12
+#: A covariance whose determinant is below this fraction of the product of the variances is singular: the
+#: path lies on a line (|correlation| > 1 - 5e-13), and only rounding keeps the determinant from 0.
+SINGULAR_RTOL = 1e-12
 
 
 def check_cop(cop, fs_hz, units_in: str, axes, *, allow_nan: bool = False, min_samples: int = 10):
@@ -61,6 +68,80 @@ def describe_gaps(bad: np.ndarray, fs_hz: float, limit: int = 3) -> str:
     return f"{starts.size} run(s): " + ", ".join(parts) + more
 
 
+def constant_axes(x: np.ndarray) -> np.ndarray:
+    """Per column of ``x`` (n, k), True where the finite values do not vary (see CONSTANT_ATOL_CM).
+
+    A column without finite values counts as constant (it carries no motion).
+    """
+    finite = np.isfinite(x)
+    if finite.all():
+        lo, hi = x.min(axis=0), x.max(axis=0)
+    else:
+        lo = np.where(finite, x, np.inf).min(axis=0)
+        hi = np.where(finite, x, -np.inf).max(axis=0)
+    with np.errstate(invalid="ignore"):
+        span = hi - lo
+        scale = np.maximum(np.abs(lo), np.abs(hi))
+    tol = np.maximum(CONSTANT_ATOL_CM, CONSTANT_RTOL * np.where(np.isfinite(scale), scale, 0.0))
+    return ~(span > tol)
+
+
+def is_singular(var_a: float, var_b: float, det: float) -> bool:
+    """True when a 2x2 covariance with variances ``var_a``, ``var_b`` and determinant ``det`` is singular
+    (a one-dimensional path: constant axis or collinear samples), up to rounding (SINGULAR_RTOL)."""
+    return not det > SINGULAR_RTOL * var_a * var_b
+
+
+def ratio(num: float, den: float) -> float:
+    """num / den as a float, NaN when the denominator is 0 or not finite (no warning, no ZeroDivisionError).
+
+    Callers name the undefined metric in the result's notes (see :class:`Undefined`)."""
+    num, den = float(num), float(den)
+    if den == 0 or not np.isfinite(den) or not np.isfinite(num):
+        return float("nan")
+    return num / den
+
+
+class Undefined:
+    """Metrics that cannot be defined on this input, grouped by cause: one note per cause.
+
+    ``mark(cause, names, also)`` records that ``names`` are undefined because of ``cause`` (``also``: what
+    the cause does to the metrics that stay defined, e.g. an area that is 0); ``apply(metrics)`` sets the
+    names to NaN and returns the notes. As a last resort it also turns any other non-finite value into NaN
+    with a note naming it, so that a NaN (or inf) never reaches the caller unexplained.
+    """
+
+    def __init__(self):
+        self._causes: dict[str, list[str]] = {}
+        self._also: dict[str, str] = {}
+
+    def mark(self, cause: str, names=(), also: str = "") -> None:
+        lst = self._causes.setdefault(cause, [])
+        lst.extend(n for n in names if n not in lst)
+        if also:
+            self._also[cause] = also
+
+    def apply(self, metrics: dict) -> list[str]:
+        notes = []
+        named = set()
+        for cause, names in self._causes.items():
+            names = [n for n in names if n in metrics and n not in named]
+            for n in names:
+                metrics[n] = float("nan")
+            named.update(names)
+            parts = [f"{', '.join(names)} undefined (NaN)"] if names else []
+            if cause in self._also:
+                parts.append(self._also[cause])
+            if parts:
+                notes.append(f"{cause}: " + "; ".join(parts))
+        rest = [k for k, v in metrics.items() if k not in named and not np.isfinite(v)]
+        for k in rest:
+            metrics[k] = float("nan")
+        if rest:
+            notes.append(f"{', '.join(rest)} undefined (NaN) on this input: a non-finite intermediate value")
+        return notes
+
+
 def path_length(x: np.ndarray) -> float:
     """Total length of the polyline through the samples (same units as x); x is (n,) or (n, k)."""
     d = np.diff(x, axis=0)
@@ -74,9 +155,13 @@ def prediction_ellipse_area(x: np.ndarray, p: float = 0.95) -> tuple[float, np.n
 
     With λ1, λ2 the eigenvalues of the sample covariance (ddof = 1):
     area = π·sqrt(λ1·λ2)·F(p; 2, n−2)·2(n−1)(n+1)/(n(n−2)). Returns (area, eigenvalues ascending).
+    A singular covariance (samples on one line, see :func:`is_singular`) gives exactly 0.
     """
     n = x.shape[0]
-    lam = np.linalg.eigvalsh(np.cov(x.T, ddof=1))
+    cov = np.cov(x.T, ddof=1)
+    lam = np.linalg.eigvalsh(cov)
+    if is_singular(cov[0, 0], cov[1, 1], lam[0] * lam[1]):
+        return 0.0, lam   # samples on one line (or one point): the ellipse is flat, its area exactly 0
     k = f_quantile(p, 2, n - 2) * 2.0 * (n - 1) * (n + 1) / (n * (n - 2))
     return float(np.pi * k * np.sqrt(max(lam[0], 0.0) * lam[1])), lam
 
