@@ -187,9 +187,9 @@ def derive_joints(joints: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Add the virtual joints the segment model uses, when they can be computed and are not given.
 
     ``mid_hip`` (mean of hips), ``mid_shoulder`` (mean of shoulders), ``head_centre`` (mean of ears),
-    ``left_hand_tip`` / ``right_hand_tip`` (mean of ``index`` and ``pinky``), ``pelvis`` → ``mid_hip`` if only
-    ``pelvis`` is given. Values given by the caller are never overwritten. NaN propagates (a mean of a NaN and a
-    number is NaN).
+    ``left_hand_tip`` / ``right_hand_tip`` (mean of ``index`` and ``pinky``); ``mid_hip`` is taken from
+    ``pelvis`` when the hips are not both given. Values given by the caller are never overwritten. NaN
+    propagates (a mean of a NaN and a number is NaN).
     """
     out = dict(joints)
 
@@ -210,6 +210,8 @@ def derive_joints(joints: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             val = mean_of(*parts)
             if val is not None:
                 out[name] = val
+    if "mid_hip" not in out and "pelvis" in out:
+        out["mid_hip"] = np.asarray(out["pelvis"], dtype=float)
     return out
 
 

@@ -140,7 +140,8 @@ def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift
         The lifted foot's points (e.g. heel and toe markers). The foot height is the lowest of its points.
     stance_foot : array (n, 3) or (n, k, 3), optional
         The stance foot's points; its horizontal displacement from its baseline or a rise above
-        ``move_threshold_m`` gives a ``stance_foot_moved`` event.
+        ``move_threshold_m`` gives a ``stance_foot_moved`` event. Frames where it is also up (a jump, e.g. a
+        hop for clock alignment before the test) do not count as a foot lift.
     up_axis : int
         Vertical axis of the positions.
     lift_threshold_m : float
@@ -174,7 +175,15 @@ def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift
         raise InputError("the lifted foot has no valid samples in the baseline period", field="lifted_foot")
     rel = h - base
     events: list[Event] = []
-    up = np.flatnonzero(rel > lift_threshold_m)
+    lifted = rel > lift_threshold_m
+    sf = None
+    if stance_foot is not None:
+        sf = lowest(stance_foot, "stance_foot")
+        s_h = np.nanmin(sf[:, :, up_axis], axis=1)
+        s_rise = s_h - np.nanmedian(s_h[:base_n])
+        # both feet up is a jump (e.g. a hop for clock alignment), not a foot lift
+        lifted &= ~(s_rise > lift_threshold_m)
+    up = np.flatnonzero(lifted)
     if up.size:
         i = int(up[0])
         j = i
@@ -186,8 +195,7 @@ def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift
             k = i + int(down[0])
             events.append(Event("touch_down", float(t[k]), lifted_side,
                                 f"{source}: foot back within {onset_m * 1000:.0f} mm of the floor"))
-        if stance_foot is not None:
-            sf = lowest(stance_foot, "stance_foot")
+        if sf is not None:
             centre = np.nanmean(sf, axis=1)
             b = np.nanmedian(centre[:base_n], axis=0)
             d = centre - b

@@ -108,3 +108,16 @@ def test_bad_input():
         plate_events(np.arange(10), np.zeros(10), np.zeros(9))
     with pytest.raises(InputError):
         marker_events(np.arange(10) / 100, np.zeros((10, 2)))
+
+
+def test_hop_before_the_test_is_not_a_foot_lift(failing):
+    # a two-footed jump at 1.0-1.2 s (both feet 5 cm up) before the real lift must not start the timing
+    lifted, stance = _feet(failing)
+    t = failing.time_s
+    jump = (t >= 1.0) & (t < 1.2)
+    lifted, stance = lifted.copy(), stance.copy()
+    lifted[jump, :, 2] += 0.05
+    stance[jump, :, 2] += 0.05
+    got = {e.name: e.time for e in marker_events(t, lifted, stance)}
+    true_lift = [e.time for e in failing.truth["events"] if e.name == "foot_lift"][0]
+    assert 0.0 <= got["foot_lift"] - true_lift < 0.12

@@ -425,15 +425,11 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     hdot = _angular_momentum_rate(joints_a, com_a, subject, dt)
     mass = subject.mass_kg
     force = mass * (acc + np.array([0, 0, G]))
-    airborne = np.zeros(n_a, bool)     # (no flight phase in these trials; kept explicit for the COP mask)
     cz = com_a[:, 2]
-    cop = np.full_like(com_a, np.nan)
-    grounded = ~airborne
-    cop[grounded, 0] = com_a[grounded, 0] + (-cz[grounded] * force[grounded, 0] - hdot[grounded, 1]) / force[grounded, 2]
-    cop[grounded, 1] = com_a[grounded, 1] + (hdot[grounded, 0] - cz[grounded] * force[grounded, 1]) / force[grounded, 2]
-    cop[grounded, 2] = 0.0
-    tz = np.where(grounded, hdot[:, 2] - ((cop[:, 0] - com_a[:, 0]) * force[:, 1]
-                                          - (cop[:, 1] - com_a[:, 1]) * force[:, 0]), 0.0)
+    cop = np.zeros_like(com_a)
+    cop[:, 0] = com_a[:, 0] + (-cz * force[:, 0] - hdot[:, 1]) / force[:, 2]
+    cop[:, 1] = com_a[:, 1] + (hdot[:, 0] - cz * force[:, 1]) / force[:, 2]
+    tz = hdot[:, 2] - ((cop[:, 0] - com_a[:, 0]) * force[:, 1] - (cop[:, 1] - com_a[:, 1]) * force[:, 0])
 
     # -- share between plates ------------------------------------------------------------------------------
     # Load share of the free foot: set by where the COP lies between the feet, but the foot keeps at least 12 %
@@ -447,7 +443,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         floor = np.where(ta >= t_td, 0.10 * _smooth_step(ta, t_td, t_td + 0.04)
                          * (1 - _smooth_step(ta, t_td + 0.3, t_td + 0.6)), floor)
     free_xy_y = np.where(ta >= t_td, land[1], free_ground[1]) if touch else np.full(n_a, free_ground[1])
-    w_raw = np.clip(np.nan_to_num((cop[:, 1] - y_st) / (free_xy_y - y_st), nan=0.5), 0, 1)
+    w_raw = np.clip((cop[:, 1] - y_st) / (free_xy_y - y_st), 0, 1)
     w_free = np.maximum(w_raw, floor) * contact
     cop_free = np.column_stack([cop[:, 0], free_xy_y, np.zeros(n_a)])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -461,7 +457,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         f_i = force * w[:, None]
         tz_i = tz * w
         truth_force_plates[i] = f_i
-        on = (w > 0) & grounded
+        on = w > 0
         truth_cop_plates[i] = np.where(on[:, None], cp, np.nan)
         plates.append((f_i, np.where(on[:, None], cp, layout.centres[i]), tz_i))
 
