@@ -40,7 +40,6 @@ NMS_IOU = 0.3
 ROI_SCALE = 1.25
 ROI_TARGET_ANGLE = math.pi / 2
 # --- landmarks (pose_landmark_by_roi_cpu.pbtxt and its post-processing) --------------------------------
-LANDMARK_SIZE = 256
 NUM_LANDMARKS_WITH_AUX = 39
 HEATMAP_KERNEL = 7
 HEATMAP_MIN_CONFIDENCE = 0.5
