@@ -25,7 +25,7 @@ from .record import sha256_file
 PRECISIONS = ("fp32", "fp16", "int8-dynamic", "int8")
 _DEQUANTIZE = 6
 _DENSIFY = 124
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -33,7 +33,8 @@ class VariantInfo:
     """One model variant. Sizes in bytes; ``size_mb`` uses MB = 10^6 bytes.
 
     ``max_abs_diff`` / ``rel_l2_diff`` compare the variant's first output with the fp32 variant's on
-    ``reference_input`` (a real video frame when calibration frames were given); ``runs`` says it ran in LiteRT.
+    ``reference_input`` (a real video frame when calibration frames were given), ``output_diffs`` every
+    output; ``runs`` says it ran in LiteRT.
     """
 
     precision: str
@@ -48,6 +49,7 @@ class VariantInfo:
     max_abs_diff: float | None = None
     rel_l2_diff: float | None = None
     calibration: dict | None = None
+    output_diffs: dict = field(default_factory=dict)  # output name -> {"max_abs", "rel_l2"} vs fp32
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -426,6 +428,11 @@ def _verify(v: VariantInfo, fp32_path: Path, ref_input: np.ndarray, ref_kind: st
     v.output_name = name
     v.max_abs_diff = float(np.max(np.abs(y - y0)))
     v.rel_l2_diff = float(np.linalg.norm(y - y0) / max(np.linalg.norm(y0), 1e-12))
+    for key, r in ref.items():
+        if key in out and out[key].shape == r.shape:
+            d = out[key] - r
+            v.output_diffs[key] = {"max_abs": float(np.max(np.abs(d))),
+                                   "rel_l2": float(np.linalg.norm(d) / max(np.linalg.norm(r), 1e-12))}
     v.notes.append(f"compared with fp32 on {ref_kind}")
     v.__dict__["reference"] = ref_kind
 

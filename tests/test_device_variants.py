@@ -100,3 +100,10 @@ def test_sparse_detector_densified_to_fp32(frames, tmp_path):
     a, b = run_model(det, x), run_model(out, x)
     for name in a:
         assert np.allclose(a[name], b[name], rtol=1e-5, atol=1e-5), name
+
+
+def test_every_output_compared(variants):
+    _, vs = variants
+    int8 = next(v for v in vs if v.precision == "int8")
+    # pose_landmark_full has 5 outputs (landmarks, presence, segmentation, heatmap, world landmarks)
+    assert len(int8.output_diffs) == 5 and int8.output_diffs["Identity"]["rel_l2"] == int8.rel_l2_diff
