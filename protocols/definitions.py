@@ -86,7 +86,7 @@ class KPIMeasurement:
 
     kpi: str
     reference: str
-    candidate: str | None
+    candidate: str | None = None
     not_measured_reason: str = ""
 
     def __post_init__(self):

@@ -31,10 +31,13 @@ def _conditions(stance: str, duration: float) -> tuple[Condition, ...]:
 def _sway_kpis(signal: str) -> list[KPIMeasurement]:
     if signal == "cop":
         ref = "force plate: centre of pressure (M/Fz), low-pass filtered, from the single-leg stance window"
-        cand = ("keypoints: COP estimated as the COM ground projection corrected by the inverted-pendulum "
-                "relation COP = COM − (h/g)·COM'' (Winter 1995), in metric units via camera calibration")
+        why = ("pose keypoints carry no force: stancebench has no COP estimate from keypoints (an inverted-pendulum "
+               "estimate COP ≈ COM − (h/g)·COM'' (Winter 1995) would be one; not implemented), so COP sway is "
+               "reported for the gold standard only")
+        names = ["path_length", "mean_velocity", "area_95_ellipse", "rms_ml", "rms_ap", "mean_frequency"]
+        return [KPIMeasurement(f"cop_{n}", ref, None, not_measured_reason=why) for n in names]
     else:
-        ref = "markers: whole-body COM from a segmental model (Dempster/Winter anthropometrics) of the marker set"
+        ref = "markers: whole-body COM from a segmental model (de Leva 1996 segment parameters) of the marker set"
         cand = ("keypoints: whole-body COM from the same segmental model applied to the pose keypoints, scaled "
                 "to metres by camera calibration or the subject's height")
     names = ["path_length", "mean_velocity", "area_95_ellipse", "rms_ml", "rms_ap", "mean_frequency"]

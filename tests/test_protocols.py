@@ -25,10 +25,14 @@ def test_single_leg_stance_definition():
     assert p.stance_legs == ("left", "right")
     assert p.alignment_cue.kind == "hop" and p.alignment_cue.optional
     assert {"foot_touchdown", "eyes_open", "max_duration"} <= {r.name for r in p.stopping_rules}
-    for kpi in ("com_path_length", "cop_mean_velocity", "cop_area_95_ellipse", "com_rms_ml",
-                "cop_mean_frequency", "time_to_failure", "strategy_label", "knee_frontal_excursion"):
+    for kpi in ("com_path_length", "com_area_95_ellipse", "com_rms_ml", "com_mean_frequency", "time_to_failure",
+                "strategy_label", "knee_frontal_excursion"):
         m = p.measurement(kpi)
         assert m.reference and m.candidate, kpi
+    # COP needs forces: reference side only, with the reason the report prints
+    cop = p.measurement("cop_mean_velocity")
+    assert cop.reference.startswith("force plate") and cop.candidate is None
+    assert "no COP estimate from keypoints" in cop.not_measured_reason
     assert p.measurement("com_path_length").unit == "cm"
     with pytest.raises(InputError, match="ybt_composite"):
         p.measurement("ybt_composite")
