@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from .common import describe_gaps, diameter, welch_psd
+from .common import Undefined, constant_axes, describe_gaps, diameter, is_singular, ratio, welch_psd
 
 NAME = "quijoux2021"
 CITATION = ("Quijoux F et al. (2021) A review of center of pressure (COP) variables to quantify standing balance "
@@ -54,6 +54,10 @@ SWARII_WINDOW_S = 0.08 - 1e-6   # the authors pass window_size - 1e-6 to avoid t
 LOWPASS_HZ = 10.0
 SWAY_DENSITY_RADIUS_CM = 0.3
 CONFIDENCE_ELLIPSE_K = 3.0       # the reference code's 2*pi*3*sqrt(det): the 95% F(2, large n) quantile ~ 3
+#: filtfilt of the 4th-order low-pass pads 3 * 5 = 15 samples and needs more than that; SWARII's grid spans the
+#: finite samples kept after the first 0.1 s, so they must span more than 15 steps of 1/25 s.
+MIN_RESAMPLED = 16
+MIN_SPAN_S = (MIN_RESAMPLED - 1) / TARGET_FS
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -154,17 +158,32 @@ def preprocess(cop_ml_ap: np.ndarray, fs: float):
         info["gaps"] = describe_gaps(~ok, fs)
     time, sig = time[ok], cop_ml_ap[ok]
     if sig.shape[0] < MIN_SAMPLES:
-        raise InputError(f"only {sig.shape[0]} finite samples", field="cop", expected=f"at least {MIN_SAMPLES}")
+        raise InputError(f"only {sig.shape[0]} finite samples of {n} (a sample with NaN in either axis is a gap)",
+                         field="cop", expected=f"at least {MIN_SAMPLES} finite samples spanning more than "
+                                               f"{MIN_SPAN_S:g} s after the first 0.1 s")
+    # A constant axis (e.g. a camera's line of sight) stays exactly at 0 once centred; rounding of its mean
+    # would otherwise leave a ~1e-16 cm offset whose "spectrum" and "diffusion" are rounding noise.
+    constant = constant_axes(sig)
+    info["constant"] = constant
     input_mean = sig.mean(axis=0)
     sig = sig - input_mean
+    sig[:, constant] = 0.0
     if fs < TARGET_FS:
         raise InputError(f"sampling rate {fs:g} Hz is below the convention's {TARGET_FS:g} Hz", field="fs_hz",
                          expected=f"at least {TARGET_FS:g} Hz")
     t2, s2 = purge_artefacts(time, sig)
     info["n_artefacts_dropped"] = int(sig.shape[0] - 2 - np.count_nonzero(time[1:-1] < 0.1 - 1e-9) - t2.size)
     if t2.size < MIN_SAMPLES:
-        raise InputError("too short after dropping the first 0.1 s", field="cop", expected="a longer recording")
+        raise InputError(f"only {t2.size} finite samples left after dropping the first 0.1 s and the last sample",
+                         field="cop", expected=f"at least {MIN_SAMPLES} finite samples spanning more than "
+                                               f"{MIN_SPAN_S:g} s after the first 0.1 s")
     _, s3, n_empty = swarii(t2, s2)
+    if s3.shape[0] < MIN_RESAMPLED:
+        raise InputError(f"only {s3.shape[0]} samples at {TARGET_FS:g} Hz after SWARII resampling (finite COP from "
+                         f"{t2[0]:.3f} to {t2[-1]:.3f} s after dropping the first 0.1 s and the last sample)",
+                         field="cop", expected=f"at least {MIN_RESAMPLED} samples at {TARGET_FS:g} Hz for the "
+                                               f"zero-phase {LOWPASS_HZ:g} Hz low-pass: finite COP spanning more "
+                                               f"than {MIN_SPAN_S:g} s after the first 0.1 s")
     info["n_empty_windows"] = n_empty
     b, a = sps.butter(4, LOWPASS_HZ / (TARGET_FS / 2), btype="lowpass")
     s4 = sps.filtfilt(b, a, s3, axis=0)
@@ -350,16 +369,42 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(intercept), float(slope)
 
 
-def diffusion_features(t: np.ndarray, msd: np.ndarray, fs: float) -> dict:
+DIFFUSION_KEYS = ("short_time_diffusion", "long_time_diffusion", "critical_time", "critical_displacement",
+                  "short_time_scaling", "long_time_scaling")
+
+
+def _diffusion_regions(fs: float) -> tuple[int, int]:
+    """First and last candidate boundary (in lags) between the short- and long-term regions: 0.3 s, 2.5 s."""
+    return int(0.3 * fs) + 1, int(2.5 * fs)
+
+
+def diffusion_min_samples(fs: float) -> int:
+    """Fewest samples for which every candidate short- and long-term fit spans at least 0.3 s of lags.
+
+    The MSD goes to n/3 lags; the long-term region may start as late as 2.5 s and must then still hold as
+    many lags as the shortest short-term region (0.3 s), so n/3 >= 2.5 s + 0.3 s of lags (207 at 25 Hz).
+    """
+    i0, i1 = _diffusion_regions(fs)
+    return 3 * (i1 + i0 - 1)
+
+
+def diffusion_features(t: np.ndarray, msd: np.ndarray, fs: float) -> tuple[dict, str | None]:
     """Stabilogram-diffusion parameters of one axis (Collins & De Luca 1993), as the reference code fits them.
 
     log-log plot of MSD against lag time; the short-term region is the prefix (ending between 0.3 s and
     2.5 s) whose straight-line fit has the smallest RMSE, the long-term region the suffix (starting in the
     same range) likewise; their intersection gives the critical time and displacement.
+
+    Returns (features, reason): features the reason makes undefined are NaN (too few lags for the fits, a
+    lag without displacement whose logarithm does not exist, parallel fits that never intersect).
     """
+    out = dict.fromkeys(DIFFUSION_KEYS, float("nan"))
+    i0, i1 = _diffusion_regions(fs)
+    if t.size - 1 < i1 + i0 - 1:
+        return out, "too few lags"
+    if not np.all(msd[1:] > 0):
+        return out, "no displacement at some lag (log of 0)"
     lt, lm = np.log(t[1:]), np.log(msd[1:])
-    i0 = int(0.3 * fs) + 1
-    i1 = int(2.5 * fs)
     cand = np.arange(i0, i1 + 1)
     rm_s = _ols_prefix_rmse(lt, lm, cand)
     end_short = cand[np.flatnonzero(rm_s == rm_s.min())[-1]]
@@ -370,11 +415,14 @@ def diffusion_features(t: np.ndarray, msd: np.ndarray, fs: float) -> dict:
     begin_long = cand[np.flatnonzero(rm_l == rm_l.min())[-1]]
     a_s, b_s = _ols(lt[:end_short], lm[:end_short])
     a_l, b_l = _ols(lt[begin_long - 1:], lm[begin_long - 1:])
+    out.update({"short_time_diffusion": float(np.exp(a_s)), "long_time_diffusion": float(np.exp(a_l)),
+                "short_time_scaling": b_s / 2, "long_time_scaling": b_l / 2})
+    if b_s == b_l:
+        return out, "short- and long-term fits parallel (no intersection)"
     log_tc = (a_l - a_s) / (b_s - b_l)
     log_tc = min(log_tc, lt[-1])
-    return {"short_time_diffusion": float(np.exp(a_s)), "long_time_diffusion": float(np.exp(a_l)),
-            "critical_time": float(np.exp(log_tc)), "critical_displacement": float(np.exp(a_s + b_s * log_tc)),
-            "short_time_scaling": b_s / 2, "long_time_scaling": b_l / 2}
+    out.update({"critical_time": float(np.exp(log_tc)), "critical_displacement": float(np.exp(a_s + b_s * log_tc))})
+    return out, None
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -382,6 +430,26 @@ def diffusion_features(t: np.ndarray, msd: np.ndarray, fs: float) -> dict:
 # --------------------------------------------------------------------------------------------------------
 def compute(cop_cm: np.ndarray, fs: float):
     """All quijoux2021 metrics of an (n, 2) COP in cm, columns (AP, ML); NaN samples are gaps."""
+    # Degenerate inputs (a constant axis, no motion, a short trial) are handled explicitly in _compute and
+    # named in the notes; errstate only keeps numpy from warning while the undefined values are replaced.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _compute(cop_cm, fs)
+
+
+def _per_axis_undefined(a: str) -> list[str]:
+    """Metrics of axis ``a`` that need it to move (ratios of its motion, its spectrum, its diffusion)."""
+    return ([f"mean_frequency_{a}_hz"] + [f"peak_velocity_{k}_{a}_cm_s" for k in ("pos", "neg", "all")]
+            + [f"{k}_{a}_hz" for k in ("f50", "f95", "frequency_mode", "centroid_frequency")]
+            + [f"frequency_dispersion_{a}", f"frequency_quotient_{a}"] + _diffusion_names(a))
+
+
+def _diffusion_names(a: str, keys=DIFFUSION_KEYS) -> list[str]:
+    unit = {"short_time_diffusion": "_cm2_s", "long_time_diffusion": "_cm2_s", "critical_time": "_s",
+            "critical_displacement": "_cm2"}
+    return [f"{k}_{a}{unit.get(k, '')}" for k in keys]
+
+
+def _compute(cop_cm: np.ndarray, fs: float):
     s, info = preprocess(cop_cm[:, ::-1], fs)    # their column order: ML, AP
     F = TARGET_FS
     m = s.shape[0]
@@ -394,13 +462,18 @@ def compute(cop_cm: np.ndarray, fs: float):
     # (s_ml² s_ap² - (cov²)²), so its area nearly ignores the AP-ML correlation. ``area95_cm2`` keeps that
     # to reproduce the published numbers; ``area95_cov_corrected_cm2`` is the textbook determinant.
     area = 2 * np.pi * CONFIDENCE_ELLIPSE_K * np.sqrt(max(rms_ml ** 2 * rms_ap ** 2 - (cov_b ** 2) ** 2, 0.0))
-    area_corrected = 2 * np.pi * CONFIDENCE_ELLIPSE_K * np.sqrt(max(rms_ml ** 2 * rms_ap ** 2 - cov ** 2, 0.0))
+    det = max(rms_ml ** 2 * rms_ap ** 2 - cov ** 2, 0.0)
+    collinear = is_singular(rms_ml ** 2, rms_ap ** 2, det)
+    area_corrected = 0.0 if collinear else 2 * np.pi * CONFIDENCE_ELLIPSE_K * np.sqrt(det)
     amp_ml, amp_ap, amp = float(np.ptp(ml)), float(np.ptp(ap)), diameter(s)
     len_ml = float(np.sum(np.abs(np.diff(ml))))
     len_ap = float(np.sum(np.abs(np.diff(ap))))
     len_2d = float(np.sum(np.sqrt(np.sum(np.diff(s, axis=0) ** 2, axis=1))))
 
     def fd(d):
+        # undefined without a path or a diameter (the callers name why in the notes)
+        if not (d > 0 and len_2d > 0):
+            return float("nan")
         return float(np.log(m) / (np.log(m) + np.log(d) - np.log(len_2d)))
 
     vel = savgol_velocity(s, F)
@@ -415,6 +488,45 @@ def compute(cop_cm: np.ndarray, fs: float):
     vp_ml, vp_ap = velocity_peaks(vel[:, 0]), velocity_peaks(vel[:, 1])
     sd = sway_density(s, SWAY_DENSITY_RADIUS_CM, F)
     sd_peak, sd_dist = sway_density_peaks(sd, s)
+    const = dict(zip(("ml", "ap"), (bool(c) for c in info["constant"])))
+    undefined = Undefined()
+    if const["ml"] and const["ap"]:
+        undefined.mark("both axes constant (no motion)",
+                       _per_axis_undefined("ml") + _per_axis_undefined("ap")
+                       + ["range_ratio_ml_ap", "coefficient_sway_direction", "length_over_area_1_cm",
+                          "fractal_dimension_cc", "fractal_dimension_ce", "fractal_dimension_pd", "mean_frequency_hz",
+                          "principal_sway_direction_deg", "vfy_cm_s2"],
+                       "positions, distances, ranges, path lengths, velocities, areas, phase-plane parameters, "
+                       "zero crossings, total power and band energies are 0")
+    elif const["ml"] or const["ap"]:
+        a = "ml" if const["ml"] else "ap"
+        undefined.mark(f"{a} axis constant",
+                       _per_axis_undefined(a) + ["coefficient_sway_direction", "length_over_area_1_cm",
+                                                 "fractal_dimension_ce"]
+                       # VFY divides by the mean AP position, exactly 0 for a constant AP axis once centred
+                       + (["range_ratio_ml_ap", "vfy_cm_s2"] if a == "ap" else []),
+                       f"area95_cm2, area95_cov_corrected_cm2 and sway_area_per_s_cm2_s are 0 (a path along one "
+                       f"line encloses no area); {a} positions, velocities, zero crossings, power and band energies "
+                       f"are 0")
+    elif collinear:
+        undefined.mark("samples on one line (collinear)", [],
+                       "area95_cov_corrected_cm2 = 0 (a flat ellipse); area95_cm2 keeps the reference formula, "
+                       "which squares the covariance twice and so is not 0")
+    for a, vp in (("ml", vp_ml), ("ap", vp_ap)):
+        if const[a]:
+            continue
+        if vp["zero_crossings"] < 2:
+            undefined.mark(f"fewer than two zero crossings of the {a} velocity (no complete half-wave)",
+                           [f"peak_velocity_{k}_{a}_cm_s" for k in ("pos", "neg", "all")])
+        for k, sign in (("pos", "positive"), ("neg", "negative")):
+            if vp["zero_crossings"] >= 2 and not np.isfinite(vp[k]):
+                undefined.mark(f"no complete {sign} half-wave of the {a} velocity", [f"peak_velocity_{k}_{a}_cm_s"])
+    if not np.isfinite(sd_peak):
+        undefined.mark("no excursion of the sway density above its median that falls back below it (no peak)",
+                       ["sway_density_mean_peak_s", "sway_density_mean_peak_distance_cm"])
+    elif not np.isfinite(sd_dist):
+        undefined.mark("a single sway-density peak (no distance between consecutive peaks)",
+                       ["sway_density_mean_peak_distance_cm"])
     # VFY: variance of the speed over the mean AP position (sign and size depend on where the origin is)
     muy = float(ap.mean())
     vfy = float(np.var(spd) / (muy if muy != 0 else 1e-4))
@@ -428,12 +540,12 @@ def compute(cop_cm: np.ndarray, fs: float):
         "mean_distance_radius_cm": float(radius.mean()),
         "rms_ml_cm": float(rms_ml), "rms_ap_cm": float(rms_ap), "rms_radius_cm": float(np.sqrt(np.mean(radius ** 2))),
         "range_ml_cm": amp_ml, "range_ap_cm": amp_ap, "range_cm": amp,
-        "range_ratio_ml_ap": amp_ml / amp_ap,
+        "range_ratio_ml_ap": ratio(amp_ml, amp_ap),
         "path_length_ml_cm": len_ml, "path_length_ap_cm": len_ap, "path_length_cm": len_2d,
         "area95_cm2": float(area),
         "area95_cov_corrected_cm2": float(area_corrected),
-        "length_over_area_1_cm": len_2d / area,
-        "coefficient_sway_direction": float(cov_b ** 2 / (rms_ml * rms_ap)),
+        "length_over_area_1_cm": ratio(len_2d, area),
+        "coefficient_sway_direction": ratio(cov_b ** 2, rms_ml * rms_ap),
         "planar_deviation_cm": float(np.sqrt(np.sum(np.var(s, axis=0)))),
         "fractal_dimension_cc": fd(2 * (radius.mean() + 1.645 * radius.std())),
         "fractal_dimension_ce": fd(np.sqrt(area * 8 / (2 * np.pi))),
@@ -460,6 +572,8 @@ def compute(cop_cm: np.ndarray, fs: float):
         cum = np.cumsum(pw)
         m0, m1, m2 = np.sum(pw), np.sum(f * pw), np.sum(f * f * pw)
         low = pw[(f > 0) & (f <= 2)].sum()
+        if not const[axis] and not low > 0:
+            undefined.mark(f"no {axis} power within 0-2 Hz", [f"frequency_quotient_{axis}"])
         metrics.update({
             f"f50_{axis}_hz": float(f[np.argmax(cum >= 0.5 * cum[-1])]),
             f"f95_{axis}_hz": float(f[np.argmax(cum >= 0.95 * cum[-1])]),
@@ -470,15 +584,23 @@ def compute(cop_cm: np.ndarray, fs: float):
             f"energy_below_0_5hz_{axis}": float(pw[(f > 0) & (f <= 0.5)].sum()),
             f"energy_0_5_to_2hz_{axis}": float(pw[(f > 0.5) & (f <= 2)].sum()),
             f"energy_above_2hz_{axis}": float(pw[f > 2].sum()),
-            f"frequency_quotient_{axis}": float(pw[(f > 2) & (f <= 5)].sum() / low),
+            f"frequency_quotient_{axis}": ratio(pw[(f > 2) & (f <= 5)].sum(), low),
         })
     msd = mean_squared_displacement(s, int(m / 3))
     t = np.arange(msd.shape[0]) / F
     for j, axis in ((0, "ml"), (1, "ap")):
-        for k, val in diffusion_features(t, msd[:, j], F).items():
-            unit = {"short_time_diffusion": "_cm2_s", "long_time_diffusion": "_cm2_s", "critical_time": "_s",
-                    "critical_displacement": "_cm2"}.get(k, "")
-            metrics[f"{k}_{axis}{unit}"] = val
+        feats, why = diffusion_features(t, msd[:, j], F)
+        metrics.update(zip(_diffusion_names(axis), feats.values()))
+        if why is None or const[axis]:
+            continue
+        if why == "too few lags":
+            n_min = diffusion_min_samples(F)
+            undefined.mark(f"trial too short for the stabilogram-diffusion fits ({m} samples at {F:g} Hz; the MSD "
+                           f"to n/3 lags must reach 2.5 s + 0.3 s: at least {n_min} samples, {n_min / F:.2f} s)",
+                           _diffusion_names(axis))
+        else:
+            undefined.mark(f"{axis} stabilogram diffusion: {why}",
+                           _diffusion_names(axis, [k for k, v in feats.items() if not np.isfinite(v)]))
     notes = [f"input {fs:g} Hz, centred, resampled to {TARGET_FS:g} Hz with SWARII (window 0.08 s), "
              f"4th-order zero-phase Butterworth low-pass {LOWPASS_HZ:g} Hz; metrics on {m} samples at 25 Hz",
              "area95_cm2 is the reference code's confidence ellipse 2*pi*3*sqrt(det) with 1/N covariance"]
@@ -487,6 +609,10 @@ def compute(cop_cm: np.ndarray, fs: float):
                      f"{info['n_empty_windows']} empty 25 Hz window(s) linearly interpolated")
     if info["n_artefacts_dropped"]:
         notes.append(f"{info['n_artefacts_dropped']} spike sample(s) dropped by SWARII's artefact purge")
+    if m < 256:
+        notes.append(f"frequency measures: Welch segment shortened to the whole {m}-sample signal, as scipy does "
+                     f"below 256 samples ({256 / F:.2f} s) at {F:g} Hz: resolution {F / m:.3g} Hz")
+    notes.extend(undefined.apply(metrics))
     units = {"length_over_area_1_cm": "1/cm", "vfy_cm_s2": "cm/s^2", "coefficient_sway_direction": "cm^2"}
     for axis in ("ml", "ap"):
         # sums of PSD bins (cm²/Hz each), as the reference code reports them (not multiplied by the bin width)
