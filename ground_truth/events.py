@@ -140,7 +140,8 @@ def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift
         The lifted foot's points (e.g. heel and toe markers). The foot height is the lowest of its points.
     stance_foot : array (n, 3) or (n, k, 3), optional
         The stance foot's points; its horizontal displacement from its baseline or a rise above
-        ``move_threshold_m`` gives a ``stance_foot_moved`` event. Frames where it is also up (a jump, e.g. a
+        ``move_threshold_m`` (any of its points) gives a ``stance_foot_moved`` event. Frames where it is also
+        up (a jump, e.g. a
         hop for clock alignment before the test) do not count as a foot lift.
     up_axis : int
         Vertical axis of the positions.
@@ -196,10 +197,10 @@ def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift
             events.append(Event("touch_down", float(t[k]), lifted_side,
                                 f"{source}: foot back within {onset_m * 1000:.0f} mm of the floor"))
         if sf is not None:
-            centre = np.nanmean(sf, axis=1)
-            b = np.nanmedian(centre[:base_n], axis=0)
-            d = centre - b
-            horiz = np.linalg.norm(np.delete(d, up_axis, axis=1), axis=1)
+            # the largest horizontal displacement of any stance-foot point from its standing baseline
+            b = np.nanmedian(sf[:base_n], axis=0)                       # (k, 3)
+            d = np.delete(sf - b[None], up_axis, axis=2)
+            horiz = np.nanmax(np.linalg.norm(d, axis=2), axis=1)
             rise = np.nanmin(sf[:, :, up_axis], axis=1) - np.nanmedian(np.nanmin(sf[:base_n, :, up_axis], axis=1))
             moved = np.flatnonzero(((horiz > move_threshold_m) | (rise > move_threshold_m)) & (np.arange(t.size) >= j))
             if moved.size:

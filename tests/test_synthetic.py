@@ -192,3 +192,19 @@ def test_to_recording_matches_the_file(tmp_path, censored_trial):
 def test_write_c3d_bad_path(tmp_path, censored_trial):
     with pytest.raises(InputError, match="folder does not exist"):
         write_c3d(censored_trial, tmp_path / "missing" / "x.c3d")
+
+
+def test_stance_pivot_failure(tmp_path):
+    # the stance foot turns toe-out at fail_at_s: uncensored failure "stance_foot_moved", seen by the markers
+    tr = simulate_single_leg_stance(fail_at_s=2.5, failure="stance_pivot", stance_leg="left", seed=1, sync=None)
+    t = tr.truth
+    assert t["censor_reason"] == "stance_foot_moved" and not t["censored"] and t["time_to_failure_s"] == 2.5
+    ev = {e.name: e.time for e in t["events"]}
+    assert ev["stance_foot_moved"] - ev["foot_lift"] == pytest.approx(2.5)
+    assert ev["touch_down"] == pytest.approx(ev["stance_foot_moved"] + 1.0)
+    # the toe turned out (to +y for a left foot) by 30 deg about the ankle
+    v = tr.joints["left_foot_index"][-1, :2] - tr.joints["left_ankle"][-1, :2]
+    assert np.degrees(np.arctan2(v[1], v[0])) == pytest.approx(30.0, abs=0.5)
+    res = check_roundtrip(tr, write_c3d(tr, tmp_path / "pivot.c3d"))
+    assert res["all_pass"], res
+    assert res["time_to_failure_ms"]["detected"]["reason"] == "stance_foot_moved"

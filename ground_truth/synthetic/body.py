@@ -146,6 +146,7 @@ class Pose:
     hip_ml: np.ndarray        # trunk relative to the stance leg, to the left +
     free_ankle: np.ndarray    # (n, 3) lab position of the free (lifted) leg's ankle
     free_pitch: np.ndarray    # free foot pitch, toe down +
+    stance_yaw: np.ndarray | None = None   # stance foot turned toe-out about the ankle's vertical axis +
 
 
 def build_joints(dims: BodyDims, pose: Pose, stance: str, stance_ankle: np.ndarray) -> dict[str, np.ndarray]:
@@ -200,8 +201,15 @@ def build_joints(dims: BodyDims, pose: Pose, stance: str, stance_ankle: np.ndarr
 
     heel_off = np.array([-0.22 * dims.foot, 0.0, 0.025 * s - dims.ankle_h])
     toe_off = np.array([0.78 * dims.foot, 0.0, 0.02 * s - dims.ankle_h])
-    j[f"{st}_heel"] = ankle + heel_off
-    j[f"{st}_foot_index"] = ankle + toe_off
+    if pose.stance_yaw is None:
+        j[f"{st}_heel"] = ankle + heel_off
+        j[f"{st}_foot_index"] = ankle + toe_off
+    else:
+        th = -m * np.asarray(pose.stance_yaw, float)      # toe-out: right toe to -y, left toe to +y
+        c, sn = np.cos(th), np.sin(th)
+        for name, off in (("heel", heel_off), ("foot_index", toe_off)):
+            j[f"{st}_{name}"] = ankle + np.column_stack([c * off[0] - sn * off[1], sn * off[0] + c * off[1],
+                                                         np.full(n, off[2])])
     # free leg: ankle follows its prescribed path; the knee from two-link IK, bending forward
     fa = np.asarray(pose.free_ankle, float)
     j[f"{fr}_ankle"] = fa

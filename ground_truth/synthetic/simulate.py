@@ -165,7 +165,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                                strategy: str = "ankle", seed: int = 0, marker_rate_hz: int = 100,
                                analog_rate_hz: int = 1000, sync: str | None = "knee_dip",
                                marker_noise_m: float = 0.0005, force_noise: bool = True,
-                               marker_gaps: int = 0) -> SyntheticTrial:
+                               marker_gaps: int = 0, failure: str = "touch_down") -> SyntheticTrial:
     """Simulate one single-leg-stance trial with known COM, COP, GRF, events, angles and strategy.
 
     Parameters
@@ -179,6 +179,10 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         How long the subject would keep the foot up if nothing stopped them (s, from foot lift).
     max_duration_s : float
         The protocol's maximum; reaching it ends the test: the foot is put down and the trial is censored.
+    failure : {"touch_down", "stance_pivot"}
+        What ends the test at ``fail_at_s``: the lifted foot touching down after a loss of balance, or the
+        stance foot turning toe-out by 30 deg about the ankle's vertical axis in 0.2 s (a "stance foot moved"
+        failure, event ``stance_foot_moved``; the lifted foot comes down calmly 1 s later).
     fail_at_s : float, optional
         Loss of balance: the lifted foot touches down this many seconds after foot lift (an uncensored
         time-to-failure), unless ``duration_s`` or ``max_duration_s`` come first.
@@ -219,6 +223,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     _check_option("stance_leg", stance_leg, ("right", "left"))
     _check_option("strategy", strategy, STRATEGIES)
     _check_option("sync", sync, ("knee_dip", None))
+    _check_option("failure", failure, ("touch_down", "stance_pivot"))
     for name, val in (("duration_s", duration_s), ("max_duration_s", max_duration_s)):
         _validate_type(val, "numeric", name)
         if not 0.5 <= val <= 300:
@@ -235,7 +240,8 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     params = dict(subject=subject, condition=condition, stance_leg=stance_leg, duration_s=float(duration_s),
                   max_duration_s=float(max_duration_s), fail_at_s=fail_at_s, strategy=strategy, seed=seed,
                   marker_rate_hz=marker_rate_hz, analog_rate_hz=analog_rate_hz, sync=sync,
-                  marker_noise_m=marker_noise_m, force_noise=force_noise, marker_gaps=marker_gaps)
+                  marker_noise_m=marker_noise_m, force_noise=force_noise, marker_gaps=marker_gaps,
+                  failure=failure)
     rng = np.random.default_rng(seed)
     dims = body_dims(subject)
     layout = PlateLayout()
@@ -246,20 +252,22 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     t_dip, t_ws0, t_lift = 1.0, 1.9, 3.5
     stance_time = min(duration_s, max_duration_s)
     if fail_at_s is not None and fail_at_s <= stance_time:
-        stance_time, reason, censored, touch = float(fail_at_s), "touch_down", False, True
+        stance_time, censored, touch = float(fail_at_s), False, True
+        reason = "touch_down" if failure == "touch_down" else "stance_foot_moved"
     elif max_duration_s <= duration_s:
         reason, censored, touch = "max_duration", True, True
     else:
         reason, censored, touch = "recording_ended", True, False
     # at the maximum duration the examiner says stop and the foot comes down afterwards (0.4 s descent)
-    t_td = t_lift + stance_time + (0.4 if reason == "max_duration" else 0.0)
+    t_fail = t_lift + stance_time
+    t_td = t_fail + {"max_duration": 0.4, "stance_foot_moved": 1.0}.get(reason, 0.0)
     t_end = t_td + 2.0 if touch else t_td
     ratio = analog_rate_hz // marker_rate_hz
     n_m = int(round(t_end * marker_rate_hz)) + 1
     n_a = n_m * ratio
     ta = np.arange(n_a) / analog_rate_hz
     tm = ta[::ratio]
-    failing = touch and not censored
+    failing = reason == "touch_down"        # a loss of balance: the body falls towards the lifted side
 
     # -- stance geometry -----------------------------------------------------------------------------------
     y_st = -m_side * dims.hip_width / 2
@@ -295,9 +303,9 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     # Scale the hip mode so that the steady single-leg period shows the strategy's target hip fraction
     # (short trials would otherwise drift across the label thresholds by chance).
     # steady single-leg period: after the lift transient, before any fall (shorter margins for short trials)
-    s0, s1 = t_lift + 1.0, t_td - (1.0 if failing else 0.0)
+    s0, s1 = t_lift + 1.0, t_fail - (1.0 if failing else 0.0)
     if s1 - s0 < 0.5:
-        s0, s1 = t_lift + 0.4, t_td - (0.8 if failing else 0.0)
+        s0, s1 = t_lift + 0.4, t_fail - (0.8 if failing else 0.0)
     steady_a = (ta >= s0) & (ta <= s1)
     if steady_a.sum() > 50:
         from ..strategy import hip_ankle_fraction
@@ -415,7 +423,9 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                 # feet are down the pelvis stays level (the legs sway as a parallelogram in the frontal plane)
                 valgus=valgus, hip_ap=hip_angle["ap"] - base_ap,
                 hip_ml=single * hip_angle["ml"] - base_ml - (1 - single) * leg_sway["ml"], free_ankle=free_ankle,
-                free_pitch=pitch)
+                free_pitch=pitch,
+                stance_yaw=(30 * d2r * _smooth_step(ta, t_fail, t_fail + 0.2)
+                            if reason == "stance_foot_moved" else None))
     joints_a = build_joints(dims, pose, stance_leg, stance_ankle)
 
     # -- dynamics ------------------------------------------------------------------------------------------
@@ -477,9 +487,13 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     events = []
     events += sync_events
     events.append(Event("foot_lift", t_lift, fctx, "synthetic: free foot leaves the plate"))
+    if reason == "stance_foot_moved":
+        events.append(Event("stance_foot_moved", t_fail, stance_leg.capitalize(),
+                            "synthetic: stance foot starts turning toe-out"))
     if touch:
-        events.append(Event("touch_down", t_td, fctx, "synthetic: free foot lands"
-                            + (" (end of test)" if censored else " (loss of balance)")))
+        why = {"max_duration": " (end of test)", "touch_down": " (loss of balance)",
+               "stance_foot_moved": " (after the stance foot moved)"}[reason]
+        events.append(Event("touch_down", t_td, fctx, "synthetic: free foot lands" + why))
     sl = slice(None, None, ratio)
     joints = {k: v[sl].copy() for k, v in joints_a.items()}
     pose_m = Pose(*(getattr(pose, f)[sl] for f in ("leg_ap", "leg_ml", "knee_flex", "valgus", "hip_ap", "hip_ml",
