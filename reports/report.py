@@ -113,24 +113,38 @@ def _not_measured_text(results: dict, name: str, status_key: str) -> str:
     return f" ({status})" if isinstance(status, str) and status not in ("ok", "") else ""
 
 
+def _study_protocols(results: dict) -> dict:
+    """Protocol name -> Protocol (None when it is not a built-in protocol) for the protocols the trials use."""
+    from protocols import get_protocol
+    out = {}
+    for name in sorted({t.get("protocol") for t in results.get("trials") or [] if t.get("protocol")}):
+        try:
+            out[name] = get_protocol(name)
+        except InputError:
+            out[name] = None
+    return out
+
+
 def _kpi_missing_reason(results: dict, kpi: str) -> str:
     """Why a KPI has no agreement: from the agreement notes, else from its per-trial rows (a side with no value
     and the status it gave, e.g. candidate-only trials have no reference)."""
-    notes = _notes([r for r in results.get("agreement") or [] if r.get("kpi") == kpi])
-    if notes:
-        return notes
+    notes = _notes([r for r in _agreement_all(results) if r.get("kpi") == kpi])
     rows = [k for t in results.get("trials") or [] for k in t.get("kpis") or [] if k.get("kpi") == kpi]
     if not rows:
-        return "not computed for any trial in this study"
-    parts = []
+        return notes or "not computed for any trial in this study"
+    found = {}
     for side in ("reference", "candidate"):
         missing = [k for k in rows if k.get(side) is None]
         if missing:
             why = [k.get(f"{side}_status") or k.get(f"{side}_method") for k in missing]
             why = [w for w in why if w]
-            common = max(set(why), key=why.count) if why else "no value"
-            parts.append(f"{side} missing in {len(missing)} of {len(rows)} trial(s) ({common})")
-    return "; ".join(parts) or "values were computed but too few valid pairs for agreement statistics"
+            found[side] = (len(missing), max(set(why), key=why.count) if why else "no value")
+    if len(found) == 2 and found["reference"] == found["candidate"]:
+        n, why = found["reference"]
+        return f"missing on both sides in {n} of {len(rows)} trial(s) ({why})"
+    parts = [f"{side} missing in {n} of {len(rows)} trial(s) ({why})" for side, (n, why) in found.items()]
+    # the side that gave no value, with its own reason, says more than "too few pairs (n=0)"
+    return "; ".join(parts) or notes or "values were computed but too few valid pairs for agreement statistics"
 
 
 # ----------------------------------------------------------------------------------------------------- sections
@@ -169,12 +183,15 @@ def summary_section(results: dict) -> SummarySection:
     by_kpi: dict[str, list[dict]] = {}
     for r in rows:
         by_kpi.setdefault(r.get("kpi", "?"), []).append(r)
+    protocols = _study_protocols(results)
+    by_design = {m.kpi: m.not_measured_reason for p in protocols.values() if p for m in p.kpis
+                 if m.candidate is None}
     measured = set()
     for kpi, rs in by_kpi.items():
         unit, desc, kind, _ = _kpi_info(kpi)
         unit = rs[0].get("unit") or unit
         if all(_no_stats(r) for r in rs):
-            sec.not_measured.append((kpi, _notes(rs) or "no paired values in these results"))
+            sec.not_measured.append((kpi, by_design.get(kpi) or _kpi_missing_reason(results, kpi)))
             continue
         measured.add(kpi)
         sec.items.append(KPISummary(kpi, unit, desc, kind,
@@ -189,18 +206,11 @@ def summary_section(results: dict) -> SummarySection:
                                     [(c.get("candidate", "?"), [kappa_sentence(c)]) for c in cs]))
     measured |= {k for k, _ in sec.not_measured}
     # KPIs the protocols of this study report but that have no agreement: say so, with the reason
-    protos = sorted({t.get("protocol") for t in results.get("trials") or [] if t.get("protocol")})
-    try:
-        from protocols import get_protocol
-    except ImportError:  # pragma: no cover - protocols ships with reports
-        get_protocol = None
-    for pname in protos:
-        try:
-            proto = get_protocol(pname) if get_protocol else None
-        except InputError:
+    for pname, proto in protocols.items():
+        if proto is None:
             sec.not_measured.append((pname, "unknown protocol: its KPIs cannot be listed"))
             continue
-        for m in proto.kpis if proto else []:
+        for m in proto.kpis:
             if m.kpi in measured or any(m.kpi == x for x, _ in sec.not_measured):
                 continue
             if m.candidate is None:
