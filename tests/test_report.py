@@ -116,6 +116,8 @@ def test_not_measured_kpis_of_the_protocol_are_listed_with_reason(results):
     s = section(render_html(res), "summary")
     for kpi in ("com_path_length", "time_to_failure", "strategy_label", "knee_frontal_excursion"):
         assert f"<strong>{kpi}</strong> — not measured: not computed for any trial in this study" in s
+    # by design: the protocol says keypoints cannot give COP, and the report says so
+    assert "<strong>cop_path_length</strong> — not measured: pose keypoints carry no force" in s
 
 
 def test_every_figure_is_an_embedded_png_with_alt_text(html):
