@@ -107,6 +107,7 @@ def test_strategy_truth_labels():
         tr = simulate_single_leg_stance(duration_s=8.0, max_duration_s=8.0, strategy=strategy, seed=seed,
                                         sync=None)
         frac = tr.truth["strategy_fraction"]
+        assert tr.truth["strategy_label"] == strategy
         if strategy == "ankle":
             assert frac < ANKLE_BELOW
         elif strategy == "hip":

@@ -93,7 +93,9 @@ class SyntheticTrial:
     truth : dict
         ``cop`` (analog rate, net, noise-free), ``cop_plates`` (list), ``force`` (net), ``com`` (marker rate),
         ``com_analog``, ``events`` (list of Event), ``time_to_failure_s``, ``censored``, ``censor_reason``,
-        ``strategy``, ``strategy_fraction`` (hip share of angular motion), ``angles`` (dict of (n,) deg arrays on
+        ``strategy`` (the parameter), ``strategy_fraction`` (hip share of angular motion over the steady single-leg
+        period, :mod:`ground_truth.strategy`) and its ``strategy_label`` (equal to ``strategy`` unless the
+        single-leg period is shorter than ~3 s), ``angles`` (dict of (n,) deg arrays on
         the marker clock: ``knee_frontal``, ``hip_sagittal``, ``hip_frontal``, ``ankle_sagittal``,
         ``ankle_frontal``, all of the stance leg), ``stance_plate``.
     params : dict
@@ -535,6 +537,10 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     # the strategy indicator of the truth angles over the steady single-leg period (NaN if it is too short)
     steady = (tm >= s0) & (tm <= s1)
     trial.truth["strategy_fraction"] = _hip_fraction({k: v[steady] for k, v in angles.items()})
+    from ..strategy import ANKLE_BELOW, HIP_ABOVE
+    f = trial.truth["strategy_fraction"]
+    trial.truth["strategy_label"] = ("undetermined" if not np.isfinite(f) else "ankle" if f < ANKLE_BELOW
+                                     else "hip" if f > HIP_ABOVE else "mixed")
     return trial
 
 
