@@ -3,9 +3,9 @@
 How the numbers are made (so that every output is consistent with every other):
 
 1. Posture angles are generated as smooth random processes (zero-phase Butterworth-filtered Gaussian noise):
-   an *ankle mode* (the whole body leans about the stance ankle, 0.05-1 Hz), a *hip mode* (the legs lean one
-   way while the trunk counter-rotates about the hip, 0.8-2.5 Hz, Horak & Nashner 1986; Creath et al. 2005)
-   and small fast corrections (1-4 Hz), plus the deterministic phases of the trial: bipedal stance, an optional
+   an *ankle mode* (the whole body leans about the stance ankle, 0.08-0.35 Hz), a *hip mode* (the legs lean
+   one way while the trunk counter-rotates about the hip, 0.4-1.2 Hz, Horak & Nashner 1986; Creath et al.
+   2005) and small fast corrections (1-4 Hz), plus the deterministic phases of the trial: bipedal stance, an optional
    knee-dip for clock alignment, weight shift, foot lift, the single-leg period, an optional loss of balance
    (exponential fall of the inverted pendulum towards the lifted side) and touch-down, recovery.
 2. The full-body skeleton follows from the posture (``body.build_joints``) at the analog rate.
@@ -34,14 +34,12 @@ from .body import Pose, Subject, body_dims, build_joints, segment_frames
 G = 9.81
 
 #: Conditions and the factor applied to the single-leg sway amplitudes (eyes-open firm = 1). Closing the eyes
-#: and standing on foam both increase single-leg COP sway; Riemann et al. (2003, Arch Phys Med Rehabil 84:90)
-#: and Chaudhry et al. (2004, Gait Posture) report roughly 1.5-2.5x for either and more when combined.
+#: and standing on foam both increase single-leg sway and corrective motion (e.g. Riemann et al. 2003, Arch
+#: Phys Med Rehabil 84:90, firm vs foam); the factors themselves are this generator's assumption.
 CONDITIONS = {"eyes_open_firm": 1.0, "eyes_open_foam": 1.6, "eyes_closed_firm": 2.0, "eyes_closed_foam": 3.0}
 
 STRATEGIES = ("ankle", "hip", "mixed")
 
-#: Standard deviation (deg) of the stance-leg lean in the ankle mode, the hip-mode leg lean and the hip-mode
-#: trunk counter-rotation gain, per strategy, for eyes-open firm (scaled by the condition factor).
 #: SD (deg) of fast (1-4 Hz) corrective lean of the stance leg.
 FAST_SD = 0.002
 #: Stance knee flexion at rest (deg): keeps both knees off the straight-leg singularity.
@@ -54,8 +52,10 @@ HIP_BAND = (0.4, 1.2)
 #: Hip fraction (see ground_truth.strategy) that each strategy's steady single-leg period is scaled to.
 STRATEGY_TARGETS = {"ankle": 0.25, "mixed": 0.50, "hip": 0.70}
 
+#: Per strategy, eyes-open firm (scaled by the condition factor): SD (deg) of the stance-leg lean in the ankle
+#: mode, SD of the hip-mode leg lean (rescaled to STRATEGY_TARGETS), trunk counter-rotation gain of the hip
+#: mode, SD of independent trunk motion.
 _STRATEGY_MODES = {
-    # ankle-mode SD, hip-mode leg SD, trunk counter-rotation gain, independent trunk noise SD
     "ankle": (0.30, 0.02, 3.5, 0.015),
     "mixed": (0.24, 0.08, 3.5, 0.05),
     "hip": (0.13, 0.20, 3.5, 0.05),
