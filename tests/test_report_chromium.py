@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +29,7 @@ CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "goog
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
+         "--disable-dev-shm-usage",
          "--remote-debugging-pipe"]
 
 
@@ -70,8 +72,13 @@ class DevToolsPipe:
                 return m
         raise TimeoutError(name)
 
-    def _read(self) -> dict:
+    def _read(self, timeout: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout
         while b"\0" not in self.buf:
+            # never block forever on a browser that hangs: wait with a deadline
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                raise TimeoutError("no message from Chromium on the DevTools pipe")
             chunk = os.read(self.proc.stdout.fileno(), 1 << 20)
             if not chunk:
                 raise RuntimeError("Chromium closed the DevTools pipe")
