@@ -11,7 +11,7 @@ from that side's hip towards the other hip.
 
 * ``knee_frontal`` (frontal-plane projection angle, FPPA): inclination(shank, medial) −
   inclination(thigh, medial). **Positive = valgus** (knee medial of the hip-ankle line), negative = varus;
-  0 for a straight leg. This is the 2-D FPPA of Willson & Davis (2008, J Orthop Sports Phys Ther 38:432)
+  0 for a straight leg. This is the 2-D FPPA of Willson & Davis (2008, J Orthop Sports Phys Ther 38:606)
   with the sign made explicit.
 * ``knee_sagittal``: flexion, inclination(shank, anterior) − inclination(thigh, anterior); positive = flexed.
 * ``hip_sagittal``: inclination(trunk, anterior) − inclination(thigh, anterior); positive = flexion (trunk

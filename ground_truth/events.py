@@ -5,7 +5,7 @@ Events come from force plates (one plate under each foot) or from foot markers/k
 clinical stopping rules to them.
 
 Clinical stopping rules for timed single-leg stance (e.g. Springer et al. 2007, J Geriatr Phys Ther 30:8;
-the balance error criteria of Bohannon et al. 1984): the timing starts when the foot leaves the floor and stops
+Bohannon et al. 1984, Phys Ther 64:1067): the timing starts when the foot leaves the floor and stops
 when (1) the lifted foot touches the floor, (2) the stance foot moves (shifts or hops), or (3) the maximum
 duration is reached; in case (3), and when the recording ends first, the time is *censored* (the subject did
 not fail) and flagged as such.

@@ -85,7 +85,7 @@ def test_caron_gain_and_nan_runs():
 
 def test_real_plates_methods_agree():
     # BDS trial 1 (Santos & Duarte 2016) and a PDS dual-plate trial: the COM sways less than the COP and the two
-    # plate methods agree (Lafond et al. 2004 found them within ~1 mm); measured r 0.91-0.996, RMS diff < 1 mm.
+    # plate methods agree (methods compared by Lafond et al. 2004, J Biomech 37:1421); measured r 0.91-0.996, RMS diff < 1 mm.
     from ground_truth.readers import read_recording
     for path in (shared_path("cop_bds", "BDS00001.txt"), shared_path("cop_pds", "PDS13OF1grf.txt")):
         rec = read_recording(path)
