@@ -124,8 +124,9 @@ def sway_metrics(cop, fs_hz: float, convention: str = "bds2016", *, units_in: st
     Raises
     ------
     InputError
-        Wrong shape, too few samples, non-positive rate, unknown unit or convention, or NaN samples under a
-        convention that defines no gap handling (the message says how many and where).
+        Wrong shape, too few samples (the message names the convention's minimum), non-positive rate, unknown
+        unit or convention, or NaN samples under a convention that defines no gap handling (the message says
+        how many and where).
 
     Notes
     -----
@@ -133,6 +134,11 @@ def sway_metrics(cop, fs_hz: float, convention: str = "bds2016", *, units_in: st
     velocity (cm/s) how much it moves, and are the most sensitive to sampling rate and filtering (unfiltered
     1 kHz COP can give a path ~85 times longer than the same COP low-passed at 10 Hz), so compare them only
     within one convention and one rate. Mean frequency (Hz) is how fast the sway oscillates.
+
+    Degenerate input (a constant axis such as a single camera's line of sight, no motion, a path on one line,
+    a trial too short for one metric's fit or spectrum) never raises a numpy warning: each metric that cannot
+    be defined is NaN and ``.notes`` says which and why, one note per cause; metrics that stay defined keep
+    their values (a flat ellipse has area 0). See docs/sway.md, "Degenerate inputs".
 
     References
     ----------
