@@ -20,8 +20,8 @@ from ground_truth.errors import InputError
 from . import figures as F
 from .language import (KOO_LI_2016, LANDIS_KOCH_1977, agreement_sentences, kappa_sentence, koo_li_on_ci, number,
                        with_unit)
-from .sections import (CandidateVerdict, Figure, FigureRow, KPISummary, MethodsSection, NotMeasured, Paragraph, Preformatted,
-                       Section, SummarySection, Table, VerdictSection)
+from .sections import (CandidateVerdict, Figure, FigureRow, KPISummary, MethodsSection, NotMeasured, Paragraph,
+                       Preformatted, Section, SummarySection, Table, VerdictSection)
 
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_TRIAL_FIGURES = 6
@@ -108,7 +108,7 @@ def _device_label(rec: dict, cand_by_sha: dict[str, str]) -> tuple[str, str]:
     return cand, ", ".join(map(str, bits)) or "unnamed device"
 
 
-def _not_measured_text(results: dict, name: str, status_key: str) -> str:
+def _status_text(results: dict, status_key: str) -> str:
     status = results.get(status_key)
     return f" ({status})" if isinstance(status, str) and status not in ("ok", "") else ""
 
@@ -397,7 +397,7 @@ def device_section(results: dict) -> Section:
     cand_by_sha = {c.get("model_sha256"): c.get("name") for c in results.get("candidates") or []
                    if c.get("model_sha256")}
     if not recs:
-        sec.blocks.append(NotMeasured("no device results" + _not_measured_text(results, "device", "device_status")))
+        sec.blocks.append(NotMeasured("no device results" + _status_text(results, "device_status")))
         return sec
     rows, items, classes = [], [], []
     for r in recs:

@@ -56,8 +56,10 @@ def test_gate_passes_with_advisory_failure(tmp_path, results_file, capsys):
                "--junit", str(tmp_path / "v.xml")])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "[ PASS] blocking mini-wright  icc: ICC(A,1) lower 95% bound of peak_expiratory_flow 0.8574 ≥ 0.75: pass" in out
-    assert "[ FAIL] advisory mini-wright  loa: upper limit of agreement of peak_expiratory_flow 79.65 l/min ≤ 50 l/min: fail" in out
+    assert ("[ PASS] blocking mini-wright  icc: ICC(A,1) lower 95% bound of peak_expiratory_flow 0.8574 ≥ 0.75: "
+            "pass") in out
+    assert ("[ FAIL] advisory mini-wright  loa: upper limit of agreement of peak_expiratory_flow 79.65 l/min ≤ "
+            "50 l/min: fail") in out
     assert "mini-wright: gates passed" in out
     doc = json.loads((tmp_path / "v.json").read_text())
     assert doc["kind"] == "stancebench.gate-verdicts" and doc["summary"]["exit_code"] == 0

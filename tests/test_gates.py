@@ -2,8 +2,8 @@
 
 Reference values: mini − Wright peak flow (Bland & Altman 1986, first readings): bias 2.12 l/min (published),
 ICC(A,1) lower 95% bound 0.8574 (harness.agreement; pingouin 0.6.1 prints 0.86); MAE difference mini-2nd − mini
-one-sided 95% upper bootstrap bound 8.003 l/min (harness.agreement.compare_errors, seed 0); device p95 latencies 22.9 ms (LiteRT JSON log) and 106.281 /
-116.62 ms (benchmark_model log) as printed by the tools.
+one-sided 95% upper bootstrap bound 8.003 l/min (harness.agreement.compare_errors, seed 0); device p95 latencies
+22.9 ms (LiteRT JSON log) and 106.281 / 116.62 ms (benchmark_model log) as printed by the tools.
 """
 from __future__ import annotations
 

@@ -103,8 +103,10 @@ def test_plain_language_summary_in_kpi_units(html):
     # mini − Wright (Bland & Altman 1986 data): bias 2.12, limits (±2 SD) −75.4 to 79.6 l/min
     assert ("On average mini-wright reads 2.12 l/min higher than the reference (95% confidence interval "
             "-17.8 l/min to 22 l/min; this includes zero, so no systematic difference was shown).") in s
-    assert "For about 95% (±2 SD) of measurements, mini-wright&#39;s value lies between -75.4 l/min and 79.6 l/min" in s
-    assert "by Koo &amp; Li&#39;s guideline, applied to the confidence interval, the reliability is good to excellent" in s
+    assert ("For about 95% (±2 SD) of measurements, mini-wright&#39;s value lies between -75.4 l/min and "
+            "79.6 l/min") in s
+    assert ("by Koo &amp; Li&#39;s guideline, applied to the confidence interval, the reliability is good to "
+            "excellent") in s
     assert "not a KPI of the stancebench registry" in s
     assert "Cohen&#39;s kappa = 0.65 (95% CI 0.46 to 0.85): substantial agreement beyond chance" in s
 
@@ -252,7 +254,8 @@ def test_candidate_only_trials_are_labelled_and_missing_reasons_name_the_side(re
     html = render_html(res)
     co = section(html, "candidate-only")
     assert "cannot be checked against a reference" in co
-    assert "<td>video-only-1</td><td>mini-wright</td><td>eyes_open_firm</td><td>com_path_length</td><td>12.5 cm</td>" in co
+    assert ("<td>video-only-1</td><td>mini-wright</td><td>eyes_open_firm</td><td>com_path_length</td>"
+            "<td>12.5 cm</td>") in co
     assert "not measured: no foot lift detected" in co
     s = section(html, "summary")
     assert ("<strong>com_path_length</strong> — not measured: reference missing in 1 of 1 trial(s) (no gold standard "
