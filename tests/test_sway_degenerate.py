@@ -44,11 +44,11 @@ def _cases():
 CASES = _cases()
 
 
-def _run(cop, conv, **kw):
+def _run(cop, conv, fs=FS, **kw):
     """sway_metrics with every warning turned into an error (a RuntimeWarning would fail the test)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        return sway_metrics(cop, FS, conv, **kw)
+        return sway_metrics(cop, fs, conv, **kw)
 
 
 @pytest.mark.filterwarnings("error")
@@ -138,6 +138,20 @@ def test_collinear_path_has_a_flat_ellipse():
     assert qm["area95_cov_corrected_cm2"] == 0.0 and qm["area95_cm2"] > 0
 
 
+def test_quijoux_reference_ellipse_is_undefined_when_its_determinant_is_negative():
+    # The published area95_cm2 uses s_ml² s_ap² − cov⁴ (covariance squared twice, see docs/sway.md). For
+    # 3 cm sway with correlation ~0.99 that is 4.5·4.5 − (0.99·4.5)⁴ < 0: the reference code's sqrt gives NaN;
+    # we report NaN with the reason (it used to be clipped to a silently wrong 0), the textbook area stays.
+    base = 3.0 * np.sin(2 * np.pi * 0.4 * T)
+    cop = np.c_[base, base + 0.4 * np.sin(2 * np.pi * 1.1 * T)]
+    res = _run(cop, "quijoux2021", units_in="cm")
+    s_ml, s_ap = res.metrics["rms_ml_cm"], res.metrics["rms_ap_cm"]
+    assert s_ml ** 2 * s_ap ** 2 < (0.9 * s_ml * s_ap) ** 4                # the formula is negative here
+    assert np.isnan(res.metrics["area95_cm2"]) and np.isnan(res.metrics["length_over_area_1_cm"])
+    assert res.metrics["area95_cov_corrected_cm2"] > 0
+    assert sum(n.startswith("the reference ellipse formula") for n in res.notes) == 1
+
+
 def test_constant_tolerance():
     # 1e-13 m = 1e-11 cm of jitter is below CONSTANT_ATOL_CM (1e-9 cm): constant. 1e-8 m of motion is not.
     assert constant_axes(np.c_[AP, 0.2 + 1e-13 * np.sin(T)] * 100).tolist() == [False, True]
@@ -216,3 +230,43 @@ def test_undefined_fallback_names_an_unexpected_non_finite_value():
     assert notes[0] == "ml axis constant: a, b undefined (NaN); c = 0"
     assert notes[1].startswith("d undefined (NaN)") and FALLBACK in notes[1]
     assert np.isnan(metrics["a"]) and np.isnan(metrics["d"]) and metrics["e"] == 2.0
+
+
+def test_random_degenerate_inputs_never_warn_crash_or_leave_a_nan_unexplained():
+    # Property check over rates (10 Hz .. 1 kHz), lengths (10 .. 2500 samples) and degeneracies (constant axis,
+    # no motion, 1 mm quantisation with still stretches, collinear, pure tones, scattered NaN): the only
+    # exception allowed is InputError, no warning escapes, no inf, and the last-resort note is never needed.
+    # It found the quijoux2021 reference ellipse turning negative on large correlated sway (now named).
+    rng = np.random.default_rng(0)
+    n_ok = 0
+    for _ in range(150):
+        fs = float(rng.choice([10, 25, 30, 50, 100, 250, 1000, 99.7]))
+        n = int(rng.choice([10, 12, 20, 40, 80, 150, 300, 1000, 2500]))
+        t = np.arange(n) / fs
+        kind = rng.integers(0, 8)
+        x = np.cumsum(rng.normal(size=(n, 2)), axis=0) * 1e-3
+        if kind == 1:
+            x[:, 0] = 0.5
+        elif kind == 2:
+            x[:, 1] = -0.2
+        elif kind == 3:
+            x[:] = 0.3
+        elif kind == 4:
+            x = np.round(x, 3)
+        elif kind == 5:
+            x[:, 1] = 2 * x[:, 0]
+        elif kind == 6:
+            f1, f2 = rng.uniform(0.05, 20, size=2)
+            x = 1e-3 * np.c_[np.sin(2 * np.pi * f1 * t), np.cos(2 * np.pi * f2 * t)]
+        elif kind == 7:
+            x[rng.integers(0, n, size=max(1, n // 5)), rng.integers(0, 2)] = np.nan
+        for conv in CONVENTIONS:
+            try:
+                res = _run(x, conv, fs)
+            except InputError:
+                continue
+            values = np.array(list(res.metrics.values()), dtype=float)
+            assert not np.isinf(values).any()
+            assert not any(FALLBACK in note for note in res.notes), (conv, fs, n, kind, res.notes)
+            n_ok += 1
+    assert n_ok > 200

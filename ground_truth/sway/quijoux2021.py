@@ -461,7 +461,10 @@ def _compute(cop_cm: np.ndarray, fs: float):
     # The reference code's published values square the covariance twice in the ellipse determinant
     # (s_ml² s_ap² - (cov²)²), so its area nearly ignores the AP-ML correlation. ``area95_cm2`` keeps that
     # to reproduce the published numbers; ``area95_cov_corrected_cm2`` is the textbook determinant.
-    area = 2 * np.pi * CONFIDENCE_ELLIPSE_K * np.sqrt(max(rms_ml ** 2 * rms_ap ** 2 - (cov_b ** 2) ** 2, 0.0))
+    # That "determinant" is not one: it turns negative for large, strongly correlated sway (r^4 s_ml^2 s_ap^2 > 1
+    # cm^4), where the reference code's sqrt gives NaN. The area is then undefined (named in the notes), not 0.
+    ref_det = rms_ml ** 2 * rms_ap ** 2 - (cov_b ** 2) ** 2
+    area = 2 * np.pi * CONFIDENCE_ELLIPSE_K * np.sqrt(max(ref_det, 0.0))
     det = max(rms_ml ** 2 * rms_ap ** 2 - cov ** 2, 0.0)
     collinear = is_singular(rms_ml ** 2, rms_ap ** 2, det)
     area_corrected = 0.0 if collinear else 2 * np.pi * CONFIDENCE_ELLIPSE_K * np.sqrt(det)
@@ -512,6 +515,10 @@ def _compute(cop_cm: np.ndarray, fs: float):
         undefined.mark("samples on one line (collinear)", [],
                        "area95_cov_corrected_cm2 = 0 (a flat ellipse); area95_cm2 keeps the reference formula, "
                        "which squares the covariance twice and so is not 0")
+    if ref_det < 0:
+        undefined.mark("the reference ellipse formula s_ml²·s_ap² − cov⁴ (covariance squared twice) is negative "
+                       "for this large, correlated sway (see area95_cov_corrected_cm2)",
+                       ["area95_cm2", "length_over_area_1_cm", "fractal_dimension_ce"])
     for a, vp in (("ml", vp_ml), ("ap", vp_ap)):
         if const[a]:
             continue
