@@ -76,15 +76,27 @@ def _continuous_row(sub: pd.DataFrame, base: dict, settings, kind: str) -> dict:
         row["note"] = (f"too few complete pairs for agreement statistics (n={row['n']}, need {MIN_PAIRS}"
                        + (f"; {n_cens} censored pair(s) excluded" if n_cens else "") + ")")
         return row
+    subjects = sub["subject"].to_numpy()
+    pre = ""
+    if row["n_subjects"] < MIN_PAIRS <= row["n"]:
+        # Replicate-aware limits and the clustered bootstrap need >= 3 subjects. With fewer, each trial is taken
+        # as its own unit and the note says so: the CIs then ignore within-subject correlation (too narrow).
+        subjects = None
+        pre = (f"only {row['n_subjects']} subject(s): trials treated as independent units (classic limits; CIs "
+               f"ignore within-subject correlation and are too narrow)")
     try:
-        res = agreement_summary(ref, cand, subjects=sub["subject"].to_numpy(), reference_censored=rc,
+        res = agreement_summary(ref, cand, subjects=subjects, reference_censored=rc,
                                 candidate_censored=cc, multiplier=settings.loa_multiplier,
-                                confidence=settings.confidence, loa_ci="mover", n_resamples=max(settings.bootstrap, 100),
+                                # "exact": Carkeet (2015) limits for one trial per subject; with replicates
+                                # agreement_summary turns any non-approximate choice into MOVER (Zou 2013)
+                                confidence=settings.confidence, loa_ci="exact", n_resamples=max(settings.bootstrap, 100),
                                 seed=settings.seed)
     except StancebenchError as exc:
-        row["note"] = f"agreement statistics refused: {exc}"
+        row["note"] = "; ".join(x for x in (pre, f"agreement statistics refused: {exc}") if x)
         return row
-    row.update({k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()})
+    row.update({k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()
+                if k not in ("n_subjects",)})
+    row["note"] = "; ".join(x for x in (pre, res.get("note", "")) if x)
     return row
 
 

@@ -118,7 +118,9 @@ def trial_kpi_rows(trials: list[dict]) -> list[dict]:
             rows.append(dict(base, kpi=None))
             continue
         for k in t["kpis"]:
-            rows.append(dict(base, **{f"kpi" if kk == "kpi" else kk: vv for kk, vv in k.items()}))
+            # the KPI's two values get explicit column names: "candidate" already names the candidate
+            rows.append(dict(base, **{({"reference": "reference_value", "candidate": "candidate_value"}
+                                       .get(kk, kk)): vv for kk, vv in k.items()}))
     return rows
 
 

@@ -68,7 +68,7 @@ def run_task(task: dict) -> dict:
         "trial_id": trial["id"], "subject": trial["subject"], "protocol": trial["protocol"],
         "condition": trial["condition"], "stance_leg": trial["stance_leg"], "kind": trial["kind"],
         "candidate": None if cand is None else cand["name"], "status": "ok", "reason": None,
-        "detection_rate": None, "alignment": None, "kpis": [], "stages": {},
+        "detection_rate": None, "alignment": None, "kpis": [],
     }
     figures: dict[str, Any] = {}
     try:
@@ -260,24 +260,49 @@ def _provenance_files(manifest: StudyManifest) -> list[dict]:
     return files
 
 
-def summary_lines(results: dict) -> list[str]:
+def summary_lines(results: dict, *, max_failed: int = 8) -> list[str]:
     """A short human summary of a finished study (printed by ``demo`` and ``validate``)."""
+    import numpy as np
+
     rows = results.get("trials", [])
     ok = sum(r["status"] == "ok" for r in rows)
     lines = [f"study '{results['study']['name']}': {len(rows)} trial x candidate runs, {ok} ok, "
              f"{len(rows) - ok} failed/refused ({results.get('timings', {}).get('total_s', float('nan')):.1f} s)"]
-    for r in rows:
-        if r["status"] != "ok":
-            lines.append(f"  {r['status']}: {r['trial_id']} / {r.get('candidate') or '-'}: {r['reason']}")
-    for a in results.get("agreement", []):
-        if a.get("condition") != "all" or a.get("icc") is None:
-            continue
-        lines.append(f"  {a['candidate']:<24} {a['kpi']:<24} n={a['n']:<3} bias {a['bias']:+.3g} {a['unit']} "
-                     f"LoA [{a['loa_lower']:.3g}, {a['loa_upper']:.3g}]  ICC(A,1) {a['icc']:.2f} "
+    bad = [r for r in rows if r["status"] != "ok"]
+    for r in bad[:max_failed]:
+        lines.append(f"  {r['status']}: {r['trial_id']} / {r.get('candidate') or '-'}: {r['reason']}")
+    if len(bad) > max_failed:
+        lines.append(f"  ... and {len(bad) - max_failed} more (trials.csv)")
+    errs = [abs(r["alignment"]["offset_error_s"]) for r in rows
+            if r.get("alignment") and r["alignment"].get("offset_error_s") is not None]
+    if errs:
+        lines.append(f"clock alignment vs known offsets: {len(errs)} trials, |error| median "
+                     f"{1000 * float(np.median(errs)):.1f} ms, max {1000 * max(errs):.1f} ms")
+    agree = [a for a in results.get("agreement", []) if a.get("condition") == "all" and a.get("icc") is not None]
+    if agree:
+        lines.append("agreement, all conditions (candidate - reference):")
+    for a in agree:
+        lines.append(f"  {a['candidate']:<22} {a['kpi']:<23} n={a['n']:<3} bias {a['bias']:+.3g} {a['unit']}, "
+                     f"LoA [{a['loa_lower']:.3g}, {a['loa_upper']:.3g}], ICC(A,1) {a['icc']:.2f} "
                      f"[{a['icc_ci_low']:.2f}, {a['icc_ci_high']:.2f}]")
-    for g in results.get("gates", []):
-        mark = "BLOCKS" if g.get("blocks") else g.get("severity", "")
-        lines.append(f"  gate [{mark}] {g.get('rule_id')} / {g.get('candidate')}: {g.get('message')}")
-    if results.get("gates_status") and results["gates_status"] != "ok":
-        lines.append(f"  gates: {results['gates_status']}")
+    for c in results.get("categorical", []):
+        if c.get("kappa") is not None:
+            lines.append(f"  {c['candidate']:<22} {c['kpi']:<23} n={c['n']:<3} kappa {c['kappa']:.2f} "
+                         f"[{c['kappa_ci_low']:.2f}, {c['kappa_ci_high']:.2f}]")
+    gates = results.get("gates", [])
+    if gates:
+        lines.append("gates:")
+        for cand in dict.fromkeys(g.get("candidate") for g in gates):
+            mine = [g for g in gates if g.get("candidate") == cand]
+            blocks = [g for g in mine if g.get("blocks")]
+            counts = {}
+            for g in mine:
+                counts[g["status"]] = counts.get(g["status"], 0) + 1
+            lines.append(f"  {cand}: {'BLOCKED' if blocks else 'not blocked'} (verdicts: "
+                         + ", ".join(f"{v} {k}" for k, v in counts.items())
+                         + ("; every fail is advisory" if counts.get("fail") and not blocks else "") + ")")
+            for g in blocks:
+                lines.append(f"    blocking: {g.get('message')}")
+    if results.get("gates_status") and not gates:
+        lines.append(f"gates: {results['gates_status']}")
     return lines

@@ -11,8 +11,8 @@ DESCRIPTION = (
     "(round-trip self-check), videos rendered with injected clock offsets and drift, the real candidates run "
     "(MediaPipe BlazePose graph, exported BlazePose TFLite through LiteRT, an int8-quantized landmark model), "
     "clocks aligned, KPIs computed on both sides and paired, agreement measured, the host device runner run, "
-    "the sample gate policy applied (written as DIR/policy.toml). Writes DIR/report.html, DIR/results.json and "
-    "CSV tables, and prints a summary. A second run reuses the generated data and the inference cache. "
+    "the demo's gate policy applied (written as DIR/policy.toml; docs/study.md says why its gates block or "
+    "advise). Writes DIR/report.html, DIR/results.json and CSV tables, and prints a summary. A second run reuses the generated data and the inference cache. "
     "Exit codes: 0 all blocking gates pass, 1 a blocking gate failed, 2 bad input.")
 
 
@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
                         "censored (default 6 s; each recording lasts about this plus 5 s)")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: one per core)")
     p.add_argument("--policy", metavar="POLICY.toml",
-                   help="gate policy to apply instead of the sample policy (it is still copied to DIR/policy.toml)")
+                   help="gate policy to apply instead of the demo policy (copied to DIR/policy.toml)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 

@@ -1,0 +1,142 @@
+"""`stancebench demo` end to end on a small synthetic study (2 subjects x 2 conditions, short trials).
+
+One demo run (and a second run into the same folder, which must reuse the generated data and the inference
+cache) is shared by every test through a session-scoped fixture. The truths the assertions use are the ones the
+generator injected and wrote beside the data (DIR/data/generated.json): clock offsets, time-to-failure and
+censoring, so nothing here compares the pipeline with itself.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+pytestmark = pytest.mark.slow
+
+FPS = 30.0  # the demo's video frame rate (DemoConfig.fps)
+
+
+@pytest.fixture(scope="session")
+def demo_runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    argv = ["demo", "--out", str(out), "--subjects", "2", "--duration", "3", "--seed", "3", "--no-progress"]
+    t0 = time.perf_counter()
+    rc1 = main(argv)
+    t1 = time.perf_counter()
+    first = json.loads((out / "results.json").read_text())
+    rc2 = main(argv)
+    t2 = time.perf_counter()
+    second = json.loads((out / "results.json").read_text())
+    return {"out": out, "rc": (rc1, rc2), "first": first, "second": second,
+            "seconds": (t1 - t0, t2 - t1), "truth": json.loads((out / "data" / "generated.json").read_text())}
+
+
+def test_exit_code_and_files(demo_runs):
+    out = demo_runs["out"]
+    assert demo_runs["rc"] == (0, 0)
+    for name in ("results.json", "report.html", "policy.toml", "trials.csv", "agreement.csv", "device.csv",
+                 "gates.csv", "data/study.toml", "data/camera.toml"):
+        assert (out / name).is_file(), name
+    html = (out / "report.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "S01" in html
+
+
+def test_results_structure(demo_runs):
+    r = demo_runs["first"]
+    assert r["schema_version"] == 1
+    assert r["study"]["kind"] == "synthetic-demo" and r["study"]["seed"] == 3
+    for key in ("provenance", "candidates", "subjects", "trials", "agreement", "categorical", "comparisons",
+                "device", "gates", "figures_data", "synthetic"):
+        assert key in r, key
+    names = [c["name"] for c in r["candidates"]]
+    assert names[0] == "mediapipe-full" and "blazepose-tflite" in names
+    assert sum(c["baseline"] for c in r["candidates"]) == 1
+    assert all(c.get("model_sha256") and c.get("model_bytes", 0) > 0 for c in r["candidates"])
+    # 2 subjects x 2 conditions x 1 trial, each with every candidate
+    assert len(r["trials"]) == 4 * len(names)
+    roles = {f["role"] for f in r["provenance"]["files"]}
+    assert {"gold-standard", "video", "calibration"} <= roles
+    assert all(len(f["sha256"]) == 64 for f in r["provenance"]["files"])
+    # the C3D round-trip self-check of the synthetic generator is carried into the results
+    rt = r["synthetic"]["roundtrip"]
+    assert rt["n_trials"] == 4
+
+
+def test_alignment_recovers_injected_offsets_within_one_frame(demo_runs):
+    r = demo_runs["first"]
+    injected = {t["trial_id"]: t["offset_s"] for t in demo_runs["truth"]["trials"]}
+    checked = 0
+    for row in r["trials"]:
+        assert row["status"] == "ok", f"{row['trial_id']} {row['candidate']}: {row['reason']}"
+        a = row["alignment"]
+        assert a["true_offset_s"] == pytest.approx(injected[row["trial_id"]])
+        assert abs(a["offset_s"] - injected[row["trial_id"]]) < 1.0 / FPS, (row["trial_id"], row["candidate"], a)
+        checked += 1
+    assert checked == len(r["trials"])
+
+
+def test_kpis_pair_on_both_sides(demo_runs):
+    r = demo_runs["first"]
+    truth = {t["trial_id"]: t for t in demo_runs["truth"]["trials"]}
+    for row in r["trials"]:
+        k = {x["kpi"]: x for x in row["kpis"]}
+        for name in ("com_rms_ml", "com_path_length", "time_to_failure", "strategy_label",
+                     "knee_frontal_excursion"):
+            assert k[name]["paired"], (row["trial_id"], row["candidate"], name, k[name])
+        # the AP axis is along the camera's line of sight: not observable, said so, never a zero
+        assert k["com_rms_ap"]["candidate"] is None and "not observable" in k["com_rms_ap"]["candidate_status"]
+        # COP needs a force plate: reference only, with the reason on the candidate side
+        assert k["cop_path_length"]["reference"] > 0 and k["cop_path_length"]["candidate"] is None
+        # time-to-failure of the gold standard follows the injected loss of balance or censoring
+        t = truth[row["trial_id"]]
+        ttf = k["time_to_failure"]
+        assert ttf["censored_reference"] == t["true_censored"]
+        assert ttf["reference"] == pytest.approx(t["true_time_to_failure_s"], abs=0.05)
+    agree = {(a["candidate"], a["kpi"], a["condition"]): a for a in r["agreement"]}
+    a = agree[("mediapipe-full", "com_rms_ml", "all")]
+    assert a["n"] == 4 and a["unit"] == "cm" and a["icc_type"] == "ICC(A,1)"
+    assert a["loa_lower"] <= a["bias"] <= a["loa_upper"]
+    # 2 subjects: too few for replicate-aware limits, and the row says what was done instead
+    assert a["n_subjects"] == 2 and "treated as independent" in a["note"]
+    per_cond = agree[("mediapipe-full", "com_rms_ml", "eyes_open_firm")]
+    assert per_cond["n"] == 2 and per_cond.get("icc") is None and "too few" in per_cond["note"]
+    cat = [c for c in r["categorical"] if c["kpi"] == "strategy_label"]
+    assert {c["candidate"] for c in cat} == {c["name"] for c in r["candidates"]}
+
+
+def test_trials_csv_is_tidy(demo_runs):
+    with open(demo_runs["out"] / "trials.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"trial_id", "candidate", "kpi", "reference_value", "candidate_value", "unit"} <= set(rows[0])
+    assert len({(x["trial_id"], x["candidate"], x["kpi"]) for x in rows}) == len(rows)
+
+
+def test_gates_and_device(demo_runs):
+    r = demo_runs["first"]
+    assert r["exit_code"] == 0
+    blocking = [g for g in r["gates"] if g["severity"] == "blocking"]
+    assert blocking and all(g["status"] == "pass" for g in blocking)
+    assert any(g["rule_id"] == "model-size" for g in blocking)
+    # host device records are joined to candidates by name and model sha256
+    by_name = {c["name"]: c for c in r["candidates"]}
+    assert r["device"], r.get("device_status")
+    for rec in r["device"]:
+        assert rec["model"]["sha256"] == by_name[rec["candidate"]]["model_sha256"]
+        assert rec["latency"]["p50_ms"] > 0
+
+
+def test_second_run_reuses_data_and_inference_cache(demo_runs):
+    second = demo_runs["second"]
+    assert second["synthetic"]["generation_status"].startswith("reused")
+    hits = [row["inference"]["cache_hit"] for row in second["trials"]]
+    assert hits and all(hits)
+    # same data and cached tracks: the same numbers
+    first = {(t["trial_id"], t["candidate"]): t for t in demo_runs["first"]["trials"]}
+    for t in second["trials"]:
+        assert t["alignment"]["offset_s"] == pytest.approx(first[(t["trial_id"], t["candidate"])]
+                                                           ["alignment"]["offset_s"])
