@@ -389,7 +389,7 @@ def knee_fppa(track, side: str, *, up=None) -> np.ndarray:
 
     ``ground_truth.angles.joint_angles(..., view="frontal")["knee_frontal"]``: inclination of the shank minus
     that of the thigh towards the medial side (the other hip) in the image (Willson & Davis 2008, J Orthop
-    Sports Phys Ther 38:432) - the same function the marker side uses. ``up``: image direction of the vertical
+    Sports Phys Ther 38:606) - the same function the marker side uses. ``up``: image direction of the vertical
     (default (0, -1)). Frames without the joints are NaN. Use a frontal view.
     """
     from ground_truth.angles import joint_angles
@@ -440,7 +440,11 @@ def keypoint_strategy(track, *, stance: str | None = None, camera=None, view: st
 
     a = keypoint_angles(track, stance=stance, camera=camera, view=view, fs_hz=fs_hz)
     plane = a["view"]
-    return strategy_indicator(**{f"hip_{plane}": a[f"hip_{plane}"], f"ankle_{plane}": a[f"ankle_{plane}"]})
+    t = np.asarray(a["time_s"], dtype=float)
+    # The angles are on the uniform grid of the resampled track; give its rate so that keypoint jitter is
+    # low-passed before the RMS ratio (unfiltered noise pushes the hip fraction towards 0.5).
+    fs = float(1.0 / np.median(np.diff(t))) if t.size > 1 else None
+    return strategy_indicator(**{f"hip_{plane}": a[f"hip_{plane}"], f"ankle_{plane}": a[f"ankle_{plane}"]}, fs=fs)
 
 
 # -- feet, events and time to failure -------------------------------------------------------------------------
