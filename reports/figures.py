@@ -81,11 +81,13 @@ def bland_altman_figure(kpi: str, unit: str, panels: list[dict]) -> FigureImage:
     fig, axes = _new(min(4.2 * n, 12.5), 3.4, 1, n, sharey=True)
     alt_parts = []
     ulab = f" [{unit}]" if unit else ""
+    core, bands = [0.0], []  # what must be visible (points, bias, limits) and the CI bands
     for i, (ax, p) in enumerate(zip(axes[0], panels)):
         ref = np.asarray(p.get("reference", []), float)
         est = np.asarray(p.get("estimate", []), float)
         ok = np.isfinite(ref) & np.isfinite(est)
         mean, diff = (ref[ok] + est[ok]) / 2, est[ok] - ref[ok]
+        core.extend(diff.tolist())
         ax.scatter(mean, diff, s=16, color=color(i), alpha=0.8, edgecolor="none", label="trials")
         for key, style, name in (("bias", "-", "bias"), ("loa_lower", "--", "lower limit"),
                                  ("loa_upper", "--", "upper limit")):
@@ -93,8 +95,10 @@ def bland_altman_figure(kpi: str, unit: str, panels: list[dict]) -> FigureImage:
             if v is None:
                 continue
             ax.axhline(v, color="#333333", linestyle=style, linewidth=1.2)
+            core.append(v)
             lo, hi = p.get(f"{key}_ci_low"), p.get(f"{key}_ci_high")
             if lo is not None and hi is not None:
+                bands.extend([lo, hi])
                 # bias CI in the candidate's colour, limits' CIs in grey: overlapping bands stay distinguishable
                 ax.axhspan(lo, hi, color=color(i) if key == "bias" else "#888888",
                            alpha=0.25 if key == "bias" else 0.15, linewidth=0)
@@ -109,11 +113,20 @@ def bland_altman_figure(kpi: str, unit: str, panels: list[dict]) -> FigureImage:
         _style(ax)
         alt_parts.append(f"{p.get('candidate')}: {int(ok.sum())} paired trials, bias {_fmt(p.get('bias'))}, "
                          f"limits of agreement {_fmt(p.get('loa_lower'))} to {_fmt(p.get('loa_upper'))} {unit}")
+    # Small studies have very wide CIs of the limits; scale the axes to the data, bias and limits (with room for
+    # moderate bands) so that the points stay readable, and say so when a band runs off the plot.
+    lo_c, hi_c = float(np.nanmin(core)), float(np.nanmax(core))
+    pad = 0.35 * (hi_c - lo_c or abs(hi_c) or 1.0)
+    lo_y, hi_y = lo_c - pad, hi_c + pad
+    clipped = any(b < lo_y or b > hi_y for b in bands if b is not None and np.isfinite(b))
+    axes[0, 0].set_ylim(lo_y, hi_y)
+    caption = (f"Bland-Altman plot of {kpi}; difference = candidate − reference; shaded: 95% CI of the bias "
+               f"(coloured) and of the limits (grey)")
+    caption += ("; some confidence bands extend beyond the plotted range (few trials)." if clipped else ".")
     alt = (f"Bland-Altman plot of {kpi}: difference (candidate − reference) against the mean of the two, "
            f"with bias and limits of agreement as lines and their 95% confidence intervals as shaded bands. "
            + "; ".join(alt_parts) + ".")
-    return _encode(fig, alt, f"Bland-Altman plot of {kpi}; difference = candidate − reference; shaded: 95% CI "
-                             f"of bias and limits.")
+    return _encode(fig, alt, caption)
 
 
 def icc_forest_figure(rows: list[dict]) -> FigureImage:

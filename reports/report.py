@@ -234,6 +234,7 @@ def bland_altman_section(results: dict) -> Section:
     for r in rows:
         by_kpi.setdefault(r.get("kpi", "?"), []).append(r)
     missing = []
+    by_design = {m.kpi for p in _study_protocols(results).values() if p for m in p.kpis if m.candidate is None}
     for kpi, rs in by_kpi.items():
         panels = []
         for r in rs:
@@ -241,7 +242,9 @@ def bland_altman_section(results: dict) -> Section:
             panels.append({**r, "reference": ref, "estimate": est})
         notes = _notes(rs)
         if not any(p["reference"] for p in panels) and all(p.get("bias") is None for p in panels):
-            missing.append(f"{kpi} ({notes or 'no paired values'})")
+            why = ("not computable from keypoints, see the summary" if kpi in by_design
+                   else notes or "no paired values")
+            missing.append(f"{kpi} ({why})")
             continue
         sec.blocks.append(Figure(F.bland_altman_figure(kpi, rs[0].get("unit") or "", panels)))
         if notes:
