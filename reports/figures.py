@@ -214,9 +214,9 @@ def time_series_figure(title: str, unit: str, reference: dict, estimate: dict, c
             ax.annotate(str(ev.get("name", "")), xy=(ev["time"], 1.0), xycoords=("data", "axes fraction"),
                         fontsize=7, rotation=90, va="top", ha="right", color="#555555")
     ax.set_xlabel("time on the reference clock [s]", fontsize=8.5)
-    ax.set_ylabel(f"{signal or 'value'}{f' [{unit}]' if unit else ''}", fontsize=8.5)
+    ax.set_ylabel(textwrap.fill(f"{signal or 'value'}{f' [{unit}]' if unit else ''}", 40), fontsize=8.5)
     ax.set_title(textwrap.fill(title, 90), fontsize=8.5)
-    ax.legend(fontsize=7.5, loc="upper right")
+    ax.legend(fontsize=7.5, loc="best", framealpha=0.85)
     ax.tick_params(labelsize=8)
     _style(ax)
     alt = (f"Time series of {title}: reference ({rt.size} samples) and {candidate} after alignment "
