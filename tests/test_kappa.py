@@ -91,3 +91,15 @@ def test_landis_koch_words():
     # Landis & Koch 1977 Biometrics 33:159 bands
     assert [landis_koch(v) for v in (-0.1, 0.1, 0.3, 0.5, 0.7, 0.9)] == [
         "poor", "slight", "fair", "moderate", "substantial", "almost perfect"]
+
+
+def test_wald_ci_is_truncated_to_kappas_range():
+    # 9 of 10 subjects agree: kappa is high and its large-sample interval would cross 1.
+    from harness.agreement import cohen_kappa
+
+    a = ["ankle"] * 5 + ["hip"] * 5
+    b = ["ankle"] * 5 + ["hip"] * 4 + ["ankle"]
+    res = cohen_kappa(a, b)
+    assert res.kappa == pytest.approx(0.8)
+    assert res.ci_high == 1.0 and res.ci_low < 0.8
+    assert "truncated" in res.note

@@ -139,11 +139,22 @@ def cohen_kappa(rater1, rater2, *, weights: str | None = None, labels=None,
     zq = stats.norm.ppf(0.5 + confidence / 2)
     confusion = pd.DataFrame(table.astype(int), index=pd.Index(cats, name="rater1"),
                              columns=pd.Index(cats, name="rater2"))
-    return KappaResult(method="cohen", kappa=float(kappa), se=float(se1), ci_low=float(kappa - zq * se1),
-                       ci_high=float(kappa + zq * se1), z=float(z), p=float(2 * stats.norm.sf(abs(z))), n=n,
-                       n_raters=2, labels=cats, weights=weights, p_observed=po, p_expected=pe, confusion=confusion,
-                       confidence=confidence, n_dropped=n_dropped,
-                       note="" if not n_dropped else f"{n_dropped} subject(s) with a missing label dropped")
+    lo, hi, note = _wald_ci(kappa, se1, zq,
+                            "" if not n_dropped else f"{n_dropped} subject(s) with a missing label dropped")
+    return KappaResult(method="cohen", kappa=float(kappa), se=float(se1), ci_low=lo, ci_high=hi, z=float(z),
+                       p=float(2 * stats.norm.sf(abs(z))), n=n, n_raters=2, labels=cats, weights=weights,
+                       p_observed=po, p_expected=pe, confusion=confusion, confidence=confidence,
+                       n_dropped=n_dropped, note=note)
+
+
+def _wald_ci(kappa: float, se: float, zq: float, note: str) -> tuple[float, float, str]:
+    """kappa ± z·SE, truncated to kappa's range [-1, 1]; the large-sample interval can cross 1 on small or
+    nearly perfect tables, and a bound above 1 is not a possible kappa. Truncation is stated in the note."""
+    lo, hi = kappa - zq * se, kappa + zq * se
+    if lo < -1 or hi > 1:
+        lo, hi = max(lo, -1.0), min(hi, 1.0)
+        note = "; ".join(x for x in (note, "Wald CI truncated to kappa's range [-1, 1]") if x)
+    return float(lo), float(hi), note
 
 
 def fleiss_kappa(ratings, *, labels=None, confidence: float = 0.95) -> KappaResult:
@@ -195,11 +206,12 @@ def fleiss_kappa(ratings, *, labels=None, confidence: float = 0.95) -> KappaResu
     zq = stats.norm.ppf(0.5 + confidence / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         kj = 1 - np.sum(counts * (m - counts), axis=0) / (n * m * (m - 1) * pj * qj)
-    return KappaResult(method="fleiss", kappa=float(kappa), se=float(se0), ci_low=float(kappa - zq * se0),
-                       ci_high=float(kappa + zq * se0), z=float(z), p=float(2 * stats.norm.sf(abs(z))), n=n,
-                       n_raters=m, labels=cats, weights="none", p_observed=pbar, p_expected=pe, confusion=None,
-                       confidence=confidence, n_dropped=n_dropped,
-                       note="" if not n_dropped else f"{n_dropped} subject(s) with a missing label dropped",
+    lo, hi, note = _wald_ci(kappa, se0, zq,
+                            "" if not n_dropped else f"{n_dropped} subject(s) with a missing label dropped")
+    return KappaResult(method="fleiss", kappa=float(kappa), se=float(se0), ci_low=lo, ci_high=hi, z=float(z),
+                       p=float(2 * stats.norm.sf(abs(z))), n=n, n_raters=m, labels=cats, weights="none",
+                       p_observed=pbar, p_expected=pe, confusion=None, confidence=confidence,
+                       n_dropped=n_dropped, note=note,
                        per_category={c: float(v) for c, v in zip(cats, kj)})
 
 
