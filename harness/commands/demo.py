@@ -50,7 +50,7 @@ def run(args) -> int:
     print(f"stancebench demo: synthetic study of {cfg.n_subjects} subjects x {len(cfg.conditions)} conditions "
           f"x {cfg.trials_per_condition} trial(s), single-leg stance up to {cfg.duration_s:g} s, {cfg.width}x{cfg.height} video at "
           f"{cfg.fps:g} fps -> {args.out}", file=sys.stderr)
-    study = generate_demo_study(args.out, cfg, progress=not args.no_progress)
+    study = generate_demo_study(args.out, cfg, workers=args.workers, progress=not args.no_progress)
     policy = write_demo_policy(args.out, source=args.policy)
     manifest = load_manifest(study.manifest_path, check_candidates=False)
     results = run_study(manifest, args.out, policy=policy, workers=args.workers, progress=not args.no_progress,
