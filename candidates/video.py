@@ -7,7 +7,6 @@ upright when the container carries a display rotation (portrait phone video).
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ground_truth.errors import InputError, ReaderError
+from ground_truth.hashing import file_sha256  # noqa: F401 - re-exported: candidates import it from here
 
 
 @dataclass
@@ -48,15 +48,6 @@ class VideoInfo:
             return False
         d = np.diff(self.times_s)
         return bool(np.max(np.abs(d - np.median(d))) > 0.01 * np.median(d))
-
-
-def file_sha256(path: str | PathLike, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes (hex), read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _open(path: Path):

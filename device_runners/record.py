@@ -9,7 +9,6 @@ Celsius. Percentiles are nearest-rank (the method TFLite's ``benchmark_model`` u
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
@@ -20,6 +19,7 @@ import numpy as np
 
 from ground_truth.checks import _as_float_array, _validate_type
 from ground_truth.errors import InputError, ReaderError
+from ground_truth.hashing import file_sha256 as sha256_file  # noqa: F401 - used by model_info, variants
 
 #: Bump when a field is removed or renamed (adding fields keeps the version).
 SCHEMA_VERSION = 1
@@ -272,14 +272,6 @@ def latency_stats(latencies_ms, *, init_ms: float | None = None, first_ms: float
         p5_ms=nearest_rank(s, 5), p50_ms=nearest_rank(s, 50), p90_ms=nearest_rank(s, 90),
         p95_ms=nearest_rank(s, 95), p99_ms=nearest_rank(s, 99),
         raw_ms=[float(v) for v in arr] if keep_raw else None)
-
-
-def sha256_file(path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def replicability(records: list[DeviceRecord], *, statistic: str = "p50_ms",

@@ -16,12 +16,12 @@ Conventions
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ReaderError, UnitError
+from ..hashing import file_sha256
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
 from ..timeseries import Event, TimeSeries
 from .units import length_scale, moment_scale, si_analog
@@ -43,14 +43,6 @@ def _strings(values) -> list[str]:
     if isinstance(values, str):
         return [values]
     return [str(v).strip() for v in np.ravel(values)]
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _open(path: Path, extract_plates: bool):

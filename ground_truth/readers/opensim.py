@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import ReaderError, UnitError
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
 from ..timeseries import TimeSeries
-from .c3d import file_sha256
+from ..hashing import file_sha256
 from .units import length_scale
 
 OPENSIM_VERTICAL_AXIS = 1  # y up
