@@ -694,6 +694,29 @@ def _figures(figures: dict, ref, cand, alignment, window) -> None:
         "candidate_raw": _thin(ct, cy),
         "events": [{"name": k.replace("_", " "), "time": v} for k, v in ref.events.items()]
                   + [{"name": "analysis window", "time": window[0]}]}
+    figures["lag_correlation"] = _lag_correlation(rt, rx, ct, cx, alignment)
+
+
+def _lag_correlation(rt, rx, ct, cx, alignment, n_lags: int = 301) -> dict:
+    """Pearson correlation of the two sides against the offset tried (report diagnostic only; the estimate
+    itself comes from harness.align): a single sharp peak at the estimated offset is a trustworthy alignment."""
+    span = float(alignment.get("max_lag_s") or 3.0)
+    if not np.isfinite(span) or span <= 0:
+        span = 3.0
+    lags = np.linspace(-span, span, n_lags)
+    ok_c = np.isfinite(cx)
+    ok_r = np.isfinite(rx)
+    t, c = np.asarray(ct, float)[ok_c], np.asarray(cx, float)[ok_c]
+    r_t, r_x = np.asarray(rt, float)[ok_r], np.asarray(rx, float)[ok_r]
+    shifted = np.interp(t[None, :] + lags[:, None], r_t, r_x, left=np.nan, right=np.nan)   # (lags, frames)
+    valid = np.isfinite(shifted)
+    cc = np.where(valid, c[None, :], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = shifted - np.nanmean(shifted, axis=1, keepdims=True)
+        b = cc - np.nanmean(cc, axis=1, keepdims=True)
+        corr = np.nansum(a * b, axis=1) / np.sqrt(np.nansum(a * a, axis=1) * np.nansum(b * b, axis=1))
+    corr[valid.sum(axis=1) < 10] = np.nan
+    return {"lag_s": lags.tolist(), "corr": [None if not np.isfinite(v) else float(v) for v in corr]}
 
 
 
