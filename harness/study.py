@@ -10,8 +10,10 @@ machine is recorded as ``"not available: <reason>"`` in the results, never a cra
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing as mp
 import os
+import sys
 import time
 import traceback
 from dataclasses import asdict
@@ -32,6 +34,34 @@ def default_cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "stancebench"
+
+
+#: Native libraries' log output (MediaPipe, LiteRT, TFLite's XNNPACK notice, absl) goes here, beside the results.
+NATIVE_LOG = "native-stderr.log"
+
+
+@contextlib.contextmanager
+def native_stderr_to(path: str | os.PathLike | None):
+    """Send file descriptor 2 to ``path`` for the duration (C++ libraries write there, not to sys.stderr)."""
+    if path is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(fd, 2)
+        os.close(fd)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _say(progress: bool, text: str) -> None:
+    if progress:
+        print(text, file=sys.stderr, flush=True)
 
 
 def _tasks(manifest: StudyManifest) -> list[dict]:
@@ -195,7 +225,7 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     n_workers = max(1, min(n_workers, len(tasks)))
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    done = run_tasks(tasks, workers=n_workers, progress=progress, log_path=out / "workers.log")
+    done = run_tasks(tasks, workers=n_workers, progress=progress, log_path=out / NATIVE_LOG)
     timings["trials_s"] = time.perf_counter() - t
     rows = [d["row"] for d in done]
     figures = {"trials": {f"{d['row']['trial_id']}|{d['row'].get('candidate')}": d["figures"]
@@ -221,8 +251,13 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
 
     t = time.perf_counter()
     videos = [t.video[0] for t in manifest.trials if t.video]
-    results["device"], results["device_status"] = (pairing.device_records(results["candidates"], out, videos)
-                                                   if device else ([], "not run (--no-device)"))
+    if device:
+        _say(progress, f"device: timing {len(results['candidates'])} candidate model(s) on this host ...")
+        with native_stderr_to(out / NATIVE_LOG):
+            results["device"], results["device_status"] = pairing.device_records(results["candidates"], out,
+                                                                                 videos)
+    else:
+        results["device"], results["device_status"] = [], "not run (--no-device)"
     timings["device_s"] = time.perf_counter() - t
 
     results["gates"], results["gates_status"], exit_code = pairing.evaluate_gates(results, policy)
@@ -234,7 +269,9 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     results["paths"] = {k: str(v) for k, v in paths.items()}
     if report:
         t = time.perf_counter()
-        results["report_status"] = pairing.build_html_report(results, out / "report.html")
+        _say(progress, "report: writing report.html ...")
+        with native_stderr_to(out / NATIVE_LOG):
+            results["report_status"] = pairing.build_html_report(results, out / "report.html")
         timings["report_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - t_start
         if results["report_status"] == "ok":

@@ -291,7 +291,9 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
     for name in cfg.candidates:
         if name == "blazepose-tflite-int8":
             from .study import default_cache_dir
-            model, status = _int8_landmark_model(default_cache_dir() / "variants")
+            from .study import NATIVE_LOG, native_stderr_to
+            with native_stderr_to(out / NATIVE_LOG):
+                model, status = _int8_landmark_model(default_cache_dir() / "variants")
             if model is None:
                 notes.append(f"candidate {name}: {status}")
                 continue
