@@ -214,6 +214,9 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     from . import pairing
     from .aggregate import agreement_sections
 
+    if policy is not None:
+        # a bad policy is bad input: say so before the study runs, not after it
+        pairing.need("harness.gates", "load_policy")(policy)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()

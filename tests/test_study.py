@@ -120,6 +120,7 @@ def test_validate_bad_policy_is_exit_2(c3d_study, tmp_path, capsys):
     rc = main(["validate", str(manifest), "--out", str(tmp_path / "o"), "--policy", str(bad), "--no-progress",
                "--no-device", "--no-report"])
     assert rc == 2 and "bad.toml" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "results.json").exists()   # refused before the study ran
 
 
 def test_progress_bar_lines_when_not_a_terminal():

@@ -52,7 +52,8 @@ def run(args) -> int:
           f"{cfg.fps:g} fps -> {args.out}", file=sys.stderr)
     study = generate_demo_study(args.out, cfg, workers=args.workers, progress=not args.no_progress)
     policy = write_demo_policy(args.out, source=args.policy)
-    manifest = load_manifest(study.manifest_path, check_candidates=False)
+    # the generated files sit beside the manifest, whatever STANCEBENCH_DATA_ROOT says
+    manifest = load_manifest(study.manifest_path, data_root=study.manifest_path.parent, check_candidates=False)
     results = run_study(manifest, args.out, policy=policy, workers=args.workers, progress=not args.no_progress,
                         kind="synthetic-demo", extra=study.results_extra())
     wall = time.perf_counter() - t0
