@@ -144,3 +144,32 @@ def test_results_json_has_no_nan_and_csv_flattening(tmp_path):
     rows = paths["trials_csv"].read_text().splitlines()
     assert rows[0].split(",")[:3] == ["trial_id", "subject", "protocol"] and "alignment_offset_s" in rows[0]
     assert "0.25" in rows[1] and "1.5" in rows[1]
+
+
+def _sides(cand_signal):
+    from harness.pairing import Side
+    t_ref = np.arange(0, 12, 0.01)                       # mocap clock, 100 Hz
+    dip = -0.05 * np.exp(-((t_ref - 1.4) / 0.25) ** 2)   # a knee dip moves the COM down 5 cm
+    ref = Side("reference")
+    ref.add("com_vertical", t_ref, 0.9 + dip, "test")
+    t_cand = np.arange(0, 11, 1 / 30)                    # video clock, 30 fps
+    cand = Side("candidate")
+    cand.add("com_vertical", t_cand, cand_signal(t_cand), "test")
+    return ref, cand
+
+
+def test_alignment_recovers_offset_and_refuses_a_static_trial():
+    from ground_truth.errors import AlignmentError
+    from harness.pairing import align_sides
+    offset = 0.437   # t_ref = t_video + offset
+    ref, cand = _sides(lambda t: 0.9 - 0.05 * np.exp(-((t + offset - 1.4) / 0.25) ** 2))
+    trial = {"id": "T", "known_clock_offset_s": offset, "known_drift_ppm": 0.0}
+    a = align_sides(ref, cand, {"alignment_signal": "auto", "max_lag_s": 2.0}, trial)
+    assert abs(a["offset_error_s"]) < 0.002 and a["true_offset_s"] == offset and a["signal"] == "com_vertical"
+    # a candidate that never moves gives no correlation peak: refused with the reason, never used
+    ref, cand = _sides(lambda t: np.full(t.shape, 0.9))
+    with pytest.raises(AlignmentError, match="no reliable clock alignment.*constant"):
+        align_sides(ref, cand, {"alignment_signal": "auto", "max_lag_s": 2.0}, trial)
+    # 'known' uses the manifest's offset as is
+    k = align_sides(ref, cand, {"alignment_signal": "known"}, trial)
+    assert k["offset_s"] == offset and k["method"].startswith("known")
