@@ -184,12 +184,16 @@ def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
                 kind, labels = _kpi_kind(kpi)
                 base = {"candidate": cand, "kpi": kpi, "condition": cond, "unit": sub["unit"].iloc[0],
                         "kpi_kind": kind}
-                if kind == "categorical":
-                    # categorical rows have no condition field (docs/results-schema.md): pooled over conditions
-                    if cond == "all":
-                        categorical.append(_categorical_row(sub, base, labels, settings))
-                else:
-                    agreement.append(_continuous_row(sub, base, settings, kind))
+                try:
+                    if kind == "categorical":
+                        # categorical rows have no condition field (docs/results-schema.md): pooled
+                        if cond == "all":
+                            categorical.append(_categorical_row(sub, base, labels, settings))
+                    else:
+                        agreement.append(_continuous_row(sub, base, settings, kind))
+                except Exception as exc:  # noqa: BLE001 - one KPI's statistics must not sink the others
+                    (categorical if kind == "categorical" else agreement).append(
+                        dict(base, n=int(len(sub)), note=f"failed: {type(exc).__name__}: {exc}"))
     baseline = manifest.baseline.name if manifest.baseline else None
     comparisons = _comparisons(table, baseline, settings) if baseline else []
     return {"agreement": agreement, "categorical": categorical, "comparisons": comparisons}

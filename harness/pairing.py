@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.errors import NotAvailableError
+from ground_truth.errors import NotAvailableError, StancebenchError
 
 
 def need(module: str, attr: str | None = None):
@@ -780,7 +780,12 @@ def evaluate_gates(results: dict, policy) -> tuple[list[dict], str, int]:
         return [], "no policy given: no gates evaluated", 0
     gates = need("harness.gates")
     pol = gates.load_policy(policy)
-    verdicts = gates.evaluate_policy(jsonable_results(results), pol)
+    try:
+        verdicts = gates.evaluate_policy(jsonable_results(results), pol)
+    except StancebenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a gate that cannot be judged blocks (it is not evidence of safety)
+        return [], f"failed: the gates could not be evaluated ({type(exc).__name__}: {exc}); blocking", 1
     summary = gates.summarize(verdicts)
     status = (f"policy '{pol.name}' ({pol.source}): " +
               ", ".join(f"{k} {v}" for k, v in summary.items() if isinstance(v, (int, float, str))))
@@ -800,5 +805,8 @@ def build_html_report(results: dict, out_path: Path) -> str:
         return str(exc)
     from .results import jsonable
     data = jsonable(results)
-    build_report(data, out_path, figures_data=data.get("figures_data"))
+    try:
+        build_report(data, out_path, figures_data=data.get("figures_data"))
+    except Exception as exc:  # noqa: BLE001 - results.json stands without the report; say why it is missing
+        return f"failed: the report could not be built ({type(exc).__name__}: {exc})"
     return "ok"

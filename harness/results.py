@@ -132,7 +132,7 @@ def write_results(results: dict, out_dir: str | os.PathLike) -> dict[str, Path]:
     data = jsonable(results)
     tmp = paths["results"].with_suffix(".json.tmp")
     with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1, allow_nan=False)
+        json.dump(data, fh, indent=1, allow_nan=False, default=str)
     os.replace(tmp, paths["results"])
     paths["trials_csv"] = write_csv(trial_kpi_rows(results.get("trials", [])), out / "trials.csv")
     paths["agreement_csv"] = write_csv(results.get("agreement", []), out / "agreement.csv")

@@ -152,8 +152,8 @@ def _make_trial(args: tuple[dict, dict, dict, str]) -> dict:
     c3d = data / f"{plan['trial_id']}.c3d"
     try:
         synthetic.write_c3d(trial, c3d)
-    except (ImportError, AttributeError) as exc:
-        # Without the C3D writer the trial has no gold standard: it becomes a labelled candidate-only trial.
+    except Exception as exc:  # noqa: BLE001
+        # Without a C3D file the trial has no gold standard: it becomes a labelled candidate-only trial.
         c3d = None
         roundtrip = {"passed": False, "error": f"not available: C3D writer ({type(exc).__name__}: {exc})"}
     if c3d is not None:
@@ -231,7 +231,10 @@ def _write_manifest(path: Path, cfg: DemoConfig, subjects: list[dict], trials: l
 def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = None, *, workers: int | None = None,
                         progress: bool = True) -> DemoStudy:
     """Generate (or reuse) the synthetic study under ``out_dir/data``; returns a :class:`DemoStudy`."""
-    from ground_truth.synthetic import CONDITIONS  # noqa: F401 - fail early, with the import error, if missing
+    try:
+        from ground_truth.synthetic import CONDITIONS  # noqa: F401 - fail early if the generator is missing
+    except ImportError as exc:
+        raise NotAvailableError(f"not available: the synthetic generator ground_truth.synthetic ({exc})") from None
 
     from .progress import Progress
 
