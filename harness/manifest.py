@@ -294,6 +294,14 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
             problems.add("settings.kpis", f"is {st['kpis']!r}", "a list of KPI names")
         else:
             settings.kpis = list(st["kpis"])
+            try:
+                from protocols import KPIS
+                unknown = [k for k in settings.kpis if k not in KPIS]
+            except ImportError:  # pragma: no cover - the package is part of this distribution
+                unknown = []
+            if unknown:
+                problems.add("settings.kpis", f"unknown KPI(s) {', '.join(map(repr, unknown))}",
+                             f"names from the KPI registry: {', '.join(KPIS)}")
     for key, lo, hi in (("seed", 0, 2**32 - 1), ("workers", 0, 1024), ("bootstrap", 0, 100000)):
         if key in st:
             v = st[key]

@@ -96,6 +96,7 @@ def test_data_root_from_argument_and_environment(tmp_path, monkeypatch):
     (('mass_kg = 68.0', 'mass_kg = "heavy"'), "subjects[0] (id 'S01').mass_kg", "is 'heavy'"),
     (('stance_leg = "left"', 'stance_leg = "middle"'), "trials[0] (id 'S01-EO-1').stance_leg", "left or right"),
     (('seed = 7', 'seed = -1'), "settings.seed", "is -1"),
+    (('"time_to_failure"]', '"time_to_fail"]'), "settings.kpis", "unknown KPI(s) 'time_to_fail'"),
     (('name = "blazepose-int8"', 'name = "mediapipe-full"'), "candidates[1].name", "duplicate candidate"),
 ])
 def test_each_mistake_names_file_and_field(tmp_path, edit, field, words):
