@@ -113,7 +113,8 @@ def sway_kpis(t: np.ndarray, xy_m: np.ndarray, window: tuple[float, float], *, s
         filt = f", low-pass {lowpass_hz:g} Hz (4th-order zero-phase Butterworth)"
     res = sway_metrics(xy, fs_hz, SWAY_CONVENTION, units_in="m", axes=axes)
     method = (f"{source}; {SWAY_CONVENTION} convention on {xy.shape[0]} samples at {fs_hz:g} Hz{filt}, "
-              f"window {window[0]:.2f}-{window[1]:.2f} s (reference clock)")
+              f"window {window[0]:.2f}-{window[1]:.2f} s (reference clock); the file's two horizontal axes "
+              f"taken as {axes[0].upper()}, {axes[1].upper()}")
     return {f"{signal}_{SWAY_KPI_NAMES[k]}": {"value": float(v), "method": method}
             for k, v in res.metrics.items() if k in SWAY_KPI_NAMES}
 
