@@ -47,7 +47,11 @@ class VideoWriter:
         self._stream.pix_fmt = "yuv420p"
         self._stream.time_base = TIME_BASE
         self._stream.codec_context.time_base = TIME_BASE
-        self._stream.options = {"crf": str(int(crf)), "preset": preset}
+        # No B-frames and no multi-frame lookahead, like a phone's real-time hardware encoder (IPPP...). It
+        # also keeps the file reproducible: with the lookahead on, x264 output at a width that is not a
+        # multiple of 16 changed with the process's heap (tests/test_render.py), and every cache and
+        # provenance record keys on the video's sha256.
+        self._stream.options = {"crf": str(int(crf)), "preset": preset, "x264-params": "bframes=0:rc-lookahead=0"}
         self._last_pts = None
         self.n_frames = 0
 
