@@ -493,10 +493,12 @@ def keypoint_time_to_failure(track, *, max_duration_s: float = 30.0, stance: str
     """Foot lift, touch-down and time-to-failure from keypoints, with the ground-truth side's rules.
 
     The feet from :func:`keypoint_feet` go through ``ground_truth.events.marker_events`` (lifted-foot height
-    above its standing baseline of the first 0.5 s, ``lift_threshold_m``, onset/return at ``onset_m``) and
-    ``ground_truth.events.time_to_failure`` (censored at ``max_duration_s`` or at the end of the track).
-    ``rules`` defaults to touch-down only: the stance-foot-moved rule needs a calibration, or keypoint jitter of
-    a few centimetres reads as a moved foot. Returns ``(TimeToFailure, events)``.
+    above its standing baseline of the first 0.5 s, low-passed at 6 Hz; a hysteresis that starts the timing
+    when the foot stays above half its held height and stops it when it stays below ``lift_threshold_m``,
+    each for 0.1 s, so keypoint jitter neither starts nor stops the clock; events refined along their edge down
+    to ``onset_m``) and ``ground_truth.events.time_to_failure`` (censored at ``max_duration_s`` or at the end of
+    the track). ``rules`` defaults to touch-down only: the stance-foot-moved rule needs a calibration, or
+    keypoint jitter of a few centimetres reads as a moved foot. Returns ``(TimeToFailure, events)``.
     """
     from ground_truth.events import marker_events, time_to_failure
 

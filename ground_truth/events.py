@@ -18,6 +18,7 @@ import numpy as np
 
 from .checks import _as_float_array, _check_option, _validate_type
 from .errors import InputError
+from .filters import lowpass_bridged
 from .timeseries import Event
 
 
@@ -128,9 +129,43 @@ def plate_events_from_recording(recording, *, stance_plate: int | None = None, l
                         source=f"force plates {stance_plate} (stance) / {lifted_plate} (lifted)")
 
 
+def _rowwise(func, a: np.ndarray) -> np.ndarray:
+    """``func(a, axis=1)`` (a NaN-ignoring reduction), NaN without a warning for rows with no finite value."""
+    out = np.full(a.shape[0], np.nan)
+    ok = np.isfinite(a).any(axis=1)
+    out[ok] = func(a[ok], axis=1)
+    return out
+
+
+def _forward_filled(state: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``state`` with each invalid sample replaced by the last valid one (a gap cannot change a contact)."""
+    idx = np.maximum.accumulate(np.where(valid, np.arange(valid.size), 0))
+    out = state[idx]
+    out[: int(np.argmax(valid))] = False
+    return out
+
+
+def _edge_end(rel: np.ndarray, i: int, step: int, floor: float) -> int:
+    """Walk from ``i`` by ``step`` while the signal keeps falling and is above ``floor`` (NaN samples skipped).
+
+    Returns where the walk stopped: the first sample at or below ``floor``, or the last one of the monotone
+    stretch (the foot of a rising edge walked backwards, of a falling edge walked forwards).
+    """
+    j = i
+    while rel[j] > floor:
+        k = j + step
+        while 0 <= k < rel.size and not np.isfinite(rel[k]):
+            k += step
+        if not (0 <= k < rel.size and rel[k] < rel[j]):
+            break
+        j = k
+    return j
+
+
 def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift_threshold_m: float = 0.02,
                   onset_m: float = 0.003, move_threshold_m: float = 0.03, baseline_s: float = 0.5,
-                  lifted_side: str = "", source: str = "foot markers") -> list[Event]:
+                  min_duration_s: float = 0.1, lowpass_hz: float | None = 6.0, lifted_side: str = "",
+                  source: str = "foot markers") -> list[Event]:
     """Foot lift, touch-down and stance-foot movement from foot marker (or keypoint) trajectories.
 
     Parameters
@@ -141,24 +176,46 @@ def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift
     stance_foot : array (n, 3) or (n, k, 3), optional
         The stance foot's points; its horizontal displacement from its baseline or a rise above
         ``move_threshold_m`` (any of its points) gives a ``stance_foot_moved`` event. Frames where it is also
-        up (a jump, e.g. a
-        hop for clock alignment before the test) do not count as a foot lift.
+        up (a jump, e.g. a hop for clock alignment before the test) do not count as a foot lift.
     up_axis : int
         Vertical axis of the positions.
     lift_threshold_m : float
-        The foot counts as lifted when its lowest point is this far above its standing baseline.
+        The foot is up while its lowest point is more than this above its standing baseline.
     onset_m : float
-        Lift onset is taken back to where the height first exceeded baseline + ``onset_m`` (and touch-down to
-        where it returned below it), so the events mark the contact change rather than the threshold crossing.
+        Floor of the edge refinement: lift onset is taken back along the rising edge to the first sample above
+        baseline + ``onset_m`` (touch-down forward to the first sample back within it), so the events mark the
+        contact change rather than a threshold crossing.
     baseline_s : float
         The standing height is the median over the first ``baseline_s`` seconds (both feet down).
+    min_duration_s : float
+        Up and down states shorter than this are ignored (single-frame jitter of keypoints, marker spikes).
+    lowpass_hz : float or None
+        The foot height is low-passed first (zero-phase Butterworth, :func:`~ground_truth.filters.lowpass_bridged`;
+        6 Hz is the usual cut-off for marker trajectories of slow movements, Winter 2009, *Biomechanics and Motor
+        Control of Human Movement*, 4th ed., ch. 3). Not applied when the sampling rate is below 2.5 times the
+        cut-off; ``None`` switches it off.
+    lifted_side, source : str
+        Context written into the events.
 
     Returns
     -------
     list of Event
         ``foot_lift``, ``touch_down``, ``stance_foot_moved`` (when found).
+
+    Notes
+    -----
+    The lifted period is a hysteresis on the height above baseline. It starts with the first time the foot
+    stays above half the height at which it is held (the median height of the longest up period) for
+    ``min_duration_s``, so a rise of a few centimetres before the real lift (a weight shift, or keypoints that
+    drift while the foot is still down) does not start the timing; it ends when the height stays below
+    ``lift_threshold_m`` for ``min_duration_s``, so a lowered but still lifted foot is not a touch-down. Each event is then refined along its edge: lift back to the
+    start of the rise, touch-down forward to the end of the fall (:func:`_edge_end`), never further than
+    the last monotone sample, so a plateau before the rise does not drag the lift earlier.
+    Samples without a position (marker gaps, frames without a person) keep the state they interrupt: a gap
+    is never a touch-down.
     """
     t = _as_float_array(time, "time", ndim=1)
+    _validate_type(min_duration_s, "numeric", "min_duration_s")
 
     def lowest(points, name):
         p = _as_float_array(points, name)
@@ -169,43 +226,56 @@ def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift
         return p
 
     lf = lowest(lifted_foot, "lifted_foot")
-    h = np.nanmin(lf[:, :, up_axis], axis=1) if np.isfinite(lf[:, :, up_axis]).any() else np.full(t.size, np.nan)
+    h = _rowwise(np.nanmin, lf[:, :, up_axis])
+    dt = float(np.median(np.diff(t))) if t.size > 1 else np.inf
+    if lowpass_hz is not None and 1.0 / dt > 2.5 * lowpass_hz:
+        h = lowpass_bridged(h, 1.0 / dt, lowpass_hz)
     base_n = max(1, int(np.searchsorted(t, t[0] + baseline_s)))
-    base = np.nanmedian(h[:base_n])
+    base = np.nanmedian(h[:base_n]) if np.isfinite(h[:base_n]).any() else np.nan
     if not np.isfinite(base):
         raise InputError("the lifted foot has no valid samples in the baseline period", field="lifted_foot")
     rel = h - base
     events: list[Event] = []
-    lifted = rel > lift_threshold_m
+    valid = np.isfinite(rel)
+    up = rel > lift_threshold_m
     sf = None
     if stance_foot is not None:
         sf = lowest(stance_foot, "stance_foot")
-        s_h = np.nanmin(sf[:, :, up_axis], axis=1)
+        s_h = _rowwise(np.nanmin, sf[:, :, up_axis])
         s_rise = s_h - np.nanmedian(s_h[:base_n])
         # both feet up is a jump (e.g. a hop for clock alignment), not a foot lift
-        lifted &= ~(s_rise > lift_threshold_m)
-    up = np.flatnonzero(lifted)
-    if up.size:
-        i = int(up[0])
-        j = i
-        while j > 0 and (not np.isfinite(rel[j - 1]) or rel[j - 1] > onset_m):
-            j -= 1
-        events.append(Event("foot_lift", float(t[j]), lifted_side, f"{source}: foot {onset_m * 1000:.0f} mm up"))
-        down = np.flatnonzero(rel[i:] < onset_m)
-        if down.size:
-            k = i + int(down[0])
-            events.append(Event("touch_down", float(t[k]), lifted_side,
-                                f"{source}: foot back within {onset_m * 1000:.0f} mm of the floor"))
-        if sf is not None:
-            # the largest horizontal displacement of any stance-foot point from its standing baseline
-            b = np.nanmedian(sf[:base_n], axis=0)                       # (k, 3)
-            d = np.delete(sf - b[None], up_axis, axis=2)
-            horiz = np.nanmax(np.linalg.norm(d, axis=2), axis=1)
-            rise = np.nanmin(sf[:, :, up_axis], axis=1) - np.nanmedian(np.nanmin(sf[:base_n, :, up_axis], axis=1))
-            moved = np.flatnonzero(((horiz > move_threshold_m) | (rise > move_threshold_m)) & (np.arange(t.size) >= j))
-            if moved.size:
-                events.append(Event("stance_foot_moved", float(t[moved[0]]), "",
-                                    f"{source}: stance foot moved > {move_threshold_m * 1000:.0f} mm"))
+        up &= ~(s_rise > lift_threshold_m)
+    n_min = max(1, int(round(min_duration_s / dt)))
+    up = _debounced(_forward_filled(up, valid), n_min)
+    starts, stops = _runs(up)
+    if starts.size == 0:
+        return events
+    longest = int(np.argmax(stops - starts))
+    half = max(lift_threshold_m, 0.5 * float(np.nanmedian(rel[starts[longest]:stops[longest]])))
+    high = up & _debounced(_forward_filled(rel > half, valid), n_min)
+    if not high.any():
+        return events
+    first_high = int(np.argmax(high))
+    r = int(np.searchsorted(starts, first_high, side="right")) - 1     # the up period that holds it
+    a, b = int(starts[r]), int(stops[r])
+    above = a + np.flatnonzero(high[a:b])
+    j = _edge_end(rel, int(above[0]), -1, onset_m)
+    if not rel[j] > onset_m:                 # the last sample still down: the lift is the next one
+        j += 1 + int(np.argmax(valid[j + 1:]))
+    events.append(Event("foot_lift", float(t[j]), lifted_side, f"{source}: foot {onset_m * 1000:.0f} mm up"))
+    if b < t.size:
+        k = _edge_end(rel, int(above[-1]), +1, onset_m)
+        events.append(Event("touch_down", float(t[k]), lifted_side,
+                            f"{source}: foot back within {onset_m * 1000:.0f} mm of the floor"))
+    if sf is not None:
+        # the largest horizontal displacement of any stance-foot point from its standing baseline
+        bl = np.nanmedian(sf[:base_n], axis=0)                       # (k, 3)
+        d = np.delete(sf - bl[None], up_axis, axis=2)
+        horiz = _rowwise(np.nanmax, np.linalg.norm(d, axis=2))
+        moved = np.flatnonzero(((horiz > move_threshold_m) | (s_rise > move_threshold_m)) & (np.arange(t.size) >= j))
+        if moved.size:
+            events.append(Event("stance_foot_moved", float(t[moved[0]]), "",
+                                f"{source}: stance foot moved > {move_threshold_m * 1000:.0f} mm"))
     return sorted(events, key=lambda e: e.time)
 
 

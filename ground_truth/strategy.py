@@ -26,6 +26,7 @@ import numpy as np
 
 from .checks import _as_float_array
 from .errors import InputError
+from .filters import lowpass_bridged
 
 #: Label thresholds on hip_fraction (this project's convention; see module docstring).
 ANKLE_BELOW = 0.4
@@ -61,20 +62,10 @@ def _detrended(x: np.ndarray) -> np.ndarray:
 
 
 def _smoothed(x: np.ndarray, fs: float | None, cutoff_hz: float | None) -> np.ndarray:
-    """Zero-phase 4th-order Butterworth low-pass; NaN samples are bridged for filtering and restored after."""
+    """:func:`~ground_truth.filters.lowpass_bridged`, or ``x`` itself without a rate or a cut-off."""
     if fs is None or cutoff_hz is None:
         return x
-    from scipy import signal
-    if not 0 < cutoff_hz < fs / 2:
-        raise InputError(f"cutoff {cutoff_hz} Hz is not below the Nyquist frequency {fs / 2} Hz",
-                         field="cutoff_hz")
-    ok = np.isfinite(x)
-    if ok.sum() < 16:
-        return x
-    idx = np.arange(x.size)
-    filled = np.interp(idx, idx[ok], x[ok])
-    y = signal.sosfiltfilt(signal.butter(2, cutoff_hz, fs=fs, output="sos"), filled)
-    return np.where(ok, y, np.nan)
+    return lowpass_bridged(x, fs, cutoff_hz)
 
 
 def _pairs(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal, fs=None, cutoff_hz=None):
