@@ -276,7 +276,7 @@ def latency_figure(items: list[dict]) -> FigureImage:
         raw = [v for v in (lat.get("raw_ms") or []) if v is not None]
         c = color(j)
         if raw:
-            ax.boxplot([raw], positions=[y], vert=False, widths=0.5, showfliers=True,
+            ax.boxplot([raw], positions=[y], orientation="horizontal", widths=0.5, showfliers=True,
                        flierprops={"markersize": 2.5}, medianprops={"color": c},
                        boxprops={"color": c}, whiskerprops={"color": c}, capprops={"color": c})
         lo = lat.get("min_ms", lat.get("p5_ms"))
