@@ -25,8 +25,9 @@ TRIAL_KINDS = ("paired", "candidate-only", "reference-only")
 STANCE_LEGS = ("left", "right")
 #: Fallback protocol names, used when the ``protocols`` package does not export a registry.
 _FALLBACK_PROTOCOLS = ("single_leg_stance", "mctsib", "y_balance")
-ALIGNMENT_SIGNALS = ("auto", "com_vertical", "com_vertical_velocity", "vertical_grf", "motion_energy",
-                     "event", "known")
+#: ``harness.pairing.ALIGNMENT_PAIRS`` plus ``auto``, ``event`` and ``known`` (docs/alignment.md).
+ALIGNMENT_SIGNALS = ("auto", "com_vertical", "free_ankle_vertical", "vertical_grf", "com_vertical_velocity",
+                     "motion_energy", "event", "known")
 DATA_ROOT_ENV = "STANCEBENCH_DATA_ROOT"
 
 

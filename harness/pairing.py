@@ -137,6 +137,7 @@ class Side:
         self.events: dict[str, float] = {}
         self.event_list: list = []
         self.event_source = "none"
+        self.kinematic_events: list | None = None     # reference: foot events from markers (alignment)
         self.span: tuple[float, float] | None = None
         self.axes = ("ap", "ml")
         self.meta: dict[str, Any] = {}
@@ -179,7 +180,9 @@ def _reference_side(trial: dict, subject: dict) -> tuple[Side, Any]:
     for ev in side.event_list:
         side.events.setdefault(ev.name, float(ev.time))
     _reference_ankle(side, rec, trial)
+    _reference_foot_events(side, rec, trial)
     _reference_com(side, rec, subject)
+    _derived_alignment_signals(side, _reference_points(rec), "markers")
     side.span = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else None
     return side, rec
 
@@ -187,6 +190,35 @@ def _reference_side(trial: dict, subject: dict) -> tuple[Side, Any]:
 #: Marker names of the lateral malleolus in common marker sets (Plug-in Gait, OpenCap/AddBiomechanics, ...).
 ANKLE_MARKERS = {"left": ("LANK", "L_ankle", "L.Ankle", "LLMAL", "L_LatAnkle", "left_ankle"),
                  "right": ("RANK", "r_ankle", "R.Ankle", "RLMAL", "R_LatAnkle", "right_ankle")}
+#: Heel and toe markers of the same marker sets: with the ankle, the points of a foot (foot events).
+FOOT_MARKERS = {"left": ANKLE_MARKERS["left"] + ("LHEE", "L_calc", "L.Heel", "LHEEL", "LTOE", "L_toe", "L.Toe",
+                                                 "LMT2", "LTT2"),
+                "right": ANKLE_MARKERS["right"] + ("RHEE", "r_calc", "R.Heel", "RHEEL", "RTOE", "r_toe", "R.Toe",
+                                                   "RMT2", "RTT2")}
+
+
+def _foot_points(markers, side: str):
+    """(n, k, 3) positions of one foot's markers found in ``markers`` (a z-up TimeSeries), or None."""
+    lookup = {n.lower(): n for n in markers.channels}
+    names = list(dict.fromkeys(lookup[m.lower()] for m in FOOT_MARKERS[side] if m.lower() in lookup))
+    return np.stack([markers[n] for n in names], axis=1) if names else None
+
+
+def _reference_foot_events(side: Side, rec, trial: dict) -> None:
+    """Foot events of the gold standard's markers (``ground_truth.events.marker_events``): the same kinematic
+    definition as the keypoints' events, for event-based clock alignment (``side.kinematic_events``)."""
+    if rec.markers is None:
+        return
+    markers = _markers_z_up(rec)
+    free = "left" if trial["stance_leg"] == "right" else "right"
+    lifted, stance = _foot_points(markers, free), _foot_points(markers, trial["stance_leg"])
+    if lifted is None:
+        side.unavailable["kinematic_events"] = f"no {free} foot markers ({', '.join(FOOT_MARKERS[free])})"
+        return
+    try:
+        side.kinematic_events = need("ground_truth.events", "marker_events")(markers.time, lifted, stance)
+    except StancebenchError as exc:
+        side.unavailable["kinematic_events"] = f"marker foot events: {exc}"
 
 
 def _reference_ankle(side: Side, rec, trial: dict) -> None:
@@ -201,6 +233,36 @@ def _reference_ankle(side: Side, rec, trial: dict) -> None:
             side.add("free_ankle_vertical", rec.markers.time, rec.markers[name][:, rec.vertical_axis],
                      f"marker {name} height (lifted foot)")
             return
+
+
+def _reference_points(rec):
+    """All marker positions as (time, (n, k, 3)), or None without markers."""
+    if rec.markers is None:
+        return None
+    chans = [k for k in rec.markers.channels if rec.markers[k].ndim == 2]
+    return (rec.markers.time, np.stack([rec.markers[k] for k in chans], axis=1)) if chans else None
+
+
+def _derived_alignment_signals(side: Side, points, what: str, mass_kg: float | None = None) -> None:
+    """Alignment signals derived from the side's own (``harness.align``), where available: the velocity of the
+    vertical COM, the vertical GRF that the COM's acceleration implies (``mass_kg`` given: the candidate side,
+    whose plates are the keypoints) and the motion energy of ``points`` (time, (n, k, d))."""
+    align = need("harness.align")
+    if "com_vertical" in side.signals:
+        t, z = side.signals["com_vertical"]
+        try:
+            side.add("com_vertical_velocity", t, align.vertical_velocity(t, z),
+                     side.sources["com_vertical"] + ", velocity")
+            if mass_kg is not None:
+                side.add("grf_vertical", t, align.com_vertical_force(t, z, mass_kg),
+                         f"body mass x (vertical COM acceleration + g), {side.sources['com_vertical']}")
+        except StancebenchError as exc:
+            side.unavailable["com_vertical_velocity"] = side.unavailable["grf_vertical"] = str(exc)
+    if points is not None:
+        try:
+            side.add("motion_energy", points[0], align.motion_energy(*points), f"motion energy of the {what}")
+        except StancebenchError as exc:
+            side.unavailable["motion_energy"] = str(exc)
 
 
 def _reference_com(side: Side, rec, subject: dict) -> None:
@@ -286,6 +348,14 @@ def _candidate_signals(side: Side, track, trial: dict, subject: dict) -> None:
         side.add("free_foot_height", feet["time_s"], feet["height_m"], "lifted foot height from keypoints")
     except Exception as exc:  # noqa: BLE001
         side.unavailable["free_foot_height"] = f"lifted foot height: {type(exc).__name__}: {exc}"
+    try:
+        _ttf, side.event_list = kp.keypoint_time_to_failure(track, stance=stance, camera=camera,
+                                                            height_m=subject["height_m"])
+        side.event_source = "keypoints (candidates.kpis.keypoint_time_to_failure)"
+    except Exception as exc:  # noqa: BLE001
+        side.unavailable["events"] = f"keypoint foot events: {type(exc).__name__}: {exc}"
+    kxy = np.asarray(track.keypoints, float)[..., :2]
+    _derived_alignment_signals(side, (np.asarray(track.times_s, float), kxy), "keypoints", subject["mass_kg"])
 
 
 def process_trial(task: dict, row: dict, figures: dict) -> None:
@@ -609,22 +679,62 @@ def _pair_rows(kpi_names, ref: dict | None, cand: dict | None, kind: str) -> lis
     return rows
 
 
-#: Alignment signal pairs tried in order for ``alignment_signal = "auto"``: (reference, candidate, what).
+#: Alignment signals: name -> (reference signal, candidate signal, what). ``auto`` tries them in this order, then
+#: the foot events; the first reliable estimate wins.
 ALIGNMENT_PAIRS = {
     "com_vertical": ("com_vertical", "com_vertical",
                      "vertical COM: markers vs keypoints (the protocol's knee dip or hop moves it on both sides)"),
     "free_ankle_vertical": ("free_ankle_vertical", "free_foot_height",
                             "lifted-foot height: ankle marker vs keypoints (foot lift and touch-down)"),
+    "vertical_grf": ("grf_vertical", "grf_vertical",
+                     "vertical GRF: force plates vs body mass x (keypoint COM vertical acceleration + g)"),
+    "com_vertical_velocity": ("com_vertical_velocity", "com_vertical_velocity",
+                              "vertical COM velocity: markers vs keypoints"),
+    "motion_energy": ("motion_energy", "motion_energy",
+                      "motion energy: sum of squared marker speeds vs squared keypoint speeds"),
 }
+#: Foot events matched by name for ``alignment_signal = "event"`` (and last in ``auto``).
+ALIGNMENT_EVENTS = ("foot_lift", "touch_down")
+#: Event alignment is flagged when the matched events disagree by more than this (RMS, s).
+EVENT_MAX_RESIDUAL_S = 0.1
+
+
+def _align_by_foot_events(ref: Side, cand: Side) -> tuple[Any, str]:
+    """``harness.align.align_by_events`` on the foot events both sides found (first of each name)."""
+    from ground_truth.errors import AlignmentError
+
+    def first(events):
+        out = {}
+        for e in sorted(events, key=lambda e: e.time):
+            out.setdefault(e.name, float(e.time))
+        return out
+    # Markers time the foot the way keypoints do; plates see the lift ~0.1 s before the foot visibly rises.
+    if ref.kinematic_events:
+        ref_events, ref_source = ref.kinematic_events, "foot markers (ground_truth.events.marker_events)"
+    else:
+        ref_events, ref_source = ref.event_list, ref.event_source
+    r, c = first(ref_events), first(cand.event_list)
+    names = [n for n in ALIGNMENT_EVENTS if n in r and n in c]
+    if not names:
+        raise AlignmentError(f"no foot event seen on both sides (reference: {sorted(r) or 'none'} from "
+                             f"{ref_source}; candidate: {sorted(c) or 'none'}"
+                             f"{'; ' + cand.unavailable['events'] if 'events' in cand.unavailable else ''})")
+    res = need("harness.align", "align_by_events")([r[n] for n in names], [c[n] for n in names],
+                                                   max_residual_s=EVENT_MAX_RESIDUAL_S)
+    note = "" if ref.kinematic_events else "; plate events lead the visible lift by ~0.1 s"
+    return res, f"foot events ({', '.join(names)}): {ref_source} vs {cand.event_source}{note}"
 
 
 def align_sides(ref: Side, cand: Side, settings: dict, trial: dict) -> dict:
     """Estimate t_ref = t_cand + offset (+ drift·t_cand) from a signal both sides observe.
 
-    ``alignment_signal``: ``known`` uses the manifest's offset as is; ``auto`` tries the vertical COM (the
-    single-leg-stance protocol's knee dip or hop moves it sharply on both sides), then the lifted ankle's
-    height; the first reliable estimate wins. An unreliable estimate (no clear correlation peak) refuses the
-    trial with the reason (AlignmentError), it is never used silently.
+    ``alignment_signal``: ``known`` uses the manifest's offset as is; one of :data:`ALIGNMENT_PAIRS`
+    cross-correlates that signal (``harness.align.estimate_offset``); ``event`` matches the foot lift and
+    touch-down found on both sides (``harness.align.align_by_events``); ``auto`` tries the signals in the order
+    of :data:`ALIGNMENT_PAIRS` (the vertical COM first: the single-leg-stance protocol's knee dip or hop moves it
+    sharply on both sides; the vertical GRF for plates without markers), then the events; the first reliable
+    estimate wins. An unreliable estimate (no clear correlation peak, events that disagree) refuses the trial
+    with the reason (AlignmentError), it is never used silently.
     """
     from ground_truth.errors import AlignmentError
 
@@ -638,18 +748,29 @@ def align_sides(ref: Side, cand: Side, settings: dict, trial: dict) -> dict:
                                 field=f"trials.{trial['id']}.known_clock_offset_s")
         return {"method": "known offset from the manifest", "offset_s": known,
                 "drift_ppm": trial.get("known_drift_ppm") or 0.0, **truth, "offset_error_s": 0.0}
-    estimate_offset = need("harness.align", "estimate_offset")
-    pairs = (list(ALIGNMENT_PAIRS.values()) if choice == "auto"
-             else [ALIGNMENT_PAIRS[choice]] if choice in ALIGNMENT_PAIRS else [])
-    if not pairs:
+    if choice not in ALIGNMENT_PAIRS and choice not in ("auto", "event"):
         raise NotAvailableError(f"not available: alignment signal {choice!r} is not implemented "
-                                f"(use auto, {', '.join(ALIGNMENT_PAIRS)} or known)")
+                                f"(use auto, {', '.join(ALIGNMENT_PAIRS)}, event or known)")
+    estimate_offset = need("harness.align", "estimate_offset")
+    pairs = (list(ALIGNMENT_PAIRS.items()) if choice == "auto"
+             else [(choice, ALIGNMENT_PAIRS[choice])] if choice in ALIGNMENT_PAIRS else [])
     reasons = []
-    for rname, cname, what in pairs:
+
+    def accept(res, what, signal):
+        out = res.to_dict()
+        out["method"] = f"{res.method}: {what}"
+        out["signal"] = signal
+        out.update(truth)
+        if known is not None:
+            out["offset_error_s"] = float(res.offset_s - known)
+        return out
+
+    for name, (rname, cname, what) in pairs:
         if rname not in ref.signals or cname not in cand.signals:
             missing = rname if rname not in ref.signals else cname
             side = ref if rname not in ref.signals else cand
-            reasons.append(f"{what}: {side.unavailable.get('com', 'signal ' + missing + ' missing')}")
+            why = side.unavailable.get(missing) or side.unavailable.get("com") or f"signal {missing} missing"
+            reasons.append(f"{what}: {why}")
             continue
         rt, rx = ref.signals[rname]
         ct, cx = cand.signals[cname]
@@ -658,13 +779,15 @@ def align_sides(ref: Side, cand: Side, settings: dict, trial: dict) -> dict:
         if not res.reliable:
             reasons.append(f"{what}: {res.reason}")
             continue
-        out = res.to_dict()
-        out["method"] = f"{res.method}: {what}"
-        out["signal"] = rname
-        out.update(truth)
-        if known is not None:
-            out["offset_error_s"] = float(res.offset_s - known)
-        return out
+        return accept(res, what, name)
+    if choice in ("auto", "event"):
+        try:
+            res, what = _align_by_foot_events(ref, cand)
+            if res.reliable:
+                return accept(res, what, "event")
+            reasons.append(f"foot events: {res.reason}")
+        except AlignmentError as exc:
+            reasons.append(f"foot events: {exc}")
     raise AlignmentError("no reliable clock alignment: " + "; ".join(reasons))
 
 

@@ -159,3 +159,10 @@ def test_cli_validate_check_reports_bad_manifest_with_exit_2(tmp_path, capsys):
     rc = main(["validate", str(path), "--out", str(tmp_path / "out"), "--check"])
     err = capsys.readouterr().err
     assert rc == 2 and "unknown subject 'S99'" in err and "study.toml" in err
+
+
+def test_every_accepted_alignment_signal_is_implemented():
+    # the manifest must not accept a signal the orchestration then cannot use
+    from harness.manifest import ALIGNMENT_SIGNALS
+    from harness.pairing import ALIGNMENT_PAIRS
+    assert set(ALIGNMENT_SIGNALS) == set(ALIGNMENT_PAIRS) | {"auto", "event", "known"}
