@@ -213,3 +213,25 @@ def test_com_vertical_force_and_alignment_with_plate():
     fz = f_of(tp - 0.42) + rng.normal(0, 2, tp.size)
     r = estimate_offset(tp, fz, tc, f_video, max_lag_s=1.0, lowpass_hz=5.0)
     assert r.reliable and abs(r.offset_s - 0.42) < 0.005
+
+
+def test_vertical_velocity_and_motion_energy():
+    from harness.align import motion_energy, vertical_velocity
+    t = np.arange(0, 4, 0.01)
+    z = 0.9 + 0.02 * np.sin(2 * np.pi * 0.5 * t)
+    v = vertical_velocity(t, z)
+    inner = (t > 0.5) & (t < 3.5)
+    np.testing.assert_allclose(v[inner], 0.02 * np.pi * np.cos(np.pi * t[inner]), atol=2e-4)
+    # two points moving at 1 and 2 m/s: energy 1 + 4 = 5 (m/s)^2; one point missing for a while is made up
+    # for by scaling (k / n_valid), so the signal has no step; a sample with too few points is NaN
+    pts = np.stack([np.column_stack([t, 0 * t]), np.column_stack([2 * t, 0 * t])], axis=1)
+    e = motion_energy(t, pts, lowpass_hz=None)
+    np.testing.assert_allclose(e[1:-1], 5.0)
+    gap = pts.copy()
+    gap[100:150, 1] = np.nan
+    e = motion_energy(t, gap, lowpass_hz=None, min_valid_fraction=1.0)
+    assert np.all(np.isnan(e[100:150])) and np.isfinite(e[200])
+    e = motion_energy(t, gap, lowpass_hz=None, min_valid_fraction=0.5)
+    np.testing.assert_allclose(e[110:140], 2.0)       # only the 1 m/s point, scaled by 2/1
+    with pytest.raises(InputError, match="points"):
+        motion_energy(t, pts[:, :, 0])
