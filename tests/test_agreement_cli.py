@@ -137,6 +137,23 @@ def test_agreement_other_methods(capsys, method, key):
     assert rc == 0
     d = json.loads(out)
     assert d["method"] == method and key in d and d["n"] == 99
+    # every method prints the contract's keys, CIs as [low, high] around the estimate
+    for k in ("bias", "sd", "loa_lower", "loa_upper"):
+        assert np.isfinite(d[k]), k
+    for k in ("bias", "loa_lower", "loa_upper"):
+        lo, hi = d[f"{k}_ci"]
+        assert lo < d[k] < hi, k
+
+
+def test_agreement_regression_confidence_and_loa_ci(capsys):
+    path = shared_path("agreement", "ba1999_table2_plasma_volume.csv")
+    base = ["agreement", str(path), "--reference", "Hurley", "--candidate", "Nadler", "--method", "regression",
+            "--json"]
+    d95 = json.loads(_run(capsys, base)[1])
+    d99 = json.loads(_run(capsys, base + ["--confidence", "0.99"])[1])
+    assert d99["bias"] == d95["bias"] and d99["bias_ci"][0] < d95["bias_ci"][0]
+    rc, _, err = _run(capsys, base + ["--loa-ci", "exact"])
+    assert rc == 2 and "--loa-ci" in err
 
 
 def test_agreement_ba1999_replicates_published_via_cli(capsys, tmp_path):

@@ -61,7 +61,11 @@ def run(args) -> int:
                              expected="complete pairs, or --subject with a replicates method")
         ref, cand = pairs[args.reference].to_numpy(float), pairs[args.candidate].to_numpy(float)
         if method == "regression":
-            out = bland_altman_regression(ref, cand, multiplier=args.multiplier).to_dict()
+            if loa_ci != "approximate":
+                raise InputError(f"--loa-ci {loa_ci} is not available for regression-based limits",
+                                 field="--loa-ci", expected="approximate (the default)")
+            out = bland_altman_regression(ref, cand, multiplier=args.multiplier,
+                                          confidence=args.confidence).to_json_dict()
         else:
             if loa_ci == "mover":
                 raise InputError("--loa-ci mover applies to replicated designs", field="--loa-ci",
