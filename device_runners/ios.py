@@ -7,6 +7,7 @@ record (latency from the prediction test, ``init_ms`` from the load test).
 """
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -81,6 +82,11 @@ def run_ios(model_path, *, scheme: str, destination: str, project=None, workspac
         The xcodebuild executable.
     only_testing : str, optional
         ``-only-testing:`` value, e.g. ``AppTests/StancebenchModelBenchmarkTests``.
+    compute_units, runs : optional
+        Passed to the template's test process as ``STANCEBENCH_COMPUTE_UNITS`` and ``STANCEBENCH_ITERATIONS``
+        (through xcodebuild's ``TEST_RUNNER_`` environment prefix, Xcode 13+). The record's ``protocol.runs``
+        is the number of predictions the log holds; a different number than asked for is recorded in
+        ``errors`` (e.g. an older template with a fixed count).
 
     Raises
     ------
@@ -98,8 +104,15 @@ def run_ios(model_path, *, scheme: str, destination: str, project=None, workspac
     cmd += ["-project", str(project)] if project is not None else ["-workspace", str(workspace)]
     if only_testing:
         cmd.append(f"-only-testing:{only_testing}")
+    if runs is not None:
+        _validate_type(runs, int, "runs")
+        if runs < 1:
+            raise InputError(f"must be >= 1, got {runs}", field="runs")
+    env = dict(os.environ, TEST_RUNNER_STANCEBENCH_COMPUTE_UNITS=compute_units)
+    if runs is not None:
+        env["TEST_RUNNER_STANCEBENCH_ITERATIONS"] = str(runs)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout_s)
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout_s, env=env)
     except FileNotFoundError:
         raise DeviceError(f"xcodebuild not found: {xcodebuild} (Xcode runs on macOS; pass --xcodebuild PATH)") \
             from None
@@ -124,7 +137,7 @@ def run_ios(model_path, *, scheme: str, destination: str, project=None, workspac
     rec.device.os = dest.get("OS") and f"{dest.get('platform', 'iOS')} {dest['OS']}"
     rec.runtime = RuntimeInfo(name="coreml (xctest)", version=_xcode_version(str(xcodebuild)),
                               delegate=compute_units, threads=None)
-    rec.protocol = ProtocolInfo(warmup_runs=1, runs=runs or rec.latency.n)
+    rec.protocol = ProtocolInfo(warmup_runs=1, runs=rec.latency.n)
     rec.source.update({"runner": "ios", "command": " ".join(cmd), "exit_status": proc.returncode})
     if load_case is not None:
         rec.latency.init_ms = load_case.latency.mean_ms
@@ -136,6 +149,10 @@ def run_ios(model_path, *, scheme: str, destination: str, project=None, workspac
     rec.raw_log = log
     if proc.returncode != 0:
         rec.errors.append(f"xcodebuild exited {proc.returncode}: " + "; ".join(errors[:3]))
+    if runs is not None and rec.latency.n is not None and rec.latency.n != runs:
+        rec.errors.append(f"asked for {runs} timed predictions, the log holds {rec.latency.n} (a template "
+                          f"installed with a fixed count, or an Xcode older than 13 that does not forward "
+                          f"TEST_RUNNER_ variables)")
     rec.missing = []
     for name in ("init_ms", "first_ms", "p90_ms", "p99_ms"):
         if getattr(rec.latency, name) is None:

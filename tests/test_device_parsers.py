@@ -286,6 +286,10 @@ def test_cli_device_parse(tmp_path, capsys):
     doc = json.loads(out.read_text())
     assert doc["schema_version"] == 1 and len(doc["records"]) == 2
     assert doc["records"][1]["latency"]["p50_ms"] == approx(115.35)
+    # the contract's form: --json without a file prints the same document on stdout
+    capsys.readouterr()
+    assert main(["device-parse", str(path), "--kind", "benchmark_model", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == doc
     bs = shared_path("device_outputs", "android_batterystats_estimated_power_legacy_android7_11.txt")
     assert main(["device-parse", str(bs), "--kind", "batterystats", "--uid", "10090"]) == 0
     assert "energy=15.8mAh" in capsys.readouterr().out

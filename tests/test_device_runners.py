@@ -264,7 +264,8 @@ def test_swift_template_installs(tmp_path):
         assert metric in text
     out = install_template(tmp_path, "PoseLandmark.mlpackage", iterations=30, compute_units="cpuAndNeuralEngine")
     body = out.read_text()
-    assert 'modelName = "PoseLandmark"' in body and "iterations = 30" in body and "{{" not in body
+    assert 'modelName = "PoseLandmark"' in body and '?? "") ?? 30' in body and "{{" not in body
+    assert "default: return .cpuAndNeuralEngine" in body and 'environment["STANCEBENCH_ITERATIONS"]' in body
     with pytest.raises(InputError):
         install_template(tmp_path, "bad name!.mlmodel")
 
@@ -307,6 +308,29 @@ def test_cli_device_bench_ios(monkeypatch, tmp_path, capsys):
     assert rc == 0 and json.loads(out.read_text())["records"][0]["latency"]["n"] == 10
     assert main(["device-bench", str(DETECTOR), "--runner", "ios", "--json", str(out)]) == 2
     assert "--scheme" in capsys.readouterr().err
+    # --runs and --delegate reach the template's test process; the record says what was measured
+    env_out = tmp_path / "env.txt"
+    monkeypatch.setenv("FAKE_XCODEBUILD_ENV_OUT", str(env_out))
+    rc = main(["device-bench", str(DETECTOR), "--runner", "ios", "--xcodebuild", FAKE_XCODEBUILD,
+               "--ios-project", str(tmp_path / "A.xcodeproj"), "--scheme", "A", "--runs", "25",
+               "--delegate", "cpuOnly", "--destination", "platform=iOS,name=Test iPhone", "--json", str(out)])
+    assert rc == 0
+    assert set(env_out.read_text().splitlines()) >= {"STANCEBENCH_ITERATIONS=25", "STANCEBENCH_COMPUTE_UNITS=cpuOnly"}
+    rec = json.loads(out.read_text())["records"][0]
+    assert rec["protocol"]["runs"] == rec["latency"]["n"] == 10 and rec["runtime"]["delegate"] == "cpuOnly"
+    assert any("asked for 25" in e for e in rec["errors"])
+    # options the ios runner cannot honour are refused, not dropped
+    capsys.readouterr()
+    assert main(["device-bench", str(DETECTOR), "--runner", "ios", "--xcodebuild", FAKE_XCODEBUILD,
+                 "--ios-project", str(tmp_path / "A.xcodeproj"), "--scheme", "A", "--threads", "2",
+                 "--destination", "platform=iOS,name=Test iPhone"]) == 2
+    assert "--threads" in capsys.readouterr().err
+
+
+def test_cli_device_bench_host_refuses_a_delegate_it_cannot_run(capsys):
+    assert main(["device-bench", str(LANDMARK), "--runner", "host", "--delegate", "gpu"]) == 2
+    err = capsys.readouterr().err
+    assert "--delegate" in err and "android" in err
 
 
 @pytest.mark.slow

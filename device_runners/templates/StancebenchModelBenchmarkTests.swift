@@ -15,8 +15,24 @@ import XCTest
 
 final class StancebenchModelBenchmarkTests: XCTestCase {
     static let modelName = "{{MODEL_NAME}}"          // resource name without extension
-    static let iterations = {{ITERATIONS}}           // timed predictions (XCTMeasureOptions.iterationCount)
-    static let computeUnits: MLComputeUnits = .{{COMPUTE_UNITS}}   // all | cpuOnly | cpuAndGPU | cpuAndNeuralEngine
+    // The runner (stancebench device-bench --runs N --delegate UNITS) sets TEST_RUNNER_STANCEBENCH_ITERATIONS and
+    // TEST_RUNNER_STANCEBENCH_COMPUTE_UNITS; xcodebuild passes TEST_RUNNER_-prefixed variables to the test process
+    // without the prefix. Without them, the values written when the template was installed apply.
+    static let environment = ProcessInfo.processInfo.environment
+    // timed predictions (XCTMeasureOptions.iterationCount)
+    static let iterations: Int = Int(environment["STANCEBENCH_ITERATIONS"] ?? "") ?? {{ITERATIONS}}
+    // all | cpuOnly | cpuAndGPU | cpuAndNeuralEngine
+    static let computeUnits: MLComputeUnits = {
+        switch environment["STANCEBENCH_COMPUTE_UNITS"] ?? "" {
+        case "all": return .all
+        case "cpuOnly": return .cpuOnly
+        case "cpuAndGPU": return .cpuAndGPU
+        case "cpuAndNeuralEngine":
+            if #available(iOS 16.0, macOS 13.0, *) { return .cpuAndNeuralEngine }
+            return .all
+        default: return .{{COMPUTE_UNITS}}
+        }
+    }()
 
     private func modelURL() throws -> URL {
         let bundle = Bundle(for: StancebenchModelBenchmarkTests.self)

@@ -13,13 +13,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("model", help="model file: .tflite (host, android) or .mlmodel/.mlpackage (ios, host coreml)")
     p.add_argument("--runner", required=True, choices=["host", "android", "ios"])
     p.add_argument("--threads", type=int, help="CPU threads (default: host 1, android 4)")
-    p.add_argument("--runs", type=int, default=50, help="timed runs per trial (default 50)")
+    p.add_argument("--runs", type=int, help="timed runs per trial (default: host and android 50, ios the count "
+                                           "the template was installed with)")
     p.add_argument("--warmup", type=int, help="warm-up runs (default: host 5, android 1)")
     p.add_argument("--min-secs", type=float, help="time for at least this long (default: host 0, android 1)")
     p.add_argument("--trials", type=int, default=1, help="repeated trials (replicability, default 1)")
     p.add_argument("--cooldown", type=float, default=0.0, help="seconds of rest between trials")
     p.add_argument("--delegate", help="android: cpu|xnnpack|gpu|nnapi|hexagon; ios: Core ML compute units "
-                                      "all|cpuOnly|cpuAndGPU|cpuAndNeuralEngine")
+                                      "all|cpuOnly|cpuAndGPU|cpuAndNeuralEngine; host: xnnpack (LiteRT's CPU "
+                                      "default, the only one a host runs)")
     g = p.add_argument_group("host")
     g.add_argument("--runtime", default="litert", choices=["litert", "tflite_runtime", "mediapipe", "coreml"])
     g.add_argument("--cpus", help="pin to these CPUs, e.g. 0,1")
@@ -70,6 +72,18 @@ def run(args) -> int:
     from ground_truth.errors import InputError
 
     records, summary = [], None
+    if args.runner == "host" and args.delegate not in (None, "xnnpack"):
+        raise InputError(f"the host runner has no {args.delegate!r} delegate", field="--delegate",
+                         expected="xnnpack (LiteRT's CPU default) on the host; gpu, nnapi and hexagon run on a phone "
+                                  "(--runner android), Core ML compute units on iOS (--runner ios)")
+    if args.runner == "ios":
+        given = [f for f, v in (("--threads", args.threads), ("--warmup", args.warmup), ("--min-secs", args.min_secs))
+                 if v is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} cannot be set for the ios runner", field=given[0],
+                             expected="--runs and --delegate (Core ML picks its threads; XCTest's measure block "
+                                      "times every iteration)")
+    runs = args.runs if args.runs is not None or args.runner == "ios" else 50
     try:
         if args.runner == "host":
             from device_runners.host import run_host, summarize_trials
@@ -84,7 +98,7 @@ def run(args) -> int:
                 except ValueError:
                     raise InputError(f"not a list of CPU numbers: {args.cpus!r}", field="--cpus",
                                      expected="e.g. 0,1") from None
-            records = run_host(args.model, runtime=args.runtime, threads=args.threads or 1, runs=args.runs,
+            records = run_host(args.model, runtime=args.runtime, threads=args.threads or 1, runs=runs,
                                warmup=5 if args.warmup is None else args.warmup,
                                min_secs=0.0 if args.min_secs is None else args.min_secs,
                                cooldown_s=args.cooldown, trials=args.trials, cpu_affinity=cpus, frame=frame)
@@ -97,7 +111,7 @@ def run(args) -> int:
             else:
                 records = run_android(args.model, adb=args.adb, serial=args.serial,
                                       benchmark_binary=args.benchmark_binary, threads=args.threads or 4,
-                                      runs=args.runs, warmup=1 if args.warmup is None else args.warmup,
+                                      runs=runs, warmup=1 if args.warmup is None else args.warmup,
                                       min_secs=1.0 if args.min_secs is None else args.min_secs,
                                       delegate=args.delegate or "xnnpack",
                                       trials=args.trials, cooldown_s=args.cooldown, battery=not args.no_battery)
@@ -111,7 +125,7 @@ def run(args) -> int:
             records = run_ios(args.model, scheme=args.scheme, destination=args.destination,
                               project=args.ios_project, workspace=args.ios_workspace, xcodebuild=args.xcodebuild,
                               only_testing=args.only_testing, compute_units=args.delegate or "all",
-                              runs=args.runs)
+                              runs=runs)
     except DeviceRunError as exc:
         # keep what was measured before the fault, then report it as bad input / device fault (exit 2)
         if args.json_out:

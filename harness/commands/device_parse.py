@@ -12,8 +12,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("file", help="saved log (text or JSON); '---8<---' lines separate independent excerpts")
     p.add_argument("--kind", required=True, choices=KINDS + ["auto"],
                    help="which tool printed the log ('auto': guess from its content)")
-    p.add_argument("--json", dest="json_out", metavar="OUT.json",
-                   help="write the records here ('-' for stdout); without it a summary table is printed")
+    p.add_argument("--json", dest="json_out", metavar="OUT.json", nargs="?", const="-",
+                   help="print the records as JSON on stdout, or write them to OUT.json ('-' is stdout too); "
+                        "without it a summary table is printed")
     p.add_argument("--uid", type=int, help="batterystats: keep only this UID (e.g. 2000 = adb shell)")
     p.set_defaults(func=run)
 
