@@ -119,4 +119,6 @@ def kappa_sentence(row: dict) -> str:
         s += f" (95% CI {number(lo, 2)} to {number(hi, 2)})"
     if word:
         s += f": {word} agreement beyond chance (Landis & Koch 1977)"
-    return s + f", over {row.get('n', 'n/a')} trial(s)."
+    s += f", over {row.get('n', 'n/a')} trial(s)."
+    # why kappa or its interval is missing (refused, a rater with one label, truncated CI)
+    return s + (f" Note: {row['note']}." if row.get("note") else "")

@@ -87,6 +87,24 @@ def test_bad_input():
         kappa(pd.DataFrame({"a": [1, 2]}), ["a", "q"])
 
 
+def test_a_rater_with_one_level_gives_kappa_0_and_says_why(tmp_path, capsys):
+    # observed agreement equals chance agreement whatever the other rater does: kappa is 0 by construction,
+    # and the large-sample SE degenerates (it came out as 8e-9, giving "z 0, p 1, CI +-1.6e-8")
+    for w in ("none", "linear", "quadratic"):
+        r = cohen_kappa(["x"] * 6, ["x", "y", "z", "x", "y", "x"], weights=w)
+        assert r.kappa == 0.0 and np.isnan(r.se) and np.isnan(r.z) and np.isnan(r.p) and np.isnan(r.ci_low)
+        assert "rater1 used a single category ('x')" in r.note and "by construction" in r.note
+    # through the CLI: JSON null for what is undefined, and the note
+    from harness.cli import main
+    path = tmp_path / "k.csv"
+    pd.DataFrame({"a": ["x"] * 5, "b": ["x", "y", "x", "y", "y"]}).to_csv(path, index=False)
+    capsys.readouterr()
+    assert main(["kappa", str(path), "--raters", "a,b", "--json"]) == 0
+    import json
+    d = json.loads(capsys.readouterr().out)
+    assert d["kappa"] == 0.0 and d["z"] is None and d["p"] is None and "single category" in d["note"]
+
+
 def test_landis_koch_words():
     # Landis & Koch 1977 Biometrics 33:159 bands
     assert [landis_koch(v) for v in (-0.1, 0.1, 0.3, 0.5, 0.7, 0.9)] == [

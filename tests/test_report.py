@@ -238,6 +238,12 @@ def test_kpi_without_statistics_is_listed_as_not_measured_with_its_note(results)
     st = section(render_html(res), "strategy")
     assert st.count("<img") == 1 and "<td>diagnosis</td><td>eyes_closed_foam</td><td>mini-wright</td><td>0.2</td>" in st
     assert section(render_html(res), "summary").count("Cohen&#39;s kappa") == 1
+    # a kappa without an interval says why
+    res["categorical"] = [dict(pooled, kappa=0.0, kappa_ci_low=None, kappa_ci_high=None,
+                               note="rater1 used a single category ('ankle') for every subject")]
+    st = section(render_html(res), "strategy")
+    assert "Cohen&#39;s kappa = 0: " in st or "Cohen&#39;s kappa = 0, over" in st
+    assert "Note: rater1 used a single category (&#39;ankle&#39;) for every subject." in st
 
 
 def test_candidate_only_trials_are_labelled_and_missing_reasons_name_the_side(results):

@@ -128,6 +128,22 @@ def cohen_kappa(rater1, rater2, *, weights: str | None = None, labels=None,
         raise InputError(f"both raters used a single category ({cats[int(np.argmax(pr))]!r}) for every subject: "
                          "chance agreement is 1 and kappa is undefined", field="rater1",
                          expected="ratings that use at least two categories")
+    constant = [name for name, marg in (("rater1", pr), ("rater2", pc)) if np.isclose(marg.max(), 1.0)]
+    confusion = pd.DataFrame(table.astype(int), index=pd.Index(cats, name="rater1"),
+                             columns=pd.Index(cats, name="rater2"))
+    base_note = "" if not n_dropped else f"{n_dropped} subject(s) with a missing label dropped"
+    if constant:
+        # One rater never varies: observed agreement equals chance agreement whatever the other does, so kappa
+        # is 0 by construction and its large-sample SE degenerates to 0 (z, p and CI would be meaningless).
+        nan = float("nan")
+        which = constant[0]
+        cat = cats[int(np.argmax(pr if which == "rater1" else pc))]
+        note = "; ".join(x for x in (base_note, f"{which} used a single category ({cat!r}) for every subject: "
+                                     "kappa is 0 by construction (no agreement beyond chance is possible); "
+                                     "SE, z, p and CI are undefined") if x)
+        return KappaResult(method="cohen", kappa=0.0, se=nan, ci_low=nan, ci_high=nan, z=nan, p=nan, n=n,
+                           n_raters=2, labels=cats, weights=weights, p_observed=po, p_expected=pe,
+                           confusion=confusion, confidence=confidence, n_dropped=n_dropped, note=note)
     kappa = (po - pe) / (1 - pe)
     wr = w @ pc          # w̄_i.
     wc = pr @ w          # w̄_.j
@@ -135,12 +151,14 @@ def cohen_kappa(rater1, rater2, *, weights: str | None = None, labels=None,
     var1 = (np.sum(p * (w - (wr[:, None] + wc[None, :]) * (1 - kappa)) ** 2)
             - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2)
     se0, se1 = np.sqrt(max(var0, 0.0)), np.sqrt(max(var1, 0.0))
-    z = kappa / se0 if se0 > 0 else float("nan")
+    if se0 > 1e-12:
+        z = kappa / se0
+    else:
+        z = float("nan")
+        base_note = "; ".join(x for x in (base_note, "the SE under the null is 0 (a degenerate table): z and p "
+                                          "are undefined") if x)
     zq = stats.norm.ppf(0.5 + confidence / 2)
-    confusion = pd.DataFrame(table.astype(int), index=pd.Index(cats, name="rater1"),
-                             columns=pd.Index(cats, name="rater2"))
-    lo, hi, note = _wald_ci(kappa, se1, zq,
-                            "" if not n_dropped else f"{n_dropped} subject(s) with a missing label dropped")
+    lo, hi, note = _wald_ci(kappa, se1, zq, base_note)
     return KappaResult(method="cohen", kappa=float(kappa), se=float(se1), ci_low=lo, ci_high=hi, z=float(z),
                        p=float(2 * stats.norm.sf(abs(z))), n=n, n_raters=2, labels=cats, weights=weights,
                        p_observed=po, p_expected=pe, confusion=confusion, confidence=confidence,
