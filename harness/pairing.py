@@ -146,6 +146,7 @@ class Side:
         self.observable_axis = None
         self.horizontal_dir = None
         self.plane_point = None
+        self.stabilogram: dict | None = None     # candidate: both sides' COM on the KPI grid (report figure)
 
     def add(self, name: str, t, values, source: str) -> None:
         self.signals[name] = (np.asarray(t, float), np.asarray(values, float))
@@ -527,11 +528,13 @@ def _com_kpis(ref, cand, wanted, window, fs, lp, alignment) -> tuple[dict, dict]
                     xr = resample(rt, rxyz[:, j], grid)
                     how = f"{ref.sources['com_xyz']}; lab {'y' if j else 'x'} ({axis.upper()}) component"
                 r_out = _axis_com_kpis(grid, xr, fs, axis, lp, how)
+                cand.stabilogram = {"t": grid, "reference": xr, "candidate": xc, "axis": axis, "lowpass_hz": lp}
             elif "com" in ref.signals:
                 rt, rxy = ref.signals["com"]
                 j = ref.axes.index(axis)
-                r_out = _axis_com_kpis(grid, resample(rt, rxy[:, j], grid), fs, axis, lp,
-                                       f"{ref.sources['com']}; {axis.upper()} component")
+                xr = resample(rt, rxy[:, j], grid)
+                r_out = _axis_com_kpis(grid, xr, fs, axis, lp, f"{ref.sources['com']}; {axis.upper()} component")
+                cand.stabilogram = {"t": grid, "reference": xr, "candidate": xc, "axis": axis, "lowpass_hz": lp}
             else:
                 r_out = {k: {"value": None, "status": ref.unavailable.get("com", "no reference COM")} for k in wanted}
     else:
@@ -800,25 +803,56 @@ def _thin(t, y, n_max: int = 600):
 
 def _figures(figures: dict, ref, cand, alignment, window) -> None:
     """Arrays for the report (docs/report.md, ``figures_data``): the alignment signal of both sides, before and
-    after alignment, with the gold standard's foot events; and the COM stabilogram when both axes are seen."""
+    after alignment, with the gold standard's foot events; and the COM stabilogram of the paired KPIs."""
     if ref is None or cand is None or not alignment:
         return
-    name = alignment.get("signal")
-    pair = ALIGNMENT_PAIRS.get(name)
+    if cand.stabilogram is not None:
+        st = _stabilogram(cand.stabilogram)
+        if st:
+            figures["stabilogram"] = st
+    pair = ALIGNMENT_PAIRS.get(alignment.get("signal"))
     if pair is None or pair[0] not in ref.signals or pair[1] not in cand.signals:
         return
     rt, rx = ref.signals[pair[0]]
     ct, cx = cand.signals[pair[1]]
     # each side minus its own median: the two sides measure one motion in different absolute frames
-    ry = (rx - np.nanmedian(rx)) * 100.0
-    cy = (cx - np.nanmedian(cx)) * 100.0
+    unit, scale = {"grf_vertical": ("N", 1.0), "motion_energy": ("relative", None)}.get(pair[0], ("cm", 100.0))
+    if scale is None:     # energies of different points and units: each side over its own median
+        ry, cy = rx / np.nanmedian(rx), cx / np.nanmedian(cx)
+    else:
+        ry, cy = (rx - np.nanmedian(rx)) * scale, (cx - np.nanmedian(cx)) * scale
+    if pair[0] == "com_vertical_velocity":
+        unit = "cm/s"
     figures["time_series"] = {
-        "signal": f"{pair[2].split(':')[0]} (each side minus its median)", "unit": "cm",
-        "reference": _thin(rt, ry), "candidate": _thin(_to_ref_clock(ct, alignment), cy),
+        "signal": f"{pair[2].split(':')[0]} (each side {'over' if scale is None else 'minus'} its median)",
+        "unit": unit, "reference": _thin(rt, ry), "candidate": _thin(_to_ref_clock(ct, alignment), cy),
         "candidate_raw": _thin(ct, cy),
         "events": [{"name": k.replace("_", " "), "time": v} for k, v in ref.events.items()]
                   + [{"name": "analysis window", "time": window[0]}]}
     figures["lag_correlation"] = _lag_correlation(rt, rx, ct, cx, alignment)
+
+
+def _stabilogram(st: dict) -> dict:
+    """COM displacement against time on the observable axis over the analysis window, both sides on the KPI
+    grid and low-passed as the KPIs are, each minus its own mean (the quantity RMS and path are taken of)."""
+    out = {"signal": f"COM {st['axis'].upper()} displacement (each side minus its mean)", "unit": "cm",
+           "axis": st["axis"]}
+    lp = st.get("lowpass_hz")
+    for side in ("reference", "candidate"):
+        t, x = np.asarray(st["t"], float), np.asarray(st[side], float)
+        ok = np.flatnonzero(np.isfinite(x))
+        if ok.size < 16:
+            return {}
+        t, x = t[ok[0]: ok[-1] + 1], x[ok[0]: ok[-1] + 1]
+        if lp and np.all(np.isfinite(x)):
+            from ground_truth.sway.common import lowpass
+            fs = 1.0 / float(np.median(np.diff(t)))
+            if lp < fs / 2:
+                x = lowpass(x[:, None], fs, lp)[:, 0]
+        out[side] = _thin(t, (x - np.nanmean(x)) * 100.0)
+    if lp:
+        out["signal"] += f", low-pass {lp:g} Hz"
+    return out
 
 
 def _lag_correlation(rt, rx, ct, cx, alignment, n_lags: int = 301) -> dict:

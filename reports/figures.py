@@ -166,7 +166,10 @@ def icc_forest_figure(rows: list[dict]) -> FigureImage:
 
 
 def stabilogram_figure(title: str, unit: str, reference: dict, estimate: dict, candidate: str) -> FigureImage:
-    """Horizontal sway path (ML vs AP) of the reference and the candidate, on equal axes."""
+    """Sway of the reference and the candidate: the horizontal path (``{"ml", "ap"}``: ML against AP, equal
+    axes), or the displacement of one axis against time (``{"t", "y"}``: what a single camera observes)."""
+    if "y" in reference or "y" in estimate:
+        return _stabilogram_against_time(title, unit, reference, estimate, candidate)
     fig, axes = _new(4.2, 4.0)
     ax = axes[0, 0]
     rml, rap = np.asarray(reference.get("ml", []), float), np.asarray(reference.get("ap", []), float)
@@ -181,13 +184,39 @@ def stabilogram_figure(title: str, unit: str, reference: dict, estimate: dict, c
     ax.legend(fontsize=7.5, loc="upper right")
     ax.tick_params(labelsize=8)
     _style(ax)
+    alt = (f"Stabilogram {title}: reference path (solid black, {rml.size} samples, ML range {_span(rml, unit)}, AP "
+           f"range {_span(rap, unit)}) and {candidate} path (dashed blue, {cml.size} samples, ML range "
+           f"{_span(cml, unit)}, AP range {_span(cap, unit)}).")
+    return _encode(fig, alt, title)
 
-    def span(a):
+
+def _span(a, unit: str) -> str:
+    a = np.asarray(a, float)
+    a = a[np.isfinite(a)]
+    return f"{_fmt(float(a.max() - a.min()))} {unit}" if a.size else "n/a"
+
+
+def _stabilogram_against_time(title, unit, reference, estimate, candidate) -> FigureImage:
+    fig, axes = _new(6.4, 2.8)
+    ax = axes[0, 0]
+    rt, ry = np.asarray(reference.get("t", []), float), np.asarray(reference.get("y", []), float)
+    ct, cy = np.asarray(estimate.get("t", []), float), np.asarray(estimate.get("y", []), float)
+    ax.plot(rt, ry, color=REFERENCE_COLOR, linewidth=0.9, label="reference")
+    ax.plot(ct, cy, color=color(0), linewidth=0.9, linestyle="--", label=candidate)
+    ax.axhline(0, color="0.8", linewidth=0.6, zorder=0)
+    ax.set_xlabel("time [s] (reference clock)", fontsize=8.5)
+    ax.set_ylabel(f"displacement [{unit}]" if unit else "displacement", fontsize=8.5)
+    ax.set_title(textwrap.fill(title, 80), fontsize=8.5)
+    ax.legend(fontsize=7.5, loc="upper right")
+    ax.tick_params(labelsize=8)
+    _style(ax)
+
+    def rms(a):
         a = a[np.isfinite(a)]
-        return f"{_fmt(float(a.max() - a.min()))} {unit}" if a.size else "n/a"
-    alt = (f"Stabilogram {title}: reference path (solid black, {rml.size} samples, ML range {span(rml)}, AP range "
-           f"{span(rap)}) and {candidate} path (dashed blue, {cml.size} samples, ML range {span(cml)}, AP range "
-           f"{span(cap)}).")
+        return f"{_fmt(float(np.sqrt(np.mean(a ** 2))))} {unit}" if a.size else "n/a"
+    alt = (f"Stabilogram {title}: displacement against time of the reference (solid black, {ry.size} samples, range "
+           f"{_span(ry, unit)}, RMS {rms(ry)}) and {candidate} (dashed blue, {cy.size} samples, range "
+           f"{_span(cy, unit)}, RMS {rms(cy)}), over {_fmt(float(rt.max() - rt.min())) if rt.size else 'n/a'} s.")
     return _encode(fig, alt, title)
 
 

@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.cli import main
@@ -44,6 +45,19 @@ def test_exit_code_and_files(demo_runs):
         assert (out / name).is_file(), name
     html = (out / "report.html").read_text()
     assert html.lstrip().lower().startswith("<!doctype html") and "S01" in html
+
+
+def test_report_draws_the_pipelines_stabilograms_and_alignment(demo_runs):
+    # the figures come from the study's own arrays (figures_data), not from a test fixture
+    fd = demo_runs["first"]["figures_data"]["trials"]
+    st = next(iter(fd.values()))["stabilogram"]
+    assert st["unit"] == "cm" and st["axis"] == "ml" and len(st["reference"]["t"]) == len(st["reference"]["y"]) > 30
+    assert abs(np.mean(st["reference"]["y"])) < 0.05         # each side minus its mean
+    html = (demo_runs["out"] / "report.html").read_text()
+    sec = html[html.index('id="stabilograms"'):html.index('id="alignment"')]
+    assert sec.count("<img") >= 1 and "Stabilogram COM ML displacement" in sec and "not measured" not in sec
+    al = html[html.index('id="alignment"'):]
+    assert "<img" in al.split("</section>")[0]
 
 
 def test_results_structure(demo_runs):
