@@ -1,6 +1,7 @@
 """Agreement sections of ``results.json`` from the paired KPI rows of a study.
 
-Per candidate × KPI × condition (``"all"`` pools every condition): Bland-Altman bias and limits with CIs
+Per candidate × KPI × protocol × condition (``"all"`` pools the conditions of one protocol; protocols are never
+pooled): Bland-Altman bias and limits with CIs
 (replicates method of Bland & Altman 2007 with MOVER CIs when subjects contribute several trials, the classic
 1986/1999 method otherwise), ICC(A,1) with its F-based CI and the Koo & Li (2016) reading of that CI, Lin's
 CCC with CI, and the mean absolute error with a subject-clustered bootstrap CI. Censored KPIs
@@ -32,12 +33,14 @@ def paired_table(rows: list[dict]) -> pd.DataFrame:
         if r.get("status") != "ok" or r.get("kind", "paired") != "paired" or not r.get("candidate"):
             continue
         for k in r.get("kpis", []):
-            recs.append({"trial_id": r["trial_id"], "subject": r["subject"], "condition": r["condition"],
+            recs.append({"trial_id": r["trial_id"], "subject": r["subject"],
+                         "protocol": r.get("protocol", ""), "condition": r["condition"],
                          "candidate": r["candidate"], "kpi": k["kpi"], "unit": k.get("unit", ""),
                          "reference": k.get("reference"), "candidate_value": k.get("candidate"),
                          "censored_reference": bool(k.get("censored_reference", k.get("censored", False))),
                          "censored_candidate": bool(k.get("censored_candidate", k.get("censored", False)))})
-    return pd.DataFrame.from_records(recs, columns=["trial_id", "subject", "condition", "candidate", "kpi", "unit",
+    return pd.DataFrame.from_records(recs, columns=["trial_id", "subject", "protocol", "condition", "candidate", "kpi",
+                                                    "unit",
                                                     "reference", "candidate_value", "censored_reference",
                                                     "censored_candidate"])
 
@@ -136,10 +139,10 @@ def _comparisons(table: pd.DataFrame, baseline: str, settings) -> list[dict]:
     out = []
     if table.empty:
         return out
-    for (kpi, cand), sub in table.groupby(["kpi", "candidate"], sort=False):
+    for (protocol, kpi, cand), sub in table.groupby(["protocol", "kpi", "candidate"], sort=False):
         if cand == baseline or _kpi_kind(kpi)[0] == "categorical":
             continue
-        base = table[(table["kpi"] == kpi) & (table["candidate"] == baseline)]
+        base = table[(table["protocol"] == protocol) & (table["kpi"] == kpi) & (table["candidate"] == baseline)]
         m = sub.merge(base[["trial_id", "candidate_value"]], on="trial_id", suffixes=("", "_baseline"))
         if _kpi_kind(kpi)[0] == "censored":
             m = m[~(m["censored_reference"] | m["censored_candidate"])]
@@ -147,7 +150,8 @@ def _comparisons(table: pd.DataFrame, baseline: str, settings) -> list[dict]:
         c = pd.to_numeric(m["candidate_value"], errors="coerce").to_numpy(float)
         b = pd.to_numeric(m["candidate_value_baseline"], errors="coerce").to_numpy(float)
         ok = np.isfinite(ref) & np.isfinite(c) & np.isfinite(b)
-        row = {"candidate": cand, "baseline": baseline, "kpi": kpi, "unit": sub["unit"].iloc[0], "metric": "mae",
+        row = {"candidate": cand, "baseline": baseline, "kpi": kpi, "protocol": protocol, "unit": sub["unit"].iloc[0],
+               "metric": "mae",
                "n": int(ok.sum()), "n_subjects": int(m.loc[ok, "subject"].nunique()),
                "method": "paired subject-clustered bootstrap", "diff": None, "diff_ci_low": None,
                "diff_ci_high": None, "note": ""}
@@ -175,15 +179,20 @@ def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
     settings = manifest.settings
     table = paired_table(rows)
     agreement, categorical = [], []
-    if not table.empty:
-        conditions = sorted(table["condition"].unique())
-        groups = [("all", table)] + ([(c, table[table["condition"] == c]) for c in conditions]
-                                     if len(conditions) > 1 else [])
-        for cond, part in groups:
+    groups = []
+    # Never pooled across protocols: a KPI of one name (COM path in single-leg stance and in mCTSIB) measures
+    # different tasks. "all" pools the conditions of one protocol.
+    for protocol in dict.fromkeys(table["protocol"]):
+        mine = table[table["protocol"] == protocol]
+        conditions = sorted(mine["condition"].unique())
+        groups += [(protocol, "all", mine)] + ([(protocol, c, mine[mine["condition"] == c]) for c in conditions]
+                                               if len(conditions) > 1 else [])
+    if groups:
+        for protocol, cond, part in groups:
             for (cand, kpi), sub in part.groupby(["candidate", "kpi"], sort=False):
                 kind, labels = _kpi_kind(kpi)
-                base = {"candidate": cand, "kpi": kpi, "condition": cond, "unit": sub["unit"].iloc[0],
-                        "kpi_kind": kind}
+                base = {"candidate": cand, "kpi": kpi, "protocol": protocol, "condition": cond,
+                        "unit": sub["unit"].iloc[0], "kpi_kind": kind}
                 try:
                     if kind == "categorical":
                         # categorical rows have no condition field (docs/results-schema.md): pooled

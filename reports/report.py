@@ -58,12 +58,14 @@ def _candidate_names(results: dict) -> list[str]:
 
 
 def _pairs(results: dict, kpi: str, candidate: str, condition: str = "all",
-           include_censored: bool = False) -> tuple[list[float], list[float]]:
+           include_censored: bool = False, protocol: str | None = None) -> tuple[list[float], list[float]]:
     ref, est = [], []
     for t in results.get("trials") or []:
         if t.get("candidate") != candidate or t.get("status", "ok") != "ok":
             continue
         if condition != "all" and t.get("condition") != condition:
+            continue
+        if protocol is not None and t.get("protocol") != protocol:
             continue
         for k in t.get("kpis") or []:
             if k.get("kpi") != kpi or (k.get("censored") and not include_censored):
@@ -76,8 +78,15 @@ def _pairs(results: dict, kpi: str, candidate: str, condition: str = "all",
 
 
 def _pooled(rows: list) -> list[dict]:
-    """Rows pooled over conditions: ``condition == "all"`` (or rows without a condition)."""
-    return [r for r in rows if isinstance(r, dict) and r.get("condition", "all") == "all"]
+    """Rows pooled over conditions: ``condition == "all"`` (or rows without a condition).
+
+    Conditions are pooled within a protocol only; when the rows span several protocols, each row's
+    ``candidate`` label names its protocol too (``candidate_name`` keeps the bare name for lookups)."""
+    out = [r for r in rows if isinstance(r, dict) and r.get("condition", "all") == "all"]
+    if len({r.get("protocol") for r in out}) > 1:
+        out = [dict(r, candidate_name=r.get("candidate"), candidate=f"{r.get('candidate', '?')} ({r.get('protocol')})")
+               for r in out]
+    return out
 
 
 def _agreement_all(results: dict) -> list[dict]:
@@ -238,7 +247,7 @@ def bland_altman_section(results: dict) -> Section:
     for kpi, rs in by_kpi.items():
         panels = []
         for r in rs:
-            ref, est = _pairs(results, kpi, r.get("candidate"))
+            ref, est = _pairs(results, kpi, r.get("candidate_name", r.get("candidate")), protocol=r.get("protocol"))
             panels.append({**r, "reference": ref, "estimate": est})
         notes = _notes(rs)
         if not any(p["reference"] for p in panels) and all(p.get("bias") is None for p in panels):

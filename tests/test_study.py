@@ -173,3 +173,33 @@ def test_alignment_recovers_offset_and_refuses_a_static_trial():
     # 'known' uses the manifest's offset as is
     k = align_sides(ref, cand, {"alignment_signal": "known"}, trial)
     assert k["offset_s"] == offset and k["method"].startswith("known")
+
+
+def test_agreement_is_never_pooled_across_protocols(tmp_path):
+    # The same KPI name in two protocols measures two tasks: one-leg COM path (candidate reads +1 cm) and
+    # two-feet mCTSIB COM path (candidate reads -1 cm). Pooled, the biases would cancel to ~0.
+    from types import SimpleNamespace
+
+    from harness.aggregate import agreement_sections
+    from harness.manifest import Settings
+    from reports import render_html
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for protocol, condition, shift in (("single_leg_stance", "eyes_open_firm", 1.0),
+                                       ("mctsib", "eyes_open_firm", -1.0)):
+        for i in range(6):
+            ref = float(rng.uniform(3, 9))
+            rows.append({"trial_id": f"{protocol}-{i}", "subject": f"S{i}", "protocol": protocol,
+                         "condition": condition, "candidate": "m", "status": "ok", "kind": "paired",
+                         "kpis": [{"kpi": "com_path_length", "unit": "cm", "reference": ref,
+                                   "candidate": ref + shift + float(rng.normal(0, 0.1)), "paired": True}]})
+    manifest = SimpleNamespace(settings=Settings(bootstrap=100), baseline=None)
+    agree = agreement_sections(rows, manifest)["agreement"]
+    by_protocol = {a["protocol"]: a for a in agree if a["condition"] == "all"}
+    assert set(by_protocol) == {"single_leg_stance", "mctsib"} and len(agree) == 2
+    assert by_protocol["single_leg_stance"]["bias"] == pytest.approx(1.0, abs=0.1) and by_protocol["mctsib"]["n"] == 6
+    assert by_protocol["mctsib"]["bias"] == pytest.approx(-1.0, abs=0.1)
+    # the report tells the two rows apart
+    html = render_html({"study": {"name": "two protocols"}, "trials": rows, "agreement": agree})
+    assert "m (single_leg_stance)" in html and "m (mctsib)" in html

@@ -40,14 +40,14 @@ STATS = ("mean", "median", "min", "max", "p50", "p90", "p95", "p99")
 #: (docs/results-schema.md). ``device`` rows are device-runner records with nested fields, checked against the
 #: data only. Fields present in the results rows are accepted too (the schema may grow).
 SECTION_FIELDS: dict[str, tuple[str, ...] | None] = {
-    "agreement": ("candidate", "kpi", "condition", "unit", "n", "n_subjects", "bias", "bias_ci_low",
+    "agreement": ("candidate", "kpi", "protocol", "condition", "unit", "n", "n_subjects", "bias", "bias_ci_low",
                   "bias_ci_high", "sd", "multiplier", "loa_lower", "loa_lower_ci_low", "loa_lower_ci_high",
                   "loa_upper", "loa_upper_ci_low", "loa_upper_ci_high", "icc_type", "icc", "icc_ci_low",
                   "icc_ci_high", "icc_interpretation", "ccc", "ccc_ci_low", "ccc_ci_high", "mae", "mae_ci_low",
                   "mae_ci_high", "n_censored", "note"),
-    "categorical": ("candidate", "kpi", "labels", "confusion", "kappa", "kappa_ci_low", "kappa_ci_high",
+    "categorical": ("candidate", "kpi", "protocol", "labels", "confusion", "kappa", "kappa_ci_low", "kappa_ci_high",
                     "weights", "n"),
-    "comparisons": ("candidate", "baseline", "kpi", "metric", "diff", "diff_ci_low", "diff_ci_high",
+    "comparisons": ("candidate", "baseline", "kpi", "protocol", "metric", "diff", "diff_ci_low", "diff_ci_high",
                     "n_subjects", "method"),
     "candidates": ("name", "kind", "model_sha256", "model_bytes", "precision", "runtime", "baseline"),
     "trials": ("trial_id", "subject", "protocol", "condition", "candidate", "status", "reason", "detection_rate",
