@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ground_truth.errors import ManifestError
+from ground_truth.errors import ManifestError, StancebenchError
 
 #: Trial kinds. ``paired`` trials have both sides; the other two are clearly labelled one-sided sections
 #: (real data sets often hold only a gold standard, or only video) whose KPIs are reported but never paired.
@@ -99,6 +99,8 @@ class StudyManifest:
     description: str = ""
     licences: list[dict[str, str]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: The study's own protocols (``protocols = ["lab.toml"]``): name -> ``Protocol.to_dict()``
+    protocol_defs: dict[str, dict] = field(default_factory=dict)
 
     def subject(self, subject_id: str) -> Subject:
         for s in self.subjects:
@@ -181,6 +183,35 @@ def protocol_conditions(name: str) -> tuple[str, ...]:
         return ()
 
 
+def _own_protocols(problems: _Problems, doc: dict, root: Path) -> dict[str, dict]:
+    """Load and register the study's own protocol files (``protocols = [...]``, layout of docs/protocols.md);
+    relative paths resolve against ``root`` (the manifest's folder)."""
+    items = doc.get("protocols", [])
+    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+        problems.add("protocols", f"is {items!r}", "a list of protocol TOML files, e.g. [\"lab_protocol.toml\"]")
+        return {}
+    from protocols import load_protocol, register_protocol
+    out = {}
+    for i, item in enumerate(items):
+        p = Path(item) if Path(item).is_absolute() else root / item
+        try:
+            proto = register_protocol(load_protocol(p))
+        except StancebenchError as exc:
+            problems.add(f"protocols[{i}]", str(exc), "a protocol TOML file (docs/protocols.md) with a new name")
+            continue
+        out[proto.name] = proto.to_dict()
+    return out
+
+
+def _condition_duration(name: str, condition: str) -> float | None:
+    """The protocol's maximum duration of one condition (s), or None when the protocols cannot tell."""
+    try:
+        from protocols import get_protocol
+        return float(get_protocol(name).condition(condition).duration_s)
+    except Exception:  # noqa: BLE001 - protocols unavailable: nothing to check against
+        return None
+
+
 def resolve_data_root(manifest_path: Path | None, declared: str | None, data_root: str | os.PathLike | None
                       ) -> Path:
     """The folder relative paths resolve against (CLI > environment > manifest > manifest folder)."""
@@ -260,7 +291,7 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
                    ) -> StudyManifest:
     """Validate a manifest already parsed from TOML (see :func:`load_manifest`)."""
     problems = _Problems(path)
-    known_top = {"study", "settings", "subjects", "trials", "candidates", "licences"}
+    known_top = {"study", "settings", "subjects", "trials", "candidates", "licences", "protocols"}
     for key in doc:
         if key not in known_top:
             problems.add(key, "unknown section", f"one of {', '.join(sorted(known_top))}")
@@ -273,6 +304,8 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
         problems.add("study.data_root", f"data root {root} is not a folder",
                      f"an existing folder (set --data-root or {DATA_ROOT_ENV})")
     name = study.get("name") or (path.stem if path else "study")
+    # protocol files belong to the study definition: relative to the manifest's folder, not the data root
+    protocol_defs = _own_protocols(problems, doc, path.parent if path is not None else root)
 
     # -- settings
     st = doc.get("settings", {})
@@ -405,6 +438,12 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
         off = _number(problems, t, "known_clock_offset_s", where, required=False, lo=-3600, hi=3600, unit="s")
         drift = _number(problems, t, "known_drift_ppm", where, required=False, lo=-1e5, hi=1e5, unit="ppm")
         dur = _number(problems, t, "duration_s", where, required=False, lo=0.5, hi=3600, unit="s")
+        if dur is not None and proto in protocols_known and cond in (allowed_conds or ()):
+            cap = _condition_duration(proto, cond)
+            if cap is not None and dur > cap:
+                problems.add(f"{where}.duration_s", f"is {dur:g} s, longer than the {cap:g} s of {proto!r} "
+                             f"condition {cond!r}", f"at most {cap:g} s (the trial's maximum, which censors "
+                             f"time-to-failure; a longer recording is cut there)")
         known_trial = {"id", "subject", "protocol", "condition", "stance_leg", "kind", "gold_standard", "video",
                        "camera", "camera_name", "known_clock_offset_s", "known_drift_ppm", "truth", "duration_s",
                        "notes"}
@@ -483,7 +522,7 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
     if settings.cache_dir is not None and not settings.cache_dir.is_absolute():
         settings.cache_dir = (root / settings.cache_dir).resolve()
     return StudyManifest(path, str(name), root, subjects, trials, candidates, settings,
-                         str(study.get("description", "")), list(licences), doc)
+                         str(study.get("description", "")), list(licences), doc, protocol_defs)
 
 
 def load_manifest(path: str | os.PathLike, *, data_root: str | os.PathLike | None = None,

@@ -147,6 +147,8 @@ class Side:
         self.horizontal_dir = None
         self.plane_point = None
         self.stabilogram: dict | None = None     # candidate: both sides' COM on the KPI grid (report figure)
+        self.step: tuple[float, str] | None = None   # bipedal protocols: first step (own clock), what saw it
+        self.step_source = ""
 
     def add(self, name: str, t, values, source: str) -> None:
         self.signals[name] = (np.asarray(t, float), np.asarray(values, float))
@@ -359,40 +361,98 @@ def _candidate_signals(side: Side, track, trial: dict, subject: dict) -> None:
     _derived_alignment_signals(side, (np.asarray(track.times_s, float), kxy), "keypoints", subject["mass_kg"])
 
 
+def _first_step_reference(side: Side, rec, trial: dict) -> None:
+    """Bipedal trials: the first time either foot leaves the floor (a step), from the plates (each plate taken
+    in turn as the lifted foot's) or else the foot markers; ``side.step`` = (time, source) or the reason."""
+    ev = need("ground_truth.events")
+    found = []
+    if len(rec.plates) >= 2:
+        v = rec.vertical_axis
+        fz = [p.force[:, v] for p in rec.plates[:2]]
+        t = rec.plates[0].signals.time
+        for a, b in ((0, 1), (1, 0)):
+            found += [(e.time, f"force plate {b} unloaded (threshold {rec.plates[0].threshold_n:g} N)")
+                      for e in ev.plate_events(t, fz[a], fz[b], threshold_n=rec.plates[0].threshold_n)
+                      if e.name == "foot_lift"]
+        side.step_source = "force plates (either foot's plate unloads)"
+    elif rec.markers is not None:
+        markers = _markers_z_up(rec)
+        for leg in ("left", "right"):
+            pts = _foot_points(markers, leg)
+            if pts is not None:
+                found += [(e.time, f"{leg} foot markers rise") for e in ev.marker_events(markers.time, pts)
+                          if e.name == "foot_lift"]
+        side.step_source = "foot markers (either foot rises)"
+    else:
+        side.unavailable["time_to_failure"] = "no second force plate and no markers: a step cannot be seen"
+        return
+    side.step = min(found) if found else None
+
+
+def _first_step_candidate(side: Side, trial: dict, subject: dict) -> None:
+    """Bipedal trials: the first foot lift of either foot in the keypoints (candidate clock)."""
+    kp = need("candidates.kpis")
+    ev = need("ground_truth.events")
+    found = []
+    for leg in ("left", "right"):
+        try:
+            f = kp.keypoint_feet(side.track, stance="right" if leg == "left" else "left", camera=side.camera,
+                                 height_m=subject["height_m"])
+            found += [(e.time, f"{leg} foot keypoints rise") for e in ev.marker_events(f["time_s"], f["lifted_foot"])
+                      if e.name == "foot_lift"]
+        except StancebenchError as exc:
+            side.unavailable["time_to_failure"] = f"keypoint feet: {exc}"
+            return
+    side.step_source = "keypoints (either foot rises, ground_truth.events.marker_events)"
+    side.step = min(found) if found else None
+
+
+def _is_bipedal(protocol, trial: dict) -> bool:
+    return protocol.condition(trial["condition"]).stance == "bipedal"
+
+
 def process_trial(task: dict, row: dict, figures: dict) -> None:
     """Fill ``row`` (a ``trials[]`` entry of results.json) for one trial × candidate."""
-    from protocols import get_protocol
+    from protocols import get_protocol, protocol_from_dict, register_protocol
 
     trial, subject, spec, settings = task["trial"], task["subject"], task["candidate"], task["settings"]
+    if task.get("protocol_def"):
+        register_protocol(protocol_from_dict(task["protocol_def"]))
     protocol = get_protocol(trial["protocol"])
     kpi_names = list(settings.get("kpis") or protocol.kpi_names)
     max_duration = float(trial.get("duration_s") or protocol.condition(trial["condition"]).duration_s)
+    bipedal = _is_bipedal(protocol, trial)
     ref = cand = _rec = None
     if trial["kind"] != "candidate-only":
         ref, _rec = _reference_side(trial, subject)
+        if bipedal:
+            _first_step_reference(ref, _rec, trial)
     if spec is not None:
         cand, track = _candidate_side(spec, trial, subject, settings)
         row["detection_rate"] = cand.meta["detection_rate"]
         row["candidate_identity"] = dict(track.candidate)
         row["inference"] = cand.meta
+        if bipedal:
+            _first_step_candidate(cand, trial, subject)
     alignment = None
     if ref is not None and cand is not None:
         alignment = align_sides(ref, cand, settings, trial)
         row["alignment"] = alignment
     # Analysis window on the reference clock (the candidate clock when there is no reference).
-    window = _analysis_window(ref, cand, alignment, protocol, trial, max_duration)
+    window = _analysis_window(ref, cand, alignment, protocol, trial, max_duration, bipedal=bipedal)
     row["window_s"] = list(window)
     fs = float(settings.get("sway_rate_hz") or 0) or _common_rate(cand)
     lp = settings.get("sway_lowpass_hz", 5.0)
     values = _kpi_values(ref, _rec, cand, kpi_names, window, fs, lp, alignment,
-                         trial, subject, max_duration)
+                         trial, subject, max_duration, bipedal=bipedal)
     row["kpis"] = _pair_rows(kpi_names, values.get("reference"), values.get("candidate"), trial["kind"])
     row["sway_rate_hz"] = fs
     _figures(figures, ref, cand, alignment, window)
     row["figures_available"] = bool(figures)
 
 
-def _kpi_values(ref, rec, cand, kpi_names, window, fs, lp, alignment, trial, subject, max_duration) -> dict:
+def _kpi_values(ref, rec, cand, kpi_names, window, fs, lp, alignment, trial, subject, max_duration, *,
+                bipedal: bool = False) -> dict:
     r: dict[str, dict] = {}
     c: dict[str, dict] = {}
     cop = [k for k in kpi_names if k.startswith("cop_")]
@@ -415,7 +475,11 @@ def _kpi_values(ref, rec, cand, kpi_names, window, fs, lp, alignment, trial, sub
         rc, cc = _com_kpis(ref, cand, com, window, fs, lp, alignment)
         r.update(rc)
         c.update(cc)
-    if "time_to_failure" in kpi_names:
+    if "time_to_failure" in kpi_names and bipedal:
+        for side, out, clock in ((ref, r, None), (cand, c, alignment if ref is not None else None)):
+            if side is not None:
+                out["time_to_failure"] = _step_ttf(side, window, clock, max_duration)
+    elif "time_to_failure" in kpi_names:
         if ref is not None:
             r["time_to_failure"] = _reference_ttf(ref, max_duration)
         if cand is not None:
@@ -456,7 +520,13 @@ def _to_ref_clock(t_cand: np.ndarray, alignment: dict | None) -> np.ndarray:
     return t_cand + alignment["offset_s"] + drift * t_cand
 
 
-def _analysis_window(ref, cand, alignment, protocol, trial, max_duration) -> tuple[float, float]:
+def _analysis_window(ref, cand, alignment, protocol, trial, max_duration, *, bipedal: bool = False
+                     ) -> tuple[float, float]:
+    """The analysed period on the reference clock: the overlap of both sides, at most ``max_duration`` long.
+
+    Single-leg stance: from the foot lift to the touch-down. Bipedal protocols (mCTSIB): from the start of the
+    overlap to the gold standard's first step (the failure), else the maximum.
+    """
     spans = []
     if ref is not None and ref.span:
         spans.append(ref.span)
@@ -466,8 +536,19 @@ def _analysis_window(ref, cand, alignment, protocol, trial, max_duration) -> tup
     if not spans:
         raise NotAvailableError("neither side has any samples")
     lo, hi = max(s[0] for s in spans), min(s[1] for s in spans)
-    # Single-leg stance KPIs start at foot lift (protocol notes); use the reference's event when known.
     side = ref if ref is not None else cand
+    if bipedal:
+        step = getattr(side, "step", None)
+        if step is not None:
+            t_step = step[0] if side is ref else float(_to_ref_clock(np.array([step[0]]), alignment)[0])
+            if lo < t_step <= hi:
+                hi = t_step
+        hi = min(hi, lo + max_duration)
+        if hi - lo < 1.0:
+            from ground_truth.errors import AlignmentError
+            raise AlignmentError(f"the two sides overlap for only {hi - lo:.2f} s before the first step")
+        return (float(lo), float(hi))
+    # Single-leg stance KPIs start at foot lift (protocol notes); use the reference's event when known.
     lift = side.events.get("foot_lift")
     if lift is not None and lo <= lift < hi:
         lo = lift
@@ -561,6 +642,25 @@ def _com_kpis(ref, cand, wanted, window, fs, lp, alignment) -> tuple[dict, dict]
 
 #: Stopping rules applied on both sides (the stance-foot-moved rule needs a calibrated, low-jitter foot track).
 TTF_RULES = ("touch_down",)
+
+
+def _step_ttf(side: Side, window, alignment, max_duration: float) -> dict:
+    """Bipedal time-to-failure: from the start of the analysis window to the side's first step (the mCTSIB's
+    'step' stopping rule), censored at the maximum or at the end of the recording."""
+    if "time_to_failure" in side.unavailable:
+        return {"value": None, "status": side.unavailable["time_to_failure"]}
+    t0 = float(window[0])
+    span_end = side.span[1] if side.span else t0
+    end = float(_to_ref_clock(np.array([span_end]), alignment)[0]) - t0
+    how = f"{side.step_source}; from the start of the analysis window (reference clock), max {max_duration:g} s"
+    step = getattr(side, "step", None)
+    if step is not None:
+        t = float(_to_ref_clock(np.array([step[0]]), alignment)[0]) - t0
+        if 0 < t < max_duration:
+            return {"value": t, "censored": False, "method": f"{how}; stopped by a step ({step[1]})"}
+    if end < max_duration:
+        return {"value": max(end, 0.0), "censored": True, "method": f"{how}; censored: the recording ended"}
+    return {"value": float(max_duration), "censored": True, "method": f"{how}; censored at the maximum"}
 
 
 def _reference_ttf(ref: Side, max_duration: float) -> dict:

@@ -72,7 +72,9 @@ def _tasks(manifest: StudyManifest) -> list[dict]:
         for spec in cands:
             tasks.append({"trial": asdict(trial), "subject": subjects[trial.subject],
                           "candidate": None if spec is None else asdict(spec),
-                          "settings": asdict(manifest.settings)})
+                          "settings": asdict(manifest.settings),
+                          # a spawned worker does not know the study's own protocols: carry the definition
+                          "protocol_def": manifest.protocol_defs.get(trial.protocol)})
     return tasks
 
 
@@ -238,7 +240,8 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         "schema_version": SCHEMA_VERSION,
         "study": {"name": manifest.name, "kind": kind, "manifest": manifest.path, "seed": settings.seed,
                   "created_utc": utc_now(), "software": software_versions(), "data_root": manifest.data_root,
-                  "workers": n_workers, "settings": asdict(settings)},
+                  "workers": n_workers, "settings": asdict(settings),
+                  "own_protocols": manifest.protocol_defs},
         "provenance": {"files": _provenance_files(manifest), "licences": list(manifest.licences),
                        "manifest": manifest.to_dict()},
         "candidates": [_candidate_identity(c, rows) for c in manifest.candidates],

@@ -22,7 +22,7 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (SINGLE_LEG_STANCE, MCTSIB,
 
 
 def get_protocol(name: str) -> Protocol:
-    """The built-in protocol called ``name``; InputError listing the known names otherwise."""
+    """The protocol called ``name`` (built in or registered); InputError listing the known names otherwise."""
     _validate_type(name, str, "name")
     if name not in PROTOCOLS:
         raise InputError(f"unknown protocol {name!r}", field="protocol", expected=f"one of {', '.join(PROTOCOLS)}")
@@ -30,10 +30,31 @@ def get_protocol(name: str) -> Protocol:
 
 
 def list_protocols() -> list[str]:
-    """Names of the built-in protocols."""
+    """Names of the known protocols: the built-in ones, then those registered (e.g. by a study manifest)."""
     return list(PROTOCOLS)
+
+
+BUILT_IN = tuple(PROTOCOLS)
+
+
+def register_protocol(protocol: Protocol) -> Protocol:
+    """Make a lab's own protocol (e.g. from :func:`load_protocol`) known to :func:`get_protocol` in this process.
+
+    A built-in name cannot be taken over; registering the same definition again is a no-op, a different
+    definition under a registered name an InputError.
+    """
+    _validate_type(protocol, Protocol, "protocol")
+    if protocol.name in BUILT_IN:
+        raise InputError(f"protocol name {protocol.name!r} is a built-in protocol", field="name",
+                         expected=f"a name other than {', '.join(BUILT_IN)}")
+    old = PROTOCOLS.get(protocol.name)
+    if old is not None and old.to_dict() != protocol.to_dict():
+        raise InputError(f"another protocol called {protocol.name!r} is already registered", field="name",
+                         expected="one definition per protocol name")
+    PROTOCOLS[protocol.name] = protocol
+    return protocol
 
 
 __all__ = ["AlignmentCue", "Condition", "KPI", "KPIMeasurement", "KPIS", "PROTOCOLS", "Protocol", "StoppingRule",
            "composite_score", "get_kpi", "get_protocol", "list_kpis", "list_protocols", "load_protocol",
-           "normalised_reach", "protocol_from_dict"]
+           "normalised_reach", "protocol_from_dict", "register_protocol"]

@@ -15,7 +15,7 @@ from typing import Callable
 import jinja2
 
 from ground_truth.checks import _validate_type
-from ground_truth.errors import InputError
+from ground_truth.errors import InputError, ManifestError
 
 from . import figures as F
 from .language import (KOO_LI_2016, LANDIS_KOCH_1977, agreement_sentences, kappa_sentence, koo_li_on_ci, number,
@@ -123,13 +123,15 @@ def _status_text(results: dict, status_key: str) -> str:
 
 
 def _study_protocols(results: dict) -> dict:
-    """Protocol name -> Protocol (None when it is not a built-in protocol) for the protocols the trials use."""
-    from protocols import get_protocol
+    """Protocol name -> Protocol (None when unknown) for the protocols the trials use: built in, or the study's
+    own definitions carried in ``study.own_protocols``."""
+    from protocols import get_protocol, protocol_from_dict
+    own = (results.get("study") or {}).get("own_protocols") or {}
     out = {}
     for name in sorted({t.get("protocol") for t in results.get("trials") or [] if t.get("protocol")}):
         try:
-            out[name] = get_protocol(name)
-        except InputError:
+            out[name] = protocol_from_dict(own[name]) if name in own else get_protocol(name)
+        except (InputError, ManifestError):
             out[name] = None
     return out
 

@@ -97,6 +97,8 @@ def test_data_root_from_argument_and_environment(tmp_path, monkeypatch):
     (('stance_leg = "left"', 'stance_leg = "middle"'), "trials[0] (id 'S01-EO-1').stance_leg", "left or right"),
     (('seed = 7', 'seed = -1'), "settings.seed", "is -1"),
     (('"time_to_failure"]', '"time_to_fail"]'), "settings.kpis", "unknown KPI(s) 'time_to_fail'"),
+    (('condition = "eyes_open_firm"', 'condition = "eyes_open_firm"\nduration_s = 60.0'),
+     "trials[0] (id 'S01-EO-1').duration_s", "longer than the 45 s of 'single_leg_stance'"),
     (('name = "blazepose-int8"', 'name = "mediapipe-full"'), "candidates[1].name", "duplicate candidate"),
 ])
 def test_each_mistake_names_file_and_field(tmp_path, edit, field, words):
@@ -166,3 +168,18 @@ def test_every_accepted_alignment_signal_is_implemented():
     from harness.manifest import ALIGNMENT_SIGNALS
     from harness.pairing import ALIGNMENT_PAIRS
     assert set(ALIGNMENT_SIGNALS) == set(ALIGNMENT_PAIRS) | {"auto", "event", "known"}
+
+
+def test_own_protocol_files(tmp_path):
+    # protocols = [...] resolve against the manifest's folder; a bad file is one more listed problem
+    import shutil
+    from pathlib import Path
+    src = Path(__file__).parent / "manifests" / "bds_quiet_standing.toml"
+    shutil.copy(src, tmp_path / "quiet.toml")
+    body = 'protocols = ["quiet.toml"]\n' + GOOD.replace('protocol = "single_leg_stance"',
+                                                        'protocol = "bds_quiet_standing"')
+    m = load_manifest(_write(tmp_path, body), check_candidates=False)
+    assert m.trials[0].protocol == "bds_quiet_standing" and "bds_quiet_standing" in m.protocol_defs
+    (tmp_path / "bad.toml").write_text('name = "mctsib"\n')
+    with pytest.raises(ManifestError, match=r"protocols\[0\]"):
+        load_manifest(_write(tmp_path, 'protocols = ["bad.toml"]\n' + GOOD), check_candidates=False)

@@ -11,9 +11,25 @@ from protocols import (KPIS, composite_score, get_kpi, get_protocol, list_kpis, 
 
 
 def test_builtin_protocols_listed_and_looked_up():
-    assert list_protocols() == ["single_leg_stance", "mctsib", "y_balance"]
+    import protocols
+    # a study manifest may have registered its own protocols in this process: they come after the built-ins
+    assert protocols.BUILT_IN == ("single_leg_stance", "mctsib", "y_balance")
+    assert list_protocols()[:3] == list(protocols.BUILT_IN)
     with pytest.raises(InputError, match="unknown protocol 'tandem'.*single_leg_stance"):
         get_protocol("tandem")
+
+
+def test_register_a_labs_own_protocol():
+    import dataclasses
+
+    from protocols import MCTSIB, register_protocol
+    with pytest.raises(InputError, match="built-in"):
+        register_protocol(MCTSIB)
+    mine = dataclasses.replace(MCTSIB, name="mctsib_60s_test", max_duration_s=60.0)
+    assert register_protocol(mine) is mine and get_protocol("mctsib_60s_test") is mine
+    register_protocol(mine)                      # the same definition again: fine
+    with pytest.raises(InputError, match="already registered"):
+        register_protocol(dataclasses.replace(mine, title="something else"))
 
 
 def test_single_leg_stance_definition():
