@@ -161,6 +161,28 @@ def test_diameter_is_exact_and_fast_path_matches_brute_force():
         assert diameter(x) == pytest.approx(brute, rel=1e-12)
     collinear = np.column_stack([np.linspace(0, 3, 50), np.linspace(0, 4, 50)])
     assert diameter(collinear) == pytest.approx(5.0)
+    # hulls of every shape: random walks at any scale, points on an ellipse (every point a hull vertex),
+    # grids with ties and collinear hull vertices
+    from scipy.spatial.distance import pdist
+    for trial in range(300):
+        n = int(rng.integers(3, 300))
+        kind = trial % 3
+        if kind == 0:
+            x = np.cumsum(rng.normal(size=(n, 2)), axis=0) * rng.uniform(0.01, 100)
+        elif kind == 1:
+            t = rng.uniform(0, 2 * np.pi, n)
+            x = np.column_stack([np.cos(t), 0.3 * np.sin(t)])
+        else:
+            x = rng.integers(0, 5, (n, 2)).astype(float)
+        assert diameter(x) == pytest.approx(pdist(x).max(), rel=1e-12), (trial, n)
+
+
+def test_diameter_of_a_hull_with_many_vertices_is_not_quadratic():
+    # A smooth closed COP loop: all 100000 samples are hull vertices. A pairwise distance array over them
+    # would need 160 GB; rotating calipers take O(h log h).
+    t = np.linspace(0, 2 * np.pi, 100_000, endpoint=False)
+    x = np.column_stack([3 * np.cos(t), np.sin(t)])
+    assert diameter(x) == pytest.approx(6.0, rel=1e-9)
 
 
 # -- CLI ----------------------------------------------------------------------------------------------

@@ -190,8 +190,35 @@ def diameter(x: np.ndarray) -> float:
         u = np.linalg.svd(centred, full_matrices=False)[2][0]
         proj = centred @ u
         return float(proj.max() - proj.min())
-    d = pts[:, None, :] - pts[None, :, :]  # hull vertices only: a few dozen points
-    return float(np.sqrt(np.max(np.sum(d * d, axis=-1))))
+    if x.shape[1] == 2:
+        return _hull_diameter_2d(pts)
+    best = 0.0
+    for i in range(0, len(pts), 256):       # more dimensions: pairwise over hull vertices, in bounded blocks
+        d = pts[i:i + 256, None, :] - pts[None, :, :]
+        best = max(best, float(np.max(np.sum(d * d, axis=-1))))
+    return float(np.sqrt(best))
+
+
+def _hull_diameter_2d(p: np.ndarray) -> float:
+    """Diameter of a convex polygon (vertices in counter-clockwise order, as ConvexHull gives them in 2-D) from
+    its antipodal vertex pairs, vectorised (rotating calipers, Shamos 1978): the edge directions of a convex
+    polygon turn monotonically, so the vertex antipodal to edge i is where the direction of edge i + 180° falls
+    in that sequence (a binary search). O(h log h) in the number of vertices: even a smooth trajectory whose
+    hull keeps thousands of vertices costs no quadratic time or memory."""
+    h = len(p)
+    if h < 4:
+        return float(max(np.linalg.norm(p[a] - p[b]) for a in range(h) for b in range(a + 1, h)))
+    e = np.roll(p, -1, axis=0) - p                          # edge i: p[i] -> p[i + 1]
+    ang = np.unwrap(np.arctan2(e[:, 1], e[:, 0]))
+    ang = ang - ang[0]                                      # increasing, in [0, 2π)
+    j = np.searchsorted(ang, np.mod(ang + np.pi, 2 * np.pi))
+    idx = np.arange(h)
+    best = 0.0
+    for a in (idx, (idx + 1) % h):                          # both ends of each edge
+        for k in (j - 1, j, j + 1):                         # the antipodal vertex and its neighbours
+            d = p[a] - p[np.mod(k, h)]
+            best = max(best, float(np.max(np.einsum("ij,ij->i", d, d))))
+    return float(np.sqrt(best))
 
 
 def welch_psd(x: np.ndarray, fs: float, *, nperseg: int, noverlap: int | None = None, nfft: int | None = None):
