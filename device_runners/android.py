@@ -21,7 +21,7 @@ from .model_info import describe_model
 from .parsers.batterystats import parse_batterystats, uid_charge
 from .parsers.benchmark_model import parse_benchmark_model
 from .parsers.meminfo import meminfo_records, parse_meminfo
-from .record import DeviceInfo, DeviceRecord, EnergyInfo, ProtocolInfo, RuntimeInfo
+from .record import DeviceInfo, DeviceRecord, EnergyInfo, ProtocolInfo, RuntimeInfo, assessment_energy
 
 REMOTE_DIR = "/data/local/tmp"
 DELEGATES = ("cpu", "xnnpack", "gpu", "nnapi", "hexagon")
@@ -83,6 +83,12 @@ def parse_battery(text: str) -> tuple[bool | None, float | None]:
     powered = [m.group(1) == "true" for m in re.finditer(r"(?:AC|USB|Wireless|Dock) powered:\s*(\w+)", text)]
     temp = re.search(r"^\s*temperature:\s*(-?\d+)", text, re.MULTILINE)
     return (any(powered) if powered else None), (int(temp.group(1)) / 10.0 if temp else None)
+
+
+def parse_battery_voltage(text: str) -> float | None:
+    """``dumpsys battery`` -> battery voltage in V (printed in mV), or None."""
+    m = re.search(r"^\s*voltage:\s*(\d+)", text, re.MULTILINE)
+    return int(m.group(1)) / 1000.0 if m and int(m.group(1)) > 0 else None
 
 
 def parse_thermal(text: str) -> str | None:
@@ -316,6 +322,9 @@ def _android_trial(a: Adb, cmd, info, device, props, delegate, threads, runs, wa
         rec.errors.extend(errors)
     if battery:
         rec.energy = _shell_uid_energy(a, dev.charging)
+        n = (rec.latency.n or 0) + (warmup or 0)
+        assessment_energy(rec.energy, inferences=n or None,
+                          voltage_v=parse_battery_voltage(a.shell("dumpsys battery", check=False)))
     return rec
 
 
@@ -382,4 +391,6 @@ def measure_app(package: str, *, adb: str = "adb", serial: str | None = None, du
                                 scope=f"uid {uid} ({package}) over {duration_s:g} s",
                                 reason="modelled from the device power profile" if value is not None
                                 else f"uid {uid} absent from the estimate")
+        assessment_energy(rec.energy, duration_s=duration_s,
+                          voltage_v=parse_battery_voltage(a.shell("dumpsys battery", check=False)))
     return rec.flag_missing(required=())

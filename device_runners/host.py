@@ -25,7 +25,7 @@ from ground_truth.errors import InputError, ModelError, NotAvailableError
 
 from .model_info import describe_model
 from .record import (DeviceInfo, DeviceRecord, EnergyInfo, KIB_TO_MB, MemoryStats, ProtocolInfo, RuntimeInfo,
-                     latency_stats, replicability)
+                     assessment_energy, latency_stats, replicability)
 
 RUNTIMES = ("litert", "tflite_runtime", "mediapipe", "coreml")
 RAPL_ROOT = Path("/sys/class/powercap")
@@ -348,9 +348,9 @@ def _one_trial(path, info, runtime, threads, runs, warmup, min_secs, cooldown_s,
         mem.figures.append("peak_mb")
     if e0 is not None:
         joules = rapl.delta_joules(e0, e1)
-        energy = EnergyInfo(value=joules / len(lat_ms), unit="J/inference", method="RAPL",
-                            scope=f"CPU package(s), whole machine, {wall:.2f} s of timed runs "
-                                  f"(total {joules:.3f} J)")
+        energy = assessment_energy(EnergyInfo(value=joules / len(lat_ms), unit="J/inference", method="RAPL",
+                                              scope=f"CPU package(s), whole machine, {wall:.2f} s of timed runs "
+                                                    f"(total {joules:.3f} J)"))
     else:
         energy = EnergyInfo(method="not measured", reason=rapl.reason)
     rec = DeviceRecord(model=copy.deepcopy(info), device=dev,

@@ -142,6 +142,55 @@ class EnergyInfo:
     method: str = "not measured"
     reason: str | None = None
     scope: str | None = None
+    #: the same energy scaled to one assessment (:func:`assessment_energy`): charge, energy, and how
+    assessment_mah: float | None = None
+    assessment_j: float | None = None
+    assessment_basis: str | None = None
+
+
+#: One clinical assessment as the energy gate judges it: a 60-s trial filmed at 30 fps (1800 inferences).
+ASSESSMENT_S = 60.0
+ASSESSMENT_FPS = 30.0
+
+
+def assessment_energy(energy: EnergyInfo, *, inferences: int | None = None, duration_s: float | None = None,
+                      voltage_v: float | None = None, seconds: float = ASSESSMENT_S,
+                      fps: float = ASSESSMENT_FPS) -> EnergyInfo:
+    """Scale a measured energy to one assessment of ``seconds`` at ``fps`` frames (one inference per frame).
+
+    * ``J/inference`` (host RAPL): × fps × seconds joules;
+    * ``mAh`` over ``inferences`` inferences (benchmark_model under batterystats): per inference × fps × seconds;
+    * ``mAh`` over ``duration_s`` seconds of app use: × seconds / duration_s.
+
+    Charge and energy convert through the battery voltage measured on the device (``dumpsys battery``),
+    E = Q · V (1 mAh = 3.6 C): without a measured voltage only the figure the tool gave is scaled, never a
+    nominal one. Sets ``assessment_mah`` / ``assessment_j`` and ``assessment_basis``; returns ``energy``.
+    """
+    if energy.value is None:
+        return energy
+    per = f"{seconds:g}-s assessment at {fps:g} fps ({seconds * fps:g} inferences)"
+    v_txt = f"; charge <-> energy at the measured battery voltage {voltage_v:.3f} V" if voltage_v else ""
+    if energy.unit == "J/inference":
+        energy.assessment_j = energy.value * fps * seconds
+        energy.assessment_basis = f"{energy.value:.4g} J/inference x {seconds * fps:g} inferences ({per})"
+        if voltage_v:
+            energy.assessment_mah = energy.assessment_j / (3.6 * voltage_v)
+    elif energy.unit == "mAh" and (inferences or duration_s):
+        if inferences:
+            energy.assessment_mah = energy.value / inferences * fps * seconds
+            energy.assessment_basis = (f"{energy.value:.4g} mAh over {inferences} inferences, scaled to {per}")
+        else:
+            energy.assessment_mah = energy.value * seconds / duration_s
+            energy.assessment_basis = (f"{energy.value:.4g} mAh over {duration_s:g} s of app use, scaled to "
+                                       f"{seconds:g} s")
+        if voltage_v:
+            energy.assessment_j = energy.assessment_mah * 3.6 * voltage_v
+    else:
+        energy.assessment_basis = (f"cannot scale {energy.unit} to an assessment without a count of inferences "
+                                   f"or a duration")
+        return energy
+    energy.assessment_basis += v_txt
+    return energy
 
 
 @dataclass

@@ -143,6 +143,19 @@ def test_rapl_absent_or_unreadable_gives_reason(tmp_path):
     assert reader.delta_joules([262143328000], [2000]) == pytest.approx(2850e-6)
 
 
+def test_energy_of_one_assessment():
+    from device_runners.record import EnergyInfo, assessment_energy
+    # host RAPL: J/inference x 1800 inferences; no battery, so no charge
+    e = assessment_energy(EnergyInfo(value=0.02, unit="J/inference", method="RAPL"))
+    assert e.assessment_j == pytest.approx(36.0) and e.assessment_mah is None and "1800 inferences" in e.assessment_basis
+    # with a measured voltage: 36 J / (3.6 C/mAh x 4.0 V) = 2.5 mAh
+    e = assessment_energy(EnergyInfo(value=0.02, unit="J/inference"), voltage_v=4.0)
+    assert e.assessment_mah == pytest.approx(2.5)
+    # nothing measured: nothing scaled
+    e = assessment_energy(EnergyInfo(method="not measured", reason="no RAPL"))
+    assert e.assessment_mah is None and e.assessment_j is None and e.assessment_basis is None
+
+
 def test_cli_device_bench_host(tmp_path, capsys):
     out = tmp_path / "host.json"
     rc = main(["device-bench", str(DETECTOR), "--runner", "host", "--runs", "5", "--warmup", "1",
@@ -191,6 +204,11 @@ def test_android_run_parses_recorded_benchmark(fake_adb, tmp_path):
     assert rec.device.charging is False
     # shell UID 2000 estimate from fixtures/device/batterystats_checkin.txt: 9,2000,l,pwi,uid,3.61
     assert rec.energy.value == pytest.approx(3.61) and rec.energy.method == "batterystats estimate"
+    # scaled to one 60-s assessment at 30 fps: 3.61 mAh over 50 timed + 1 warm-up inferences -> x 1800 / 51;
+    # energy at the voltage dumpsys battery printed (4112 mV): E = Q·V, 1 mAh = 3.6 C
+    assert rec.energy.assessment_mah == pytest.approx(3.61 / 51 * 1800)
+    assert rec.energy.assessment_j == pytest.approx(3.61 / 51 * 1800 * 3.6 * 4.112)
+    assert "51 inferences" in rec.energy.assessment_basis and "4.112 V" in rec.energy.assessment_basis
     assert rec.model.sha256 == describe_model(DETECTOR).sha256
     log = (tmp_path / "adb_state" / "commands.log").read_text()
     assert "-s 2B151FDH3006K5 push" in log and "--num_threads=4" in log and "dumpsys batterystats --reset" in log
@@ -253,6 +271,10 @@ def test_android_app_level_snapshot(fake_adb):
     # fixtures/device/meminfo_app.txt: TOTAL PSS 88210 KiB; batterystats_checkin.txt: uid 10234 -> 5.02 mAh
     assert rec.memory.pss_mb == pytest.approx(88210 * 1024 / 1e6)
     assert rec.energy.value == pytest.approx(5.02) and "10234" in rec.energy.scope
+    # a 0-s snapshot cannot be scaled to an assessment: said, not divided by zero
+    assert rec.energy.assessment_mah is None and "cannot scale" in rec.energy.assessment_basis
+    rec = measure_app("org.stancebench.app", adb=fake_adb("ok"), duration_s=0.05)
+    assert rec.energy.assessment_mah == pytest.approx(5.02 * 60 / 0.05)
     with pytest.raises(InputError, match="not installed"):
         measure_app("com.absent.app", adb=fake_adb("ok"), duration_s=0.0)
 

@@ -275,6 +275,21 @@ def test_reason_beside_a_null_value_is_carried_into_the_verdict():
                          "measured or not computable); reason: /sys/class/powercap absent)")
 
 
+def test_energy_of_one_assessment_is_judged():
+    # device_runners.record.assessment_energy: a phone's batterystats charge scaled to a 60-s, 30-fps assessment
+    rec = {"model": {"sha256": "abc"}, "device": {"platform": "android", "model": "Pixel 7"},
+           "runtime": {"name": "benchmark_model", "delegate": "gpu"},
+           "energy": {"value": 0.9, "unit": "mAh", "method": "batterystats estimate", "assessment_mah": 6.4,
+                      "assessment_basis": "0.9 mAh over 253 inferences, scaled to a 60-s assessment"}}
+    res = {"candidates": [{"name": "m", "model_sha256": "abc"}], "device": [rec]}
+    rule = {"id": "e", "metric": "device.energy.assessment_mah", "op": "<=", "threshold": 5}
+    v = evaluate_policy(res, policy(rule))[0]
+    assert v.status == "fail" and v.actual == 6.4 and v.unit == "mAh"
+    assert v.message == "energy of one assessment on Pixel 7, benchmark_model, gpu 6.4 mAh ≤ 5 mAh: fail"
+    rec["energy"]["assessment_mah"] = 3.2
+    assert evaluate_policy(res, policy(rule))[0].status == "pass"
+
+
 def test_stat_over_several_rows_trials_and_conditions(results):
     # every trial of the fixture has detection_rate 1.0
     v = evaluate_policy(results, policy({"id": "det", "metric": "trials.detection_rate", "stat": "min",

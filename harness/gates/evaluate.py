@@ -211,7 +211,7 @@ def _unit(rule: GateRule, row: dict | None, results: dict) -> str:
         return unit or ""
     if rule.section == "device" and rule.path[0] == "energy":
         energy = row.get("energy") if isinstance(row.get("energy"), dict) else {}
-        return energy.get("unit") or ""
+        return {"assessment_mah": "mAh", "assessment_j": "J"}.get(leaf) or energy.get("unit") or ""
     if rule.scale == 1.0:
         for suffix, unit in _SUFFIX_UNITS.items():
             if leaf.endswith(suffix):
@@ -228,6 +228,8 @@ def _label(rule: GateRule, row: dict | None, baseline: str | None = None, n_rows
         base = f"{leaf[:-3]} latency"
     elif rule.section == "device" and rule.path == ("energy", "value"):
         base = "energy"
+    elif rule.section == "device" and rule.path[0] == "energy" and leaf.startswith("assessment_"):
+        base = "energy of one assessment"
     elif leaf in _FIELD_LABELS:
         metric_name = str(row.get("metric", rule.where.get("metric", "error"))).upper()
         base = _FIELD_LABELS[leaf].format(icc_type=row.get("icc_type", "ICC(A,1)"), metric_name=metric_name,
