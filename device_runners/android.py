@@ -352,6 +352,37 @@ def package_uid(a: Adb, package: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _app_readings(a: Adb, rec: DeviceRecord, package: str, uid: int, duration_s: float) -> None:
+    """PSS, end state and the UID's charge after an app-level wait; unreadable outputs become errors/flags."""
+    dev = rec.device
+    mem_text = a.shell(f"dumpsys meminfo {package}", check=False)
+    try:
+        rec.memory = meminfo_records(parse_meminfo(mem_text))[0].memory
+    except InputError:
+        rec.errors.append(f"dumpsys meminfo {package}: no totals (is the app running?)")
+        rec.missing.append("memory.pss_mb")
+    dev.thermal_status_end, charging1, dev.battery_temp_c_end = _device_state(a)
+    if dev.charging or charging1:
+        rec.energy = EnergyInfo(method="not measured", reason="device was charging: batterystats only "
+                                "accumulates on battery")
+        return
+    try:
+        stats = parse_batterystats(a.shell("dumpsys batterystats --checkin", check=False))
+    except InputError as exc:
+        rec.errors.append(f"dumpsys batterystats --checkin: {exc}")
+        rec.missing.append("energy.value")
+        rec.energy = EnergyInfo(method="not measured", reason=f"batterystats printed no estimate: {exc}")
+        return
+    value = uid_charge(stats[0], uid)
+    rec.energy = EnergyInfo(value=value, unit="mAh" if value is not None else None,
+                            method="batterystats estimate" if value is not None else "not measured",
+                            scope=f"uid {uid} ({package}) over {duration_s:g} s",
+                            reason="modelled from the device power profile" if value is not None
+                            else f"uid {uid} absent from the estimate")
+    assessment_energy(rec.energy, duration_s=duration_s,
+                      voltage_v=parse_battery_voltage(a.shell("dumpsys battery", check=False)))
+
+
 def measure_app(package: str, *, adb: str = "adb", serial: str | None = None, duration_s: float = 60.0,
                 model_path=None, reset: bool = True) -> DeviceRecord:
     """App-level snapshot: reset batterystats, let the app run ``duration_s``, then read its UID's estimate
@@ -373,24 +404,13 @@ def measure_app(package: str, *, adb: str = "adb", serial: str | None = None, du
                                "duration_s": duration_s})
     if model_path is not None:
         rec.model = describe_model(model_path)
-    mem_text = a.shell(f"dumpsys meminfo {package}", check=False)
     try:
-        rec.memory = meminfo_records(parse_meminfo(mem_text))[0].memory
-    except InputError:
-        rec.errors.append(f"dumpsys meminfo {package}: no totals (is the app running?)")
-        rec.missing.append("memory.pss_mb")
-    dev.thermal_status_end, charging1, dev.battery_temp_c_end = _device_state(a)
-    if dev.charging or charging1:
-        rec.energy = EnergyInfo(method="not measured", reason="device was charging: batterystats only "
-                                "accumulates on battery")
-    else:
-        stats = parse_batterystats(a.shell("dumpsys batterystats --checkin", check=False))
-        value = uid_charge(stats[0], uid)
-        rec.energy = EnergyInfo(value=value, unit="mAh" if value is not None else None,
-                                method="batterystats estimate" if value is not None else "not measured",
-                                scope=f"uid {uid} ({package}) over {duration_s:g} s",
-                                reason="modelled from the device power profile" if value is not None
-                                else f"uid {uid} absent from the estimate")
-        assessment_energy(rec.energy, duration_s=duration_s,
-                          voltage_v=parse_battery_voltage(a.shell("dumpsys battery", check=False)))
+        _app_readings(a, rec, package, uid, duration_s)
+    except DeviceError as exc:
+        # the device went away after the wait: keep what was read, say what was not
+        rec.status = "failed"
+        rec.errors.append(f"after {duration_s:g} s of app use: {exc}")
+        if rec.energy.value is None and rec.energy.method == "not measured" and not rec.energy.reason:
+            rec.energy = EnergyInfo(method="not measured", reason=f"device lost before the estimate: {exc}")
+        raise DeviceRunError(f"app-level run of {package}: {exc}", [rec.flag_missing(required=())]) from exc
     return rec.flag_missing(required=())

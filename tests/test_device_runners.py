@@ -279,6 +279,19 @@ def test_android_app_level_snapshot(fake_adb):
         measure_app("com.absent.app", adb=fake_adb("ok"), duration_s=0.0)
 
 
+def test_android_app_level_faults_keep_what_was_measured(fake_adb):
+    # an estimate batterystats cannot give: PSS still read, energy flagged with the reason
+    rec = measure_app("org.stancebench.app", adb=fake_adb("no_estimate"), duration_s=0.0)
+    assert rec.memory.pss_mb == pytest.approx(88210 * 1024 / 1e6) and rec.energy.value is None
+    assert "energy.value" in rec.missing and "batterystats printed no estimate" in rec.energy.reason
+    # the phone is unplugged during the wait: DeviceRunError with the record (device identity, start state)
+    with pytest.raises(DeviceRunError) as info:
+        measure_app("org.stancebench.app", adb=fake_adb("vanish_app"), duration_s=0.0)
+    (rec,) = info.value.records
+    assert rec.status == "failed" and rec.device.model == "Google Pixel 7" and rec.device.battery_temp_c_start
+    assert "not found" in rec.errors[-1] and "device lost" in rec.energy.reason
+
+
 # ----------------------------------------------------------------------------------------------------- iOS
 def test_swift_template_installs(tmp_path):
     text = template_text()
