@@ -179,6 +179,57 @@ def detect_view(track) -> str:
     return "frontal" if ratio > FRONTAL_VIEW_RATIO else "sagittal"
 
 
+#: A frontal-plane projection angle needs the camera facing the frontal plane at about knee height (Willson &
+#: Davis 2008 film perpendicular to it); beyond this many degrees off in azimuth or elevation it is not computed.
+FRONTAL_VIEW_TOLERANCE_DEG = 15.0
+
+
+def camera_view_of_knee(camera, track, stance: str, *, floor_z: float = 0.0, knee_height_m: float = 0.5
+                        ) -> tuple[float, float]:
+    """(azimuth, elevation) in degrees of the calibrated camera as seen from the stance knee.
+
+    Azimuth is the horizontal angle between the subject's facing direction (the stance foot's heel to toe on
+    the floor, median over the track) and the direction to the camera, folded to 0-90° (a camera behind the
+    subject sees the frontal plane too); elevation is the angle of the camera above the knee (the stance
+    foot's floor point raised by ``knee_height_m``). A frontal view is (0, 0).
+    """
+    R = _as_resampled(track)
+    J = R.joints()
+    heel, toe = J.get(f"{stance}_heel"), J.get(f"{stance}_foot_index")
+    if heel is None or toe is None:
+        raise InputError("the skeleton has no heel or foot-index keypoints", field="keypoints",
+                         expected="a skeleton with feet (BlazePose-33) to place the subject's facing direction")
+    fh = np.nanmedian(camera.back_project_to_plane(heel, [0, 0, floor_z], [0, 0, 1]), axis=0)
+    ft = np.nanmedian(camera.back_project_to_plane(toe, [0, 0, floor_z], [0, 0, 1]), axis=0)
+    facing = (ft - fh)[:2]
+    if not (np.all(np.isfinite(facing)) and np.hypot(*facing) > 0):
+        raise InputError("the stance foot cannot be placed on the floor with this calibration", field="camera")
+    knee = 0.5 * (fh + ft) + np.array([0.0, 0.0, knee_height_m])
+    to_cam = camera.center - knee
+    horiz = np.hypot(*to_cam[:2])
+    cosang = float(np.clip(np.dot(to_cam[:2], facing) / (horiz * np.hypot(*facing)), -1.0, 1.0))
+    az = float(np.degrees(np.arccos(abs(cosang))))
+    el = float(np.degrees(np.arctan2(to_cam[2], horiz)))
+    return az, el
+
+
+def frontal_view_problem(camera, track, stance: str) -> str | None:
+    """Why frontal-plane keypoint angles cannot be taken from this view, or None when they can.
+
+    With a calibration the camera's azimuth and elevation from the knee must both be within
+    :data:`FRONTAL_VIEW_TOLERANCE_DEG`; without one the image must look frontal (:func:`detect_view`).
+    """
+    if camera is None:
+        view = detect_view(track)
+        return None if view == "frontal" else f"the camera sees a {view} view: no frontal-plane angles"
+    az, el = camera_view_of_knee(camera, track, stance)
+    if az <= FRONTAL_VIEW_TOLERANCE_DEG and abs(el) <= FRONTAL_VIEW_TOLERANCE_DEG:
+        return None
+    return (f"the camera views the knee {az:.0f}° off the frontal axis and {el:.0f}° from above: a frontal-plane "
+            f"projection angle needs a camera facing the frontal plane at about knee height (within "
+            f"{FRONTAL_VIEW_TOLERANCE_DEG:g}°; Willson & Davis 2008), or knee flexion reads as valgus")
+
+
 def pixel_scale_from_height(track, height_m: float, *, stance: str | None = None) -> float:
     """Metres per pixel at the subject, from the subject's stature and the figure's pixel height.
 
@@ -485,6 +536,41 @@ def keypoint_feet(track, *, stance: str | None = None, camera=None, height_m: fl
         h = np.nanmin(li[..., 2], axis=1) - np.nanmin(st[..., 2], axis=1)
     return {"time_s": R.time_s, "stance": stance, "lifted_side": lifted, "stance_foot": st, "lifted_foot": li,
             "height_m": h}
+
+
+def keypoint_reach(track, *, direction: str, stance: str, camera, window: tuple[float, float] | None = None,
+                   fs_hz: float | None = None, max_gap_s: float = 0.25, floor_z: float = 0.0):
+    """Y-Balance reach from keypoints: ``ground_truth.reach.reach_distance`` on the floor plane.
+
+    The heel and foot-index keypoints of both feet are back-projected onto the floor ``z = floor_z`` with the
+    camera calibration (the only plane on which one camera measures distances in every direction, depth
+    included); the stance foot's first 0.5 s place the Y, the reach foot's points are measured along the line.
+    ``window`` is on the track's clock. Returns ``ground_truth.reach.Reach`` (metres).
+
+    Notes
+    -----
+    A reach foot that hovers h above the floor is projected beyond (or short of) its true place by about
+    h × (horizontal distance / height) of the camera; a camera placed high and oblique keeps that small.
+    Without a calibration there is no floor plane: InputError.
+    """
+    from ground_truth.reach import reach_distance
+
+    if camera is None:
+        raise InputError("a reach distance needs a calibrated camera (the floor plane)", field="camera",
+                         expected="a camera calibration for the trial")
+    R = _as_resampled(track, fs_hz, max_gap_s)
+    J = R.joints()
+    lifted = "right" if stance == "left" else "left"
+    need = [f"{side}_{part}" for side in (stance, lifted) for part in ("heel", "foot_index")]
+    missing = [n for n in need if n not in J]
+    if missing:
+        raise InputError(f"the skeleton has no {', '.join(missing)} keypoints", field="keypoints",
+                         expected="a skeleton with heel and foot-index points (BlazePose-33)")
+    floor = {n: camera.back_project_to_plane(J[n], [0, 0, floor_z], [0, 0, 1]) for n in need}
+    reach_pts = np.stack([floor[f"{lifted}_heel"], floor[f"{lifted}_foot_index"]], axis=1)
+    return reach_distance(R.time_s, floor[f"{stance}_heel"], floor[f"{stance}_foot_index"], reach_pts,
+                          direction=direction, stance_leg=stance, window=window,
+                          source="keypoints on the floor plane (camera calibration)")
 
 
 def keypoint_time_to_failure(track, *, max_duration_s: float = 30.0, stance: str | None = None, camera=None,

@@ -193,18 +193,19 @@ def _reference_side(trial: dict, subject: dict) -> tuple[Side, Any]:
 #: Marker names of the lateral malleolus in common marker sets (Plug-in Gait, OpenCap/AddBiomechanics, ...).
 ANKLE_MARKERS = {"left": ("LANK", "L_ankle", "L.Ankle", "LLMAL", "L_LatAnkle", "left_ankle"),
                  "right": ("RANK", "r_ankle", "R.Ankle", "RLMAL", "R_LatAnkle", "right_ankle")}
-#: Heel and toe markers of the same marker sets: with the ankle, the points of a foot (foot events).
-FOOT_MARKERS = {"left": ANKLE_MARKERS["left"] + ("LHEE", "L_calc", "L.Heel", "LHEEL", "LTOE", "L_toe", "L.Toe",
-                                                 "LMT2", "LTT2"),
-                "right": ANKLE_MARKERS["right"] + ("RHEE", "r_calc", "R.Heel", "RHEEL", "RTOE", "r_toe", "R.Toe",
-                                                   "RMT2", "RTT2")}
+#: Heel and toe markers of the same marker sets; with the ankle, the points of a foot (foot events).
+HEEL_MARKERS = {"left": ("LHEE", "L_calc", "L.Heel", "LHEEL"), "right": ("RHEE", "r_calc", "R.Heel", "RHEEL")}
+TOE_MARKERS = {"left": ("LTOE", "L_toe", "L.Toe", "LMT2", "LTT2"), "right": ("RTOE", "r_toe", "R.Toe", "RMT2", "RTT2")}
+FOOT_MARKERS = {side: ANKLE_MARKERS[side] + HEEL_MARKERS[side] + TOE_MARKERS[side] for side in ("left", "right")}
 
 
-def _foot_points(markers, side: str):
-    """(n, k, 3) positions of one foot's markers found in ``markers`` (a z-up TimeSeries), or None."""
+def _foot_points(markers, side: str, names=None):
+    """(n, k, 3) positions of one foot's markers found in ``markers`` (a z-up TimeSeries), or None.
+
+    ``names`` restricts the search (default every name in :data:`FOOT_MARKERS`)."""
     lookup = {n.lower(): n for n in markers.channels}
-    names = list(dict.fromkeys(lookup[m.lower()] for m in FOOT_MARKERS[side] if m.lower() in lookup))
-    return np.stack([markers[n] for n in names], axis=1) if names else None
+    found = list(dict.fromkeys(lookup[m.lower()] for m in (names or FOOT_MARKERS[side]) if m.lower() in lookup))
+    return np.stack([markers[n] for n in found], axis=1) if found else None
 
 
 def _reference_foot_events(side: Side, rec, trial: dict) -> None:
@@ -487,6 +488,11 @@ def _kpi_values(ref, rec, cand, kpi_names, window, fs, lp, alignment, trial, sub
                 c["time_to_failure"] = _candidate_ttf(cand, trial, subject, max_duration)
             except Exception as exc:  # noqa: BLE001
                 c["time_to_failure"] = {"value": None, "status": f"{type(exc).__name__}: {exc}"}
+    reach = [k for k in kpi_names if k.startswith("ybt_")]
+    if reach:
+        rv, cv = _reach_kpis(ref, rec, cand, reach, window, alignment, trial, subject)
+        r.update(rv)
+        c.update(cv)
     rest = [k for k in kpi_names if k in ("strategy_label", "knee_frontal_excursion")]
     if rest:
         if ref is not None:
@@ -503,6 +509,60 @@ def _kpi_values(ref, rec, cand, kpi_names, window, fs, lp, alignment, trial, sub
             vals.setdefault(k, {"value": None, "status": side.unavailable.get(k, f"not computed on the "
                                                                                f"{side.name} side")})
     return {"reference": r if ref is not None else None, "candidate": c if cand is not None else None}
+
+
+def _reach_kpis(ref, rec, cand, wanted, window, alignment, trial, subject) -> tuple[dict, dict]:
+    """Y-Balance: the reach of this trial's direction (its condition) on both sides, in % of leg length
+    (``ground_truth.reach``: markers; ``candidates.kpis.keypoint_reach``: keypoints on the floor plane). The
+    composite is a subject-level score from the best reaches (``harness.composite``), not a trial's."""
+    direction = trial["condition"]
+    own = f"ybt_{direction}_reach"
+    r_out, c_out = {}, {}
+    for k in wanted:
+        if k == "ybt_composite":
+            why = "a subject-level score: the best reach of each direction (harness.composite rows)"
+        elif k != own:
+            why = f"this trial reaches {direction}"
+        else:
+            continue
+        r_out[k] = c_out[k] = {"value": None, "status": why}
+    if own not in wanted:
+        return (r_out if ref is not None else {}), (c_out if cand is not None else {})
+    leg = subject.get("leg_length_m")
+    if not leg:
+        r_out[own] = c_out[own] = {"value": None, "status": f"subject {subject.get('id')} has no leg_length_m "
+                                                             f"(reaches are normalised by it)"}
+        return (r_out if ref is not None else {}), (c_out if cand is not None else {})
+    pct = 100.0 / float(leg)
+    if ref is not None:
+        try:
+            if rec.markers is None:
+                raise NotAvailableError("the gold standard has no markers")
+            markers = _markers_z_up(rec)
+            st, fr = trial["stance_leg"], "left" if trial["stance_leg"] == "right" else "right"
+            heel, toe = (_foot_points(markers, st, HEEL_MARKERS[st]), _foot_points(markers, st, TOE_MARKERS[st]))
+            pts = _foot_points(markers, fr, HEEL_MARKERS[fr] + TOE_MARKERS[fr])
+            if heel is None or toe is None or pts is None:
+                raise NotAvailableError(f"no heel and toe markers on both feet ({', '.join(HEEL_MARKERS[st])}; "
+                                        f"{', '.join(TOE_MARKERS[st])})")
+            res = need("ground_truth.reach", "reach_distance")(markers.time, heel[:, 0], toe[:, 0], pts,
+                                                               direction=direction, stance_leg=st, window=window,
+                                                               source="foot markers")
+            r_out[own] = {"value": res.distance_m * pct, "distance_m": res.distance_m,
+                          "method": f"{res.method}; / leg length {leg:g} m x 100"}
+        except StancebenchError as exc:
+            r_out[own] = {"value": None, "status": f"{type(exc).__name__}: {exc}"}
+    if cand is not None:
+        try:
+            lo, hi = _to_cand_clock(np.array(window), alignment)
+            res = need("candidates.kpis", "keypoint_reach")(cand.track, direction=direction,
+                                                            stance=trial["stance_leg"], camera=cand.camera,
+                                                            window=(float(lo), float(hi)))
+            c_out[own] = {"value": res.distance_m * pct, "distance_m": res.distance_m,
+                          "method": f"{res.method}; / leg length {leg:g} m x 100"}
+        except StancebenchError as exc:
+            c_out[own] = {"value": None, "status": f"{type(exc).__name__}: {exc}"}
+    return (r_out if ref is not None else {}), (c_out if cand is not None else {})
 
 
 def _common_rate(cand: Side | None) -> float:
@@ -690,6 +750,14 @@ def _candidate_window_kpis(cand: Side, window, alignment, trial, wanted) -> dict
     lo, hi = _to_cand_clock(np.array(window), alignment)
     part = slice_track(cand.track, float(lo), float(hi))
     stance = trial["stance_leg"]
+    frontal = [k for k in ("strategy_label", "knee_frontal_excursion") if k in wanted]
+    if frontal:
+        try:
+            problem = kp.frontal_view_problem(cand.camera, cand.track, stance)
+        except StancebenchError as exc:
+            problem = f"the camera's view of the knee cannot be placed: {exc}"
+        if problem:
+            return {k: {"value": None, "status": f"not computed: {problem}"} for k in frontal}
     if "strategy_label" in wanted:
         try:
             res = kp.keypoint_strategy(part, stance=stance, camera=cand.camera)

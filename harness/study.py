@@ -215,6 +215,7 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     """
     from . import pairing
     from .aggregate import agreement_sections
+    from .composite import ybt_composite_rows
 
     if policy is not None:
         # a bad policy is bad input: say so before the study runs, not after it
@@ -233,6 +234,8 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     done = run_tasks(tasks, workers=n_workers, progress=progress, log_path=out / NATIVE_LOG)
     timings["trials_s"] = time.perf_counter() - t
     rows = [d["row"] for d in done]
+    # subject-level scores made of several trials (the Y-Balance composite), as derived rows
+    rows += ybt_composite_rows(rows)
     figures = {"trials": {f"{d['row']['trial_id']}|{d['row'].get('candidate')}": d["figures"]
                           for d in done if d["figures"]}}
 

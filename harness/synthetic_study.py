@@ -30,8 +30,10 @@ import numpy as np
 
 from ground_truth.errors import NotAvailableError
 
+#: Trial-id codes of the Y-Balance directions (the abbreviations of Plisky et al. 2009).
+REACH_CODE = {"anterior": "ANT", "posteromedial": "PM", "posterolateral": "PL"}
 #: Bump when the generated files change for the same configuration (invalidates DIR/data).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: The demo judges the per-frame landmarks: BlazePose's temporal landmark filter delays them by about
 #: 1.5 frames (measured on the demo videos: -48 ms MediaPipe graph, -60 ms BlazePose TFLite, against +8 and
 #: +2 ms unfiltered), a lag that would be read as a clock offset. See docs/study.md.
@@ -58,6 +60,17 @@ class DemoConfig:
     marker_rate_hz: int = 100
     analog_rate_hz: int = 1000
     candidates: tuple[str, ...] = ("mediapipe-full", "blazepose-tflite", "blazepose-tflite-int8")
+    #: "single_leg_stance" (the default demo) or "y_balance": one reach per direction and subject, filmed by
+    #: a camera placed high and to the front-left (the floor plane on which reaches are measured)
+    protocol: str = "single_leg_stance"
+
+    def __post_init__(self):
+        from protocols import get_protocol
+        if self.protocol not in ("single_leg_stance", "y_balance"):
+            from ground_truth.errors import InputError
+            raise InputError(f"is {self.protocol!r}", field="protocol", expected="single_leg_stance or y_balance")
+        if self.protocol == "y_balance":
+            self.conditions = tuple(get_protocol("y_balance").condition_names)
 
     def fingerprint(self) -> str:
         blob = json.dumps({"config": asdict(self), "version": GENERATOR_VERSION}, sort_keys=True, default=str)
@@ -100,6 +113,11 @@ def _subjects(cfg: DemoConfig, rng: np.random.Generator) -> list[dict]:
 
 def _camera(cfg: DemoConfig):
     from candidates.render import PinholeCamera
+    if cfg.protocol == "y_balance":
+        # Reaches are measured on the floor: a phone on a stand 2 m high, front-left, looking down at the knees
+        # (a frontal camera at hip height sees the floor too obliquely: 1 px at the feet is ~2 cm of depth).
+        return PinholeCamera.look_at((2.6, 1.2, 2.0), (0.0, 0.0, 0.6), fx=560.0, width=cfg.width,
+                                     height=cfg.height, fps=cfg.fps, name="phone-high")
     # In front of the subject (who faces +x), lens at 1.0 m, looking at the pelvis: a frontal phone view.
     return PinholeCamera.look_at((cfg.camera_distance_m, 0.0, 1.0), (0.0, 0.0, 0.95), fx=cfg.focal_px,
                                  width=cfg.width, height=cfg.height, fps=cfg.fps, name="phone")
@@ -112,9 +130,21 @@ def _plan(cfg: DemoConfig) -> tuple[list[dict], list[dict]]:
     trials = []
     strategies = ("ankle", "mixed", "hip")
     k = 0
+    #: Y-Balance ankle targets, fraction of leg length (the generator brings in what the leg cannot reach)
+    reach_range = {"anterior": (0.3, 0.5), "posteromedial": (0.5, 0.7), "posterolateral": (0.45, 0.65)}
     for si, subj in enumerate(subjects):
         for cond in cfg.conditions:
             for rep in range(cfg.trials_per_condition):
+                if cfg.protocol == "y_balance":
+                    trials.append({
+                        "trial_id": f"{subj['id']}-{REACH_CODE[cond]}-{rep + 1}", "subject": subj["id"],
+                        "condition": cond, "stance_leg": "right" if si % 2 == 0 else "left", "strategy": "ankle",
+                        "fail_at_s": None, "reach": [cond, float(np.round(rng.uniform(*reach_range[cond]), 3))],
+                        "offset_s": float(np.round(rng.uniform(*cfg.offset_range_s), 4)),
+                        "drift_ppm": float(np.round(rng.uniform(*cfg.drift_range_ppm), 1)),
+                        "seed": int(cfg.seed * 1000 + k)})
+                    k += 1
+                    continue
                 # two trials in three lose balance (an observed time-to-failure), the third is censored
                 fail = k % 3 != 2 if cfg.fail_probability is None else bool(rng.random() < cfg.fail_probability)
                 fail_at = float(np.round(rng.uniform(2.0, max(2.1, cfg.duration_s - 0.8)), 2)) if fail else None
@@ -145,10 +175,12 @@ def _make_trial(args: tuple[dict, dict, dict, str]) -> dict:
     t0 = time.perf_counter()
     subject = synthetic.Subject(subject_id=subj["id"], height_m=subj["height_m"], mass_kg=subj["mass_kg"],
                                 sex=subj["sex"])
+    reach = tuple(plan["reach"]) if plan.get("reach") else None
     trial = synthetic.simulate_single_leg_stance(
-        subject, condition=plan["condition"], stance_leg=plan["stance_leg"], duration_s=300.0,
-        max_duration_s=cfg.duration_s, fail_at_s=plan["fail_at_s"], strategy=plan["strategy"], seed=plan["seed"],
-        marker_rate_hz=cfg.marker_rate_hz, analog_rate_hz=cfg.analog_rate_hz, sync="knee_dip")
+        subject, condition="eyes_open_firm" if reach else plan["condition"], stance_leg=plan["stance_leg"],
+        duration_s=300.0, max_duration_s=cfg.duration_s, fail_at_s=plan["fail_at_s"], strategy=plan["strategy"],
+        seed=plan["seed"], marker_rate_hz=cfg.marker_rate_hz, analog_rate_hz=cfg.analog_rate_hz, sync="knee_dip",
+        reach=reach)
     c3d = data / f"{plan['trial_id']}.c3d"
     try:
         synthetic.write_c3d(trial, c3d)
@@ -182,6 +214,9 @@ def _make_trial(args: tuple[dict, dict, dict, str]) -> dict:
         "events": [e.to_dict() if hasattr(e, "to_dict") else e for e in truth["events"]],
         "seconds": time.perf_counter() - t0, "roundtrip": roundtrip,
     })
+    if "reach" in truth:
+        out.update(true_reach_m=truth["reach"]["distance_m"], true_reach_pct=truth["reach"]["normalised_pct"],
+                   leg_length_m=truth["reach"]["leg_length_m"])
     return out
 
 
@@ -207,19 +242,23 @@ def _write_manifest(path: Path, cfg: DemoConfig, subjects: list[dict], trials: l
                     candidates: list[dict]) -> None:
     import tomli_w
 
+    ybt = cfg.protocol == "y_balance"
+    legs = {t["subject"]: t["leg_length_m"] for t in trials if t.get("leg_length_m")}
     doc = {
-        "study": {"name": f"stancebench demo (synthetic, seed {cfg.seed})",
-                  "description": "Synthetic single-leg stance with known truth, generated by stancebench demo."},
+        "study": {"name": f"stancebench demo (synthetic{', Y-Balance' if ybt else ''}, seed {cfg.seed})",
+                  "description": f"Synthetic {'Y-Balance reaches' if ybt else 'single-leg stance'} with known "
+                                 f"truth, generated by stancebench demo."},
         "settings": {"seed": cfg.seed, "alignment_signal": "auto", "max_lag_s": 2.0, "bootstrap": 500,
                      "sway_lowpass_hz": 5.0, "estimate_drift": False},
         "subjects": [{"id": s["id"], "height_m": s["height_m"], "mass_kg": s["mass_kg"],
-                      "sex": "F" if s["sex"] == "female" else "M"} for s in subjects],
-        "trials": [{"id": t["trial_id"], "subject": t["subject"], "protocol": "single_leg_stance",
+                      "sex": "F" if s["sex"] == "female" else "M",
+                      **({"leg_length_m": round(legs[s["id"]], 4)} if s["id"] in legs else {})} for s in subjects],
+        "trials": [{"id": t["trial_id"], "subject": t["subject"], "protocol": cfg.protocol,
                     "condition": t["condition"], "stance_leg": t["stance_leg"],
                     **({"gold_standard": t["gold_standard"]} if t["gold_standard"] else {"kind": "candidate-only"}),
                     "video": t["video"], "camera": "camera.toml", "truth": t["truth_file"],
                     "known_clock_offset_s": t["offset_s"], "known_drift_ppm": t["drift_ppm"],
-                    "duration_s": cfg.duration_s} for t in trials],
+                    **({} if ybt else {"duration_s": cfg.duration_s})} for t in trials],
         "candidates": candidates,
         "licences": [{"data": "synthetic study generated by stancebench demo", "licence": "BSD-3-Clause",
                       "source": "this software"}],

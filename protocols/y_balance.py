@@ -8,9 +8,9 @@ from ground_truth.checks import _as_float_array
 from ground_truth.errors import InputError
 
 from .definitions import AlignmentCue, Condition, KPIMeasurement, Protocol, StoppingRule
-from .kpis import PLISKY_2009
+from ground_truth.reach import DIRECTIONS
 
-DIRECTIONS = ("anterior", "posteromedial", "posterolateral")
+from .kpis import PLISKY_2009
 
 
 def normalised_reach(reach, limb_length):
@@ -63,10 +63,10 @@ def composite_score(anterior, posteromedial, posterolateral, limb_length):
     return float(out) if out.ndim == 0 else out
 
 
-_REF = ("markers: horizontal distance from the stance-foot toe marker to the reach-foot toe marker along the "
-        "direction, at maximal reach (or the instrumented indicator)")
-_CAND = ("keypoints: distance between the stance and reach foot-index keypoints along the direction at maximal "
-         "reach, in metres via camera calibration")
+_REF = ("markers: distance along the reach line from the stance toe marker to the most distal reach-foot marker "
+        "(heel, toe, ankle) at the farthest point of the reach (ground_truth.reach), / leg length x 100")
+_CAND = ("keypoints: the same on the floor plane (stance heel and foot-index, reach-foot heel, foot-index and ankle "
+         "back-projected onto the floor with the camera calibration), / leg length x 100")
 
 Y_BALANCE = Protocol(
     name="y_balance",
@@ -75,8 +75,9 @@ Y_BALANCE = Protocol(
                  "with the free foot in the anterior, posteromedial and posterolateral directions and returns "
                  "to the start without touching down. Reaches are divided by limb length."),
     citation=PLISKY_2009,
-    conditions=(Condition("reach", "eyes_open", "firm", "single_leg", 20.0,
-                          "three directions, three trials each, best trial counts"),),
+    # one condition per reach line: a trial is one reach (three per direction; the best counts)
+    conditions=tuple(Condition(d, "eyes_open", "firm", "single_leg", 20.0,
+                               f"{d} reach; three trials, the best counts") for d in DIRECTIONS),
     stance_legs=("left", "right"),
     max_duration_s=20.0,
     stopping_rules=(
@@ -89,8 +90,9 @@ Y_BALANCE = Protocol(
     alignment_cue=AlignmentCue("none", optional=True),
     kpis=(
         *(KPIMeasurement(f"ybt_{d}_reach", _REF, _CAND) for d in DIRECTIONS),
-        KPIMeasurement("ybt_composite", "sum of the three reference reaches / (3 × limb length) × 100",
-                       "sum of the three candidate reaches / (3 × limb length) × 100"),
+        KPIMeasurement("ybt_composite", "per subject and stance leg: the best reference reach of each direction, "
+                       "summed / (3 × limb length) × 100 (harness.composite)",
+                       "the same from the candidate's reaches"),
         KPIMeasurement("knee_frontal_excursion", "markers: frontal-plane projection angle of the stance knee",
                        "keypoints: frontal-plane projection angle from hip, knee and ankle keypoints"),
     ),

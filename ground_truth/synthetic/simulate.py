@@ -167,7 +167,8 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                                strategy: str = "ankle", seed: int = 0, marker_rate_hz: int = 100,
                                analog_rate_hz: int = 1000, sync: str | None = "knee_dip",
                                marker_noise_m: float = 0.0005, force_noise: bool = True,
-                               marker_gaps: int = 0, failure: str = "touch_down") -> SyntheticTrial:
+                               marker_gaps: int = 0, failure: str = "touch_down",
+                               reach: tuple[str, float] | None = None) -> SyntheticTrial:
     """Simulate one single-leg-stance trial with known COM, COP, GRF, events, angles and strategy.
 
     Parameters
@@ -202,6 +203,15 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         that gap handling downstream can be tested; the truth stays complete.
     marker_noise_m : float
         SD of white noise on every marker coordinate (m). Joints and truth stay noise-free.
+    reach : (direction, fraction), optional
+        A Y-Balance reach instead of a timed stance: 0.5 s after the foot lift the free foot reaches along the
+        ``direction`` line ("anterior", "posteromedial", "posterolateral"; ``ground_truth.reach`` geometry)
+        until its ankle is ``fraction`` × leg length from the stance toes (3 cm above the floor), holds 0.3 s
+        and returns, while the stance knee bends up to 45° and the legs lean to keep the COM over the stance
+        foot; the foot lands back at its start 0.5 s after the return (a controlled end: ``censor_reason``
+        "reach_done"). A target the free leg cannot reach is brought in until it can. ``truth["reach"]`` holds
+        the reach distance of the most distal free-foot point (heel or toe) along the line (``ground_truth.reach``
+        definition), its time, and the leg length (hip to ankle joint centre) that normalises it.
     force_noise : bool
         Add white noise to the plate channels (0.5 N horizontal, 1 N vertical, 0.03 N*m moments).
 
@@ -226,6 +236,17 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     _check_option("strategy", strategy, STRATEGIES)
     _check_option("sync", sync, ("knee_dip", None))
     _check_option("failure", failure, ("touch_down", "stance_pivot"))
+    if reach is not None:
+        from ..reach import DIRECTIONS as REACH_DIRECTIONS
+        if not (isinstance(reach, (tuple, list)) and len(reach) == 2):
+            raise InputError(f"is {reach!r}", field="reach", expected="(direction, fraction of leg length)")
+        _check_option("reach direction", reach[0], REACH_DIRECTIONS)
+        _validate_type(reach[1], "numeric", "reach fraction")
+        if not 0.1 <= reach[1] <= 1.2:
+            raise InputError(f"reach fraction {reach[1]} outside 0.1..1.2", field="reach",
+                             expected="a reach of 10-120 % of leg length")
+        if fail_at_s is not None:
+            raise InputError("a reach trial has no loss of balance", field="fail_at_s", expected="None with reach")
     for name, val in (("duration_s", duration_s), ("max_duration_s", max_duration_s)):
         _validate_type(val, "numeric", name)
         if not 0.5 <= val <= 300:
@@ -243,7 +264,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                   max_duration_s=float(max_duration_s), fail_at_s=fail_at_s, strategy=strategy, seed=seed,
                   marker_rate_hz=marker_rate_hz, analog_rate_hz=analog_rate_hz, sync=sync,
                   marker_noise_m=marker_noise_m, force_noise=force_noise, marker_gaps=marker_gaps,
-                  failure=failure)
+                  failure=failure, reach=None if reach is None else (str(reach[0]), float(reach[1])))
     rng = np.random.default_rng(seed)
     dims = body_dims(subject)
     layout = PlateLayout()
@@ -253,7 +274,12 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     # -- timeline ------------------------------------------------------------------------------------------
     t_dip, t_ws0, t_lift = 1.0, 1.9, 3.5
     stance_time = min(duration_s, max_duration_s)
-    if fail_at_s is not None and fail_at_s <= stance_time:
+    # a Y-Balance reach: out 0.5-2.0 s after the lift, held 0.3 s, back by 3.8 s, down at 4.3 s
+    REACH_OUT, REACH_HOLD, REACH_BACK, REACH_LAND = (0.5, 2.0), 0.3, 1.5, 0.5
+    if reach is not None:
+        stance_time = REACH_OUT[1] + REACH_HOLD + REACH_BACK + REACH_LAND
+        reason, censored, touch = "reach_done", True, True
+    elif fail_at_s is not None and fail_at_s <= stance_time:
         stance_time, censored, touch = float(fail_at_s), False, True
         reason = "touch_down" if failure == "touch_down" else "stance_foot_moved"
     elif max_duration_s <= duration_s:
@@ -350,7 +376,10 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         p_contact = heel_rise * w_shift
         before = toe_pivot(toe_ground, p_contact)
         path = before + lift_s[:, None] * (hold - before)
-        pitch = p_contact + lift_s * (25 * d2r - p_contact)
+        pitch = p_contact + lift_s * (hold_pitch * d2r - p_contact)
+        if reach is not None:
+            path = path + reach_s[:, None] * (reach_target - hold)
+            pitch = pitch * (1 - reach_s)
         if touch:
             after = toe_pivot(toe_land, p_contact)
             path = path + down_s[:, None] * (after - path)
@@ -358,25 +387,25 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         return path, pitch
 
     # -- baseline lean: COM over mid-feet (bipedal) and over the stance ankle (single leg) ------------------
-    def com_of(leg_ap, leg_ml, hold_ankle, lifted):
+    def com_of(leg_ap, leg_ml, hold_ankle, lifted, knee_deg=KNEE_FLEX_DEG, pitch_deg=25.0):
         k = leg_ap.size
         if lifted:
-            fa, fp = np.tile(hold_ankle, (k, 1)), np.full(k, 25 * d2r)
+            fa, fp = np.tile(hold_ankle, (k, 1)), np.full(k, pitch_deg * d2r)
         else:
             fa, fp = np.tile(free_ground, (k, 1)), np.zeros(k)
-        pose = Pose(leg_ap, leg_ml, np.full(k, KNEE_FLEX_DEG * d2r), np.full(k, 3 * d2r), -leg_ap, -leg_ml, fa, fp)
+        pose = Pose(leg_ap, leg_ml, np.full(k, knee_deg * d2r), np.full(k, 3 * d2r), -leg_ap, -leg_ml, fa, fp)
         return whole_body_com(build_joints(dims, pose, stance_leg, stance_ankle), subject.sex)
 
-    def solve(target_xy, hold_ankle, lifted):
+    def solve(target_xy, hold_ankle, lifted, **kw):
         x = np.zeros(2)
         for _ in range(4):
-            c0 = com_of(np.array([x[0]]), np.array([x[1]]), hold_ankle, lifted)[0, :2]
+            c0 = com_of(np.array([x[0]]), np.array([x[1]]), hold_ankle, lifted, **kw)[0, :2]
             jac = np.empty((2, 2))
             for i in range(2):
                 dx = np.zeros(2)
                 dx[i] = 1e-4
                 jac[:, i] = (com_of(np.array([x[0] + dx[0]]), np.array([x[1] + dx[1]]), hold_ankle,
-                                    lifted)[0, :2] - c0) / 1e-4
+                                    lifted, **kw)[0, :2] - c0) / 1e-4
             x = x - np.linalg.solve(jac, c0 - target_xy)
         return x
 
@@ -384,8 +413,33 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     bip = solve(np.array([ahead, 0.0]), free_ground, False)
     # lifted foot: knee flexed, foot ~15 cm off the floor and behind, hanging from the free hip
     hold_rel = np.array([-0.22 * dims.scale, 0.0, dims.ankle_h + 0.15 * dims.scale])
+    hold_pitch = 25.0
+    if reach is not None:     # a Y-Balance reach starts with the foot held just off the floor beside the other
+        hold_rel, hold_pitch = np.array([0.0, 0.0, dims.ankle_h + 0.05 * dims.scale]), 5.0
     hold = free_ground * np.array([1, 1, 0]) + hold_rel
-    one = solve(np.array([ahead, y_st]), hold, True)
+    one = solve(np.array([ahead, y_st]), hold, True, pitch_deg=hold_pitch)
+    reach_s = np.zeros(n_a)
+    if reach is not None:
+        from ..reach import reach_direction
+        t_out = t_lift + np.array(REACH_OUT)
+        t_back = t_out[1] + REACH_HOLD
+        reach_s = _smooth_step(ta, *t_out) * (1 - _smooth_step(ta, t_back, t_back + REACH_BACK))
+        u = reach_direction(reach[0], stance_leg, [1.0, 0.0])
+        toe_st = stance_ankle[:2] + np.array([0.78 * dims.foot, 0.0])
+        leg_len = dims.thigh + dims.shank
+        squat_deg = 45.0
+        # the free hip at full squat (leaning as at the start): the target ankle must stay within reach of it
+        frac = float(reach[1])
+        for _ in range(30):
+            target = np.r_[toe_st + frac * leg_len * u, dims.ankle_h + 0.03]
+            lean = solve(np.array([ahead, y_st]), target, True, knee_deg=KNEE_FLEX_DEG + squat_deg, pitch_deg=0.0)
+            pose1 = Pose(np.array([lean[0]]), np.array([lean[1]]), np.array([(KNEE_FLEX_DEG + squat_deg) * d2r]),
+                         np.array([3 * d2r]), -np.array([lean[0]]), -np.array([lean[1]]), target[None], np.zeros(1))
+            hip_f = build_joints(dims, pose1, stance_leg, stance_ankle)[f"{free_side}_hip"][0]
+            if np.linalg.norm(target - hip_f) <= 0.97 * leg_len:
+                break
+            frac *= 0.97
+        reach_target, reach_lean, reach_frac_used = target, lean, frac
     w_shift = _smooth_step(ta, t_ws0, t_lift) * (1 - (_smooth_step(ta, t_td + 0.1, t_td + 1.6) if touch else 0))
 
     # -- clock-alignment knee dip -------------------------------------------------------------------------
@@ -403,6 +457,10 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         sync_events.append(Event("sync", t_dip + 0.4, "General", "synthetic: knee dip, lowest point"))
     base_ap = bip[0] + w_shift * (one[0] - bip[0])
     base_ml = bip[1] + w_shift * (one[1] - bip[1])
+    if reach is not None:   # squat and lean with the reach, keeping the COM over the stance foot
+        knee_flex = knee_flex + 45.0 * d2r * reach_s
+        base_ap = base_ap + reach_s * (reach_lean[0] - one[0])
+        base_ml = base_ml + reach_s * (reach_lean[1] - one[1])
 
     # loss of balance: the pendulum falls towards the lifted side over the last 0.8 s (COP pinned under the
     # foot, so the lean grows like cosh(omega t), omega = sqrt(g / COM height))
@@ -494,7 +552,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                             "synthetic: stance foot starts turning toe-out"))
     if touch:
         why = {"max_duration": " (end of test)", "touch_down": " (loss of balance)",
-               "stance_foot_moved": " (after the stance foot moved)"}[reason]
+               "stance_foot_moved": " (after the stance foot moved)", "reach_done": " (end of the reach)"}[reason]
         events.append(Event("touch_down", t_td, fctx, "synthetic: free foot lands" + why))
     sl = slice(None, None, ratio)
     joints = {k: v[sl].copy() for k, v in joints_a.items()}
@@ -516,6 +574,18 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         "strategy": strategy, "angles": angles, "stance_plate": st_idx, "stance_leg": stance_leg,
         "single_leg_window_s": (t_lift, t_td),
     }
+    if reach is not None:
+        from ..reach import reach_distance
+        st_, fr_ = stance_leg, free_side
+        r = reach_distance(tm, joints[f"{st_}_heel"], joints[f"{st_}_foot_index"],
+                           np.stack([joints[f"{fr_}_{p}"] for p in ("heel", "foot_index")], axis=1),
+                           direction=reach[0], stance_leg=stance_leg, window=(t_lift, t_td),
+                           source="synthetic joints")
+        leg_len = dims.thigh + dims.shank
+        truth["reach"] = {"direction": reach[0], "distance_m": r.distance_m, "time_s": r.time_s,
+                          "leg_length_m": leg_len, "normalised_pct": 100.0 * r.distance_m / leg_len,
+                          "ankle_target_fraction": float(reach[1]), "ankle_target_fraction_used": reach_frac_used,
+                          "definition": r.method + "; leg length = hip to ankle joint centre"}
     trial = SyntheticTrial(subject=subject, condition=condition, stance_leg=stance_leg, strategy=strategy,
                            time_s=tm, analog_time_s=ta, joints=joints, markers=None, plates=[], layout=layout,
                            truth=truth, params=params)

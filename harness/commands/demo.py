@@ -25,6 +25,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--duration", type=float, default=6.0, metavar="SECONDS",
                    help="maximum single-leg stance time of each synthetic trial, where time-to-failure is "
                         "censored (default 6 s; each recording lasts about this plus 5 s)")
+    p.add_argument("--protocol", choices=("single_leg_stance", "y_balance"), default="single_leg_stance",
+                   help="single_leg_stance (default), or y_balance: one reach per direction and subject, filmed "
+                        "from a high front-left camera, reaches and the composite score paired")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: one per core)")
     p.add_argument("--policy", metavar="POLICY.toml",
                    help="gate policy to apply instead of the demo policy (copied to DIR/policy.toml)")
@@ -46,9 +49,11 @@ def run(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers is {args.workers}", field="--workers", expected="a positive integer")
     t0 = time.perf_counter()
-    cfg = DemoConfig(n_subjects=args.subjects, seed=args.seed, duration_s=args.duration)
+    cfg = DemoConfig(n_subjects=args.subjects, seed=args.seed, duration_s=args.duration, protocol=args.protocol)
+    what = ("Y-Balance reaches" if cfg.protocol == "y_balance"
+            else f"single-leg stance up to {cfg.duration_s:g} s")
     print(f"stancebench demo: synthetic study of {cfg.n_subjects} subjects x {len(cfg.conditions)} conditions "
-          f"x {cfg.trials_per_condition} trial(s), single-leg stance up to {cfg.duration_s:g} s, {cfg.width}x{cfg.height} video at "
+          f"x {cfg.trials_per_condition} trial(s), {what}, {cfg.width}x{cfg.height} video at "
           f"{cfg.fps:g} fps -> {args.out}", file=sys.stderr)
     study = generate_demo_study(args.out, cfg, workers=args.workers, progress=not args.no_progress)
     policy = write_demo_policy(args.out, source=args.policy)
