@@ -77,6 +77,9 @@ def test_gate_exits_1_when_blocking_rule_fails(tmp_path, results_file, capsys):
     assert "|bias| of peak_expiratory_flow 2.118 l/min ≤ 1 l/min: fail BLOCKS" in out
     assert "mini-wright: release blocked" in out
     assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "2"
+    # without --json the verdicts JSON still goes beside the results (the contract: print, write JSON)
+    doc = json.loads(results_file.with_name("gates.json").read_text())
+    assert any(v["status"] == "fail" and v["blocks"] for v in doc["verdicts"])
 
 
 @pytest.mark.parametrize("policy_text, needle", [

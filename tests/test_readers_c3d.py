@@ -179,6 +179,18 @@ def test_unsupported_plate_type(tmp_path):
         read_c3d(out)
 
 
+def test_unknown_marker_unit_is_refused(tmp_path):
+    import ezc3d
+
+    from ground_truth.errors import UnitError
+    c3d = ezc3d.c3d(str(shared_path("c3d", "Vicon.c3d")))
+    c3d["parameters"]["POINT"]["UNITS"]["value"] = ["furlong"]
+    out = tmp_path / "furlong.c3d"
+    c3d.write(str(out))
+    with pytest.raises(UnitError, match=r"furlong.c3d.*POINT:UNITS.*unknown marker unit 'furlong'"):
+        read_c3d(out)
+
+
 def test_shortened_export_is_read_and_says_so():
     # Optotrak.c3d: header and POINT:FRAMES say 1149 frames; the data section ends exactly after frame 29.
     rec = read_c3d(shared_path("c3d", "Optotrak.c3d"))

@@ -80,6 +80,10 @@ def test_mot_bad_input(tmp_path):
         read_mot(_write(tmp_path, "kin.mot", MOT.format(n=1, cols="knee_angle_r") + "0\t12\n"))
     with pytest.raises(ReaderError, match="declares 3 rows but the file holds 1"):
         read_mot(_write(tmp_path, "cut.mot", MOT.format(n=3, cols=cols) + "0\t0\t700\t0\t0.1\t0\t0.2\n"))
+    with pytest.raises(ReaderError, match="time"):
+        # time going backwards: refused (a silently re-sorted or mis-sampled plate would be a wrong number)
+        read_mot(_write(tmp_path, "back.mot", MOT.format(n=3, cols=cols) + "0\t0\t700\t0\t0.1\t0\t0.2\n"
+                        "0.002\t0\t700\t0\t0.1\t0\t0.2\n0.001\t0\t700\t0\t0.1\t0\t0.2\n"))
     with pytest.raises(ReaderError, match="no 'endheader' line"):
         read_mot(_write(tmp_path, "nohead.mot", "time\tx\n0\t1\n"))
     with pytest.raises(ReaderError, match="missing columns"):

@@ -228,6 +228,25 @@ def test_cli_errors_exit_2(tmp_path, capsys):
         assert match in capsys.readouterr().err
 
 
+def test_cli_reads_c3d_and_mot_and_honours_format(capsys):
+    # a C3D standing trial (3 plates at 1080 Hz, net COP by default) and an OpenSim .mot (a drop jump: the
+    # window is the landing, on the plates; in the air there is no COP and the command says so)
+    c3d = shared_path("c3d", "others_FunctionalStatic.c3d")
+    assert main(["sway", str(c3d), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["format"] == "c3d" and out["plate"] == "net" and out["fs_hz"] == 1080.0 and out["n_samples"] > 5000
+    assert out["metrics"]["area95_cm2"] > 0
+    mot = shared_path("mocap_addbiomechanics", "DJ1", "grf.mot")
+    assert main(["sway", str(mot), "--format", "mot", "--window", "1.1:1.65", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["format"] == "mot" and out["fs_hz"] == 2000.0 and out["n_samples"] == 1100
+    assert main(["sway", str(mot), "--json"]) == 2
+    assert "NaN sample(s)" in capsys.readouterr().err
+    # a --format that does not fit the file is refused with the reason, never read as something else
+    assert main(["sway", str(c3d), "--format", "mot"]) == 2
+    assert "is not a text file" in capsys.readouterr().err
+
+
 def test_cli_refuses_gaps_under_bds_but_quijoux_bridges_them(capsys):
     path = shared_path("cop_quijoux", "amti_standing_trial.csv")
     assert main(["sway", str(path)]) == 2

@@ -14,7 +14,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("results", metavar="RESULTS.json", help="results.json written by 'stancebench demo|validate'")
     p.add_argument("--policy", required=True, metavar="POLICY.toml", help="gate policy (TOML)")
     p.add_argument("--junit", metavar="OUT.xml", help="also write the verdicts as JUnit XML for CI systems")
-    p.add_argument("--json", dest="json_out", metavar="OUT.json", help="also write the verdicts as JSON")
+    p.add_argument("--json", dest="json_out", metavar="OUT.json",
+                   help="where to write the verdicts as JSON (default: gates.json beside RESULTS.json)")
     p.set_defaults(func=run)
 
 
@@ -56,8 +57,9 @@ def run(args) -> int:
           f"{s['not-evaluable']} not evaluable; {s['blocking']} blocking")
     for cand, outcome in s["candidates"].items():
         print(f"  {cand}: {'release blocked' if outcome == 'blocked' else 'gates passed'}")
-    if args.json_out:
-        print(f"verdicts JSON: {write_verdicts_json(verdicts, policy, args.json_out, results_path=args.results)}")
+    from pathlib import Path
+    json_out = args.json_out or Path(args.results).with_name("gates.json")
+    print(f"verdicts JSON: {write_verdicts_json(verdicts, policy, json_out, results_path=args.results)}")
     if args.junit:
         print(f"JUnit XML: {write_junit(verdicts, args.junit, policy_name=policy.name)}")
     return exit_code(verdicts)
