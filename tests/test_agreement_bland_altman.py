@@ -149,6 +149,25 @@ def test_regression_limit_cis_cover_near_nominal_rate():
     assert 0.93 < hit_b / n_sim < 0.97 and 0.90 < hit_u / n_sim < 0.96, (hit_b / n_sim, hit_u / n_sim)
 
 
+def test_proportional_bias_and_percent_scale():
+    # Milk fat (BA1999 Table 3): Trig - Gerber grows with the fat content. The proportional-bias slope is the
+    # regression of the difference on the pair mean (BA1999 §3.2), with its t-based CI and p.
+    d = _csv("ba1999_table3_milk_fat.csv")
+    ref, cand = d["Gerber"].to_numpy(float), d["Trig"].to_numpy(float)
+    r = bland_altman(ref, cand)
+    fit = stats.linregress((ref + cand) / 2, cand - ref)
+    tq = stats.t.ppf(0.975, ref.size - 2)
+    assert r.extra["prop_bias_slope"] == pytest.approx(fit.slope)
+    assert r.extra["prop_bias_p"] == pytest.approx(fit.pvalue)
+    assert (r.extra["prop_bias_slope_ci_low"], r.extra["prop_bias_slope_ci_high"]) == (
+        pytest.approx(fit.slope - tq * fit.stderr), pytest.approx(fit.slope + tq * fit.stderr))
+    # percent: differences as a percentage of the pair mean, then the classic method on them
+    pc = bland_altman(ref, cand, scale="percent")
+    pct = 100 * (cand - ref) / ((cand + ref) / 2)
+    assert pc.bias == pytest.approx(pct.mean()) and pc.sd == pytest.approx(pct.std(ddof=1))
+    assert pc.loa_upper == pytest.approx(pct.mean() + 1.96 * pct.std(ddof=1)) and "100*" in pc.note
+
+
 def test_exact_carkeet_intervals_cover_at_nominal_rate():
     # Carkeet 2015 Optom Vis Sci 92:e71: exact CIs of the limits from the non-central t. The bounds are
     # bias + s·q with q depending only on n, so q is read off one call and the coverage of the true upper

@@ -286,6 +286,15 @@ def test_cli_device_parse(tmp_path, capsys):
     doc = json.loads(out.read_text())
     assert doc["schema_version"] == 1 and len(doc["records"]) == 2
     assert doc["records"][1]["latency"]["p50_ms"] == approx(115.35)
+    # an excerpt without an estimate is skipped and says so (JSON and stderr), never dropped silently
+    a12 = shared_path("device_outputs", "android_batterystats_estimated_power_android12plus.txt")
+    capsys.readouterr()
+    assert main(["device-parse", str(a12), "--kind", "batterystats", "--json"]) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["skipped_excerpts"] == [
+        {"excerpt": 1, "reason": "no 'Estimated power use' block or per-UID rows (device-wide discharge 2671 mAh, "
+                                 "not attributable to an app or a model)"}]
+    assert "excerpt 1 skipped" in cap.err
     # the contract's form: --json without a file prints the same document on stdout
     capsys.readouterr()
     assert main(["device-parse", str(path), "--kind", "benchmark_model", "--json"]) == 0

@@ -146,23 +146,30 @@ def _parse_text(text: str, file=None) -> BatteryStats:
     return bs
 
 
-def parse_batterystats(text: str, *, file=None) -> list[BatteryStats]:
+def parse_batterystats(text: str, *, file=None, skipped: list | None = None) -> list[BatteryStats]:
     """Parse every batterystats estimate in ``text`` (one per ``---8<---`` excerpt).
 
     Returns
     -------
     list of BatteryStats
         Excerpts holding neither an estimate block nor checkin rows are skipped (e.g. the
-        ``Statistics since last charge`` header alone); if none holds an estimate, ReaderError is raised.
+        ``Statistics since last charge`` section alone: device-wide discharge, not attributable to an app or
+        a model); each skip is appended to ``skipped`` as ``{"excerpt": i, "reason": ...}`` when a list is
+        given. If no excerpt holds an estimate, ReaderError is raised.
     """
     out = []
-    for excerpt in split_excerpts(text):
+    for i, excerpt in enumerate(split_excerpts(text)):
         if re.search(r"^\s*\d+,\d+,[ilcu],", excerpt, re.MULTILINE):
             bs = _parse_checkin(excerpt)
         else:
             bs = _parse_text(excerpt, file)
         if bs.uids or bs.capacity_mah is not None:
             out.append(bs)
+        elif skipped is not None:
+            m = re.search(r"^\s*Discharge:\s*([\d.]+)\s*mAh", excerpt, re.MULTILINE)
+            what = (f"device-wide discharge {m.group(1)} mAh, not attributable to an app or a model" if m
+                    else "nothing recognised")
+            skipped.append({"excerpt": i, "reason": f"no 'Estimated power use' block or per-UID rows ({what})"})
     if not out:
         raise ReaderError("no 'Estimated power use' block, no UID power lines and no --checkin pwi rows found",
                           file=file, field="batterystats",

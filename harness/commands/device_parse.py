@@ -57,16 +57,20 @@ def run(args) -> int:
         if args.kind is None:
             raise ReaderError("cannot tell which tool printed this log", file=path,
                               expected=f"output of one of: {', '.join(KINDS)} (or pass --kind)")
+    skipped: list[dict] = []
     if args.kind == "batterystats":
-        records = batterystats_records(parse_batterystats(text, file=path), uid=args.uid, file=path)
+        records = batterystats_records(parse_batterystats(text, file=path, skipped=skipped), uid=args.uid,
+                                       file=path)
     else:
         records = PARSERS[args.kind](text, file=path)
     if not records:
         raise ReaderError(f"no {args.kind} measurements found", file=path,
                           expected=f"the output of {args.kind}")
+    for skip in skipped:
+        print(f"{path}: excerpt {skip['excerpt']} skipped: {skip['reason']}", file=sys.stderr)
     if args.json_out:
         doc = {"schema_version": SCHEMA_VERSION, "kind": FILE_KIND, "mb_definition": "1 MB = 10^6 bytes",
-               "records": [r.to_dict() for r in records]}
+               "records": [r.to_dict() for r in records], **({"skipped_excerpts": skipped} if skipped else {})}
         text_out = json.dumps(doc, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
         if args.json_out == "-":
             sys.stdout.write(text_out)
