@@ -550,9 +550,15 @@ _METHODS = [
      "Field CA, Welsh AH. Bootstrapping clustered data. J R Stat Soc B. 2007;69(3):369-390. Walker E, Nowacki AS. "
      "Understanding equivalence and noninferiority testing. J Gen Intern Med. 2011;26(2):192-196."),
     ("Censoring", "Time-to-failure at the maximum duration is right-censored; censored pairs are counted and "
-     "excluded from the limits of agreement.", ""),
-    ("Device latency", "Per-inference latency in ms; percentiles nearest-rank; memory in MB = 10^6 bytes; Android "
-     "batterystats charge is a modelled estimate, not measured energy.", ""),
+     "excluded from the limits of agreement.",
+     "Springer BA, Marin R, Cyhan T, Roberts H, Gill NW. Normative values for the unipedal stance test with eyes "
+     "open and closed. J Geriatr Phys Ther. 2007;30(1):8-15."),
+    ("Device latency", "Per-inference latency in ms after warm-up runs, every run kept; percentiles nearest-rank; "
+     "repeated trials should agree within 5% (MLPerf Mobile); memory in MB = 10^6 bytes; Android batterystats "
+     "charge is a modelled estimate, not measured energy; energy per assessment = one 60-s trial at 30 fps.",
+     "Reddi VJ, Kanter D, Mattson P, et al. MLPerf Mobile inference benchmark: an industry-standard open-source "
+     "machine learning benchmark for on-device AI. Proc Mach Learn Syst. 2022;4:352-369. Hyndman RJ, Fan Y. "
+     "Sample quantiles in statistical packages. Am Stat. 1996;50(4):361-365."),
     ("Colours", "Okabe-Ito colour-universal-design palette; lines also differ in style.",
      "Okabe M, Ito K. Color Universal Design (CUD): how to make figures and presentations that are friendly to "
      "colorblind people. 2008. https://jfly.uni-koeln.de/color/"),
@@ -572,20 +578,23 @@ def methods_section(results: dict) -> MethodsSection:
         except (InputError, ImportError):
             sec.entries.append((f"KPI {k}", "not a KPI of the stancebench registry; see the study's own "
                                 "definition", ""))
-    protos = sorted({t.get("protocol") for t in results.get("trials") or [] if t.get("protocol")})
-    for p in protos:
-        try:
-            from protocols import get_protocol
-            proto = get_protocol(p)
-            rules = "; ".join(r.description for r in proto.stopping_rules)
-            sec.entries.append((f"Protocol {proto.title}", f"{proto.description} Stopping rules: {rules}.",
-                                proto.citation))
-        except (InputError, ImportError):
-            sec.entries.append((f"Protocol {p}", "not a built-in protocol", ""))
+    for p, proto in _study_protocols(results).items():
+        if proto is None:
+            sec.entries.append((f"Protocol {p}", "not a built-in protocol, and its definition is not in the "
+                                "results", ""))
+            continue
+        rules = "; ".join(r.description for r in proto.stopping_rules)
+        sec.entries.append((f"Protocol {proto.title}", f"{proto.description} Stopping rules: {rules}.",
+                            proto.citation))
     methods = sorted({t.get("alignment", {}).get("method") for t in results.get("trials") or []
                       if isinstance(t.get("alignment"), dict) and t["alignment"].get("method")})
     if methods:
-        sec.entries.append(("Clock alignment", "Methods used: " + "; ".join(methods) + ".", ""))
+        sec.entries.append(("Clock alignment", "t_ref = t_video + offset (+ drift·t_video), estimated per trial by "
+                            "normalised cross-correlation of a signal both sides observe with sub-sample "
+                            "refinement, or from matched events; unreliable estimates refuse the trial. Methods "
+                            "used: " + "; ".join(methods) + ".",
+                            "Knapp CH, Carter GC. The generalized correlation method for estimation of time delay. "
+                            "IEEE Trans Acoust Speech Signal Process. 1976;24(4):320-327."))
     return sec
 
 

@@ -292,3 +292,25 @@ def test_html_elements_are_balanced(html):
     assert c.errors == [] and c.stack == []
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids))  # unique anchors for the table of contents
+
+
+def test_methods_cite_every_convention_and_figures_use_the_colour_blind_palette(results, html):
+    from reports import build_sections
+    from reports import figures as F
+    methods = next(s for s in build_sections(results) if s.id == "methods")
+    # every method and registry KPI is cited (this fixture's own KPIs and protocol are not stancebench's)
+    uncited = [topic for topic, text, citation in methods.entries if not citation and topic != "Differences"
+               and "not a KPI of the stancebench registry" not in text and "not a built-in protocol" not in text]
+    assert not uncited, uncited
+    m = section(html, "methods")
+    for needle in ("Bland JM, Altman DG", "McGraw KO, Wong SP", "Koo TK", "Lin LI", "Cohen J", "Springer BA",
+                   "Reddi VJ", "Okabe M, Ito K"):
+        assert needle in m, needle
+    # Okabe & Ito's colour-universal-design palette, in their order; the reference is black
+    assert F.OKABE_ITO[:4] == ("#0072B2", "#E69F00", "#009E73", "#D55E00") and F.REFERENCE_COLOR == "#000000"
+    assert [F.color(i) for i in range(9)][8] == F.OKABE_ITO[0]
+    # the Bland-Altman section says what its shaded bands are, the forest plot's alt text gives every CI
+    assert "shaded bands are their 95% confidence intervals" in section(html, "bland-altman")
+    forest_alt = re.search(r'alt="(ICC forest plot:[^"]*)"', section(html, "icc")).group(1)
+    assert forest_alt.count("95% CI") == len([r for r in results["agreement"] if r.get("icc") is not None
+                                               and r.get("condition", "all") == "all"])
