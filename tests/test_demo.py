@@ -249,3 +249,24 @@ def test_a_bipedal_protocol_times_the_first_step(demo_runs, tmp_path):
         assert "step" in ttf["reference_method"] and "either foot" in ttf["candidate_method"]
     agree = {(a["kpi"], a["condition"]): a for a in r["agreement"]}
     assert agree[("time_to_failure", "all")]["protocol"] == "mctsib"
+
+
+def test_validate_runs_a_users_paired_study_from_the_command_line(demo_runs, tmp_path, capsys):
+    # `stancebench validate` on the demo's own manifest (real C3D files, rendered videos, cached inference) with
+    # the sample policy of a real study, whose agreement gates block: exit 1 (a small study cannot pass them),
+    # the verdicts, results and report written; --check alone validates and exits 0.
+    from importlib import resources
+    data = demo_runs["out"] / "data"
+    manifest = data / "study.toml"
+    assert main(["validate", str(manifest), "--out", str(tmp_path / "v"), "--data-root", str(data), "--check"]) == 0
+    policy = resources.files("harness.gates").joinpath("sample_policy.toml")
+    capsys.readouterr()
+    rc = main(["validate", str(manifest), "--out", str(tmp_path / "v"), "--data-root", str(data), "--policy",
+               str(policy), "--no-device", "--no-progress", "--workers", "2"])
+    out = capsys.readouterr().out
+    r = json.loads((tmp_path / "v" / "results.json").read_text())
+    assert rc == r["exit_code"] == 1 and "BLOCKED" in out
+    assert r["study"]["kind"] == "manifest" and all(t["status"] == "ok" for t in r["trials"])
+    assert any(a["kpi"] == "com_rms_ml" and a["icc"] is not None for a in r["agreement"])
+    assert any(g["severity"] == "blocking" and g["status"] == "fail" for g in r["gates"])
+    assert (tmp_path / "v" / "report.html").is_file() and (tmp_path / "v" / "gates.csv").is_file()
