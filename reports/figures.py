@@ -172,22 +172,32 @@ def stabilogram_figure(title: str, unit: str, reference: dict, estimate: dict, c
         return _stabilogram_against_time(title, unit, reference, estimate, candidate)
     fig, axes = _new(4.2, 4.0)
     ax = axes[0, 0]
-    rml, rap = np.asarray(reference.get("ml", []), float), np.asarray(reference.get("ap", []), float)
-    cml, cap = np.asarray(estimate.get("ml", []), float), np.asarray(estimate.get("ap", []), float)
-    ax.plot(rml, rap, color=REFERENCE_COLOR, linewidth=0.8, label="reference")
-    ax.plot(cml, cap, color=color(0), linewidth=0.8, linestyle="--", label=candidate)
+    rml, rap, cml, cap = _two_lines(ax, reference, estimate, ("ml", "ap"), candidate, 0.8)
     ax.set_aspect("equal", adjustable="datalim")
     u = f" [{unit}]" if unit else ""
     ax.set_xlabel(f"medio-lateral{u}", fontsize=8.5)
     ax.set_ylabel(f"antero-posterior{u}", fontsize=8.5)
-    ax.set_title(textwrap.fill(title, 48), fontsize=8.5)
-    ax.legend(fontsize=7.5, loc="upper right")
-    ax.tick_params(labelsize=8)
-    _style(ax)
+    _finish(ax, title, 48)
     alt = (f"Stabilogram {title}: reference path (solid black, {rml.size} samples, ML range {_span(rml, unit)}, AP "
            f"range {_span(rap, unit)}) and {candidate} path (dashed blue, {cml.size} samples, ML range "
            f"{_span(cml, unit)}, AP range {_span(cap, unit)}).")
     return _encode(fig, alt, title)
+
+
+def _two_lines(ax, reference: dict, estimate: dict, keys: tuple[str, str], candidate: str, width: float):
+    """The reference (solid black) and the candidate (dashed, first palette colour) as x-y lines; their arrays."""
+    rx, ry = (np.asarray(reference.get(k, []), float) for k in keys)
+    cx, cy = (np.asarray(estimate.get(k, []), float) for k in keys)
+    ax.plot(rx, ry, color=REFERENCE_COLOR, linewidth=width, label="reference")
+    ax.plot(cx, cy, color=color(0), linewidth=width, linestyle="--", label=candidate)
+    return rx, ry, cx, cy
+
+
+def _finish(ax, title: str, wrap: int) -> None:
+    ax.set_title(textwrap.fill(title, wrap), fontsize=8.5)
+    ax.legend(fontsize=7.5, loc="upper right")
+    ax.tick_params(labelsize=8)
+    _style(ax)
 
 
 def _span(a, unit: str) -> str:
@@ -199,17 +209,11 @@ def _span(a, unit: str) -> str:
 def _stabilogram_against_time(title, unit, reference, estimate, candidate) -> FigureImage:
     fig, axes = _new(6.4, 2.8)
     ax = axes[0, 0]
-    rt, ry = np.asarray(reference.get("t", []), float), np.asarray(reference.get("y", []), float)
-    ct, cy = np.asarray(estimate.get("t", []), float), np.asarray(estimate.get("y", []), float)
-    ax.plot(rt, ry, color=REFERENCE_COLOR, linewidth=0.9, label="reference")
-    ax.plot(ct, cy, color=color(0), linewidth=0.9, linestyle="--", label=candidate)
+    rt, ry, ct, cy = _two_lines(ax, reference, estimate, ("t", "y"), candidate, 0.9)
     ax.axhline(0, color="0.8", linewidth=0.6, zorder=0)
     ax.set_xlabel("time [s] (reference clock)", fontsize=8.5)
     ax.set_ylabel(f"displacement [{unit}]" if unit else "displacement", fontsize=8.5)
-    ax.set_title(textwrap.fill(title, 80), fontsize=8.5)
-    ax.legend(fontsize=7.5, loc="upper right")
-    ax.tick_params(labelsize=8)
-    _style(ax)
+    _finish(ax, title, 80)
 
     def rms(a):
         a = a[np.isfinite(a)]
