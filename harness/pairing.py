@@ -362,7 +362,7 @@ def _candidate_signals(side: Side, track, trial: dict, subject: dict) -> None:
     _derived_alignment_signals(side, (np.asarray(track.times_s, float), kxy), "keypoints", subject["mass_kg"])
 
 
-def _first_step_reference(side: Side, rec, trial: dict) -> None:
+def _first_step_reference(side: Side, rec) -> None:
     """Bipedal trials: the first time either foot leaves the floor (a step), from the plates (each plate taken
     in turn as the lifted foot's) or else the foot markers; ``side.step`` = (time, source) or the reason."""
     ev = need("ground_truth.events")
@@ -390,7 +390,7 @@ def _first_step_reference(side: Side, rec, trial: dict) -> None:
     side.step = min(found) if found else None
 
 
-def _first_step_candidate(side: Side, trial: dict, subject: dict) -> None:
+def _first_step_candidate(side: Side, subject: dict) -> None:
     """Bipedal trials: the first foot lift of either foot in the keypoints (candidate clock)."""
     kp = need("candidates.kpis")
     ev = need("ground_truth.events")
@@ -427,14 +427,14 @@ def process_trial(task: dict, row: dict, figures: dict) -> None:
     if trial["kind"] != "candidate-only":
         ref, _rec = _reference_side(trial, subject)
         if bipedal:
-            _first_step_reference(ref, _rec, trial)
+            _first_step_reference(ref, _rec)
     if spec is not None:
         cand, track = _candidate_side(spec, trial, subject, settings)
         row["detection_rate"] = cand.meta["detection_rate"]
         row["candidate_identity"] = dict(track.candidate)
         row["inference"] = cand.meta
         if bipedal:
-            _first_step_candidate(cand, trial, subject)
+            _first_step_candidate(cand, subject)
     alignment = None
     if ref is not None and cand is not None:
         alignment = align_sides(ref, cand, settings, trial)
@@ -598,7 +598,7 @@ def _analysis_window(ref, cand, alignment, protocol, trial, max_duration, *, bip
     lo, hi = max(s[0] for s in spans), min(s[1] for s in spans)
     side = ref if ref is not None else cand
     if bipedal:
-        step = getattr(side, "step", None)
+        step = side.step
         if step is not None:
             t_step = step[0] if side is ref else float(_to_ref_clock(np.array([step[0]]), alignment)[0])
             if lo < t_step <= hi:
@@ -713,7 +713,7 @@ def _step_ttf(side: Side, window, alignment, max_duration: float) -> dict:
     span_end = side.span[1] if side.span else t0
     end = float(_to_ref_clock(np.array([span_end]), alignment)[0]) - t0
     how = f"{side.step_source}; from the start of the analysis window (reference clock), max {max_duration:g} s"
-    step = getattr(side, "step", None)
+    step = side.step
     if step is not None:
         t = float(_to_ref_clock(np.array([step[0]]), alignment)[0]) - t0
         if 0 < t < max_duration:
