@@ -203,6 +203,15 @@ def _own_protocols(problems: _Problems, doc: dict, root: Path) -> dict[str, dict
     return out
 
 
+def _protocol_kpis(names) -> set[str] | None:
+    """Every KPI the named protocols report, or None when a protocol is unknown (reported elsewhere)."""
+    try:
+        from protocols import get_protocol
+        return {k for n in names for k in get_protocol(n).kpi_names}
+    except Exception:  # noqa: BLE001 - an unknown protocol is its own problem
+        return None
+
+
 def _condition_duration(name: str, condition: str) -> float | None:
     """The protocol's maximum duration of one condition (s), or None when the protocols cannot tell."""
     try:
@@ -518,6 +527,14 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
     if not isinstance(licences, list):
         problems.add("licences", "is not a list of tables", "[[licences]] with data, licence, source")
         licences = []
+    if settings.kpis and trials:
+        reported = _protocol_kpis({t.protocol for t in trials})
+        if reported is not None:
+            none = [k for k in settings.kpis if k not in reported]
+            if none:
+                problems.add("settings.kpis", f"KPI(s) {', '.join(map(repr, none))} are reported by none of the "
+                             f"study's protocols ({', '.join(sorted({t.protocol for t in trials}))})",
+                             f"KPIs of those protocols: {', '.join(sorted(reported))}")
     problems.raise_if_any()
     if settings.cache_dir is not None and not settings.cache_dir.is_absolute():
         settings.cache_dir = (root / settings.cache_dir).resolve()

@@ -199,3 +199,29 @@ def test_identity_and_precision():
     assert ident.runtime in ("ai_edge_litert", "tflite_runtime")
     # MediaPipe ships the full landmark model with float16 weights (dequantized at load).
     assert ident.precision == "fp16"
+
+
+def test_falls_back_to_tflite_runtime_without_litert(tmp_path):
+    # A machine with only tflite-runtime: the same pipeline runs and records which runtime it used. Run in a
+    # fresh interpreter with ai_edge_litert made unimportable (both are installed here).
+    import json
+    import subprocess
+    import sys
+    pytest.importorskip("tflite_runtime.interpreter")
+    code = """
+import sys, json, numpy as np
+sys.modules["ai_edge_litert"] = None
+from candidates.backbones.litert import load_interpreter, runtime_name_version
+from candidates.backbones import mediapipe_model_path
+interp = load_interpreter(mediapipe_model_path("full"))
+inp = interp.get_input_details()[0]
+interp.set_tensor(inp["index"], np.zeros(inp["shape"], np.float32))
+interp.invoke()
+out = interp.get_tensor(interp.get_output_details()[0]["index"])
+print(json.dumps({"runtime": runtime_name_version()[0], "module": type(interp).__module__, "shape": list(out.shape)}))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["runtime"] == "tflite_runtime" and got["module"].startswith("tflite_runtime")
+    assert got["shape"] == [1, 195]

@@ -97,6 +97,8 @@ def test_data_root_from_argument_and_environment(tmp_path, monkeypatch):
     (('stance_leg = "left"', 'stance_leg = "middle"'), "trials[0] (id 'S01-EO-1').stance_leg", "left or right"),
     (('seed = 7', 'seed = -1'), "settings.seed", "is -1"),
     (('"time_to_failure"]', '"time_to_fail"]'), "settings.kpis", "unknown KPI(s) 'time_to_fail'"),
+    (('"time_to_failure"]', '"time_to_failure", "ybt_composite"]'), "settings.kpis",
+     "KPI(s) 'ybt_composite' are reported by none of the study's protocols (single_leg_stance)"),
     (('condition = "eyes_open_firm"', 'condition = "eyes_open_firm"\nduration_s = 60.0'),
      "trials[0] (id 'S01-EO-1').duration_s", "longer than the 45 s of 'single_leg_stance'"),
     (('name = "blazepose-int8"', 'name = "mediapipe-full"'), "candidates[1].name", "duplicate candidate"),

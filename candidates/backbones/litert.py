@@ -41,7 +41,7 @@ def load_interpreter(path: str | PathLike, *, num_threads: int | None = 1):
     runtime, _ = runtime_name_version()
     if runtime == "ai_edge_litert":
         from ai_edge_litert.interpreter import Interpreter
-    else:  # pragma: no cover - fallback runtime
+    else:  # the fallback runtime (tests/test_backbone_blazepose.py runs it with ai_edge_litert hidden)
         from tflite_runtime.interpreter import Interpreter
     try:
         interp = Interpreter(model_path=str(path), num_threads=num_threads)
