@@ -179,6 +179,11 @@ def detect_view(track) -> str:
     return "frontal" if ratio > FRONTAL_VIEW_RATIO else "sagittal"
 
 
+def _on_floor(camera, uv, floor_z: float = 0.0) -> np.ndarray:
+    """Pixels (..., 2) back-projected onto the horizontal floor plane z = ``floor_z`` (lab frame, m)."""
+    return camera.back_project_to_plane(uv, [0.0, 0.0, floor_z], [0.0, 0.0, 1.0])
+
+
 #: A frontal-plane projection angle needs the camera facing the frontal plane at about knee height (Willson &
 #: Davis 2008 film perpendicular to it); beyond this many degrees off in azimuth or elevation it is not computed.
 FRONTAL_VIEW_TOLERANCE_DEG = 15.0
@@ -199,8 +204,8 @@ def camera_view_of_knee(camera, track, stance: str, *, floor_z: float = 0.0, kne
     if heel is None or toe is None:
         raise InputError("the skeleton has no heel or foot-index keypoints", field="keypoints",
                          expected="a skeleton with feet (BlazePose-33) to place the subject's facing direction")
-    fh = np.nanmedian(camera.back_project_to_plane(heel, [0, 0, floor_z], [0, 0, 1]), axis=0)
-    ft = np.nanmedian(camera.back_project_to_plane(toe, [0, 0, floor_z], [0, 0, 1]), axis=0)
+    fh = np.nanmedian(_on_floor(camera, heel, floor_z), axis=0)
+    ft = np.nanmedian(_on_floor(camera, toe, floor_z), axis=0)
     facing = (ft - fh)[:2]
     if not (np.all(np.isfinite(facing)) and np.hypot(*facing) > 0):
         raise InputError("the stance foot cannot be placed on the floor with this calibration", field="camera")
@@ -293,9 +298,9 @@ def stance_plane(camera, R: ResampledTrack, stance: str, *, floor_z: float = 0.0
     pts = []
     for part, z in (("heel", floor_z), ("foot_index", floor_z)):
         if f"{stance}_{part}" in J:
-            pts.append(camera.back_project_to_plane(J[f"{stance}_{part}"], [0, 0, z], [0, 0, 1]))
+            pts.append(_on_floor(camera, J[f"{stance}_{part}"], z))
     if not pts:
-        pts.append(camera.back_project_to_plane(J[f"{stance}_ankle"], [0, 0, floor_z + 0.07], [0, 0, 1]))
+        pts.append(_on_floor(camera, J[f"{stance}_ankle"], floor_z + 0.07))
     foot = np.nanmedian(np.concatenate(pts), axis=0)
     if not np.all(np.isfinite(foot)):
         raise InputError("the stance foot cannot be placed on the floor with this calibration (rays miss it)",
@@ -566,7 +571,7 @@ def keypoint_reach(track, *, direction: str, stance: str, camera, window: tuple[
     if missing:
         raise InputError(f"the skeleton has no {', '.join(missing)} keypoints", field="keypoints",
                          expected="a skeleton with heel and foot-index points (BlazePose-33)")
-    floor = {n: camera.back_project_to_plane(J[n], [0, 0, floor_z], [0, 0, 1]) for n in need}
+    floor = {n: _on_floor(camera, J[n], floor_z) for n in need}
     reach_pts = np.stack([floor[f"{lifted}_heel"], floor[f"{lifted}_foot_index"]], axis=1)
     return reach_distance(R.time_s, floor[f"{stance}_heel"], floor[f"{stance}_foot_index"], reach_pts,
                           direction=direction, stance_leg=stance, window=window,
