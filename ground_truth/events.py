@@ -208,9 +208,10 @@ def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift
     stays above half the height at which it is held (the median height of the longest up period) for
     ``min_duration_s``, so a rise of a few centimetres before the real lift (a weight shift, or keypoints that
     drift while the foot is still down) does not start the timing; it ends when the height stays below
-    ``lift_threshold_m`` for ``min_duration_s``, so a lowered but still lifted foot is not a touch-down. Each event is then refined along its edge: lift back to the
-    start of the rise, touch-down forward to the end of the fall (:func:`_edge_end`), never further than
-    the last monotone sample, so a plateau before the rise does not drag the lift earlier.
+    ``lift_threshold_m`` for ``min_duration_s``, so a lowered but still lifted foot is not a touch-down. Each
+    event is then refined along its edge: lift back to the start of the rise, touch-down forward to the end
+    of the fall (:func:`_edge_end`), never further than the last monotone sample, so a plateau before the rise
+    does not drag the lift earlier.
     Samples without a position (marker gaps, frames without a person) keep the state they interrupt: a gap
     is never a touch-down.
     """

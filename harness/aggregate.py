@@ -187,22 +187,21 @@ def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
         conditions = sorted(mine["condition"].unique())
         groups += [(protocol, "all", mine)] + ([(protocol, c, mine[mine["condition"] == c]) for c in conditions]
                                                if len(conditions) > 1 else [])
-    if groups:
-        for protocol, cond, part in groups:
-            for (cand, kpi), sub in part.groupby(["candidate", "kpi"], sort=False):
-                kind, labels = _kpi_kind(kpi)
-                base = {"candidate": cand, "kpi": kpi, "protocol": protocol, "condition": cond,
-                        "unit": sub["unit"].iloc[0], "kpi_kind": kind}
-                try:
-                    if kind == "categorical":
-                        # categorical rows have no condition field (docs/results-schema.md): pooled
-                        if cond == "all":
-                            categorical.append(_categorical_row(sub, base, labels, settings))
-                    else:
-                        agreement.append(_continuous_row(sub, base, settings, kind))
-                except Exception as exc:  # noqa: BLE001 - one KPI's statistics must not sink the others
-                    (categorical if kind == "categorical" else agreement).append(
-                        dict(base, n=int(len(sub)), note=f"failed: {type(exc).__name__}: {exc}"))
+    for protocol, cond, part in groups:
+        for (cand, kpi), sub in part.groupby(["candidate", "kpi"], sort=False):
+            kind, labels = _kpi_kind(kpi)
+            base = {"candidate": cand, "kpi": kpi, "protocol": protocol, "condition": cond,
+                    "unit": sub["unit"].iloc[0], "kpi_kind": kind}
+            try:
+                if kind == "categorical":
+                    # categorical rows have no condition field (docs/results-schema.md): pooled
+                    if cond == "all":
+                        categorical.append(_categorical_row(sub, base, labels, settings))
+                else:
+                    agreement.append(_continuous_row(sub, base, settings, kind))
+            except Exception as exc:  # noqa: BLE001 - one KPI's statistics must not sink the others
+                (categorical if kind == "categorical" else agreement).append(
+                    dict(base, n=int(len(sub)), note=f"failed: {type(exc).__name__}: {exc}"))
     baseline = manifest.baseline.name if manifest.baseline else None
     comparisons = _comparisons(table, baseline, settings) if baseline else []
     return {"agreement": agreement, "categorical": categorical, "comparisons": comparisons}

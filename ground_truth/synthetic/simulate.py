@@ -44,6 +44,8 @@ STRATEGIES = ("ankle", "hip", "mixed")
 FAST_SD = 0.002
 #: Stance knee flexion at rest (deg): keeps both knees off the straight-leg singularity.
 KNEE_FLEX_DEG = 8.0
+#: Extra stance-knee flexion at the farthest point of a Y-Balance reach (the person squats to reach), degrees.
+REACH_SQUAT_DEG = 45.0
 #: Band (Hz) of the ankle-mode sway (2nd-order zero-phase band-pass of white noise).
 ANKLE_BAND = (0.08, 0.35)
 #: Band (Hz) of the hip mode (trunk counter-rotation).
@@ -427,14 +429,15 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         u = reach_direction(reach[0], stance_leg, [1.0, 0.0])
         toe_st = stance_ankle[:2] + np.array([0.78 * dims.foot, 0.0])
         leg_len = dims.thigh + dims.shank
-        squat_deg = 45.0
         # the free hip at full squat (leaning as at the start): the target ankle must stay within reach of it
         frac = float(reach[1])
         for _ in range(30):
             target = np.r_[toe_st + frac * leg_len * u, dims.ankle_h + 0.03]
-            lean = solve(np.array([ahead, y_st]), target, True, knee_deg=KNEE_FLEX_DEG + squat_deg, pitch_deg=0.0)
-            pose1 = Pose(np.array([lean[0]]), np.array([lean[1]]), np.array([(KNEE_FLEX_DEG + squat_deg) * d2r]),
-                         np.array([3 * d2r]), -np.array([lean[0]]), -np.array([lean[1]]), target[None], np.zeros(1))
+            lean = solve(np.array([ahead, y_st]), target, True, knee_deg=KNEE_FLEX_DEG + REACH_SQUAT_DEG,
+                         pitch_deg=0.0)
+            pose1 = Pose(np.array([lean[0]]), np.array([lean[1]]),
+                         np.array([(KNEE_FLEX_DEG + REACH_SQUAT_DEG) * d2r]), np.array([3 * d2r]),
+                         -np.array([lean[0]]), -np.array([lean[1]]), target[None], np.zeros(1))
             hip_f = build_joints(dims, pose1, stance_leg, stance_ankle)[f"{free_side}_hip"][0]
             if np.linalg.norm(target - hip_f) <= 0.97 * leg_len:
                 break
@@ -458,7 +461,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     base_ap = bip[0] + w_shift * (one[0] - bip[0])
     base_ml = bip[1] + w_shift * (one[1] - bip[1])
     if reach is not None:   # squat and lean with the reach, keeping the COM over the stance foot
-        knee_flex = knee_flex + 45.0 * d2r * reach_s
+        knee_flex = knee_flex + REACH_SQUAT_DEG * d2r * reach_s
         base_ap = base_ap + reach_s * (reach_lean[0] - one[0])
         base_ml = base_ml + reach_s * (reach_lean[1] - one[1])
 
@@ -581,7 +584,6 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                            np.stack([joints[f"{fr_}_{p}"] for p in ("heel", "foot_index")], axis=1),
                            direction=reach[0], stance_leg=stance_leg, window=(t_lift, t_td),
                            source="synthetic joints")
-        leg_len = dims.thigh + dims.shank
         truth["reach"] = {"direction": reach[0], "distance_m": r.distance_m, "time_s": r.time_s,
                           "leg_length_m": leg_len, "normalised_pct": 100.0 * r.distance_m / leg_len,
                           "ankle_target_fraction": float(reach[1]), "ankle_target_fraction_used": reach_frac_used,
