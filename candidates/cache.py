@@ -14,7 +14,7 @@ import tempfile
 from os import PathLike
 from pathlib import Path
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 
 from .track import KeypointTrack
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.errors import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError
 
 from .render.camera import PinholeCamera, rodrigues_from_rotation
 

@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.checks import _check_option
-from ground_truth.errors import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError, check_option
 
 from .backbones.base import Candidate, CandidateIdentity, FrameSession
 from .skeletons import BLAZEPOSE33, SCHEMAS
@@ -234,7 +233,7 @@ def read_keypoint_csv(path: str | PathLike, *, video: str | PathLike | None = No
     cols = set(df.columns)
     if schema is None:
         schema = "blazepose33" if {f"{n}_x" for n in BLAZEPOSE33} <= cols else "coco17"
-    _check_option("schema", schema, SCHEMAS)
+    check_option("schema", schema, SCHEMAS)
     names = SCHEMAS[schema]
     missing = [f"{n}_{a}" for n in names for a in ("x", "y") if f"{n}_{a}" not in cols]
     if missing:
@@ -321,7 +320,7 @@ def detect_format(path: str | PathLike) -> str:
 def read_keypoints(path: str | PathLike, format: str = "auto", *, video: str | PathLike | None = None,
                    **kwargs: Any) -> KeypointTrack:
     """Read any supported keypoint file into a :class:`KeypointTrack` (``format="auto"`` guesses it)."""
-    _check_option("format", format, FORMATS)
+    check_option("format", format, FORMATS)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(2, "No such file or directory", str(path))
@@ -354,7 +353,7 @@ class ImportedCandidate(Candidate):
     def __init__(self, path: str | PathLike, *, format: str = "auto", name: str | None = None,
                  schema: str | None = None, **read_kwargs: Any):
         super().__init__()
-        _check_option("format", format, FORMATS)
+        check_option("format", format, FORMATS)
         self.path = Path(path)
         if not self.path.exists():
             raise FileNotFoundError(2, "No such file or directory", str(self.path))

@@ -29,8 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, check_option, validate_type
 
 from .skeletons import SCHEMAS
 from .track import KeypointTrack
@@ -86,7 +85,7 @@ def resample_track(track: KeypointTrack, fs_hz: float | None = None, *, max_gap_
     Phone video has variable frame times, so any metric needing a constant rate (velocities, filters, sway
     metrics) is computed on this grid. Missing data are carried as NaN and counted, not papered over.
     """
-    _validate_type(track, KeypointTrack, "track")
+    validate_type(track, KeypointTrack, "track")
     t = np.asarray(track.times_s, dtype=float)
     if t.size < 2:
         raise InputError(f"track has {t.size} frame(s)", field="times_s", expected="at least 2 frames")
@@ -349,7 +348,7 @@ def keypoint_com(track, *, camera=None, height_m: float | None = None, stance: s
     R = _as_resampled(track, fs_hz, max_gap_s)
     if stance is None:
         stance = detect_stance_side(R)
-    _check_option("stance", stance, ("left", "right"))
+    check_option("stance", stance, ("left", "right"))
     com_px = whole_body_com(R.joints(), sex)
     report = dict(R.report)
     report["stance"] = stance
@@ -450,7 +449,7 @@ def knee_fppa(track, side: str, *, up=None) -> np.ndarray:
     """
     from ground_truth.angles import joint_angles
 
-    _check_option("side", side, ("left", "right"))
+    check_option("side", side, ("left", "right"))
     names = SCHEMAS[track.schema]
     J = {n: track.keypoints[:, k, :2] for k, n in enumerate(names)}
     return joint_angles(J, side, up=up, view="frontal")["knee_frontal"]
@@ -658,7 +657,7 @@ def track_kpis(track: KeypointTrack, *, camera=None, height_m: float | None = No
     Each KPI that cannot be computed is listed in ``unavailable`` with the reason (e.g. an axis the camera
     cannot see, no foot lift found); nothing is reported as zero.
     """
-    _validate_type(track, KeypointTrack, "track")
+    validate_type(track, KeypointTrack, "track")
     kp: dict[str, dict[str, Any]] = {}
     unavailable: dict[str, str] = {}
     signals: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -38,7 +38,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ground_truth.errors import ManifestError
+from ground_truth.kernel import ManifestError
 
 from .skeletons import SCHEMAS
 

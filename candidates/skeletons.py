@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ground_truth.checks import _check_option
+from ground_truth.kernel import check_option
 
 BLAZEPOSE33 = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
@@ -41,14 +41,14 @@ BONES = (
 
 
 def keypoint_names(schema: str) -> tuple[str, ...]:
-    _check_option("schema", schema, SCHEMAS)
+    check_option("schema", schema, SCHEMAS)
     return SCHEMAS[schema]
 
 
 def keypoint_index(schema: str, name: str) -> int:
     names = keypoint_names(schema)
     if name not in names:
-        from ground_truth.errors import InputError
+        from ground_truth.kernel import InputError
         raise InputError(f"no keypoint named {name!r} in schema {schema}", field="keypoint",
                          expected=f"one of {', '.join(names)}")
     return names.index(name)
@@ -60,11 +60,11 @@ def convert_keypoints(values: np.ndarray, source: str, target: str) -> np.ndarra
     BlazePose-33 → COCO-17 selects the 17 shared landmarks; COCO-17 → BlazePose-33 fills the 16
     BlazePose-only landmarks with NaN.
     """
-    _check_option("source", source, SCHEMAS)
-    _check_option("target", target, SCHEMAS)
+    check_option("source", source, SCHEMAS)
+    check_option("target", target, SCHEMAS)
     values = np.asarray(values, dtype=float)
     if values.ndim < 2 or values.shape[1] != len(SCHEMAS[source]):
-        from ground_truth.errors import InputError
+        from ground_truth.kernel import InputError
         raise InputError(f"keypoint array has shape {values.shape}", field="keypoints",
                          expected=f"(T, {len(SCHEMAS[source])}, ...) for schema {source}")
     if source == target:

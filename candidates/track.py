@@ -18,7 +18,6 @@ JSON format (read by other tools; keep it stable)::
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -26,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.checks import _check_option
-from ground_truth.errors import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError, check_option, jsonable
 
 from .skeletons import SCHEMAS, convert_keypoints
 
@@ -117,7 +115,7 @@ class KeypointTrack:
     # ------------------------------------------------------------------ conversions
     def to_schema(self, schema: str) -> "KeypointTrack":
         """Return a copy in another skeleton schema (see :mod:`candidates.skeletons` for the mapping)."""
-        _check_option("schema", schema, SCHEMAS)
+        check_option("schema", schema, SCHEMAS)
         return KeypointTrack(
             times_s=self.times_s.copy(),
             keypoints=convert_keypoints(self.keypoints, self.schema, schema),
@@ -175,8 +173,8 @@ class KeypointTrack:
             "schema": self.schema,
             "image_width": self.image_width,
             "image_height": self.image_height,
-            "candidate": _jsonable(self.candidate),
-            "meta": _jsonable(self.meta),
+            "candidate": jsonable(self.candidate),
+            "meta": jsonable(self.meta),
             "times_s": [float(t) for t in self.times_s],
             "keypoints": obj.tolist(),
         }
@@ -254,21 +252,6 @@ class KeypointTrack:
         return cls.from_dict(data, source=path)
 
 
-def _jsonable(value: Any) -> Any:
-    """Convert numpy scalars/arrays and paths inside identity/meta dicts to plain JSON values."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, PathLike):
-        return str(value)
-    return value
 
 
 def empty_track_arrays(n_frames: int, n_keypoints: int, dims: int = 2) -> tuple[np.ndarray, np.ndarray]:

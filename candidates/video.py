@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ground_truth.errors import InputError, ReaderError
-from ground_truth.hashing import file_sha256  # noqa: F401 - re-exported: candidates import it from here
+from ground_truth.kernel import InputError, ReaderError
+from ground_truth.kernel import file_sha256  # noqa: F401 - re-exported: candidates import it from here
 
 
 @dataclass

@@ -14,8 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import DeviceError, InputError, ModelError
+from ground_truth.kernel import DeviceError, InputError, ModelError, check_option, validate_type
 
 from .model_info import describe_model
 from .parsers.batterystats import parse_batterystats, uid_charge
@@ -101,7 +100,7 @@ class Adb:
     """Run adb commands against one device; adb's failure messages become DeviceError."""
 
     def __init__(self, adb: str = "adb", serial: str | None = None, timeout_s: float = 900.0):
-        _validate_type(adb, "path-like", "adb")
+        validate_type(adb, "path-like", "adb")
         self.adb, self.serial, self.timeout_s = str(adb), serial, timeout_s
 
     def run(self, *args: str, use_serial: bool = True, check: bool = True,
@@ -232,9 +231,9 @@ def run_android(model_path, *, adb: str = "adb", serial: str | None = None, benc
     ModelError
         benchmark_model refused the model (e.g. an op it lacks) on the first trial.
     """
-    _check_option("delegate", delegate, DELEGATES)
+    check_option("delegate", delegate, DELEGATES)
     for name, value in (("threads", threads), ("runs", runs), ("trials", trials), ("warmup", warmup)):
-        _validate_type(value, int, name)
+        validate_type(value, int, name)
     info = describe_model(model_path)
     if info.format != "tflite":
         raise ModelError(f"benchmark_model needs a .tflite model, got a {info.format}", file=model_path)
@@ -387,7 +386,7 @@ def measure_app(package: str, *, adb: str = "adb", serial: str | None = None, du
                 model_path=None, reset: bool = True) -> DeviceRecord:
     """App-level snapshot: reset batterystats, let the app run ``duration_s``, then read its UID's estimate
     (``dumpsys batterystats --checkin``) and its PSS (``dumpsys meminfo PACKAGE``)."""
-    _validate_type(package, str, "package")
+    validate_type(package, str, "package")
     a = Adb(adb, serial)
     a.select(serial)
     props = parse_getprop(a.shell("getprop"))

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import InputError, ModelError, NotAvailableError
+from ground_truth.kernel import InputError, ModelError, NotAvailableError, check_option, validate_type
 
 from .model_info import describe_model
 
@@ -82,7 +81,7 @@ def tflite_to_coreml(tflite_path, out_path, *, compute_precision: str = "fp32"):
     not translated. ``compute_precision`` 'fp16' stores float16 weights and computes in float16.
     """
     ct = _require_coremltools()
-    _check_option("compute_precision", compute_precision, ("fp32", "fp16"))
+    check_option("compute_precision", compute_precision, ("fp32", "fp16"))
     src = Path(tflite_path)
     prog = translate_tflite(src)
     precision = ct.precision.FLOAT16 if compute_precision == "fp16" else ct.precision.FLOAT32
@@ -305,9 +304,9 @@ def compress_coreml(source, out_dir, *, compressions=("fp32", "fp16", "linear-in
     """
     ct = _require_coremltools()
     import coremltools.optimize.coreml as cto
-    _validate_type(out_dir, "path-like", "out_dir")
+    validate_type(out_dir, "path-like", "out_dir")
     for c in compressions:
-        _check_option("compressions", c, COMPRESSIONS)
+        check_option("compressions", c, COMPRESSIONS)
     src = Path(source)
     if not src.exists():
         raise FileNotFoundError(2, "No such file", str(src))

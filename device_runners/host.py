@@ -20,8 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import InputError, ModelError, NotAvailableError
+from ground_truth.kernel import InputError, ModelError, NotAvailableError, check_option, validate_type
 
 from .model_info import describe_model
 from .record import (DeviceInfo, DeviceRecord, EnergyInfo, KIB_TO_MB, MemoryStats, ProtocolInfo, RuntimeInfo,
@@ -248,12 +247,12 @@ def run_host(model_path, *, runtime: str = "litert", threads: int = 1, runs: int
     list of DeviceRecord
         ``latency.raw_ms`` keeps every timed run; percentiles are nearest-rank.
     """
-    _check_option("runtime", runtime, RUNTIMES)
+    check_option("runtime", runtime, RUNTIMES)
     for name, value in (("threads", threads), ("runs", runs), ("trials", trials)):
-        _validate_type(value, int, name)
+        validate_type(value, int, name)
         if value < 1:
             raise InputError(f"must be >= 1, got {value}", field=name)
-    _validate_type(warmup, int, "warmup")
+    validate_type(warmup, int, "warmup")
     if warmup < 0 or min_secs < 0 or cooldown_s < 0:
         raise InputError("warmup, min_secs and cooldown_s must be >= 0", field="warmup/min_secs/cooldown_s")
     info = describe_model(model_path)

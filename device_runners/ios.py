@@ -14,8 +14,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import DeviceError, InputError
+from ground_truth.kernel import DeviceError, InputError, check_option, validate_type
 
 from .model_info import describe_model
 from .parsers.xctest import parse_xctest
@@ -33,9 +32,9 @@ def template_text() -> str:
 
 def install_template(dest_dir, model_file: str, *, iterations: int = 50, compute_units: str = "all") -> Path:
     """Write the template for ``model_file`` into ``dest_dir`` (the unit-test target's folder); returns the path."""
-    _validate_type(model_file, str, "model_file")
-    _validate_type(iterations, int, "iterations")
-    _check_option("compute_units", compute_units, COMPUTE_UNITS)
+    validate_type(model_file, str, "model_file")
+    validate_type(iterations, int, "iterations")
+    check_option("compute_units", compute_units, COMPUTE_UNITS)
     if iterations < 1:
         raise InputError(f"must be >= 1, got {iterations}", field="iterations")
     name = Path(model_file).name
@@ -93,9 +92,9 @@ def run_ios(model_path, *, scheme: str, destination: str, project=None, workspac
     DeviceError
         xcodebuild missing, no matching destination, test failure, or no ``measured`` lines in the log.
     """
-    _validate_type(scheme, str, "scheme")
-    _validate_type(destination, str, "destination")
-    _check_option("compute_units", compute_units, COMPUTE_UNITS)
+    validate_type(scheme, str, "scheme")
+    validate_type(destination, str, "destination")
+    check_option("compute_units", compute_units, COMPUTE_UNITS)
     if (project is None) == (workspace is None):
         raise InputError("give exactly one of project or workspace", field="project/workspace",
                          expected="an .xcodeproj or an .xcworkspace")
@@ -105,7 +104,7 @@ def run_ios(model_path, *, scheme: str, destination: str, project=None, workspac
     if only_testing:
         cmd.append(f"-only-testing:{only_testing}")
     if runs is not None:
-        _validate_type(runs, int, "runs")
+        validate_type(runs, int, "runs")
         if runs < 1:
             raise InputError(f"must be >= 1, got {runs}", field="runs")
     env = dict(os.environ, TEST_RUNNER_STANCEBENCH_COMPUTE_UNITS=compute_units)

@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from ground_truth.checks import _validate_type
-from ground_truth.errors import ModelError
+from ground_truth.kernel import ModelError, validate_type
 
 from .record import ModelInfo, sha256_file
 
@@ -101,7 +100,7 @@ def describe_model(path, *, precision: str | None = None) -> ModelInfo:
 
     Raises ModelError naming the file when it is not a model and FileNotFoundError when it is absent.
     """
-    _validate_type(path, "path-like", "model_path")
+    validate_type(path, "path-like", "model_path")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(2, "No such file", str(path))

@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.checks import _as_float_array, _validate_type
-from ground_truth.errors import InputError, ReaderError
-from ground_truth.hashing import file_sha256 as sha256_file  # noqa: F401 - used by model_info, variants
+from ground_truth.kernel import InputError, ReaderError, as_float_array, validate_type
+from ground_truth.kernel import file_sha256 as sha256_file  # noqa: F401 - used by model_info, variants
 
 #: Bump when a field is removed or renamed (adding fields keeps the version).
 SCHEMA_VERSION = 1
@@ -239,7 +238,7 @@ class DeviceRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, file=None) -> "DeviceRecord":
         """Rebuild a record from :meth:`to_dict` output (unknown keys are ignored: forward compatible)."""
-        _validate_type(data, dict, "record")
+        validate_type(data, dict, "record")
         version = data.get("schema_version")
         if version is None or int(version) > SCHEMA_VERSION:
             raise ReaderError(f"device record schema_version {version!r} is not supported", file=file,
@@ -308,7 +307,7 @@ def latency_stats(latencies_ms, *, init_ms: float | None = None, first_ms: float
     Nearest-rank percentiles are actual observed latencies, so p99 of 50 runs is the maximum: read tail
     percentiles together with ``n`` (p99 needs >= 100 runs to differ from the maximum).
     """
-    arr = _as_float_array(latencies_ms, "latencies_ms", ndim=1)
+    arr = as_float_array(latencies_ms, "latencies_ms", ndim=1)
     if arr.size == 0:
         raise InputError("no latencies to summarise", field="latencies_ms", expected="at least one run")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import InputError, ModelError, NotAvailableError, ReaderError
+from ground_truth.kernel import InputError, ModelError, NotAvailableError, ReaderError, check_option, validate_type
 
 from .model_info import FLOAT16, FLOAT32, describe_model, tflite_precision
 from .record import sha256_file
@@ -206,8 +205,8 @@ def _prune(model) -> None:
 # ------------------------------------------------------------------------------------------------ frames
 def decode_frames(video, n: int = 8, *, seed_offset: float = 0.0) -> list[np.ndarray]:
     """``n`` RGB frames (H, W, 3 uint8) evenly spaced through a real video, decoded with PyAV."""
-    _validate_type(video, "path-like", "video")
-    _validate_type(n, int, "n")
+    validate_type(video, "path-like", "video")
+    validate_type(n, int, "n")
     if n < 1:
         raise InputError(f"must be >= 1, got {n}", field="n")
     import av
@@ -329,10 +328,10 @@ def make_variants(model_path, out_dir, *, calibration_frames=None, precisions=("
     float casting (float16 weights, float32 compute). Read ``rel_l2_diff`` (||y - y_fp32|| / ||y_fp32|| on
     the first output) as the accuracy cost; the accuracy against ground truth is measured by the study.
     """
-    _validate_type(model_path, "path-like", "model_path")
-    _validate_type(out_dir, "path-like", "out_dir")
+    validate_type(model_path, "path-like", "model_path")
+    validate_type(out_dir, "path-like", "out_dir")
     for p in precisions:
-        _check_option("precisions", p, PRECISIONS)
+        check_option("precisions", p, PRECISIONS)
     if "int8" in precisions and not calibration_frames:
         raise InputError("full-integer int8 needs calibration frames from real video",
                          field="calibration_frames", expected="a list of RGB frames (decode_frames(video))")

@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import _check_option, _validate_type
-from .errors import InputError
+from .kernel import InputError, check_option, validate_type
 
 ANGLES = ("knee_frontal", "knee_sagittal", "hip_sagittal", "hip_frontal", "ankle_sagittal", "ankle_frontal")
 
@@ -86,7 +85,7 @@ def joint_angles(joints: dict, side: str, *, up=None, view: str | None = None, f
     dict of str to ndarray (n,)
         Degrees; NaN where a needed joint is NaN. 3-D input gives all of ``ANGLES``; 2-D gives the view's plane.
     """
-    _check_option("side", side, ("left", "right"))
+    check_option("side", side, ("left", "right"))
     other = "right" if side == "left" else "left"
     hip_s = _arr(joints, f"{side}_hip")
     shape = hip_s.shape
@@ -107,7 +106,7 @@ def joint_angles(joints: dict, side: str, *, up=None, view: str | None = None, f
         medial = ml if side == "right" else -ml
         planes = {"frontal": medial, "sagittal": ap}
     else:
-        _check_option("view", view, ("frontal", "sagittal"), "(required for 2-D joints)")
+        check_option("view", view, ("frontal", "sagittal"), "(required for 2-D joints)")
         upv2 = np.asarray((0.0, -1.0) if up is None else up, float)
         upv2 = upv2 / np.linalg.norm(upv2)
         horiz = np.array([-upv2[1], upv2[0]])          # perpendicular to up in the image
@@ -120,7 +119,7 @@ def joint_angles(joints: dict, side: str, *, up=None, view: str | None = None, f
             if heel is not None and toe is not None:
                 sgn = np.sign((np.asarray(toe, float) - np.asarray(heel, float)) @ horiz)
             else:
-                _check_option("facing", facing, (1, -1))
+                check_option("facing", facing, (1, -1))
                 # horiz points to image +x when up is (0, -1)
                 sgn = np.full(shape[0], float(facing) * np.sign(horiz[0] if horiz[0] else 1.0))
             planes = {"sagittal": sgn[:, None] * horiz}
@@ -153,6 +152,6 @@ def knee_frontal_angle(hip, knee, ankle, other_hip, *, up=None) -> np.ndarray:
 def angles_from_markers(markers, side: str, **widths) -> dict:
     """:func:`joint_angles` of one side from a Plug-in-Gait-like marker set (3-D, z up)."""
     from .com import joint_centres_from_markers
-    _validate_type(side, str, "side")
+    validate_type(side, str, "side")
     joints = joint_centres_from_markers(markers, **widths)
     return joint_angles(joints, side)

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import _check_option, _validate_type
-from .errors import InputError
+from .kernel import InputError, check_option, validate_type
 
 SEXES = ("male", "female")
 
@@ -79,7 +78,7 @@ _DE_LEVA = {
 
 def de_leva_parameters(sex: str = "male") -> dict[str, SegmentParameters]:
     """de Leva (1996) Table 4 parameters for one sex, keyed by segment name (fractions, not percent)."""
-    _check_option("sex", sex, SEXES)
+    check_option("sex", sex, SEXES)
     out = {}
     for seg, (o, e, m, c, rs, rt, rl, length) in _DE_LEVA[sex].items():
         out[seg] = SegmentParameters(seg, o, e, m / 100, c / 100, rs / 100, rt / 100, rl / 100, length)
@@ -216,7 +215,7 @@ def derive_joints(joints: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def _prepare(joints, field="joints"):
-    _validate_type(joints, dict, field, "dict of joint name to (T, 2) or (T, 3) array")
+    validate_type(joints, dict, field, "dict of joint name to (T, 2) or (T, 3) array")
     if not joints:
         raise InputError("no joints given", field=field, expected="a dict of joint name to (T, D) array")
     arrays = {}
@@ -244,7 +243,7 @@ def segment_coms(joints: dict[str, np.ndarray], sex: str = "male") -> dict[str, 
     Segments none of whose definitions can be built from the supplied joint names are left out (see
     :func:`whole_body_com` for how that is handled).
     """
-    _check_option("sex", sex, SEXES)
+    check_option("sex", sex, SEXES)
     arrays, _ = _prepare(joints)
     out = {}
     for seg in body_segments(sex):
@@ -291,8 +290,8 @@ def whole_body_com(joints: dict[str, np.ndarray], sex: str = "male", *, missing:
     ----------
     de Leva P (1996) J Biomech 29:1223-1230.
     """
-    _check_option("missing", missing, ("propagate", "renormalise"))
-    _check_option("sex", sex, SEXES)
+    check_option("missing", missing, ("propagate", "renormalise"))
+    check_option("sex", sex, SEXES)
     arrays, _ = _prepare(joints)
     coms = segment_coms(arrays, sex)
     segs = body_segments(sex)

@@ -14,9 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .anthropometry import whole_body_com
-from .checks import _as_float_array, _check_option, _validate_type
-from .errors import InputError
-from .timeseries import TimeSeries
+from .kernel import InputError, TimeSeries, as_float_array, check_option, validate_type
 
 G = 9.81
 
@@ -62,7 +60,7 @@ def joint_centres_from_markers(markers, *, knee_width_m: float = 0.10, ankle_wid
     if isinstance(markers, TimeSeries):
         get = {k: markers[k] for k in markers.channels}
     else:
-        _validate_type(markers, dict, "markers", "TimeSeries or dict of marker name to (n, 3) array")
+        validate_type(markers, dict, "markers", "TimeSeries or dict of marker name to (n, 3) array")
         get = {k: np.asarray(v, float) for k, v in markers.items()}
     # a marker that is never valid in the file counts as absent (some exports keep empty medial markers)
     mk = {k[len(prefix):]: v for k, v in get.items() if k.startswith(prefix) and np.isfinite(v).any()}
@@ -156,7 +154,7 @@ def com_from_markers(markers: TimeSeries, sex: str = "male", *, missing: str = "
     the trunk runs from the shoulder-centre midpoint to the hip-centre midpoint. Frames with a gap in a marker
     that a segment needs have NaN COM (default), so gaps are reported, never filled.
     """
-    _validate_type(markers, TimeSeries, "markers")
+    validate_type(markers, TimeSeries, "markers")
     joints = joint_centres_from_markers(markers, **widths)
     com = whole_body_com(joints, sex, missing=missing)
     return TimeSeries(markers.time.copy(), {"com": com}, {"com": "m"}, events=list(markers.events),
@@ -177,7 +175,7 @@ def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float | None) -> np.ndarray:
 
 
 def _check_xy(values, name, n=None):
-    arr = _as_float_array(values, name)
+    arr = as_float_array(values, name)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
@@ -226,8 +224,8 @@ def com_from_grf_integration(force_h, cop_h, fs: float, mass_kg: float, *, cutof
     c = _check_xy(cop_h, "cop_h", f.shape[0])
     if c.shape != f.shape:
         raise InputError(f"has shape {c.shape} but force_h has {f.shape}", field="cop_h")
-    _validate_type(fs, "numeric", "fs")
-    _validate_type(mass_kg, "numeric", "mass_kg")
+    validate_type(fs, "numeric", "fs")
+    validate_type(mass_kg, "numeric", "mass_kg")
     if mass_kg <= 0 or fs <= 0:
         raise InputError("fs and mass_kg must be positive", field="mass_kg")
     out = np.full(f.shape, np.nan)
@@ -305,8 +303,8 @@ def com_from_cop_filter(cop_h, fs: float, com_height_m: float, *, radius_of_gyra
     and a linear trend (restored afterwards), with the series mirrored at both ends to limit wrap-around.
     """
     c = _check_xy(cop_h, "cop_h")
-    _validate_type(fs, "numeric", "fs")
-    _validate_type(com_height_m, "numeric", "com_height_m")
+    validate_type(fs, "numeric", "fs")
+    validate_type(com_height_m, "numeric", "com_height_m")
     if com_height_m <= 0:
         raise InputError("must be positive", field="com_height_m")
     h = float(com_height_m)
@@ -360,8 +358,8 @@ def com_from_plates(recording, mass_kg: float | None = None, *, method: str = "z
     """
     from .recording import Recording
 
-    _validate_type(recording, Recording, "recording")
-    _check_option("method", method, ("zatsiorsky_king", "caron"))
+    validate_type(recording, Recording, "recording")
+    check_option("method", method, ("zatsiorsky_king", "caron"))
     ts = recording.plate(plate)
     fs = ts.sampling_rate()
     a, b = recording.horizontal_axes

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import _as_float_array, _check_option, _validate_type
-from .errors import InputError
+from .kernel import Event, InputError, as_float_array, check_option, validate_type
 from .filters import lowpass_bridged
-from .timeseries import Event
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,9 +69,9 @@ def plate_events(time, fz_stance, fz_lifted, *, threshold_n: float = 20.0, min_d
     Threshold crossings lag the true contact change by the time the force takes to cross ``threshold_n``
     (a few ms for a landing, up to tens of ms for a slow unloading); state this bias when comparing sources.
     """
-    t = _as_float_array(time, "time", ndim=1)
-    fs_ = _as_float_array(fz_stance, "fz_stance", ndim=1)
-    fl = _as_float_array(fz_lifted, "fz_lifted", ndim=1)
+    t = as_float_array(time, "time", ndim=1)
+    fs_ = as_float_array(fz_stance, "fz_stance", ndim=1)
+    fl = as_float_array(fz_lifted, "fz_lifted", ndim=1)
     if not (t.size == fs_.size == fl.size):
         raise InputError(f"time, fz_stance, fz_lifted have {t.size}, {fs_.size}, {fl.size} samples",
                          field="fz_lifted", expected="the same clock for all three")
@@ -108,7 +106,7 @@ def plate_events_from_recording(recording, *, stance_plate: int | None = None, l
     The stance plate is the one loaded for the larger share of the recording; the other is the lifted-foot plate.
     """
     from .recording import Recording
-    _validate_type(recording, Recording, "recording")
+    validate_type(recording, Recording, "recording")
     if len(recording.plates) < 2:
         raise InputError(f"has {len(recording.plates)} force plate(s)", file=recording.path, field="plates",
                          expected="one plate under each foot (2 plates) for plate-based foot events")
@@ -215,11 +213,11 @@ def marker_events(time, lifted_foot, stance_foot=None, *, up_axis: int = 2, lift
     Samples without a position (marker gaps, frames without a person) keep the state they interrupt: a gap
     is never a touch-down.
     """
-    t = _as_float_array(time, "time", ndim=1)
-    _validate_type(min_duration_s, "numeric", "min_duration_s")
+    t = as_float_array(time, "time", ndim=1)
+    validate_type(min_duration_s, "numeric", "min_duration_s")
 
     def lowest(points, name):
-        p = _as_float_array(points, name)
+        p = as_float_array(points, name)
         if p.ndim == 2:
             p = p[:, None, :]
         if p.ndim != 3 or p.shape[0] != t.size or p.shape[2] <= up_axis:
@@ -327,10 +325,10 @@ def time_to_failure(events, *, max_duration_s: float = 30.0, recording_end_s: fl
     A touch-down at or after ``max_duration_s`` is the end of the test, not a failure: the result is
     ``censored=True`` with ``reason="max_duration"`` and ``value_s = max_duration_s``.
     """
-    _validate_type(max_duration_s, "numeric", "max_duration_s")
+    validate_type(max_duration_s, "numeric", "max_duration_s")
     rules = tuple(rules)
     for r in rules:
-        _check_option("rules", r, ("touch_down", "stance_moved"))
+        check_option("rules", r, ("touch_down", "stance_moved"))
     lifts = [e for e in events if e.name == "foot_lift"]
     if not lifts:
         raise InputError("no foot_lift event", field="events", expected="a foot_lift event to start the timing")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from .kernel import InputError
 
 
 def lowpass_bridged(x: np.ndarray, fs: float, cutoff_hz: float, *, min_samples: int = 16) -> np.ndarray:

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import _as_float_array, _check_option
-from .errors import InputError
+from .kernel import InputError, as_float_array, check_option
 
 DIRECTIONS = ("anterior", "posteromedial", "posterolateral")
 #: Angle of each reach line from the anterior line, towards the stance leg's medial side (degrees).
@@ -27,9 +26,9 @@ def reach_direction(direction: str, stance_leg: str, forward_xy) -> np.ndarray:
     ``forward_xy`` is where the stance foot points (heel to toe, floor plane, z up). Medial for a right stance
     leg is to the left of that direction (counter-clockwise seen from above), for a left stance leg to its right.
     """
-    _check_option("direction", direction, DIRECTIONS)
-    _check_option("stance_leg", stance_leg, ("left", "right"))
-    f = _as_float_array(forward_xy, "forward_xy", ndim=1)
+    check_option("direction", direction, DIRECTIONS)
+    check_option("stance_leg", stance_leg, ("left", "right"))
+    f = as_float_array(forward_xy, "forward_xy", ndim=1)
     if f.size != 2 or not np.all(np.isfinite(f)) or np.hypot(*f) == 0:
         raise InputError(f"is {f.tolist()}", field="forward_xy", expected="a finite, non-zero 2-D direction")
     f = f / np.hypot(*f)
@@ -81,10 +80,10 @@ def reach_distance(time, stance_heel, stance_toe, reach_points, *, direction: st
     window without any raises InputError. The stance foot's baseline must be known (both points finite in
     the baseline period).
     """
-    t = _as_float_array(time, "time", ndim=1)
+    t = as_float_array(time, "time", ndim=1)
 
     def pts(a, name, ndim):
-        p = _as_float_array(a, name)
+        p = as_float_array(a, name)
         if p.ndim != ndim or p.shape[0] != t.size or p.shape[-1] <= up_axis:
             raise InputError(f"has shape {p.shape}", field=name,
                              expected=f"({t.size}, 3)" if ndim == 2 else f"({t.size}, k, 3)")

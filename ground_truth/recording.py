@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
-from .timeseries import Event, TimeSeries
+from .kernel import Event, InputError, TimeSeries
 
 #: Default vertical-force threshold below which a plate counts as unloaded and its COP is masked to NaN.
 DEFAULT_FZ_THRESHOLD_N = 20.0

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import _as_float_array
-from .errors import InputError
+from .kernel import InputError, as_float_array
 from .filters import lowpass_bridged
 
 #: Label thresholds on hip_fraction (this project's convention; see module docstring).
@@ -77,8 +76,8 @@ def _pairs(hip_sagittal, ankle_sagittal, hip_frontal, ankle_frontal, fs=None, cu
         if h is None or a is None:
             raise InputError("hip and ankle angles of a plane must be given together",
                              field=hname if h is None else aname)
-        h = _as_float_array(h, hname, ndim=1)
-        a = _as_float_array(a, aname, ndim=1)
+        h = as_float_array(h, hname, ndim=1)
+        a = as_float_array(a, aname, ndim=1)
         if h.size != a.size:
             raise InputError(f"has {h.size} samples but {aname} has {a.size}", field=hname,
                              expected="hip and ankle angles on the same clock")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground_truth.errors import StancebenchError
+from ground_truth.kernel import StancebenchError
 
 MIN_PAIRS = 3
 

@@ -23,8 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import interpolate, optimize, signal
 
-from ground_truth.checks import _as_float_array, _check_option
-from ground_truth.errors import AlignmentError, InputError
+from ground_truth.kernel import AlignmentError, InputError, as_float_array, check_option
 
 __all__ = ["AlignmentResult", "estimate_offset", "align_by_events", "detect_onset", "resample_to",
            "to_reference_time", "com_vertical_force", "vertical_velocity", "motion_energy", "AlignmentError"]
@@ -72,8 +71,8 @@ def to_reference_time(t_cand, result: AlignmentResult) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------------
 
 def _signal(t, x, name):
-    t = _as_float_array(t, f"{name}_t", ndim=1)
-    x = _as_float_array(x, f"{name}_x", ndim=1)
+    t = as_float_array(t, f"{name}_t", ndim=1)
+    x = as_float_array(x, f"{name}_x", ndim=1)
     if t.size != x.size:
         raise InputError(f"{name}_t has {t.size} samples but {name}_x has {x.size}", field=f"{name}_x",
                          expected="one value per timestamp")
@@ -242,7 +241,7 @@ def estimate_offset(ref_t, ref_x, cand_t, cand_x, *, max_lag_s: float, drift: bo
     the trial is too short for three windows). The estimator is the classic cross-correlation time-delay
     estimate (Knapp & Carter 1976, IEEE Trans ASSP 24:320) without frequency weighting.
     """
-    _check_option("on_unreliable", on_unreliable, ("flag", "raise"))
+    check_option("on_unreliable", on_unreliable, ("flag", "raise"))
     if not (np.isfinite(max_lag_s) and max_lag_s > 0):
         raise InputError(f"max_lag_s is {max_lag_s}", field="max_lag_s", expected="a positive number of seconds")
     rt, rx, miss_r = _signal(ref_t, ref_x, "ref")
@@ -346,9 +345,9 @@ def align_by_events(ref_times, cand_times, *, drift: bool = False, max_residual_
     standard error. Timing precision is that of the event detector on each side (about one video frame for
     video-detected events).
     """
-    _check_option("on_unreliable", on_unreliable, ("flag", "raise"))
-    r = _as_float_array(np.atleast_1d(ref_times), "ref_times", ndim=1)
-    c = _as_float_array(np.atleast_1d(cand_times), "cand_times", ndim=1)
+    check_option("on_unreliable", on_unreliable, ("flag", "raise"))
+    r = as_float_array(np.atleast_1d(ref_times), "ref_times", ndim=1)
+    c = as_float_array(np.atleast_1d(cand_times), "cand_times", ndim=1)
     if r.size != c.size or r.size == 0:
         raise InputError(f"{r.size} reference event(s) but {c.size} candidate event(s)", field="cand_times",
                          expected="the same non-zero number of events on both clocks, in the same order")
@@ -396,7 +395,7 @@ def detect_onset(t, x, *, baseline_s: float = 1.0, n_sd: float = 5.0, min_change
     interpolated linearly between the last inside and the first outside sample. Raises AlignmentError when
     no onset is found.
     """
-    _check_option("direction", direction, ("either", "up", "down"))
+    check_option("direction", direction, ("either", "up", "down"))
     tt, xx, _ = _signal(t, x, "onset")
     base = xx[tt < tt[0] + baseline_s]
     if base.size < 3:
@@ -448,8 +447,8 @@ def com_vertical_force(t, com_z, mass_kg: float, *, lowpass_hz: float = 6.0) -> 
     ``numpy.gradient``), so it can be cross-correlated with a force plate's Fz by :func:`estimate_offset`.
     NaN samples stay NaN.
     """
-    tt = _as_float_array(t, "t", ndim=1)
-    z = _as_float_array(com_z, "com_z", ndim=1)
+    tt = as_float_array(t, "t", ndim=1)
+    z = as_float_array(com_z, "com_z", ndim=1)
     if tt.size != z.size or tt.size < 16:
         raise InputError(f"t has {tt.size} samples and com_z {z.size}", field="com_z",
                          expected="one height per timestamp, at least 16 samples")
@@ -464,8 +463,8 @@ def vertical_velocity(t, z, *, lowpass_hz: float = 6.0) -> np.ndarray:
     """Velocity of a height trajectory (m/s): zero-phase low-pass at ``lowpass_hz``, then central differences on
     its real timestamps. Cross-correlating velocities rather than heights removes a constant height offset and
     weights the quick movements (knee dip, hop) that fix the lag. NaN samples stay NaN."""
-    tt = _as_float_array(t, "t", ndim=1)
-    zz = _as_float_array(z, "z", ndim=1)
+    tt = as_float_array(t, "t", ndim=1)
+    zz = as_float_array(z, "z", ndim=1)
     if tt.size != zz.size or tt.size < 16:
         raise InputError(f"t has {tt.size} samples and z {zz.size}", field="z",
                          expected="one height per timestamp, at least 16 samples")
@@ -495,8 +494,8 @@ def motion_energy(t, points, *, lowpass_hz: float = 6.0, min_valid_fraction: flo
     bursts at the same instants, which is all a normalised cross-correlation needs: this is the signal of last
     resort when neither side has a COM model (e.g. a sparse marker set against any pose model).
     """
-    tt = _as_float_array(t, "t", ndim=1)
-    p = _as_float_array(points, "points")
+    tt = as_float_array(t, "t", ndim=1)
+    p = as_float_array(points, "points")
     if p.ndim != 3 or p.shape[0] != tt.size or p.shape[0] < 16:
         raise InputError(f"has shape {p.shape}", field="points", expected=f"({tt.size}, k, 2 or 3), >= 16 samples")
     pf = _lowpass_nan(tt, p, float(lowpass_hz)) if lowpass_hz else p
@@ -540,9 +539,9 @@ def resample_to(times, t_src, x_src, *, max_gap_s: float | None = None,
     -----
     Without ``lowpass_hz`` no anti-alias filtering is applied.
     """
-    tq = _as_float_array(times, "times", ndim=1)
-    ts = _as_float_array(t_src, "t_src", ndim=1)
-    xs = _as_float_array(x_src, "x_src")
+    tq = as_float_array(times, "times", ndim=1)
+    ts = as_float_array(t_src, "t_src", ndim=1)
+    xs = as_float_array(x_src, "x_src")
     if xs.ndim == 0 or xs.shape[0] != ts.size:
         raise InputError(f"x_src has {xs.shape[0] if xs.ndim else 0} samples but t_src has {ts.size}",
                          field="x_src", expected="one value (row) per source time")

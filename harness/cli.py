@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from ground_truth.errors import StancebenchError
+from ground_truth.kernel import StancebenchError
 
 #: (subcommand module, in the order ``--help`` lists them)
 COMMAND_MODULES = [

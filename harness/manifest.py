@@ -1,7 +1,7 @@
 """Study manifests: the TOML file that describes a validation study (subjects, trials, candidates, settings).
 
 ``load_manifest(path)`` reads and validates a manifest up front, so that a study never fails an hour in on a
-typo: every problem is reported at once in one :class:`~ground_truth.errors.ManifestError` whose message names
+typo: every problem is reported at once in one :class:`~ground_truth.kernel.errors.ManifestError` whose message names
 the manifest file, the field (``trials[3].video``) and what was expected. See ``docs/manifest.md`` for the
 format and a worked example.
 
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ground_truth.errors import ManifestError, StancebenchError
+from ground_truth.kernel import ManifestError, StancebenchError
 
 #: Trial kinds. ``paired`` trials have both sides; the other two are clearly labelled one-sided sections
 #: (real data sets often hold only a gold standard, or only video) whose KPIs are reported but never paired.

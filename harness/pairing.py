@@ -4,7 +4,7 @@ clock alignment, and the paired KPI rows of ``results.json``.
 This module is the thin layer between the orchestration and the project's parts (``ground_truth`` readers and
 signals, ``candidates`` backbones and keypoint KPIs, ``harness.align``, ``device_runners``, ``harness.gates``,
 ``reports``). Each part is imported where it is used; a part that is missing or cannot run here raises
-:class:`~ground_truth.errors.NotAvailableError` with a ``"not available: ..."`` reason that ends up in results,
+:class:`~ground_truth.kernel.errors.NotAvailableError` with a ``"not available: ..."`` reason that ends up in results,
 never a crash of the study.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.errors import NotAvailableError, StancebenchError
+from ground_truth.kernel import NotAvailableError, StancebenchError
 
 
 def need(module: str, attr: str | None = None):
@@ -322,7 +322,7 @@ def read_camera(trial: dict):
         cams = cal.read_qca(path)
         if name is None:
             if len(cams) != 1:
-                from ground_truth.errors import ManifestError
+                from ground_truth.kernel import ManifestError
                 raise ManifestError(f"calibration holds {len(cams)} cameras", file=path, field="camera_name",
                                     expected=f"camera_name = one of {', '.join(cams)}")
             return next(iter(cams.values()))
@@ -605,7 +605,7 @@ def _analysis_window(ref, cand, alignment, protocol, trial, max_duration, *, bip
                 hi = t_step
         hi = min(hi, lo + max_duration)
         if hi - lo < 1.0:
-            from ground_truth.errors import AlignmentError
+            from ground_truth.kernel import AlignmentError
             raise AlignmentError(f"the two sides overlap for only {hi - lo:.2f} s before the first step")
         return (float(lo), float(hi))
     # Single-leg stance KPIs start at foot lift (protocol notes); use the reference's event when known.
@@ -617,7 +617,7 @@ def _analysis_window(ref, cand, alignment, protocol, trial, max_duration, *, bip
         hi = end
     hi = min(hi, lo + max_duration)
     if hi - lo < 1.0:
-        from ground_truth.errors import AlignmentError
+        from ground_truth.kernel import AlignmentError
         raise AlignmentError(f"the two sides overlap for only {hi - lo:.2f} s on the reference clock")
     return (float(lo), float(hi))
 
@@ -782,7 +782,7 @@ def _markers_z_up(rec):
     if rec.vertical_axis == 2:
         return markers
     from candidates.render.motion import to_z_up
-    from ground_truth.timeseries import TimeSeries
+    from ground_truth.kernel import TimeSeries
     chans = [k for k in markers.channels if markers[k].ndim == 2]
     return TimeSeries(markers.time, {k: to_z_up(markers[k], rec.vertical_axis) for k in chans},
                       {k: "m" for k in chans}, meta=dict(markers.meta))
@@ -872,7 +872,7 @@ EVENT_MAX_RESIDUAL_S = 0.1
 
 def _align_by_foot_events(ref: Side, cand: Side) -> tuple[Any, str]:
     """``harness.align.align_by_events`` on the foot events both sides found (first of each name)."""
-    from ground_truth.errors import AlignmentError
+    from ground_truth.kernel import AlignmentError
 
     def first(events):
         out = {}
@@ -907,14 +907,14 @@ def align_sides(ref: Side, cand: Side, settings: dict, trial: dict) -> dict:
     estimate wins. An unreliable estimate (no clear correlation peak, events that disagree) refuses the trial
     with the reason (AlignmentError), it is never used silently.
     """
-    from ground_truth.errors import AlignmentError
+    from ground_truth.kernel import AlignmentError
 
     known = trial.get("known_clock_offset_s")
     truth = {} if known is None else {"true_offset_s": known, "true_drift_ppm": trial.get("known_drift_ppm")}
     choice = settings.get("alignment_signal", "auto")
     if choice == "known":
         if known is None:
-            from ground_truth.errors import ManifestError
+            from ground_truth.kernel import ManifestError
             raise ManifestError("alignment_signal = 'known' but the trial has no known_clock_offset_s",
                                 field=f"trials.{trial['id']}.known_clock_offset_s")
         return {"method": "known offset from the manifest", "offset_s": known,

@@ -8,30 +8,15 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import hashlib
 import json
-import math
 import os
 from pathlib import Path
-from typing import Any
 
-import numpy as np
+from ground_truth.kernel import jsonable
 
 SCHEMA_VERSION = 1
 
 
-def sha256_file(path: str | os.PathLike, _cache: dict = {}) -> str:  # noqa: B006 - deliberate memo
-    """Hex sha256 of a file (memoised by path, size and mtime)."""
-    p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _cache:
-        h = hashlib.sha256()
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        _cache[key] = h.hexdigest()
-    return _cache[key]
 
 
 def software_versions() -> dict[str, str]:
@@ -54,26 +39,6 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def jsonable(obj: Any) -> Any:
-    """Plain JSON types: numpy scalars/arrays to Python, NaN/inf to null, paths to strings."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "to_dict") and callable(obj.to_dict):
-        return jsonable(obj.to_dict())
-    return obj
 
 
 def _flatten(row: dict, prefix: str = "") -> dict:

@@ -20,11 +20,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ground_truth.errors import AlignmentError, InputError, NotAvailableError, StancebenchError
+from ground_truth.kernel import AlignmentError, NotAvailableError, StancebenchError, file_sha256
 
 from .manifest import StudyManifest
 from .progress import Progress
-from .results import SCHEMA_VERSION, jsonable, sha256_file, software_versions, utc_now, write_results
+
+from .results import SCHEMA_VERSION, software_versions, utc_now, write_results
 
 
 def default_cache_dir() -> Path:
@@ -299,10 +300,10 @@ def _provenance_files(manifest: StudyManifest) -> list[dict]:
                 if p in seen:
                     continue
                 seen.add(p)
-                files.append({"path": str(p), "sha256": sha256_file(p), "role": role, "bytes": p.stat().st_size})
+                files.append({"path": str(p), "sha256": file_sha256(p), "role": role, "bytes": p.stat().st_size})
     for c in manifest.candidates:
         if c.manifest and c.manifest not in seen:
-            files.append({"path": str(c.manifest), "sha256": sha256_file(c.manifest), "role": "model"})
+            files.append({"path": str(c.manifest), "sha256": file_sha256(c.manifest), "role": "model"})
     return files
 
 

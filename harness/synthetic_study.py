@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.errors import NotAvailableError
+from ground_truth.kernel import NotAvailableError
 
 #: Trial-id codes of the Y-Balance directions (the abbreviations of Plisky et al. 2009).
 REACH_CODE = {"anterior": "ANT", "posteromedial": "PM", "posterolateral": "PL"}
@@ -67,7 +67,7 @@ class DemoConfig:
     def __post_init__(self):
         from protocols import get_protocol
         if self.protocol not in ("single_leg_stance", "y_balance"):
-            from ground_truth.errors import InputError
+            from ground_truth.kernel import InputError
             raise InputError(f"is {self.protocol!r}", field="protocol", expected="single_leg_stance or y_balance")
         if self.protocol == "y_balance":
             self.conditions = tuple(get_protocol("y_balance").condition_names)
@@ -361,7 +361,7 @@ def write_demo_policy(out_dir: str | os.PathLike, *, source: str | os.PathLike |
     out.parent.mkdir(parents=True, exist_ok=True)
     src = Path(source) if source is not None else Path(__file__).with_name("demo_policy.toml")
     if not src.is_file():
-        from ground_truth.errors import ManifestError
+        from ground_truth.kernel import ManifestError
         raise ManifestError("policy file not found", file=src)
     out.write_bytes(src.read_bytes())
     return out

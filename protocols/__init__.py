@@ -8,8 +8,7 @@
 """
 from __future__ import annotations
 
-from ground_truth.checks import _validate_type
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, validate_type
 
 from .definitions import (AlignmentCue, Condition, KPIMeasurement, Protocol, StoppingRule, load_protocol,
                           protocol_from_dict)
@@ -23,7 +22,7 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (SINGLE_LEG_STANCE, MCTSIB,
 
 def get_protocol(name: str) -> Protocol:
     """The protocol called ``name`` (built in or registered); InputError listing the known names otherwise."""
-    _validate_type(name, str, "name")
+    validate_type(name, str, "name")
     if name not in PROTOCOLS:
         raise InputError(f"unknown protocol {name!r}", field="protocol", expected=f"one of {', '.join(PROTOCOLS)}")
     return PROTOCOLS[name]
@@ -43,7 +42,7 @@ def register_protocol(protocol: Protocol) -> Protocol:
     A built-in name cannot be taken over; registering the same definition again is a no-op, a different
     definition under a registered name an InputError.
     """
-    _validate_type(protocol, Protocol, "protocol")
+    validate_type(protocol, Protocol, "protocol")
     if protocol.name in BUILT_IN:
         raise InputError(f"protocol name {protocol.name!r} is a built-in protocol", field="name",
                          expected=f"a name other than {', '.join(BUILT_IN)}")

@@ -12,8 +12,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import InputError, ManifestError
+from ground_truth.kernel import InputError, ManifestError, check_option, validate_type
 
 from .kpis import KPIS, get_kpi
 
@@ -40,11 +39,11 @@ class Condition:
     description: str = ""
 
     def __post_init__(self):
-        _validate_type(self.name, str, "condition.name")
-        _check_option("condition.vision", self.vision, VISIONS)
-        _check_option("condition.surface", self.surface, SURFACES)
-        _check_option("condition.stance", self.stance, STANCES)
-        _validate_type(self.duration_s, "numeric", "condition.duration_s")
+        validate_type(self.name, str, "condition.name")
+        check_option("condition.vision", self.vision, VISIONS)
+        check_option("condition.surface", self.surface, SURFACES)
+        check_option("condition.stance", self.stance, STANCES)
+        validate_type(self.duration_s, "numeric", "condition.duration_s")
         if not self.duration_s > 0:
             raise InputError(f"duration of condition {self.name!r} is {self.duration_s}",
                              field="condition.duration_s", expected="a positive number of seconds")
@@ -72,7 +71,7 @@ class AlignmentCue:
     description: str = ""
 
     def __post_init__(self):
-        _check_option("alignment_cue.kind", self.kind, CUES)
+        check_option("alignment_cue.kind", self.kind, CUES)
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ class Protocol:
         if dup:
             raise InputError(f"protocol {self.name!r} repeats condition(s) {', '.join(dup)}", field="conditions")
         for leg in self.stance_legs:
-            _check_option("stance_legs", leg, LEGS)
+            check_option("stance_legs", leg, LEGS)
         kpi_names = [k.kpi for k in self.kpis]
         dup = sorted({n for n in kpi_names if kpi_names.count(n) > 1})
         if dup:
@@ -164,7 +163,7 @@ class Protocol:
         for c in self.conditions:
             if c.name == name:
                 return c
-        _check_option(f"condition of protocol {self.name}", name, [c.name for c in self.conditions])
+        check_option(f"condition of protocol {self.name}", name, [c.name for c in self.conditions])
 
     @property
     def condition_names(self) -> list[str]:
@@ -179,7 +178,7 @@ class Protocol:
         for k in self.kpis:
             if k.kpi == kpi:
                 return k
-        _check_option(f"KPI of protocol {self.name}", kpi, self.kpi_names)
+        check_option(f"KPI of protocol {self.name}", kpi, self.kpi_names)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (the same layout :func:`protocol_from_dict` and TOML files use)."""
@@ -250,7 +249,7 @@ def protocol_from_dict(data: dict[str, Any], *, file: str | PathLike | None = No
 
 def load_protocol(path: str | PathLike) -> Protocol:
     """Read a protocol definition from a TOML file (layout of :meth:`Protocol.to_dict`)."""
-    _validate_type(path, "path-like", "path")
+    validate_type(path, "path-like", "path")
     path = Path(path)
     if not path.is_file():
         raise ManifestError("protocol file not found", file=path)

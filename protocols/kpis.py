@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, check_option, validate_type
 
 #: Kinds of KPI: a number on a continuous scale, a label from a fixed set, or a duration that may be cut off by
 #: the end of the trial (right-censored: "stood for at least 45 s").
@@ -64,8 +63,8 @@ class KPI:
     labels: tuple[str, ...] = ()
 
     def __post_init__(self):
-        _validate_type(self.name, str, "name")
-        _check_option("kind", self.kind, KPI_KINDS)
+        validate_type(self.name, str, "name")
+        check_option("kind", self.kind, KPI_KINDS)
         if self.kind == "categorical" and not self.labels:
             raise InputError(f"categorical KPI {self.name!r} needs its labels", field="labels")
 
@@ -149,7 +148,7 @@ KPIS: dict[str, KPI] = {k.name: k for k in _KPIS}
 
 def get_kpi(name: str) -> KPI:
     """The registered KPI called ``name``; InputError listing the known names otherwise."""
-    _validate_type(name, str, "name")
+    validate_type(name, str, "name")
     if name not in KPIS:
         raise InputError(f"unknown KPI {name!r}", field="kpi", expected=f"one of {', '.join(KPIS)}")
     return KPIS[name]

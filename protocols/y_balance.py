@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ground_truth.checks import _as_float_array
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, as_float_array
 
 from .definitions import AlignmentCue, Condition, KPIMeasurement, Protocol, StoppingRule
 from ground_truth.reach import DIRECTIONS
@@ -28,8 +27,8 @@ def normalised_reach(reach, limb_length):
     float or ndarray
         Reach in %LL; NaN reaches stay NaN.
     """
-    reach = _as_float_array(reach, "reach")
-    limb = _as_float_array(limb_length, "limb_length")
+    reach = as_float_array(reach, "reach")
+    limb = as_float_array(limb_length, "limb_length")
     if np.any(~(limb > 0)):
         raise InputError("limb length must be positive", field="limb_length", expected="a length > 0")
     out = reach / limb * 100.0
@@ -53,10 +52,10 @@ def composite_score(anterior, posteromedial, posterolateral, limb_length):
     Each reach is the best of three valid trials in that direction. Plisky et al. (2009) report good
     inter-rater reliability of the composite (ICC 0.99 intra-, 0.97 inter-rater).
     """
-    a = _as_float_array(anterior, "anterior")
-    pm = _as_float_array(posteromedial, "posteromedial")
-    pl = _as_float_array(posterolateral, "posterolateral")
-    limb = _as_float_array(limb_length, "limb_length")
+    a = as_float_array(anterior, "anterior")
+    pm = as_float_array(posteromedial, "posteromedial")
+    pl = as_float_array(posterolateral, "posterolateral")
+    limb = as_float_array(limb_length, "limb_length")
     if np.any(~(limb > 0)):
         raise InputError("limb length must be positive", field="limb_length", expected="a length > 0")
     out = (a + pm + pl) / (3.0 * limb) * 100.0

@@ -14,8 +14,7 @@ from typing import Callable
 
 import jinja2
 
-from ground_truth.checks import _validate_type
-from ground_truth.errors import InputError, ManifestError
+from ground_truth.kernel import InputError, ManifestError, validate_type
 
 from . import figures as F
 from .language import (KOO_LI_2016, LANDIS_KOCH_1977, agreement_sentences, kappa_sentence, koo_li_on_ci, number,
@@ -678,7 +677,7 @@ def build_sections(results: dict, figures_data: dict | None = None) -> list[Sect
 
 def render_html(results: dict, *, figures_data: dict | None = None) -> str:
     """The report as an HTML string (see :func:`build_report`)."""
-    _validate_type(results, dict, "results")
+    validate_type(results, dict, "results")
     env = environment()
     sections = build_sections(results, figures_data)
     body = [env.get_template(s.template).render(**s.context()) for s in sections]
@@ -720,7 +719,7 @@ def build_report(results: dict, out_path: str | PathLike, *, figures_data: dict 
     -----
     One file, no external request: CSS inline, figures as base64 PNG data URIs with alt text, no JavaScript.
     """
-    _validate_type(out_path, "path-like", "out_path")
+    validate_type(out_path, "path-like", "out_path")
     text = render_html(results, figures_data=figures_data)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

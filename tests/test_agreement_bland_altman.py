@@ -11,7 +11,7 @@ import pytest
 from conftest import shared_path
 from scipy import stats
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 from harness.agreement import bland_altman, bland_altman_regression, bland_altman_replicates
 
 

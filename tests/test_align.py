@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ground_truth.errors import AlignmentError, InputError
+from ground_truth.kernel import AlignmentError, InputError
 from harness.align import align_by_events, detect_onset, estimate_offset, resample_to, to_reference_time
 
 

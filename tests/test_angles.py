@@ -5,7 +5,7 @@ import pytest
 from conftest import shared_path
 
 from ground_truth.angles import angles_from_markers, joint_angles, knee_frontal_angle
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 from ground_truth.synthetic import simulate_single_leg_stance
 
 

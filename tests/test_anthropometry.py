@@ -4,7 +4,7 @@ import pytest
 
 from ground_truth.anthropometry import (SEXES, de_leva_parameters, segment_coms, segment_table,
                                         whole_body_com)
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 
 
 def _standing_skeleton(sex="male", height=1.741, n=4):

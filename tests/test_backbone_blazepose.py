@@ -11,7 +11,7 @@ from conftest import shared_path
 from candidates.backbones.blazepose_tflite import (
     ANCHOR_OPTIONS, OneEuroFilter, Roi, decode_detections, refine_from_heatmap, roi_from_alignment_points,
     ssd_anchors, weighted_nms)
-from ground_truth.errors import InputError, ModelError
+from ground_truth.kernel import InputError, ModelError
 
 
 def test_anchor_layout_matches_the_detector_output():

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from ground_truth.errors import ModelError, NotAvailableError
+from ground_truth.kernel import ModelError, NotAvailableError
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from conftest import shared_path
 from candidates.backbones import get_candidate, mediapipe_model_path
 from candidates.backbones.tflite_manifest import decode_layout
-from ground_truth.errors import ManifestError, ModelError
+from ground_truth.kernel import ManifestError, ModelError
 
 LANDMARK_MANIFEST = """
 [candidate]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from ground_truth.errors import InputError, ModelError
+from ground_truth.kernel import InputError, ModelError
 
 
 @pytest.mark.parametrize("name, model", [("mediapipe-lite", "lite"), ("mediapipe-heavy", "heavy")])

@@ -7,7 +7,7 @@ import pytest
 from conftest import shared_path
 from statsmodels.stats.weightstats import ttost_paired
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 from harness.agreement import (agreement_summary, bootstrap_ci, ccc, censored_at, compare_errors, handle_censored,
                                tost_paired)
 

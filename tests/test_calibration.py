@@ -7,7 +7,7 @@ import pytest
 from candidates.calibration import read_camera_toml, read_cameras_toml, read_qca, write_camera_toml
 from candidates.render.camera import PinholeCamera, rodrigues_from_rotation, rotation_from_rodrigues
 from conftest import shared_path
-from ground_truth.errors import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError
 
 QCA = ("video", "pose2sim_balancing", "Calib.qca.txt")
 

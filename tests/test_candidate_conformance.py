@@ -254,7 +254,7 @@ def test_track_round_trips_through_json(kind, tracks, tmp_path):
 
 def test_coreml_skip_reason_is_clear(tiny_coreml, clip):
     from candidates.backbones import get_candidate
-    from ground_truth.errors import NotAvailableError
+    from ground_truth.kernel import NotAvailableError
     if sys.platform == "darwin":
         pytest.skip("Core ML runs here; the skip reason applies off macOS only")
     with pytest.raises(NotAvailableError, match="needs macOS"):

@@ -5,7 +5,7 @@ from conftest import shared_path
 
 from ground_truth.com import (com_from_cop_filter, com_from_grf_integration, com_from_markers, com_from_plates,
                               joint_centres_from_markers)
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 from ground_truth.synthetic import simulate_single_leg_stance, write_c3d
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -192,7 +191,7 @@ def test_every_correlation_signal_aligns_the_demo_videos(demo_sides, signal, bou
 
 
 def test_event_alignment_is_within_three_frames_or_refused_with_the_reason(demo_sides):
-    from ground_truth.errors import AlignmentError
+    from ground_truth.kernel import AlignmentError
     from harness.pairing import align_sides
     aligned = 0
     for trial, name, ref, cand in demo_sides:

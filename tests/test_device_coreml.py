@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from ground_truth.errors import ModelError
+from ground_truth.kernel import ModelError
 
 pytest.importorskip("coremltools")
 from device_runners.coreml import compress_coreml, evaluate_program, translate_tflite  # noqa: E402

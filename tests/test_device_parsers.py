@@ -15,7 +15,7 @@ from device_runners.parsers import (KINDS, parse_batterystats, parse_benchmark_m
 from device_runners.parsers.batterystats import uid_number
 from device_runners.parsers.metrickit import parse_measurement
 from device_runners.record import MIB_TO_MB, DeviceRecord
-from ground_truth.errors import ReaderError
+from ground_truth.kernel import ReaderError
 from harness.cli import main
 
 approx = pytest.approx

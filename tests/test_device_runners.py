@@ -17,7 +17,7 @@ from device_runners.ios import install_template, run_ios, template_text
 from device_runners.model_info import describe_model
 from device_runners.record import (DeviceRecord, latency_stats, nearest_rank, read_records, replicability,
                                    write_records)
-from ground_truth.errors import DeviceError, InputError, ModelError, NotAvailableError
+from ground_truth.kernel import DeviceError, InputError, ModelError, NotAvailableError
 from harness.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "device"

@@ -11,7 +11,7 @@ from conftest import shared_path
 from device_runners.model_info import describe_model
 from device_runners.variants import (decode_frames, dequantize_fp16_weights, make_variants, preprocess_frame,
                                      run_model)
-from ground_truth.errors import InputError, ModelError
+from ground_truth.kernel import InputError, ModelError
 
 pytest.importorskip("ai_edge_quantizer")
 

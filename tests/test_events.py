@@ -3,10 +3,9 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import Event, InputError
 from ground_truth.events import (marker_events, plate_events, plate_events_from_recording, time_to_failure)
 from ground_truth.synthetic import simulate_single_leg_stance
-from ground_truth.timeseries import Event
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ground_truth import InputError, TimeSeries
-from ground_truth.checks import _check_option, _validate_type
+from ground_truth.kernel import check_option, validate_type
 from ground_truth.recording import ForcePlate, net_plate
 
 
@@ -56,9 +56,9 @@ def test_net_cop_is_vertical_force_weighted():
 
 def test_checks_have_one_wording():
     with pytest.raises(InputError, match="invalid value 'x' for convention"):
-        _check_option("convention", "x", ["bds2016"])
+        check_option("convention", "x", ["bds2016"])
     with pytest.raises(InputError, match="must be an instance of float"):
-        _validate_type("a", float, "fs")
+        validate_type("a", float, "fs")
 
 
 def test_cli_help_lists_every_command():

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ground_truth.errors import InputError, ManifestError
+from ground_truth.kernel import InputError, ManifestError
 from harness.gates import (evaluate_policy, exit_code, junit_xml, load_policy, policy_from_dict,
                            sample_policy_path, summarize, write_sample_policy)
 from test_report_fixtures import PEFR_KPI, pefr_results

@@ -7,7 +7,7 @@ import pingouin as pg
 import pytest
 from conftest import shared_path
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 from harness.agreement import ICC_TYPES, bootstrap_icc, icc, koo_li, koo_li_category, sem_mdc
 
 

@@ -10,7 +10,7 @@ import pytest
 from candidates.importers import (ImportedCandidate, read_coco_results, read_keypoint_csv, read_keypoints,
                                   read_openpose, read_trc_keypoints)
 from candidates.skeletons import COCO17
-from ground_truth.errors import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError
 
 TIMES = np.array([0.0, 0.04, 0.07, 0.12])
 

@@ -8,7 +8,7 @@ from conftest import shared_path
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, to_table
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 from harness.agreement import cohen_kappa, fleiss_kappa, kappa, landis_koch
 
 

@@ -9,7 +9,7 @@ from candidates import kpis
 from candidates.render import Motion, PinholeCamera, RenderOptions, VideoClock, render_video
 from candidates.skeletons import BLAZEPOSE33
 from candidates.track import KeypointTrack
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 
 simulate = pytest.importorskip("ground_truth.synthetic.simulate").simulate_single_leg_stance
 pytest.importorskip("av")

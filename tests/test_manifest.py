@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ground_truth.errors import ManifestError
+from ground_truth.kernel import ManifestError
 from harness.manifest import load_manifest
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tomli_w
 
-from ground_truth.errors import InputError, ManifestError
+from ground_truth.kernel import InputError, ManifestError
 from protocols import (KPIS, composite_score, get_kpi, get_protocol, list_kpis, list_protocols, load_protocol,
                        normalised_reach, protocol_from_dict)
 

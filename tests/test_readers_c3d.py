@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA, shared_path
-from ground_truth.errors import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError
 from ground_truth.readers import read_recording
 from ground_truth.readers.c3d import read_c3d
 
@@ -182,7 +182,7 @@ def test_unsupported_plate_type(tmp_path):
 def test_unknown_marker_unit_is_refused(tmp_path):
     import ezc3d
 
-    from ground_truth.errors import UnitError
+    from ground_truth.kernel import UnitError
     c3d = ezc3d.c3d(str(shared_path("c3d", "Vicon.c3d")))
     c3d["parameters"]["POINT"]["UNITS"]["value"] = ["furlong"]
     out = tmp_path / "furlong.c3d"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from ground_truth.errors import ReaderError, UnitError
+from ground_truth.kernel import ReaderError, UnitError
 from ground_truth.readers import read_recording
 from ground_truth.readers.opensim import read_mot, read_trc
 

@@ -12,7 +12,7 @@ from candidates.render import (Motion, PinholeCamera, RenderOptions, VideoClock,
                                render_video)
 from candidates.skeletons import BLAZEPOSE33
 from conftest import shared_path
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 
 cv2 = pytest.importorskip("cv2")
 av = pytest.importorskip("av")

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 from ground_truth.strategy import hip_ankle_fraction, strategy_indicator
 from ground_truth.synthetic import simulate_single_leg_stance
 

@@ -159,7 +159,7 @@ def _sides(cand_signal):
 
 
 def test_alignment_recovers_offset_and_refuses_a_static_trial():
-    from ground_truth.errors import AlignmentError
+    from ground_truth.kernel import AlignmentError
     from harness.pairing import align_sides
     offset = 0.437   # t_ref = t_video + offset
     ref, cand = _sides(lambda t: 0.9 - 0.05 * np.exp(-((t + offset - 1.4) / 0.25) ** 2))

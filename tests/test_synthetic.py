@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from ground_truth.anthropometry import whole_body_com
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 from ground_truth.synthetic import Subject, check_roundtrip, simulate_single_leg_stance, write_c3d, write_trc
 
 G = 9.81

@@ -8,7 +8,7 @@ import pytest
 
 from candidates.skeletons import COCO17_TO_BLAZEPOSE33
 from candidates.track import KeypointTrack
-from ground_truth.errors import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError
 
 
 def _track(n=4, k=33, dims=2, schema="blazepose33"):

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import shared_path
 from candidates.video import file_sha256, iter_frames, probe_video, read_frames, write_video
-from ground_truth.errors import ReaderError
+from ground_truth.kernel import ReaderError
 
 
 def test_vfr_timestamps_come_from_the_container(tmp_path):

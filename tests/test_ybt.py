@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 from ground_truth.reach import reach_direction, reach_distance
 from ground_truth.synthetic import simulate_single_leg_stance
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.errors import InputError, ModelError
+from ground_truth.kernel import InputError, ModelError
 
 from ..track import KeypointTrack
 

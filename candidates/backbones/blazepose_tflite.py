@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.checks import _validate_type
-from ground_truth.errors import InputError, ModelError
+from ground_truth.kernel import InputError, ModelError, validate_type
 
 from .base import Candidate, CandidateIdentity, FrameSession, mediapipe_model_path
 from .litert import get_output, load_interpreter, runtime_name_version, set_input, tflite_precision
@@ -446,11 +445,11 @@ class BlazePoseTFLiteCandidate(Candidate):
                  smooth_landmarks: bool = True, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, num_threads: int | None = 1):
         super().__init__()
-        _validate_type(static_image_mode, bool, "static_image_mode")
-        _validate_type(smooth_landmarks, bool, "smooth_landmarks")
+        validate_type(static_image_mode, bool, "static_image_mode")
+        validate_type(smooth_landmarks, bool, "smooth_landmarks")
         for nm, v in (("min_detection_confidence", min_detection_confidence),
                       ("min_tracking_confidence", min_tracking_confidence)):
-            _validate_type(v, "numeric", nm)
+            validate_type(v, "numeric", nm)
             if not 0.0 <= v <= 1.0:
                 raise InputError(f"{nm} is {v}", field=nm, expected="a value in [0, 1]")
         self.landmark_path = Path(landmark_model) if landmark_model else mediapipe_model_path("full")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.errors import ManifestError, ModelError, NotAvailableError
+from ground_truth.kernel import ManifestError, ModelError, NotAvailableError
 
 from .base import Candidate, CandidateIdentity, FrameSession
 

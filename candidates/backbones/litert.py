@@ -4,7 +4,7 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
-from ground_truth.errors import ModelError, NotAvailableError
+from ground_truth.kernel import ModelError, NotAvailableError
 
 
 def runtime_name_version() -> tuple[str, str]:

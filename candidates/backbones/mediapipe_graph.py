@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import InputError, ModelError
+from ground_truth.kernel import InputError, ModelError, check_option, validate_type
 
 from .base import Candidate, CandidateIdentity, FrameSession, mediapipe_model_path
 
@@ -68,12 +67,12 @@ class MediaPipeGraphCandidate(Candidate):
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  name: str | None = None):
         super().__init__()
-        _check_option("model_complexity", model_complexity, (0, 1, 2))
-        _validate_type(static_image_mode, bool, "static_image_mode")
-        _validate_type(smooth_landmarks, bool, "smooth_landmarks")
+        check_option("model_complexity", model_complexity, (0, 1, 2))
+        validate_type(static_image_mode, bool, "static_image_mode")
+        validate_type(smooth_landmarks, bool, "smooth_landmarks")
         for nm, v in (("min_detection_confidence", min_detection_confidence),
                       ("min_tracking_confidence", min_tracking_confidence)):
-            _validate_type(v, "numeric", nm)
+            validate_type(v, "numeric", nm)
             if not 0.0 <= v <= 1.0:
                 raise InputError(f"{nm} is {v}", field=nm, expected="a value in [0, 1]")
         self.model_path = mediapipe_model_path(_COMPLEXITY_FILE[model_complexity])

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.errors import InputError, ModelError
+from ground_truth.kernel import InputError, ModelError
 
 from .base import Candidate, CandidateIdentity, FrameSession
 from .litert import get_output, load_interpreter, runtime_name_version, set_input, tflite_precision

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.checks import _as_float_array
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, as_float_array
 
 
 def _unit(v: np.ndarray, name: str) -> np.ndarray:
@@ -26,7 +25,7 @@ def _unit(v: np.ndarray, name: str) -> np.ndarray:
 
 def rotation_from_rodrigues(rvec) -> np.ndarray:
     """3×3 rotation matrix of a Rodrigues (axis × angle, radians) vector, as ``cv2.Rodrigues``."""
-    r = _as_float_array(rvec, "rotation", ndim=1)
+    r = as_float_array(rvec, "rotation", ndim=1)
     theta = float(np.linalg.norm(r))
     if theta < 1e-15:
         return np.eye(3)
@@ -97,7 +96,7 @@ class PinholeCamera:
             raise InputError(f"image size is {self.width}x{self.height}", field="width/height",
                              expected="positive integers")
         self.width, self.height = int(self.width), int(self.height)
-        R = _as_float_array(self.rotation, "rotation")
+        R = as_float_array(self.rotation, "rotation")
         if R.shape == (3,):
             R = rotation_from_rodrigues(R)
         if R.shape != (3, 3):
@@ -107,11 +106,11 @@ class PinholeCamera:
             raise InputError("rotation is not a proper rotation matrix (R R^T != I or det < 0)",
                              field="rotation", expected="an orthonormal matrix with determinant +1")
         self.rotation = R
-        t = _as_float_array(self.translation, "translation", ndim=1)
+        t = as_float_array(self.translation, "translation", ndim=1)
         if t.shape != (3,):
             raise InputError(f"translation has {t.size} values", field="translation", expected="3 values (m)")
         self.translation = t
-        d = _as_float_array(self.distortion if self.distortion is not None else np.zeros(5), "distortion")
+        d = as_float_array(self.distortion if self.distortion is not None else np.zeros(5), "distortion")
         if d.ndim != 1 or d.size not in (4, 5, 0):
             raise InputError(f"distortion has {d.size} values", field="distortion",
                              expected="OpenCV (k1, k2, p1, p2) or (k1, k2, p1, p2, k3)")
@@ -126,9 +125,9 @@ class PinholeCamera:
                 cx: float | None = None, cy: float | None = None, up=(0.0, 0.0, 1.0), **kwargs
                 ) -> "PinholeCamera":
         """A camera at ``position`` looking at ``target`` with image-up along the world ``up`` axis."""
-        pos = _as_float_array(position, "position", ndim=1)
-        tgt = _as_float_array(target, "look_at", ndim=1)
-        upv = _unit(_as_float_array(up, "up", ndim=1), "up")
+        pos = as_float_array(position, "position", ndim=1)
+        tgt = as_float_array(target, "look_at", ndim=1)
+        upv = _unit(as_float_array(up, "up", ndim=1), "up")
         z = _unit(tgt - pos, "look_at - position")
         x = np.cross(z, upv)
         if np.linalg.norm(x) < 1e-9:
@@ -224,8 +223,8 @@ class PinholeCamera:
 
         Rays parallel to the plane or meeting it behind the camera give NaN.
         """
-        p0 = _as_float_array(plane_point, "plane_point", ndim=1)
-        n = _unit(_as_float_array(plane_normal, "plane_normal", ndim=1), "plane_normal")
+        p0 = as_float_array(plane_point, "plane_point", ndim=1)
+        n = _unit(as_float_array(plane_normal, "plane_normal", ndim=1), "plane_normal")
         d = self.rays(uv)
         c = self.center
         with np.errstate(invalid="ignore", divide="ignore"):

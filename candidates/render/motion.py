@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.checks import _as_float_array, _check_option, _validate_type
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, as_float_array, check_option, validate_type
 
 #: Joints every motion must supply for the figure to be drawn (the rest is derived, see figure.py).
 REQUIRED_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
@@ -42,15 +41,15 @@ class Motion:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
-        t = _as_float_array(self.time_s, "time_s", ndim=1)
+        t = as_float_array(self.time_s, "time_s", ndim=1)
         if t.size < 2 or np.any(~np.isfinite(t)) or np.any(np.diff(t) <= 0):
             raise InputError("motion time is not a strictly increasing finite vector of >= 2 samples",
                              file=self.source or None, field="time_s")
         self.time_s = t
-        _validate_type(self.joints, dict, "joints", "dict of joint name to (n, 3) array")
+        validate_type(self.joints, dict, "joints", "dict of joint name to (n, 3) array")
         joints = {}
         for name, v in self.joints.items():
-            a = _as_float_array(v, f"joints[{name!r}]", ndim=2)
+            a = as_float_array(v, f"joints[{name!r}]", ndim=2)
             if a.shape != (t.size, 3):
                 raise InputError(f"has shape {a.shape}", file=self.source or None, field=f"joints[{name!r}]",
                                  expected=f"({t.size}, 3): one 3-D position (m) per sample")
@@ -78,7 +77,7 @@ class Motion:
         """A copy rotated about the vertical axis through the origin, then translated (m)."""
         a = np.deg2rad(rotation_z_deg)
         R = np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
-        tr = _as_float_array(translation, "translation", ndim=1)
+        tr = as_float_array(translation, "translation", ndim=1)
         joints = {k: v @ R.T + tr for k, v in self.joints.items()}
         meta = dict(self.meta)
         meta.setdefault("transforms", []).append({"rotate_z_deg": float(rotation_z_deg),
@@ -99,7 +98,7 @@ class Motion:
 
 def to_z_up(points: np.ndarray, vertical_axis: int) -> np.ndarray:
     """Rotate lab-frame points (..., 3) so that ``vertical_axis`` becomes z (right-handed frames)."""
-    _check_option("vertical_axis", vertical_axis, (1, 2))
+    check_option("vertical_axis", vertical_axis, (1, 2))
     if vertical_axis == 2:
         return np.asarray(points, dtype=float)
     p = np.asarray(points, dtype=float)
@@ -220,7 +219,7 @@ def pendulum_stance_motion(duration_s: float = 10.0, fs_hz: float = 100.0, *, he
     The figure faces +x; lengths are Winter's (2009) fractions of height. This is not a balance model: it
     exists to render videos whose truth is exact and simple to reason about.
     """
-    _check_option("stance", stance, ("left", "right"))
+    check_option("stance", stance, ("left", "right"))
     n = int(round(duration_s * fs_hz)) + 1
     t = np.arange(n) / fs_hz
     H = float(height_m)
@@ -294,13 +293,13 @@ def _parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
 def load_motion(spec: str) -> Motion:
     """Load a motion from a spec: ``synthetic:seed=3,strategy=hip``, ``pendulum:seed=1,stance=right``, or a
     .c3d/.trc file path (markers → joint centres)."""
-    _validate_type(spec, str, "MOTION")
+    validate_type(spec, str, "MOTION")
     kind, kwargs = _parse_spec(spec)
     if kind == "synthetic":
         try:
             from ground_truth.synthetic.simulate import simulate_single_leg_stance
         except ImportError as exc:
-            from ground_truth.errors import NotAvailableError
+            from ground_truth.kernel import NotAvailableError
             raise NotAvailableError(f"the synthetic generator is not available ({exc})") from None
         try:
             trial = simulate_single_leg_stance(**kwargs)

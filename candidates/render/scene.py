@@ -11,8 +11,7 @@ import numpy as np
 
 from candidates.skeletons import BLAZEPOSE33
 from candidates.track import KeypointTrack
-from ground_truth.checks import _validate_type
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, jsonable, validate_type
 
 from .camera import PinholeCamera
 from .figure import EXTRA_POINTS, FigureStyle, background_image, draw_figure, figure_landmarks
@@ -124,8 +123,8 @@ def render_video(motion: Motion, camera: PinholeCamera, out_path, *, clock: Vide
     """
     import cv2
 
-    _validate_type(motion, Motion, "motion")
-    _validate_type(camera, PinholeCamera, "camera")
+    validate_type(motion, Motion, "motion")
+    validate_type(camera, PinholeCamera, "camera")
     clock = clock or VideoClock(fps=camera.fps)
     options = options or RenderOptions()
     t_start = _time.perf_counter()
@@ -216,21 +215,10 @@ def render_video(motion: Motion, camera: PinholeCamera, out_path, *, clock: Vide
     clock_d.update({"frame_indices": sched["index"][keep].tolist(), "dropped_frame_indices": dropped,
                     "mocap_times_s": [round(float(t), 9) for t in t_mocap], "n_nominal_frames": int(keep.size)})
     motion_meta = {k: v for k, v in motion.meta.items() if isinstance(v, (str, int, float, bool, list, dict))}
-    extra = {"motion": {"source": motion.source, "meta": _jsonable(motion_meta), "derived_landmarks": derived},
+    extra = {"motion": {"source": motion.source, "meta": jsonable(motion_meta), "derived_landmarks": derived},
              "render": {**params, "style": style.to_dict(), "video_file": out_path.name, "video_sha256": video_sha}}
     write_truth_json(truth_path, track, camera=camera, clock=clock_d, landmarks_3d=land3d, extra=extra)
     return RenderResult(out_path, truth_path, track, t_mocap, land3d, int(keep.size), dropped,
                         _time.perf_counter() - t_start, {"derived_landmarks": derived, "offset_s": offset,
                                                          "drift": clock.drift})
 
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return None if obj.size > 64 else obj.tolist()
-    if isinstance(obj, (np.integer, np.floating)):
-        return obj.item()
-    return obj

@@ -27,8 +27,7 @@ import numpy as np
 
 from candidates.skeletons import BLAZEPOSE33
 from candidates.track import KeypointTrack
-from ground_truth.checks import _validate_type
-from ground_truth.errors import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError, validate_type
 
 from .camera import PinholeCamera
 
@@ -163,7 +162,7 @@ def read_truth_json(path) -> RenderTruth:
         raise ReaderError("file not found", file=path) from None
     except json.JSONDecodeError as exc:
         raise ReaderError(f"not valid JSON ({exc})", file=path) from None
-    _validate_type(doc, dict, "truth file")
+    validate_type(doc, dict, "truth file")
     for key in ("schema", "image_width", "image_height", "times_s", "keypoints", "truth"):
         if key not in doc:
             raise ReaderError(f"missing key {key!r}", file=path, field=key, expected="a stancebench render truth file")

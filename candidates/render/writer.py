@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 
 TIME_BASE = Fraction(1, 90000)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ground_truth.errors import ReaderError
+from ground_truth.kernel import ReaderError
 
 from ..record import DeviceRecord, DeviceInfo, EnergyInfo
 from ._text import NUM, split_excerpts, to_float

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from ground_truth.errors import ReaderError
+from ground_truth.kernel import ReaderError
 
 from ..record import DeviceRecord, LatencyStats, MIB_TO_MB, ModelInfo, ProtocolInfo, RuntimeInfo
 from ._text import NUM

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ground_truth.errors import ReaderError
+from ground_truth.kernel import ReaderError
 
 from ..record import DeviceRecord, DeviceInfo, KIB_TO_MB, MemoryStats
 from ._text import split_excerpts

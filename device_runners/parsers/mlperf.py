@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ground_truth.errors import ReaderError
+from ground_truth.kernel import ReaderError
 
 from ..record import DeviceRecord, DeviceInfo, LatencyStats, ModelInfo, ProtocolInfo, RuntimeInfo
 

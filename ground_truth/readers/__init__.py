@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..checks import _check_option
-from ..errors import ReaderError
+from ..kernel import ReaderError, check_option
 from ..recording import DEFAULT_FZ_THRESHOLD_N, Recording
 
 FORMATS = ("auto", "c3d", "bmclab", "motive", "mot", "trc")
@@ -42,7 +41,7 @@ def detect_format(path: str | Path) -> str:
 def read_recording(path: str | Path, format: str = "auto", *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
                    ) -> Recording:
     """Read any supported gold-standard file into a :class:`Recording`."""
-    _check_option("format", format, FORMATS)
+    check_option("format", format, FORMATS)
     path = Path(path)
     if not path.exists():
         raise ReaderError("file not found", file=path)

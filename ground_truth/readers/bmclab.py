@@ -20,10 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import _validate_type
-from ..errors import ReaderError, UnitError
+from ..kernel import ReaderError, TimeSeries, UnitError, validate_type
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
-from ..timeseries import TimeSeries
 
 
 def _read_numeric_body(path: Path, names: list[str], *, skiprows: int, sep: str, first_data_line: int
@@ -156,8 +154,8 @@ def read_bmclab(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> Reco
     non-numeric cells, truncated rows, non-monotonic time, unknown units) raises ReaderError / UnitError
     naming the file and the column.
     """
-    _validate_type(path, "path-like", "path")
-    _validate_type(fz_threshold_n, "numeric", "fz_threshold_n")
+    validate_type(path, "path-like", "path")
+    validate_type(fz_threshold_n, "numeric", "fz_threshold_n")
     path = Path(path)
     if not path.is_file():
         raise ReaderError("file not found", file=path)

@@ -20,10 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ReaderError, UnitError
-from ..hashing import file_sha256
+from ..kernel import Event, ReaderError, TimeSeries, UnitError, file_sha256
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
-from ..timeseries import Event, TimeSeries
 from .units import length_scale, moment_scale, si_analog
 
 #: Plate types ezc3d 1.7 can compute (C3D manual, force platform types 1-4).

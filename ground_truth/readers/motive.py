@@ -18,10 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import _validate_type
-from ..errors import ReaderError
+from ..kernel import ReaderError, TimeSeries, validate_type
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
-from ..timeseries import TimeSeries
 from .bmclab import _check_time, _read_numeric_body, _vertical_sign
 
 REQUIRED = ("Fx", "Fy", "Fz", "Mx", "My", "Mz")
@@ -48,8 +46,8 @@ def read_motive_csv(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> 
     -----
     Time comes from ``MocapTime`` (s); when absent, from ``MocapFrame`` / ``Capture Frame Rate``.
     """
-    _validate_type(path, "path-like", "path")
-    _validate_type(fz_threshold_n, "numeric", "fz_threshold_n")
+    validate_type(path, "path-like", "path")
+    validate_type(fz_threshold_n, "numeric", "fz_threshold_n")
     path = Path(path)
     if not path.is_file():
         raise ReaderError("file not found", file=path)

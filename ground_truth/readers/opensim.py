@@ -13,10 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ReaderError, UnitError
+from ..kernel import ReaderError, TimeSeries, UnitError, file_sha256
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
-from ..timeseries import TimeSeries
-from ..hashing import file_sha256
 from .units import length_scale
 
 OPENSIM_VERTICAL_AXIS = 1  # y up

@@ -1,7 +1,7 @@
 """Unit strings found in motion-capture and force-plate files, and their factors to SI."""
 from __future__ import annotations
 
-from ..errors import UnitError
+from ..kernel import UnitError
 
 _LENGTH = {"mm": 1e-3, "millimeter": 1e-3, "millimetre": 1e-3, "millimeters": 1e-3, "millimetres": 1e-3,
            "cm": 1e-2, "centimeter": 1e-2, "centimetre": 1e-2, "dm": 1e-1, "m": 1.0, "meter": 1.0,

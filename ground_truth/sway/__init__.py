@@ -14,22 +14,19 @@ SWARII resampling to 25 Hz and 10 Hz low-pass), ``prieto1996`` (Prieto et al. 19
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 
-from ..checks import _check_option
+from ..kernel import check_option, jsonable
+from . import bds2016, prieto1996, quijoux2021
 from .common import AXIS_NAMES, check_cop
 
-CONVENTIONS = ("bds2016", "quijoux2021", "prieto1996")
+#: convention name -> the module that computes it
+_CONVENTION_MODULES = {"bds2016": bds2016, "quijoux2021": quijoux2021, "prieto1996": prieto1996}
+CONVENTIONS = tuple(_CONVENTION_MODULES)
 
 __all__ = ["CONVENTIONS", "SwayResult", "sway_metrics", "unit_of_metric"]
-
-
-def _module(convention: str):
-    return importlib.import_module(f"{__name__}.{convention}")
 
 
 def unit_of_metric(name: str) -> str:
@@ -82,7 +79,7 @@ class SwayResult:
     def to_dict(self) -> dict[str, Any]:
         return {"convention": self.convention, "citation": self.citation, "n_samples": self.n_samples,
                 "fs_hz": self.fs_hz, "analysis_fs_hz": self.analysis_fs_hz,
-                "metrics": {k: _jsonable(v) for k, v in self.metrics.items()}, "units": dict(self.units),
+                "metrics": {k: jsonable(v) for k, v in self.metrics.items()}, "units": dict(self.units),
                 "notes": list(self.notes)}
 
     def __repr__(self) -> str:
@@ -90,11 +87,6 @@ class SwayResult:
         return f"SwayResult({self.convention}, n={self.n_samples}, fs={self.fs_hz:g} Hz, {head}, ...)"
 
 
-def _jsonable(v):
-    if isinstance(v, (np.integer, int)):
-        return int(v)
-    v = float(v)
-    return v if np.isfinite(v) else None
 
 
 def sway_metrics(cop, fs_hz: float, convention: str = "bds2016", *, units_in: str = "m",
@@ -145,8 +137,8 @@ def sway_metrics(cop, fs_hz: float, convention: str = "bds2016", *, units_in: st
     Santos DA, Duarte M (2016) PeerJ 4:e2648. Quijoux F et al. (2021) Physiol Rep 9:e15067.
     Prieto TE et al. (1996) IEEE Trans Biomed Eng 43:956-966.
     """
-    _check_option("convention", convention, CONVENTIONS)
-    mod = _module(convention)
+    check_option("convention", convention, CONVENTIONS)
+    mod = _CONVENTION_MODULES[convention]
     cop_cm, fs = check_cop(cop, fs_hz, units_in, axes, allow_nan=mod.ALLOWS_GAPS, min_samples=mod.MIN_SAMPLES)
     out = mod.compute(cop_cm, fs)
     metrics, notes = out[0], out[1]

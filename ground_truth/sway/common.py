@@ -6,8 +6,7 @@ import functools
 
 import numpy as np
 
-from ..checks import _as_float_array, _check_option, _validate_type
-from ..errors import InputError
+from ..kernel import InputError, as_float_array, check_option, validate_type
 
 #: Factor from an input length unit to centimetres (every sway metric is reported in cm).
 TO_CM = {"m": 100.0, "cm": 1.0, "mm": 0.1}
@@ -28,15 +27,15 @@ def check_cop(cop, fs_hz, units_in: str, axes, *, allow_nan: bool = False, min_s
     column 1 is ML. NaN is refused with an InputError naming how many samples and where, unless
     ``allow_nan`` (conventions that define gap handling).
     """
-    _validate_type(fs_hz, "numeric", "fs_hz")
+    validate_type(fs_hz, "numeric", "fs_hz")
     fs_hz = float(fs_hz)
     if not np.isfinite(fs_hz) or fs_hz <= 0:
         raise InputError(f"sampling rate is {fs_hz!r}", field="fs_hz", expected="a positive number of Hz")
-    _check_option("units_in", units_in, tuple(TO_CM))
+    check_option("units_in", units_in, tuple(TO_CM))
     axes = tuple(axes)
     if sorted(axes) != sorted(AXIS_NAMES):
         raise InputError(f"axes is {axes!r}", field="axes", expected="('ap', 'ml') or ('ml', 'ap')")
-    arr = _as_float_array(cop, "cop", ndim=2)
+    arr = as_float_array(cop, "cop", ndim=2)
     if arr.shape[1] != 2:
         raise InputError(f"cop has shape {arr.shape}", field="cop",
                          expected="(n, 2) horizontal positions, one row per sample")

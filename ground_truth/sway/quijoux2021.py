@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
+from ..kernel import InputError
 from .common import Undefined, constant_axes, describe_gaps, diameter, is_singular, ratio, welch_psd
 
 NAME = "quijoux2021"

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..anthropometry import SEXES, de_leva_parameters
-from ..checks import _check_option, _validate_type
-from ..errors import InputError
+from ..kernel import InputError, check_option, validate_type
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,10 @@ class Subject:
     sex: str = "male"
 
     def __post_init__(self):
-        _validate_type(self.subject_id, str, "subject_id")
-        _validate_type(self.height_m, "numeric", "height_m")
-        _validate_type(self.mass_kg, "numeric", "mass_kg")
-        _check_option("sex", self.sex, SEXES)
+        validate_type(self.subject_id, str, "subject_id")
+        validate_type(self.height_m, "numeric", "height_m")
+        validate_type(self.mass_kg, "numeric", "mass_kg")
+        check_option("sex", self.sex, SEXES)
         if not 1.0 <= self.height_m <= 2.3:
             raise InputError(f"height_m={self.height_m} is outside 1.0..2.3 m", field="height_m",
                              expected="an adult stature in metres")
@@ -41,7 +40,7 @@ class Subject:
             raise InputError(f"mass_kg={self.mass_kg} is outside 25..250 kg", field="mass_kg",
                              expected="a body mass in kilograms")
         if self.leg_length_m is not None:
-            _validate_type(self.leg_length_m, "numeric", "leg_length_m")
+            validate_type(self.leg_length_m, "numeric", "leg_length_m")
             if not 0.35 * self.height_m <= self.leg_length_m <= 0.65 * self.height_m:
                 raise InputError(f"leg_length_m={self.leg_length_m} is not 35-65 % of height_m={self.height_m}",
                                  field="leg_length_m", expected="floor-to-hip-joint-centre height in metres")

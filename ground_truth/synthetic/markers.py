@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..timeseries import TimeSeries
+from ..kernel import TimeSeries
 from .body import BodyDims
 
 #: Harrington et al. (2007) HJC regression in the ISB pelvis frame (mm): x = a_x*PD + b_x, y = a_y*PW + b_y,

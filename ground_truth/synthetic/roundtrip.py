@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import _validate_type
+from ..kernel import validate_type
 from .simulate import SyntheticTrial
 
 #: Tolerances of the round trip (why: see each comment).
@@ -52,7 +52,7 @@ def check_roundtrip(trial: SyntheticTrial, c3d_path: str | Path) -> dict:
     from ..events import marker_events, plate_events_from_recording, time_to_failure
     from ..readers.c3d import read_c3d
 
-    _validate_type(trial, SyntheticTrial, "trial")
+    validate_type(trial, SyntheticTrial, "trial")
     rec = read_c3d(c3d_path)
     truth = trial.truth
     out: dict = {"file": str(c3d_path)}

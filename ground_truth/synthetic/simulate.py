@@ -26,9 +26,7 @@ from scipy import signal
 
 from ..anthropometry import (body_segments, de_leva_parameters, segment_coms, segment_parameter_key,
                              whole_body_com)
-from ..checks import _check_option, _validate_type
-from ..errors import InputError
-from ..timeseries import Event, TimeSeries
+from ..kernel import Event, InputError, TimeSeries, check_option, validate_type
 from .body import Pose, Subject, body_dims, build_joints, segment_frames
 
 G = 9.81
@@ -232,33 +230,33 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     cm/s (measured values are in docs/ground-truth-signals.md).
     """
     subject = Subject() if subject is None else subject
-    _validate_type(subject, Subject, "subject")
-    _check_option("condition", condition, CONDITIONS)
-    _check_option("stance_leg", stance_leg, ("right", "left"))
-    _check_option("strategy", strategy, STRATEGIES)
-    _check_option("sync", sync, ("knee_dip", None))
-    _check_option("failure", failure, ("touch_down", "stance_pivot"))
+    validate_type(subject, Subject, "subject")
+    check_option("condition", condition, CONDITIONS)
+    check_option("stance_leg", stance_leg, ("right", "left"))
+    check_option("strategy", strategy, STRATEGIES)
+    check_option("sync", sync, ("knee_dip", None))
+    check_option("failure", failure, ("touch_down", "stance_pivot"))
     if reach is not None:
         from ..reach import DIRECTIONS as REACH_DIRECTIONS
         if not (isinstance(reach, (tuple, list)) and len(reach) == 2):
             raise InputError(f"is {reach!r}", field="reach", expected="(direction, fraction of leg length)")
-        _check_option("reach direction", reach[0], REACH_DIRECTIONS)
-        _validate_type(reach[1], "numeric", "reach fraction")
+        check_option("reach direction", reach[0], REACH_DIRECTIONS)
+        validate_type(reach[1], "numeric", "reach fraction")
         if not 0.1 <= reach[1] <= 1.2:
             raise InputError(f"reach fraction {reach[1]} outside 0.1..1.2", field="reach",
                              expected="a reach of 10-120 % of leg length")
         if fail_at_s is not None:
             raise InputError("a reach trial has no loss of balance", field="fail_at_s", expected="None with reach")
     for name, val in (("duration_s", duration_s), ("max_duration_s", max_duration_s)):
-        _validate_type(val, "numeric", name)
+        validate_type(val, "numeric", name)
         if not 0.5 <= val <= 300:
             raise InputError(f"{name}={val} outside 0.5..300 s", field=name)
     if fail_at_s is not None:
-        _validate_type(fail_at_s, "numeric", "fail_at_s")
+        validate_type(fail_at_s, "numeric", "fail_at_s")
         if not 0.8 <= fail_at_s <= 300:
             raise InputError(f"fail_at_s={fail_at_s} outside 0.8..300 s", field="fail_at_s",
                              expected="at least 0.8 s after foot lift (the fall takes 0.8 s)")
-    _validate_type(seed, int, "seed")
+    validate_type(seed, int, "seed")
     if analog_rate_hz % marker_rate_hz:
         raise InputError(f"analog rate {analog_rate_hz} Hz is not a multiple of marker rate {marker_rate_hz} Hz",
                          field="analog_rate_hz", expected="an integer multiple of marker_rate_hz")
@@ -594,7 +592,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     from .markers import place_markers
     trial.markers = place_markers(trial, dims, segment_frames(dims, pose_m), rng)
     if marker_gaps:
-        _validate_type(marker_gaps, int, "marker_gaps")
+        validate_type(marker_gaps, int, "marker_gaps")
         names = trial.markers.channels
         gaps = []
         for _ in range(marker_gaps):

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import _validate_type
-from ..errors import InputError
+from ..kernel import InputError, validate_type
 from .body import body_dims
 from .simulate import SyntheticTrial, _plate_to_lab
 
@@ -50,8 +49,8 @@ def write_c3d(trial: SyntheticTrial, path: str | Path) -> Path:
     """
     import ezc3d
 
-    _validate_type(trial, SyntheticTrial, "trial")
-    _validate_type(path, "path-like", "path")
+    validate_type(trial, SyntheticTrial, "trial")
+    validate_type(path, "path-like", "path")
     path = Path(path)
     if not path.parent.exists():
         raise InputError("folder does not exist", file=path.parent, field="path")
@@ -115,7 +114,7 @@ def write_c3d(trial: SyntheticTrial, path: str | Path) -> Path:
 
 def write_trc(trial: SyntheticTrial, path: str | Path, *, source: str = "markers") -> Path:
     """Write markers (``source="markers"``) or joint centres (``"joints"``) as an OpenSim .trc file in mm."""
-    _validate_type(path, "path-like", "path")
+    validate_type(path, "path-like", "path")
     if source not in ("markers", "joints"):
         raise InputError(f"invalid source {source!r}", field="source", expected="'markers' or 'joints'")
     path = Path(path)

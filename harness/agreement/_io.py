@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ground_truth.errors import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError, jsonable
 
 
 def read_table(path, columns: list[str], *, numeric: list[str] = ()) -> pd.DataFrame:
@@ -32,21 +30,6 @@ def read_table(path, columns: list[str], *, numeric: list[str] = ()) -> pd.DataF
     return frame
 
 
-def jsonable(obj):
-    """Plain Python types for json.dumps; NaN/inf become None (JSON has no NaN)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return jsonable(obj.to_dict(orient="records"))
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def dumps(obj) -> str:

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, check_option, validate_type
 
 from ._checks import check_confidence, check_positive, paired_arrays
 
@@ -121,8 +120,8 @@ def bland_altman(reference, candidate, *, multiplier: float = 1.96, confidence: 
     Bland JM, Altman DG (1986) Lancet i:307-310. Bland JM, Altman DG (1999) Stat Methods Med Res 8:135-160.
     Carkeet A (2015) Optom Vis Sci 92:e71-e80.
     """
-    _check_option("scale", scale, SCALES)
-    _check_option("loa_ci", loa_ci, LOA_CI_METHODS[:3], extra="(use bland_altman_replicates for 'mover')")
+    check_option("scale", scale, SCALES)
+    check_option("loa_ci", loa_ci, LOA_CI_METHODS[:3], extra="(use bland_altman_replicates for 'mover')")
     multiplier = check_positive(multiplier, "multiplier")
     confidence = check_confidence(confidence)
     ref, cand = paired_arrays(reference, candidate, min_n=3)
@@ -369,9 +368,9 @@ def bland_altman_replicates(data: pd.DataFrame, *, subject: str, reference: str,
     The limits describe single measurements (one candidate reading against one reference reading), not
     subject means. The bias CI uses t(n_subjects − 1). Zou GY (2013) Stat Methods Med Res 22:630-642.
     """
-    _validate_type(data, pd.DataFrame, "data")
-    _check_option("method", method, ("ba1999", "ba2007"))
-    _check_option("loa_ci", loa_ci, ("approximate", "mover"))
+    validate_type(data, pd.DataFrame, "data")
+    check_option("method", method, ("ba1999", "ba2007"))
+    check_option("loa_ci", loa_ci, ("approximate", "mover"))
     multiplier = check_positive(multiplier, "multiplier")
     confidence = check_confidence(confidence)
     for col in (subject, reference, candidate):

@@ -11,8 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ground_truth.checks import _check_option
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, check_option
 
 from ._checks import check_confidence
 from .icc import ICC_TYPES, _check_matrix, icc_values, ratings_matrix
@@ -153,7 +152,7 @@ def bootstrap_icc(data, targets: str | None = None, raters: str | None = None, r
     k_raters) array. Each resample draws targets with replacement; the ICC of all resamples is computed as
     one (batch, n, k) array operation (see :func:`harness.agreement.icc.icc_values`).
     """
-    _check_option("icc_type", icc_type, ICC_TYPES)
+    check_option("icc_type", icc_type, ICC_TYPES)
     confidence = check_confidence(confidence)
     n_resamples = _check_resamples(n_resamples)
     if isinstance(data, pd.DataFrame):

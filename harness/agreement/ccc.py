@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 
 from ._checks import check_confidence, paired_arrays
 

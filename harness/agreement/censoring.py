@@ -11,8 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ground_truth.checks import _check_option
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, check_option
 
 
 @dataclass
@@ -56,7 +55,7 @@ def handle_censored(reference, candidate, *, reference_censored=None, candidate_
     analysed with survival methods (e.g. Kaplan-Meier of the failure times per method); stancebench does not
     do that implicitly.
     """
-    _check_option("policy", policy, ("exclude", "raise"))
+    check_option("policy", policy, ("exclude", "raise"))
     ref = np.asarray(reference, dtype=float)
     n = ref.size
     if np.asarray(candidate).shape != ref.shape:

@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ground_truth.checks import _check_option
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, check_option
 
 from ._checks import check_confidence, paired_arrays
 from .bootstrap import _check_resamples, cluster_counts, cluster_indices
@@ -130,7 +129,7 @@ def compare_errors(reference, candidate, baseline, *, subjects=None, margin: flo
     bootstrap: Field CA, Welsh AH (2007) J R Stat Soc B 69:369-390; non-inferiority logic: Walker E,
     Nowacki AS (2011) J Gen Intern Med 26:192-196.
     """
-    _check_option("metric", metric, ("mae", "rmse", "abs_bias"))
+    check_option("metric", metric, ("mae", "rmse", "abs_bias"))
     confidence = check_confidence(confidence)
     n_resamples = _check_resamples(n_resamples)
     if not (np.isfinite(margin) and margin >= 0):

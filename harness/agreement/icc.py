@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ground_truth.checks import _check_option, _validate_type
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, check_option, validate_type
 
 from ._checks import check_confidence
 
@@ -121,8 +120,8 @@ def ratings_matrix(data: pd.DataFrame, targets: str, raters: str, ratings: str, 
 
     Returns the matrix and a note (e.g. how many targets were dropped for missing ratings).
     """
-    _validate_type(data, pd.DataFrame, "data")
-    _check_option("nan_policy", nan_policy, ("raise", "omit"))
+    validate_type(data, pd.DataFrame, "data")
+    check_option("nan_policy", nan_policy, ("raise", "omit"))
     for col in (targets, raters, ratings):
         if col not in data.columns:
             raise InputError(f"no column named {col!r}", field=col, expected=f"one of {list(data.columns)}")
@@ -225,7 +224,7 @@ def sem_mdc(data: pd.DataFrame, targets: str, raters: str, ratings: str, *, icc_
 
     Reference: Weir JP (2005) J Strength Cond Res 19:231-240.
     """
-    _check_option("icc_type", icc_type, ICC_TYPES)
+    check_option("icc_type", icc_type, ICC_TYPES)
     confidence = check_confidence(confidence)
     y, note = ratings_matrix(data, targets, raters, ratings)
     _check_matrix(y)

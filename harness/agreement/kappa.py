@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ground_truth.checks import _check_option
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError, check_option
 
 from ._checks import check_confidence
 
@@ -90,7 +89,7 @@ def cohen_kappa(rater1, rater2, *, weights: str | None = None, labels=None,
     (1969) Psychol Bull 72:323-327. Cohen J (1960) Educ Psychol Meas 20:37-46; Cohen J (1968) Psychol Bull
     70:213-220. Landis & Koch (1977) words: see :func:`harness.agreement.landis_koch`.
     """
-    _check_option("weights", weights, WEIGHTS)
+    check_option("weights", weights, WEIGHTS)
     weights = "none" if weights is None else weights
     confidence = check_confidence(confidence)
     r1, r2 = pd.Series(np.asarray(rater1, dtype=object)), pd.Series(np.asarray(rater2, dtype=object))

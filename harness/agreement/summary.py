@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ground_truth.errors import InputError
+from ground_truth.kernel import InputError
 
 from ._checks import paired_arrays
 from .bland_altman import bland_altman, bland_altman_replicates

@@ -28,7 +28,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ground_truth.errors import InputError
+    from ground_truth.kernel import InputError
     from harness.agreement import bland_altman, bland_altman_regression, bland_altman_replicates
     from harness.agreement._io import dumps, read_table
 

@@ -36,7 +36,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ground_truth.errors import InputError
+    from ground_truth.kernel import InputError
     from harness.manifest import load_manifest
     from harness.study import run_study, summary_lines
     from harness.synthetic_study import DemoConfig, generate_demo_study, write_demo_policy

@@ -69,7 +69,7 @@ def run(args) -> int:
 
     from device_runners.android import DeviceRunError
     from device_runners.record import write_records
-    from ground_truth.errors import InputError
+    from ground_truth.kernel import InputError
 
     records, summary = [], None
     if args.runner == "host" and args.delegate not in (None, "xnnpack"):

@@ -44,7 +44,7 @@ def run(args) -> int:
 
     from device_runners.parsers import KINDS as PARSERS, batterystats_records, parse_batterystats
     from device_runners.record import FILE_KIND, SCHEMA_VERSION
-    from ground_truth.errors import ReaderError
+    from ground_truth.kernel import ReaderError
 
     path = Path(args.file)
     try:

@@ -24,7 +24,7 @@ def load_results(path) -> dict:
     import json
     from pathlib import Path
 
-    from ground_truth.errors import InputError
+    from ground_truth.kernel import InputError
     path = Path(path)
     if not path.is_file():
         raise InputError("results file not found", file=path)

@@ -30,7 +30,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from candidates.backbones import get_candidate
-    from ground_truth.errors import InputError
+    from ground_truth.kernel import InputError
 
     params = {}
     if args.static or args.no_smoothing:

@@ -5,7 +5,7 @@ HELP = "Render a video of a figure from 3D motion with known camera and clock, p
 
 
 def _int_list(text: str) -> list[int]:
-    from ground_truth.errors import InputError
+    from ground_truth.kernel import InputError
     try:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -53,7 +53,7 @@ def run(args) -> int:
 
     if str(args.camera).endswith(".qca.txt"):
         from candidates.calibration import read_qca
-        from ground_truth.errors import InputError
+        from ground_truth.kernel import InputError
         cams = read_qca(args.camera, fps=args.fps or 30.0)
         name = args.camera_name or (next(iter(cams)) if len(cams) == 1 else None)
         if name not in cams:

@@ -44,7 +44,7 @@ def add_parser(subparsers) -> None:
 
 def parse_window(text: str | None) -> tuple[float | None, float | None] | None:
     """'40:70' -> (40.0, 70.0); '5:' -> (5.0, None); None -> None. InputError on anything else."""
-    from ground_truth.errors import InputError
+    from ground_truth.kernel import InputError
 
     if text is None:
         return None
@@ -70,7 +70,7 @@ def parse_window(text: str | None) -> tuple[float | None, float | None] | None:
 
 def parse_plate(text: str | None, n_plates: int, path) -> int | str:
     """CLI plate (1-based number or 'net') -> Recording.plate argument (0-based index or 'net')."""
-    from ground_truth.errors import InputError
+    from ground_truth.kernel import InputError
 
     if text is None:
         return 0 if n_plates == 1 else "net"

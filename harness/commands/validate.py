@@ -43,7 +43,7 @@ def run(args) -> int:
         print("manifest ok")
         return 0
     if args.workers is not None and args.workers < 1:
-        from ground_truth.errors import InputError
+        from ground_truth.kernel import InputError
         raise InputError(f"--workers is {args.workers}", field="--workers", expected="a positive integer")
     results = run_study(manifest, args.out, policy=args.policy, workers=args.workers,
                         progress=not args.no_progress, kind="manifest", device=not args.no_device,

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.errors import InputError, ManifestError
+from ground_truth.kernel import InputError, ManifestError
 
 from .policy import OPERATORS, SECTION_FIELDS, GateRule, Policy, load_policy, policy_from_dict
 

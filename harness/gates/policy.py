@@ -26,8 +26,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ground_truth.checks import _validate_type
-from ground_truth.errors import ManifestError
+from ground_truth.kernel import ManifestError, validate_type
 
 #: Operators with their printed symbol. Unicode spellings are accepted too.
 OPERATORS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
@@ -236,7 +235,7 @@ def load_policy(path: str | PathLike) -> Policy:
         Missing file, invalid TOML, unknown metric section, operator, severity, mode or field; the message
         names the file, the rule id and the field.
     """
-    _validate_type(path, "path-like", "path")
+    validate_type(path, "path-like", "path")
     path = Path(path)
     if not path.is_file():
         raise ManifestError("policy file not found", file=path)

@@ -23,7 +23,7 @@ def _type_names(types) -> str:
     return " or ".join(names)
 
 
-def _validate_type(item: Any, types, item_name: str, type_name: str | None = None) -> Any:
+def validate_type(item: Any, types, item_name: str, type_name: str | None = None) -> Any:
     """Raise InputError unless ``item`` is an instance of ``types``.
 
     ``types`` may be a type, a tuple of types, None (meaning NoneType), "path-like" or "numeric".
@@ -49,7 +49,7 @@ def _validate_type(item: Any, types, item_name: str, type_name: str | None = Non
     return item
 
 
-def _check_option(parameter: str, value: Any, allowed_values: Iterable[Any], extra: str = "") -> Any:
+def check_option(parameter: str, value: Any, allowed_values: Iterable[Any], extra: str = "") -> Any:
     """Raise InputError unless ``value`` is one of ``allowed_values``."""
     allowed = list(allowed_values)
     if value in allowed:
@@ -60,7 +60,7 @@ def _check_option(parameter: str, value: Any, allowed_values: Iterable[Any], ext
                      expected=f"one of {options}")
 
 
-def _as_float_array(values: Any, name: str, *, ndim: int | None = None, file=None) -> np.ndarray:
+def as_float_array(values: Any, name: str, *, ndim: int | None = None, file=None) -> np.ndarray:
     """Convert to a float64 array, with a clear error instead of numpy's on failure."""
     try:
         arr = np.asarray(values, dtype=float)
