@@ -14,6 +14,15 @@ from .kernel import Event, InputError, TimeSeries
 #: Default vertical-force threshold below which a plate counts as unloaded and its COP is masked to NaN.
 DEFAULT_FZ_THRESHOLD_N = 20.0
 
+#: Analog channel in which a reader keeps the file's own net COP (n, 3) m, e.g. the PDS ``COPNET`` columns.
+#: When present, ``Recording.plate("net")`` uses it instead of the recomputed one; the reader that stores it
+#: also checks it against the per-plate columns and records the check in ``Recording.meta["file_net_cop"]``.
+FILE_NET_COP = "file_net_cop"
+
+#: How the recomputed net COP is described to users (CLI output, provenance).
+RECOMPUTED_NET_COP = ("recomputed from the per-plate forces and COP (vertical-force-weighted mean of the loaded "
+                      "plates)")
+
 
 @dataclass
 class ForcePlate:
@@ -80,15 +89,26 @@ class Recording:
     def plate(self, which: int | str = "net") -> TimeSeries:
         """COP and force of one plate (0-based index) or of all plates together (``"net"``).
 
-        The net COP is the vertical-force-weighted mean of the loaded plates' COP; the net force is their sum.
-        Frames where no plate is loaded have NaN COP.
+        The net force is the plates' sum. The net COP is the file's own net COP when the reader kept one
+        (analog channel :data:`FILE_NET_COP`, e.g. the PDS ``COPNET`` columns, which reproduce the data set's
+        published metrics), else the vertical-force-weighted mean of the loaded plates' COP. Either way frames
+        where no plate is loaded have NaN COP, and ``meta["net_cop"]`` is :meth:`net_cop_provenance`.
         """
         if not self.plates:
             why = self.meta.get("plates_note")
             raise InputError("recording has no force plates" + (f" ({why})" if why else ""), file=self.path,
                              field="plates", expected="a file with force-plate data")
         if which == "net":
-            return net_plate(self.plates, self.vertical_axis, file=self.path)
+            net = net_plate(self.plates, self.vertical_axis, file=self.path)
+            if self._has_file_net_cop():
+                # The file's net COP replaces the recomputed one; the mask stays "no plate loaded", as for the
+                # recomputed COP, so that both sources cover the same frames.
+                cop = np.array(self.analogs[FILE_NET_COP], dtype=float)
+                cop[~net["loaded"]] = np.nan
+                net.add_channel("cop", cop, "m")
+                net.meta["method"] = "net COP: the file's own net COP columns"
+            net.meta["net_cop"] = self.net_cop_provenance()
+            return net
         if isinstance(which, str):
             try:
                 which = int(which)
@@ -99,6 +119,25 @@ class Recording:
             raise InputError(f"no plate {which}", file=self.path, field="plate",
                              expected=f"'net' or an index 0..{len(self.plates) - 1}")
         return self.plates[which].signals
+
+    def _has_file_net_cop(self) -> bool:
+        return self.analogs is not None and FILE_NET_COP in self.analogs
+
+    def net_cop_provenance(self) -> dict[str, Any]:
+        """Where ``plate("net")`` takes its COP from, for reports and the CLI.
+
+        Returns
+        -------
+        dict
+            ``source``: ``"file"`` or ``"recomputed"``; ``description``: one line for people. With the file's
+            net COP, also what the reader recorded in ``Recording.meta["file_net_cop"]`` when it checked that
+            COP against the one recomputed from the per-plate columns (for PDS: ``columns``,
+            ``max_abs_diff_mm``, ``tolerance_mm``, ``tolerance_basis``).
+        """
+        if not self._has_file_net_cop():
+            return {"source": "recomputed", "description": RECOMPUTED_NET_COP}
+        return {"source": "file", "description": "the file's own net COP columns",
+                **self.meta.get("file_net_cop", {})}
 
     def horizontal_cop(self, which: int | str = "net") -> tuple[np.ndarray, np.ndarray]:
         """``(time, cop)`` with cop of shape (n, 2) in metres on the two horizontal lab axes."""

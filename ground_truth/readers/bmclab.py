@@ -9,7 +9,10 @@ Two layouts share the ``.txt`` extension:
   per the data set's README forces are in N, COP in m and free moments in N*m, y is vertical (so the COP
   plane is x-z, x anterior-posterior, z medio-lateral). Plate 0 is the right foot, plate 1 the left foot.
   The file's own net GRF and net COP are kept in ``Recording.analogs`` (``file_net_force``,
-  ``file_net_cop``) so that ``Recording.plate("net")`` can be checked against them.
+  ``file_net_cop``). ``Recording.plate("net")`` uses the file's net COP (``COPNET_*``): it reproduces the
+  data set's published per-trial metrics, while the net COP recomputed from the per-plate columns misses
+  them by up to 1.3e-4 relative. The reader checks the one against the other (see
+  :data:`PDS_NET_COP_TOLERANCE_M`) and records the result in ``Recording.meta["file_net_cop"]``.
 
 Also holds the shared fast parser for delimited numeric text used by :mod:`ground_truth.readers.motive`.
 """
@@ -128,6 +131,22 @@ PDS_COLUMNS = ("Time", "RGRF_X", "RGRF_Y", "RGRF_Z", "LGRF_X", "LGRF_Y", "LGRF_Z
                "GRFNET_Z", "RCOP_X", "RCOP_Y", "RCOP_Z", "LCOP_X", "LCOP_Y", "LCOP_Z", "COPNET_X", "COPNET_Y",
                "COPNET_Z", "RFREEMOMENT_Y", "LFREEMOMENT_Y")
 _HEADER_CELL = re.compile(r"^\s*([^\[\]]+?)\s*(?:\[([^\[\]]*)\])?\s*$")
+
+#: The PDS export prints every COP column in metres with 6 decimals: each value is within 0.5 µm of the
+#: authors' own.
+PDS_COP_RESOLUTION_M = 1e-6
+#: What that rounding alone can make the file's COPNET differ from the Fz-weighted mean of the rounded RCOP and
+#: LCOP: the mean's weights sum to 1, so it carries at most the 0.5 µm of the per-plate columns; COPNET adds
+#: its own 0.5 µm; the forces, printed to 1 µN on ~300 N, move the weights by ~1e-9 (nm over the ~0.25 m
+#: between the feet).
+PDS_NET_COP_ROUNDING_BOUND_M = PDS_COP_RESOLUTION_M / 2 + PDS_COP_RESOLUTION_M / 2
+#: Largest accepted difference between the file's COPNET and the net COP recomputed from the per-plate
+#: columns. Not the rounding bound itself: on the 12 published trials of subject 13 the two differ by up to
+#: 9.6 µm, and smoothly (lag-1 autocorrelation ~0.87, RMS ~1.8 µm), which rounding cannot do; the authors
+#: computed COPNET from their unrounded processing. 50 µm is 50x the rounding bound and ~5x that largest
+#: published difference (48 other subjects are unmeasured here), while a file whose net COP does not belong
+#: to its plates (a unit slip, another trial's columns, an edited foot) is off by millimetres or more.
+PDS_NET_COP_TOLERANCE_M = 50e-6
 
 
 def read_bmclab(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> Recording:
@@ -248,7 +267,7 @@ def _read_pds(path: Path, names: list[str], sep: str, threshold: float) -> Recor
     def vec(prefix):
         return np.column_stack([col[f"{prefix}_X"], col[f"{prefix}_Y"], col[f"{prefix}_Z"]])
 
-    plates, signs, unloaded = [], [], {}
+    plates, signs, unloaded, loads, cops = [], [], {}, [], []
     for index, (side, p) in enumerate((("right", "R"), ("left", "L"))):
         free = np.zeros((time.size, 3))
         free[:, 1] = col[f"{p}FREEMOMENT_Y"]
@@ -259,6 +278,9 @@ def _read_pds(path: Path, names: list[str], sep: str, threshold: float) -> Recor
         plates.append(ForcePlate(index, ts, threshold_n=threshold, name=side))
         signs.append(sign)
         unloaded[side] = ts.meta["n_unloaded"]
+        loads.append(sign * col[f"{p}GRF_Y"])
+        cops.append(vec(f"{p}COP"))
+    net_check = _check_pds_net_cop(path, time, np.stack(loads), np.stack(cops), vec("COPNET"), threshold)
     analogs = TimeSeries(time, {"file_net_force": vec("GRFNET"), "file_net_cop": vec("COPNET")},
                          {"file_net_force": "N", "file_net_cop": "m"},
                          {"file_net_force": "N", "file_net_cop": "m"},
@@ -267,7 +289,68 @@ def _read_pds(path: Path, names: list[str], sep: str, threshold: float) -> Recor
     meta = {"format": "bmclab", "layout": "PDS",
             "source_units": {"GRF": "N (PDS README; the header has no units)", "COP": "m", "FREEMOMENT": "N*m"},
             "vertical_force_sign": signs, "n_unloaded": unloaded, "horizontal_axis_names": ("ap", "ml"),
-            "plate_names": ["right", "left"],
+            "plate_names": ["right", "left"], "file_net_cop": net_check,
             "citation": "dos Santos DA, Fukuchi CA, Fukuchi RK, Duarte M (2017) A data set with kinematic and "
                         "ground reaction forces of human balance. PeerJ 5:e3626"}
     return Recording(str(path), plates=plates, analogs=analogs, vertical_axis=1, meta=meta)
+
+
+def _check_pds_net_cop(path: Path, time: np.ndarray, loads: np.ndarray, cops: np.ndarray, file_cop: np.ndarray,
+                       threshold: float) -> dict:
+    """Compare the file's COPNET with the net COP recomputed from the per-plate columns.
+
+    Parameters
+    ----------
+    path : Path
+        The file, for the error message.
+    time : ndarray of shape (n,)
+    loads : ndarray of shape (2, n)
+        Each plate's vertical force, positive under load (N).
+    cops : ndarray of shape (2, n, 3)
+        Each plate's COP as the file has it, not masked (m).
+    file_cop : ndarray of shape (n, 3)
+        The file's ``COPNET_X/Y/Z`` (m).
+    threshold : float
+        Frames whose total vertical force is below it (N) have no meaningful net COP and are not compared.
+
+    Returns
+    -------
+    dict
+        JSON-ready provenance for ``Recording.meta["file_net_cop"]``: ``description``, ``columns``,
+        ``max_abs_diff_mm`` (over the horizontal axes and the compared frames), ``tolerance_mm``,
+        ``rounding_bound_mm``, ``n_compared``, ``tolerance_basis``.
+
+    Raises
+    ------
+    ReaderError
+        Naming the file and the COPNET column, when the two differ by more than
+        :data:`PDS_NET_COP_TOLERANCE_M` on any compared frame.
+    """
+    total = loads.sum(axis=0)
+    ok = total >= threshold
+    # Every plate weighted by its own vertical force, unloaded or not: that is how COPNET was made, so a
+    # lightly loaded foot (below the per-plate threshold but not zero) does not count as a disagreement.
+    recomputed = np.einsum("pn,pnk->nk", loads[:, ok], cops[:, ok]) / total[ok, None]
+    horizontal = (0, 2)
+    diff = np.abs(file_cop[ok][:, horizontal] - recomputed[:, horizontal])
+    max_diff = float(diff.max()) if diff.size else 0.0
+    info = {"description": "the file's COPNET columns", "columns": ["COPNET_X", "COPNET_Z"],
+            "recomputed_from": "the RGRF_Y/LGRF_Y-weighted mean of RCOP_X/Z and LCOP_X/Z",
+            "max_abs_diff_mm": max_diff * 1e3, "tolerance_mm": PDS_NET_COP_TOLERANCE_M * 1e3,
+            "rounding_bound_mm": PDS_NET_COP_ROUNDING_BOUND_M * 1e3, "n_compared": int(np.count_nonzero(ok)),
+            "tolerance_basis": "1-um rounding of the COP columns explains <= 0.001 mm; the published trials "
+                               "differ by up to ~0.01 mm through the authors' own processing; 0.05 mm leaves "
+                               "margin for that and still catches a net COP that does not belong to the plates"}
+    if max_diff > PDS_NET_COP_TOLERANCE_M:
+        # name the first offending row, where an edit or a splice starts, and the worst difference
+        row, axis = np.argwhere(diff > PDS_NET_COP_TOLERANCE_M)[0]
+        frame = int(np.flatnonzero(ok)[row])
+        column = info["columns"][axis]
+        raise ReaderError(
+            f"the file's net COP differs by up to {max_diff * 1e3:.4g} mm from the net COP recomputed from the "
+            f"per-plate columns ({info['recomputed_from']}), first by {diff[row, axis] * 1e3:.4g} mm at data "
+            f"row {frame + 1} (Time {time[frame]:g} s)",
+            file=path, field=column,
+            expected=f"{column} within {PDS_NET_COP_TOLERANCE_M * 1e3:g} mm of the recomputed net COP (the 1-um "
+                     f"rounding of the COP columns explains at most {PDS_NET_COP_ROUNDING_BOUND_M * 1e3:g} mm)")
+    return info

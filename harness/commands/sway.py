@@ -11,7 +11,13 @@ for files with several plates. ``--window`` is in seconds from the first sample,
 ``[START, END)``; either side may be left empty. With ``--json`` one JSON object is printed::
 
     {"file", "format", "convention", "citation", "plate", "window_s", "fs_hz", "analysis_fs_hz",
-     "n_samples", "axes", "metrics": {"area95_cm2": ..., "mean_velocity_cm_s": ..., ...}, "units", "notes"}
+     "n_samples", "axes", "metrics": {"area95_cm2": ..., "mean_velocity_cm_s": ..., ...}, "units", "notes",
+     "net_cop"}
+
+``net_cop`` is null unless the plate is ``net``; then it says where the net COP came from: ``{"source":
+"file", "description": "the file's COPNET columns", "max_abs_diff_mm", "tolerance_mm", ...}`` when the file
+has its own net COP columns (BMClab PDS), checked against the net COP recomputed from the per-plate columns
+over the whole file, else ``{"source": "recomputed", "description": ...}``.
 
 Exit status 0, or 2 on bad input (message on stderr).
 """
@@ -100,6 +106,7 @@ def compute(path, *, format: str = "auto", convention: str = "bds2016", plate: s
     which = parse_plate(plate, len(rec.plates), path)
     win = parse_window(window)
     t, cop = rec.horizontal_cop(which)
+    net_cop = rec.net_cop_provenance() if which == "net" else None
     ts = TimeSeries(t, {"cop": cop}, {"cop": "m"}, meta={"file": str(path)})
     if win is not None:
         ts = ts.window(*win)
@@ -136,6 +143,7 @@ def compute(path, *, format: str = "auto", convention: str = "bds2016", plate: s
         "metrics": res.to_dict()["metrics"],
         "units": dict(res.units),
         "notes": notes,
+        "net_cop": net_cop,
     }
     # Not a metric: how much of the selected data was masked by the plate-loading threshold.
     out["n_masked_samples"] = int(np.count_nonzero(~np.all(np.isfinite(ts["cop"]), axis=1)))
@@ -152,6 +160,13 @@ def run(args) -> int:
         return 0
     print(f"file        {out['file']} ({out['format']})")
     print(f"plate       {out['plate']}")
+    net = out["net_cop"]
+    if net is not None:
+        text = f"net COP     {net['description']}"
+        if "max_abs_diff_mm" in net:
+            text += (f" (checked against the net COP recomputed from the per-plate columns: max difference "
+                     f"{net['max_abs_diff_mm']:.4f} mm, tolerance {net['tolerance_mm']:g} mm)")
+        print(text)
     win = out["window_s"]
     if win is None:
         win_text = "whole recording"
