@@ -390,40 +390,16 @@ def com_sway_kpis(com: KeypointCOM, *, convention: str = "prieto1996", lowpass_h
     2-D values), ``com_area_95_ellipse`` and ``com_mean_frequency`` (2-D definitions) are NaN.
     Frames left NaN by long detection gaps make the metrics NaN (edge gaps are trimmed first).
     """
-    from ground_truth.sway import sway_metrics
+    from ground_truth.sway.kpis import axis_sway_kpis
+    from protocols import get_kpi
 
-    x = com.horizontal_m
-    ok = np.flatnonzero(np.isfinite(x))
-    base = {"com_path_length": "cm", "com_mean_velocity": "cm/s", "com_area_95_ellipse": "cm²", "com_rms_ml": "cm",
-            "com_rms_ap": "cm", "com_mean_frequency": "Hz"}
-    hidden = "ap" if com.observable_axis == "ml" else "ml"
-    if ok.size < 3:
-        return {k: {"value": float("nan"), "unit": u, "method": "no COM samples"} for k, u in base.items()}
-    x = x[ok[0]: ok[-1] + 1]
-    filt = ""
-    if lowpass_hz:
-        from ground_truth.sway.common import lowpass
-        x = lowpass(x[:, None], com.fs_hz, lowpass_hz)[:, 0]
-        filt = f", low-pass {lowpass_hz:g} Hz"
-    method = (f"{com.method}; {convention} on the {com.observable_axis.upper()} component only ({x.size} samples "
-              f"at {com.fs_hz:g} Hz{filt})")
-    out = {k: {"value": float("nan"), "unit": u, "method": method} for k, u in base.items()}
-    if not np.all(np.isfinite(x)):
-        for v in out.values():
-            v["method"] = method + f"; {int(np.count_nonzero(~np.isfinite(x)))} samples missing inside the window"
-        return out
-    # The unseen axis is not passed as zeros (a constant axis has no spectrum); the seen one fills both columns
-    # and only its per-axis metrics are read.
-    xy = np.column_stack([x, x])
-    res = sway_metrics(xy, com.fs_hz, convention, units_in="m", axes=("ap", "ml"))
-    m = res.metrics
-    ax = com.observable_axis
-    out["com_path_length"]["value"] = float(m[f"path_length_{ax}_cm"])
-    out["com_mean_velocity"]["value"] = float(m[f"mean_velocity_{ax}_cm_s"])
-    out[f"com_rms_{ax}"]["value"] = float(m[f"rms_{ax}_cm"])
-    out[f"com_rms_{hidden}"]["method"] = f"not observable: the {hidden.upper()} axis is along the camera's line of sight"
-    for k in ("com_area_95_ellipse", "com_mean_frequency"):
-        out[k]["method"] = "not observable from one camera (a 2-D measure; only one horizontal axis is seen)"
+    if convention != "prieto1996":
+        raise InputError(f"convention {convention!r}", field="convention",
+                         expected="'prieto1996' (the convention both sides of a pair are measured under)")
+    out = axis_sway_kpis(com.horizontal_m, com.fs_hz, com.observable_axis, signal="com", lowpass_hz=lowpass_hz,
+                         method=com.method)
+    for name, v in out.items():
+        v["unit"] = get_kpi(name).unit
     return out
 
 
@@ -605,121 +581,3 @@ def keypoint_time_to_failure(track, *, max_duration_s: float = 30.0, stance: str
     ttf = time_to_failure(events, max_duration_s=max_duration_s, recording_end_s=float(f["time_s"][-1]),
                           rules=rules, source="keypoints")
     return ttf, events
-
-
-# -- all KPIs of one track ------------------------------------------------------------------------------------
-@dataclass
-class TrackKPIs:
-    """Every keypoint KPI of one trial, keyed by the registry names of :mod:`protocols.kpis`.
-
-    ``kpis``: ``{name: {"value", "unit", "method"[, "censored"]}}``; ``unavailable``: ``{name: reason}``;
-    ``signals``: ``{name: (time_s, values)}`` on the candidate clock (``com_m`` (n, 3), ``com_horizontal_m``
-    (n,), ``lifted_foot_height_m`` (n,)); ``window``: the analysed single-leg period (s, candidate clock);
-    ``report``: detection rate, gaps, scale, stance side, view.
-    """
-
-    kpis: dict[str, dict[str, Any]]
-    unavailable: dict[str, str]
-    signals: dict[str, tuple[np.ndarray, np.ndarray]]
-    window: tuple[float, float] | None
-    report: dict[str, Any]
-
-
-def _slice(track: KeypointTrack, lo: float, hi: float) -> KeypointTrack:
-    keep = (track.times_s >= lo) & (track.times_s <= hi)
-    return KeypointTrack(track.times_s[keep], track.keypoints[keep], track.confidence[keep], track.schema,
-                         track.image_width, track.image_height, dict(track.candidate), dict(track.meta))
-
-
-def track_kpis(track: KeypointTrack, *, camera=None, height_m: float | None = None, sex: str = "male",
-               stance: str | None = None, window: tuple[float, float] | None = None, max_duration_s: float = 30.0,
-               fs_hz: float | None = None, convention: str = "prieto1996", lowpass_hz: float | None = None
-               ) -> TrackKPIs:
-    """All keypoint KPIs of one single-leg-stance trial (COM sway, time to failure, knee, strategy).
-
-    Parameters
-    ----------
-    track : KeypointTrack
-    camera : PinholeCamera, optional
-        Calibration for metric scaling; else ``height_m`` (stature) is needed.
-    window : (start, end), optional
-        Analysis period on the track's clock; default the single-leg period found from the keypoints (foot
-        lift to touch-down or the end of the track).
-    max_duration_s : float
-        The protocol's maximum, for time-to-failure censoring.
-
-    Returns
-    -------
-    TrackKPIs
-
-    Notes
-    -----
-    Each KPI that cannot be computed is listed in ``unavailable`` with the reason (e.g. an axis the camera
-    cannot see, no foot lift found); nothing is reported as zero.
-    """
-    validate_type(track, KeypointTrack, "track")
-    kp: dict[str, dict[str, Any]] = {}
-    unavailable: dict[str, str] = {}
-    signals: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    R = resample_track(track, fs_hz)
-    stance = stance or detect_stance_side(R)
-    report = dict(R.report, stance=stance)
-    # Time to failure and the single-leg window.
-    try:
-        ttf, events = keypoint_time_to_failure(R, max_duration_s=max_duration_s, stance=stance, camera=camera,
-                                               height_m=height_m)
-        kp["time_to_failure"] = {"value": ttf.value_s, "unit": "s", "censored": ttf.censored,
-                                 "method": f"keypoint foot events ({ttf.rule}); stop: {ttf.reason}"}
-        report["events"] = [e.to_dict() for e in events]
-        if window is None:
-            lift = next(e.time for e in events if e.name == "foot_lift")
-            stops = [e.time for e in events if e.name == "touch_down" and e.time > lift]
-            window = (lift, min(stops) if stops else float(R.time_s[-1]))
-    except InputError as exc:
-        unavailable["time_to_failure"] = str(exc)
-    feet = None
-    try:
-        feet = keypoint_feet(R, stance=stance, camera=camera, height_m=height_m)
-        signals["lifted_foot_height_m"] = (feet["time_s"], feet["height_m"])
-    except InputError as exc:
-        report["feet"] = str(exc)
-    if window is None:
-        window = (float(track.times_s[0]), float(track.times_s[-1]))
-        report["window_note"] = "no foot lift found: the whole track is analysed"
-    part = _slice(track, *window)
-    report["window_s"] = list(window)
-    # COM sway.
-    try:
-        com_all = keypoint_com(R, camera=camera, height_m=height_m, stance=stance, sex=sex)
-        signals["com_m"] = (com_all.time_s, com_all.com_m)
-        signals["com_horizontal_m"] = (com_all.time_s, com_all.horizontal_m)
-        report.update(com_axis=com_all.observable_axis, com_method=com_all.method)
-        w = (com_all.time_s >= window[0]) & (com_all.time_s <= window[1])
-        com_w = KeypointCOM(com_all.time_s[w], com_all.com_px[w], com_all.com_m[w], com_all.horizontal_m[w],
-                            com_all.observable_axis, com_all.fs_hz, com_all.method, com_all.report)
-        for name, v in com_sway_kpis(com_w, convention=convention, lowpass_hz=lowpass_hz).items():
-            if np.isfinite(v["value"]):
-                kp[name] = v
-            else:
-                unavailable[name] = v["method"]
-    except InputError as exc:
-        for name in ("com_path_length", "com_mean_velocity", "com_area_95_ellipse", "com_rms_ml", "com_rms_ap",
-                     "com_mean_frequency"):
-            unavailable[name] = str(exc)
-    # Knee and strategy, on the single-leg period.
-    try:
-        view = detect_view(R)
-        report["view"] = view
-        if view != "frontal":
-            unavailable["knee_frontal_excursion"] = f"the camera sees a {view} view: no frontal-plane knee angle"
-        else:
-            up = _image_up(camera, R.joints(), stance, R) if camera is not None else None
-            kp["knee_frontal_excursion"] = knee_frontal_excursion(part, stance, up=up)
-        res = keypoint_strategy(part, stance=stance, camera=camera, view=view)
-        kp["strategy_label"] = {"value": res.label, "unit": "", "hip_fraction": res.hip_fraction,
-                                "method": f"ground_truth.strategy on keypoint {view} hip/ankle angles, hip_fraction "
-                                          f"{res.hip_fraction:.3f}"}
-    except InputError as exc:
-        unavailable.setdefault("knee_frontal_excursion", str(exc))
-        unavailable["strategy_label"] = str(exc)
-    return TrackKPIs(kp, unavailable, signals, window, report)

@@ -113,6 +113,12 @@ class KeypointTrack:
         return self
 
     # ------------------------------------------------------------------ conversions
+    def between(self, t0: float, t1: float) -> "KeypointTrack":
+        """The frames with ``t0 <= time < t1`` (half-open, as every analysis window of the harness)."""
+        keep = (self.times_s >= t0) & (self.times_s < t1)
+        return KeypointTrack(self.times_s[keep], self.keypoints[keep], self.confidence[keep], self.schema,
+                             self.image_width, self.image_height, dict(self.candidate), dict(self.meta))
+
     def to_schema(self, schema: str) -> "KeypointTrack":
         """Return a copy in another skeleton schema (see :mod:`candidates.skeletons` for the mapping)."""
         check_option("schema", schema, SCHEMAS)

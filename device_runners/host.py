@@ -407,8 +407,10 @@ def _make_coreml(path: Path):
         raise NotAvailableError("coremltools is not installed") from None
     try:
         model = ct.models.MLModel(str(path), compute_units=ct.ComputeUnit.ALL)
-    except Exception as exc:  # coremltools raises bare Exceptions for unreadable packages
-        raise ModelError(f"Core ML cannot load this model ({exc})", file=path) from None
+    except Exception as exc:  # noqa: BLE001
+        # Kept broad: coremltools raises bare Exception (models/model.py) besides RuntimeError, AttributeError
+        # and protobuf's DecodeError for unreadable packages. The original error stays attached as __cause__.
+        raise ModelError(f"Core ML cannot load this model ({type(exc).__name__}: {exc})", file=path) from exc
     inputs = {}
     for inp in model.get_spec().description.input:
         kind = inp.type.WhichOneof("Type")

@@ -1,10 +1,11 @@
 """What a model file is: format, size, sha256 and numeric precision (read from the TFLite flatbuffer)."""
 from __future__ import annotations
 
+import struct
 from collections import Counter
 from pathlib import Path
 
-from ground_truth.kernel import ModelError, validate_type
+from ground_truth.kernel import ModelError, NotAvailableError, validate_type
 
 from .record import ModelInfo, sha256_file
 
@@ -53,9 +54,14 @@ def tflite_precision(data: bytes, *, file=None) -> str:
     """
     try:
         from ai_edge_litert.tools import flatbuffer_utils
+    except ImportError:
+        raise NotAvailableError("not available: reading TFLite precision needs ai_edge_litert "
+                                "(pip install ai-edge-litert)") from None
+    try:
         model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
-    except Exception as exc:  # the flatbuffer reader raises plain Exceptions on corrupt files
-        raise ModelError(f"TFLite flatbuffer cannot be read ({exc})", file=file) from None
+    except (struct.error, ValueError, TypeError, IndexError) as exc:
+        # what the flatbuffers reader raises on truncated or corrupt bytes (seen fuzzing a real model)
+        raise ModelError(f"TFLite flatbuffer cannot be read ({type(exc).__name__}: {exc})", file=file) from exc
     weight_types: Counter = Counter()
     act_types: Counter = Counter()
     int8_weights_dequantized = int8_weights_direct = 0

@@ -11,6 +11,7 @@ model is the source of the other variants.
 from __future__ import annotations
 
 import json
+import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -68,8 +69,9 @@ def dequantize_fp16_weights(data: bytes, *, file=None) -> bytes:
     from ai_edge_litert.tools import flatbuffer_utils as fbu
     try:
         model = fbu.read_model_from_bytearray(bytearray(data))
-    except Exception as exc:  # the reader raises bare Exceptions on corrupt input
-        raise ModelError(f"TFLite flatbuffer cannot be read ({exc})", file=file) from None
+    except (struct.error, ValueError, TypeError, IndexError) as exc:
+        # what the flatbuffers reader raises on truncated or corrupt bytes (seen fuzzing a real model)
+        raise ModelError(f"TFLite flatbuffer cannot be read ({type(exc).__name__}: {exc})", file=file) from exc
     for sg in model.subgraphs:
         keep_ops = []
         for op in sg.operators:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import signal
 
 from .kernel import InputError
 
@@ -13,8 +14,6 @@ def lowpass_bridged(x: np.ndarray, fs: float, cutoff_hz: float, *, min_samples: 
     NaN samples are linearly interpolated so the filter can run, then set back to NaN: a gap stays a gap.
     Signals with fewer than ``min_samples`` valid samples are returned unfiltered.
     """
-    from scipy import signal
-
     if not 0 < cutoff_hz < fs / 2:
         raise InputError(f"cutoff {cutoff_hz} Hz is not below the Nyquist frequency {fs / 2} Hz",
                          field="cutoff_hz", expected=f"a cut-off between 0 and {fs / 2} Hz")
@@ -25,3 +24,26 @@ def lowpass_bridged(x: np.ndarray, fs: float, cutoff_hz: float, *, min_samples: 
     filled = np.interp(idx, idx[ok], x[ok])
     y = signal.sosfiltfilt(signal.butter(2, cutoff_hz, fs=fs, output="sos"), filled)
     return np.where(ok, y, np.nan)
+
+def lowpass_irregular(t, x, cutoff_hz, order=2):
+    """Zero-phase Butterworth low-pass along axis 0 of (n, ...) samples at (possibly irregular) times ``t``.
+
+    The samples are interpolated onto a uniform grid at the median rate for filtering and read back at ``t``;
+    NaN samples are bridged for filtering only and stay NaN. Channels with fewer than 16 valid samples stay
+    NaN.
+    """
+    fs = 1.0 / float(np.median(np.diff(t)))
+    if cutoff_hz >= 0.5 * fs:
+        raise InputError(f"low-pass cutoff {cutoff_hz} Hz is not below the source's Nyquist frequency "
+                         f"{fs / 2:.3g} Hz", field="lowpass_hz", expected=f"a cutoff below {fs / 2:.3g} Hz")
+    flat = x.reshape(x.shape[0], -1)
+    out = np.full_like(flat, np.nan)
+    grid = np.arange(t[0], t[-1] + 0.5 / fs, 1.0 / fs)
+    sos = signal.butter(order, cutoff_hz, fs=fs, output="sos")
+    for j in range(flat.shape[1]):
+        ok = np.isfinite(flat[:, j])
+        if ok.sum() < 16:
+            continue
+        g = np.interp(grid, t[ok], flat[ok, j])    # bridge NaN gaps only for filtering
+        out[ok, j] = np.interp(t[ok], grid, signal.sosfiltfilt(sos, g))
+    return out.reshape(x.shape)

@@ -23,10 +23,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import interpolate, optimize, signal
 
+from ground_truth.filters import lowpass_irregular
+from ground_truth.grid import resample_to  # noqa: F401 - part of this module's API (__all__)
 from ground_truth.kernel import AlignmentError, InputError, as_float_array, check_option
 
 __all__ = ["AlignmentResult", "estimate_offset", "align_by_events", "detect_onset", "resample_to",
-           "to_reference_time", "com_vertical_force", "vertical_velocity", "motion_energy", "AlignmentError"]
+           "to_reference_time", "to_candidate_time", "com_vertical_force", "vertical_velocity", "motion_energy",
+           "AlignmentError"]
 
 G = 9.80665  # standard gravity, m/s²
 
@@ -60,10 +63,19 @@ class AlignmentResult:
         return to_reference_time(t_cand, self)
 
 
-def to_reference_time(t_cand, result: AlignmentResult) -> np.ndarray:
-    """``t_cand + offset + drift·t_cand`` for an :class:`AlignmentResult`."""
+def to_reference_time(t_cand, mapping) -> np.ndarray:
+    """``t_cand + offset + drift·t_cand``: candidate times on the reference clock.
+
+    ``mapping`` is anything with ``offset_s`` and ``drift_ppm`` (an :class:`AlignmentResult`, the trial
+    pipeline's clock alignment); the one definition of the clock model of this package.
+    """
     t = np.asarray(t_cand, dtype=float)
-    return t + result.offset_s + result.drift_ppm * 1e-6 * t
+    return t + mapping.offset_s + mapping.drift_ppm * 1e-6 * t
+
+
+def to_candidate_time(t_ref, mapping) -> np.ndarray:
+    """The inverse of :func:`to_reference_time`: reference times on the candidate clock."""
+    return (np.asarray(t_ref, dtype=float) - mapping.offset_s) / (1.0 + mapping.drift_ppm * 1e-6)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -420,23 +432,6 @@ def detect_onset(t, x, *, baseline_s: float = 1.0, n_sd: float = 5.0, min_change
     raise AlignmentError(f"no onset found: the signal never leaves baseline ± {thr:.4g} for {min_duration_s} s")
 
 
-def _lowpass_nan(t, x, cutoff_hz, order=2):
-    """Zero-phase low-pass along axis 0 of (n, ...) samples at times ``t``; NaN samples stay NaN."""
-    fs = 1.0 / float(np.median(np.diff(t)))
-    if cutoff_hz >= 0.5 * fs:
-        raise InputError(f"low-pass cutoff {cutoff_hz} Hz is not below the source's Nyquist frequency "
-                         f"{fs / 2:.3g} Hz", field="lowpass_hz", expected=f"a cutoff below {fs / 2:.3g} Hz")
-    flat = x.reshape(x.shape[0], -1)
-    out = np.full_like(flat, np.nan)
-    grid = np.arange(t[0], t[-1] + 0.5 / fs, 1.0 / fs)
-    sos = signal.butter(order, cutoff_hz, fs=fs, output="sos")
-    for j in range(flat.shape[1]):
-        ok = np.isfinite(flat[:, j])
-        if ok.sum() < 16:
-            continue
-        g = np.interp(grid, t[ok], flat[ok, j])    # bridge NaN gaps only for filtering
-        out[ok, j] = np.interp(t[ok], grid, signal.sosfiltfilt(sos, g))
-    return out.reshape(x.shape)
 
 
 def com_vertical_force(t, com_z, mass_kg: float, *, lowpass_hz: float = 6.0) -> np.ndarray:
@@ -454,7 +449,7 @@ def com_vertical_force(t, com_z, mass_kg: float, *, lowpass_hz: float = 6.0) -> 
                          expected="one height per timestamp, at least 16 samples")
     if not (np.isfinite(mass_kg) and mass_kg > 0):
         raise InputError(f"mass_kg is {mass_kg}", field="mass_kg", expected="a body mass > 0 kg")
-    zf = _lowpass_nan(tt, z, float(lowpass_hz)) if lowpass_hz else z
+    zf = lowpass_irregular(tt, z, float(lowpass_hz)) if lowpass_hz else z
     acc = np.gradient(np.gradient(zf, tt), tt)
     return float(mass_kg) * (acc + G)
 
@@ -468,7 +463,7 @@ def vertical_velocity(t, z, *, lowpass_hz: float = 6.0) -> np.ndarray:
     if tt.size != zz.size or tt.size < 16:
         raise InputError(f"t has {tt.size} samples and z {zz.size}", field="z",
                          expected="one height per timestamp, at least 16 samples")
-    zf = _lowpass_nan(tt, zz, float(lowpass_hz)) if lowpass_hz else zz
+    zf = lowpass_irregular(tt, zz, float(lowpass_hz)) if lowpass_hz else zz
     return np.gradient(zf, tt)
 
 
@@ -498,7 +493,7 @@ def motion_energy(t, points, *, lowpass_hz: float = 6.0, min_valid_fraction: flo
     p = as_float_array(points, "points")
     if p.ndim != 3 or p.shape[0] != tt.size or p.shape[0] < 16:
         raise InputError(f"has shape {p.shape}", field="points", expected=f"({tt.size}, k, 2 or 3), >= 16 samples")
-    pf = _lowpass_nan(tt, p, float(lowpass_hz)) if lowpass_hz else p
+    pf = lowpass_irregular(tt, p, float(lowpass_hz)) if lowpass_hz else p
     v = np.gradient(pf, tt, axis=0)
     sq = np.sum(v ** 2, axis=2)                                   # (n, k), NaN where a point is missing
     ok = np.isfinite(sq)
@@ -507,63 +502,4 @@ def motion_energy(t, points, *, lowpass_hz: float = 6.0, min_valid_fraction: flo
     out = np.full(tt.size, np.nan)
     keep = n_ok >= max(1, min_valid_fraction * p.shape[1])
     out[keep] = total[keep] * p.shape[1] / n_ok[keep]
-    return out
-
-
-def resample_to(times, t_src, x_src, *, max_gap_s: float | None = None,
-                lowpass_hz: float | None = None) -> np.ndarray:
-    """Linear interpolation of ``x_src`` (sampled at ``t_src``) at ``times`` (e.g. the video's frame times
-    mapped to the reference clock with :meth:`AlignmentResult.map_times`).
-
-    Parameters
-    ----------
-    times : array-like (m,)
-        Target times (any order, possibly irregular).
-    t_src : array-like (n,)
-        Strictly increasing source times.
-    x_src : array-like (n,) or (n, ...)
-        Source values; NaN marks missing samples (marker gaps, plate dropouts).
-    max_gap_s : float, optional
-        Source intervals longer than this are gaps (default 2.5 × the median sampling interval).
-    lowpass_hz : float, optional
-        Zero-phase 2nd-order Butterworth low-pass of the source first (anti-aliasing: use a cutoff below half
-        the target rate when a fast source, e.g. a 1 kHz plate, is resampled onto video frames). Missing
-        samples are bridged for filtering only and stay NaN.
-
-    Returns
-    -------
-    ndarray (m,) or (m, ...)
-        NaN outside the source's coverage, inside gaps, and next to missing source samples.
-
-    Notes
-    -----
-    Without ``lowpass_hz`` no anti-alias filtering is applied.
-    """
-    tq = as_float_array(times, "times", ndim=1)
-    ts = as_float_array(t_src, "t_src", ndim=1)
-    xs = as_float_array(x_src, "x_src")
-    if xs.ndim == 0 or xs.shape[0] != ts.size:
-        raise InputError(f"x_src has {xs.shape[0] if xs.ndim else 0} samples but t_src has {ts.size}",
-                         field="x_src", expected="one value (row) per source time")
-    if ts.size < 2 or np.any(np.diff(ts) <= 0) or not np.all(np.isfinite(ts)):
-        raise InputError("source times are not finite and strictly increasing", field="t_src",
-                         expected="at least 2 strictly increasing times")
-    if lowpass_hz is not None:
-        xs = _lowpass_nan(ts, xs, float(lowpass_hz))
-    step = np.diff(ts)
-    gap = float(max_gap_s) if max_gap_s is not None else 2.5 * float(np.median(step))
-    j = np.clip(np.searchsorted(ts, tq, side="right") - 1, 0, ts.size - 2)
-    t0, t1 = ts[j], ts[j + 1]
-    w = (tq - t0) / (t1 - t0)
-    shape = (-1,) + (1,) * (xs.ndim - 1)
-    x0, x1 = xs[j], xs[j + 1]
-    wv = w.reshape(shape)
-    with np.errstate(invalid="ignore"):
-        out = x0 * (1 - wv) + x1 * wv
-    exact0 = (w == 0).reshape(shape)
-    out = np.where(exact0, x0, out)
-    exact1 = (w == 1).reshape(shape)
-    out = np.where(exact1, x1, out)
-    bad = (tq < ts[0]) | (tq > ts[-1]) | ((t1 - t0) > gap) | ~np.isfinite(tq)
-    out[bad] = np.nan
     return out

@@ -7,16 +7,16 @@ Exit codes: 0 success, 1 a blocking gate failed, 2 bad input (a clear message on
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from ground_truth.kernel import StancebenchError
 
-#: (subcommand module, in the order ``--help`` lists them)
-COMMAND_MODULES = [
-    "demo", "validate", "sway", "pose", "render", "align", "agreement", "icc", "kappa",
-    "device-bench", "device-parse", "gate",
-]
+from .commands import (agreement, align, demo, device_bench, device_parse, gate, icc, kappa, pose, render, sway,
+                       validate)
+
+#: The subcommand modules, in the order ``--help`` lists them (each module names its own subcommand).
+COMMAND_MODULES = (demo, validate, sway, pose, render, align, agreement, icc, kappa, device_bench, device_parse,
+                   gate)
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -36,8 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         ver = "unknown"
     parser.add_argument("--version", action="version", version=f"stancebench {ver}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"harness.commands.{name.replace('-', '_')}")
+    for module in COMMAND_MODULES:
         module.add_parser(sub)
     return parser
 

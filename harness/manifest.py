@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from ground_truth.kernel import ManifestError, StancebenchError
+from protocols import KPIS, get_protocol, list_protocols, load_protocol, register_protocol
+
+from .pipeline.clock import ALIGNMENT_CHOICES
 
 #: Trial kinds. ``paired`` trials have both sides; the other two are clearly labelled one-sided sections
 #: (real data sets often hold only a gold standard, or only video) whose KPIs are reported but never paired.
 TRIAL_KINDS = ("paired", "candidate-only", "reference-only")
 STANCE_LEGS = ("left", "right")
-#: Fallback protocol names, used when the ``protocols`` package does not export a registry.
-_FALLBACK_PROTOCOLS = ("single_leg_stance", "mctsib", "y_balance")
-#: ``harness.pairing.ALIGNMENT_PAIRS`` plus ``auto``, ``event`` and ``known`` (docs/alignment.md).
-ALIGNMENT_SIGNALS = ("auto", "com_vertical", "free_ankle_vertical", "vertical_grf", "com_vertical_velocity",
-                     "motion_energy", "event", "known")
+#: What ``settings.alignment_signal`` may be: the pipeline's alignment signals plus ``auto``, ``event`` and
+#: ``known`` (docs/alignment.md).
+ALIGNMENT_SIGNALS = ALIGNMENT_CHOICES
 DATA_ROOT_ENV = "STANCEBENCH_DATA_ROOT"
 
 
@@ -153,34 +154,13 @@ class _Problems:
 
 
 def known_protocols() -> tuple[str, ...]:
-    """Protocol names the ``protocols`` package defines (fallback: the three the project specifies)."""
-    try:
-        import protocols
-    except ImportError:  # pragma: no cover - the package always exists in this distribution
-        return _FALLBACK_PROTOCOLS
-    for attr in ("PROTOCOLS", "REGISTRY", "protocols"):
-        reg = getattr(protocols, attr, None)
-        if isinstance(reg, dict) and reg:
-            return tuple(reg)
-    for attr in ("list_protocols", "protocol_names", "available_protocols"):
-        fn = getattr(protocols, attr, None)
-        if callable(fn):
-            try:
-                names = tuple(fn())
-                if names:
-                    return names
-            except Exception:  # noqa: BLE001 - fall back on the documented names
-                pass
-    return _FALLBACK_PROTOCOLS
+    """Names of the protocols known in this process: the built-in ones, then those registered."""
+    return tuple(list_protocols())
 
 
 def protocol_conditions(name: str) -> tuple[str, ...]:
-    """Condition names of a protocol (empty when the protocols package cannot say)."""
-    try:
-        from protocols import get_protocol
-        return tuple(get_protocol(name).condition_names)
-    except Exception:  # noqa: BLE001 - unknown here means "do not check", the protocol check reports it
-        return ()
+    """Condition names of a known protocol (InputError for an unknown one: check :func:`known_protocols`)."""
+    return tuple(get_protocol(name).condition_names)
 
 
 def _own_protocols(problems: _Problems, doc: dict, root: Path) -> dict[str, dict]:
@@ -190,7 +170,6 @@ def _own_protocols(problems: _Problems, doc: dict, root: Path) -> dict[str, dict
     if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
         problems.add("protocols", f"is {items!r}", "a list of protocol TOML files, e.g. [\"lab_protocol.toml\"]")
         return {}
-    from protocols import load_protocol, register_protocol
     out = {}
     for i, item in enumerate(items):
         p = Path(item) if Path(item).is_absolute() else root / item
@@ -205,20 +184,14 @@ def _own_protocols(problems: _Problems, doc: dict, root: Path) -> dict[str, dict
 
 def _protocol_kpis(names) -> set[str] | None:
     """Every KPI the named protocols report, or None when a protocol is unknown (reported elsewhere)."""
-    try:
-        from protocols import get_protocol
-        return {k for n in names for k in get_protocol(n).kpi_names}
-    except Exception:  # noqa: BLE001 - an unknown protocol is its own problem
+    if not set(names) <= set(list_protocols()):
         return None
+    return {k for n in names for k in get_protocol(n).kpi_names}
 
 
-def _condition_duration(name: str, condition: str) -> float | None:
-    """The protocol's maximum duration of one condition (s), or None when the protocols cannot tell."""
-    try:
-        from protocols import get_protocol
-        return float(get_protocol(name).condition(condition).duration_s)
-    except Exception:  # noqa: BLE001 - protocols unavailable: nothing to check against
-        return None
+def _condition_duration(name: str, condition: str) -> float:
+    """The duration (s) of one condition of a known protocol (InputError for an unknown protocol or condition)."""
+    return float(get_protocol(name).condition(condition).duration_s)
 
 
 def resolve_data_root(manifest_path: Path | None, declared: str | None, data_root: str | os.PathLike | None
@@ -337,11 +310,7 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
             problems.add("settings.kpis", f"is {st['kpis']!r}", "a list of KPI names")
         else:
             settings.kpis = list(st["kpis"])
-            try:
-                from protocols import KPIS
-                unknown = [k for k in settings.kpis if k not in KPIS]
-            except ImportError:  # pragma: no cover - the package is part of this distribution
-                unknown = []
+            unknown = [k for k in settings.kpis if k not in KPIS]
             if unknown:
                 problems.add("settings.kpis", f"unknown KPI(s) {', '.join(map(repr, unknown))}",
                              f"names from the KPI registry: {', '.join(KPIS)}")
@@ -449,7 +418,7 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
         dur = _number(problems, t, "duration_s", where, required=False, lo=0.5, hi=3600, unit="s")
         if dur is not None and proto in protocols_known and cond in (allowed_conds or ()):
             cap = _condition_duration(proto, cond)
-            if cap is not None and dur > cap:
+            if dur > cap:
                 problems.add(f"{where}.duration_s", f"is {dur:g} s, longer than the {cap:g} s of {proto!r} "
                              f"condition {cond!r}", f"at most {cap:g} s (the trial's maximum, which censors "
                              f"time-to-failure; a longer recording is cut there)")
@@ -580,27 +549,15 @@ def load_manifest(path: str | os.PathLike, *, data_root: str | os.PathLike | Non
 def candidate_unavailable_reason(spec: CandidateSpec) -> str | None:
     """Why a candidate cannot run on this machine, or None when it can.
 
-    Asks the candidates package (``candidates.backbones``); a missing package or unknown name is a reason.
+    The reason is the error building the backbone (unknown name, model not shipped or unreadable, runtime not
+    installed) or, once built, the backbone's own :meth:`candidates.backbones.base.Candidate.unavailable_reason`.
     """
+    from candidates.backbones.base import get_candidate  # local: the backbones load their model runtimes
+    target = spec.manifest or spec.backbone or spec.name
     try:
-        from candidates import backbones  # noqa: F401
-    except ImportError as exc:
-        return f"candidates.backbones is not available ({exc})"
-    from harness.pairing import resolve_candidate  # local: pairing imports heavy parts lazily
-    try:
-        cand = resolve_candidate(spec)
-    except Exception as exc:  # noqa: BLE001 - any failure to build the candidate is the reason
+        cand = get_candidate(str(target), **spec.params)
+    except (StancebenchError, OSError, ImportError) as exc:
+        # get_candidate's named errors (InputError, ModelError, NotAvailableError, ManifestError), a missing
+        # model file (FileNotFoundError) and a runtime package that is not installed (e.g. mediapipe)
         return str(exc)
-    for attr in ("unavailable_reason", "availability", "check_available"):
-        fn = getattr(cand, attr, None)
-        if callable(fn):
-            try:
-                r = fn()
-            except Exception as exc:  # noqa: BLE001
-                return str(exc)
-            if isinstance(r, str) and r:
-                return r
-            if r is False:
-                return "the backbone reports it is not available"
-            break
-    return None
+    return cand.unavailable_reason()

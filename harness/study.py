@@ -15,14 +15,20 @@ import multiprocessing as mp
 import os
 import sys
 import time
-import traceback
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ground_truth.kernel import AlignmentError, NotAvailableError, StancebenchError, file_sha256
+from ground_truth.kernel import StancebenchError, file_sha256, jsonable
+from reports import build_report
 
+from . import gates
+from .aggregate import agreement_sections
+from .composite import ybt_composite_rows
+from .device import device_records
 from .manifest import StudyManifest
+from .pipeline import TrialOutcome, empty_row, run_trial
+from .pipeline.candidate import candidate_identity
 from .progress import Progress
 
 from .results import SCHEMA_VERSION, software_versions, utc_now, write_results
@@ -65,7 +71,12 @@ def _say(progress: bool, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def _tasks(manifest: StudyManifest) -> list[dict]:
+def strict_default() -> bool:
+    """Unexpected exceptions re-raise when ``STANCEBENCH_STRICT=1`` (the test suite sets it; ``--strict``)."""
+    return os.environ.get("STANCEBENCH_STRICT", "") not in ("", "0")
+
+
+def _tasks(manifest: StudyManifest, strict: bool = False) -> list[dict]:
     subjects = {s.id: asdict(s) for s in manifest.subjects}
     tasks = []
     for trial in manifest.trials:
@@ -75,7 +86,7 @@ def _tasks(manifest: StudyManifest) -> list[dict]:
                           "candidate": None if spec is None else asdict(spec),
                           "settings": asdict(manifest.settings),
                           # a spawned worker does not know the study's own protocols: carry the definition
-                          "protocol_def": manifest.protocol_defs.get(trial.protocol)})
+                          "protocol_def": manifest.protocol_defs.get(trial.protocol), "strict": strict})
     return tasks
 
 
@@ -91,47 +102,17 @@ def _worker_init(threads: int, log_path: str | None) -> None:
         os.close(fd)
 
 
-def run_task(task: dict) -> dict:
-    """One trial × candidate; never raises (failures are returned as a row with status and reason)."""
-    from . import pairing
-
-    t0 = time.perf_counter()
-    trial, cand = task["trial"], task["candidate"]
-    row: dict[str, Any] = {
-        "trial_id": trial["id"], "subject": trial["subject"], "protocol": trial["protocol"],
-        "condition": trial["condition"], "stance_leg": trial["stance_leg"], "kind": trial["kind"],
-        "candidate": None if cand is None else cand["name"], "status": "ok", "reason": None,
-        "detection_rate": None, "alignment": None, "kpis": [],
-    }
-    figures: dict[str, Any] = {}
-    try:
-        pairing.process_trial(task, row, figures)
-    except AlignmentError as exc:
-        row["status"], row["reason"] = "refused", f"alignment refused: {exc}"
-    except NotAvailableError as exc:
-        msg = str(exc)
-        row["status"], row["reason"] = "failed", msg if msg.startswith("not available") else f"not available: {msg}"
-    except StancebenchError as exc:
-        row["status"], row["reason"] = "failed", str(exc)
-    except Exception as exc:  # noqa: BLE001 - a bug in one trial must not stop the study; keep the trace
-        row["status"] = "failed"
-        row["reason"] = f"{type(exc).__name__}: {exc}"
-        row["traceback"] = traceback.format_exc(limit=6)
-    row["elapsed_s"] = time.perf_counter() - t0
-    return {"row": row, "figures": figures}
-
-
 def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: str = "trials",
-              log_path: str | os.PathLike | None = None) -> list[dict]:
+              log_path: str | os.PathLike | None = None) -> list[TrialOutcome]:
     """Run tasks in a process pool (in-process when ``workers == 1``), keeping the input order.
 
     Worker processes send their native libraries' log output to ``log_path`` (when given)."""
-    out: list[dict | None] = [None] * len(tasks)
+    out: list[TrialOutcome | None] = [None] * len(tasks)
     bar = Progress(len(tasks), label, enabled=progress)
     try:
         if workers <= 1 or len(tasks) <= 1:
             for i, task in enumerate(tasks):
-                out[i] = run_task(task)
+                out[i] = run_trial(task)
                 _tick(bar, out[i])
         else:
             # spawn, not fork: MediaPipe and the TFLite runtime hold threads and must not be forked.
@@ -140,28 +121,24 @@ def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: 
             os.environ.setdefault("GLOG_minloglevel", "2")
             with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                         initargs=(1, None if log_path is None else str(log_path))) as pool:
-                futures = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
+                futures = {pool.submit(run_trial, t): i for i, t in enumerate(tasks)}
                 for fut in cf.as_completed(futures):
                     i = futures[fut]
                     try:
                         out[i] = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - a crashed worker process
-                        t = tasks[i]
-                        out[i] = {"row": {"trial_id": t["trial"]["id"], "subject": t["trial"]["subject"],
-                                          "protocol": t["trial"]["protocol"], "condition": t["trial"]["condition"],
-                                          "kind": t["trial"]["kind"],
-                                          "candidate": (t["candidate"] or {}).get("name"), "status": "failed",
-                                          "reason": f"worker process failed: {type(exc).__name__}: {exc}",
-                                          "kpis": [], "alignment": None, "detection_rate": None},
-                                  "figures": {}}
+                    except cf.process.BrokenProcessPool as exc:    # the worker process died (a native crash)
+                        row = empty_row(tasks[i])
+                        row["status"], row["reason"] = "failed", f"worker process failed: {exc}"
+                        row["error_type"] = type(exc).__name__
+                        out[i] = TrialOutcome(row)
                     _tick(bar, out[i])
     finally:
         bar.close()
     return out  # type: ignore[return-value]
 
 
-def _tick(bar: Progress, res: dict) -> None:
-    row = res["row"]
+def _tick(bar: Progress, res: TrialOutcome) -> None:
+    row = res.row
     bar.update(note=f"{row['trial_id']} {row.get('candidate') or '(reference only)'}: {row['status']}",
                failed=row["status"] != "ok")
 
@@ -174,17 +151,17 @@ def _candidate_identity(spec, rows: list[dict]) -> dict:
             ident.update({k: v for k, v in r["candidate_identity"].items() if k not in ("name",)})
             break
     else:
-        from . import pairing
         try:
-            ident.update(pairing.candidate_identity(spec))
-        except Exception as exc:  # noqa: BLE001
+            ident.update(candidate_identity(asdict(spec)))
+        except StancebenchError as exc:
             ident["status"] = f"not available: {exc}"
     return ident
 
 
 def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: str | os.PathLike | None = None,
               workers: int | None = None, progress: bool = True, kind: str = "manifest",
-              device: bool = True, report: bool = True, extra: dict | None = None) -> dict:
+              device: bool = True, report: bool = True, extra: dict | None = None,
+              strict: bool | None = None) -> dict:
     """Run a whole study and write ``results.json``, the CSV tables and ``report.html`` into ``out_dir``.
 
     Parameters
@@ -207,6 +184,8 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         Build ``report.html`` (needs the ``reports`` package).
     extra : dict, optional
         Extra top-level sections merged into the results (e.g. the synthetic round-trip self-check).
+    strict : bool, optional
+        Re-raise an unexpected exception in a trial instead of recording it (default: ``STANCEBENCH_STRICT``).
 
     Returns
     -------
@@ -214,13 +193,11 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         The results (also written as ``results.json``); ``results["exit_code"]`` follows the gates
         (0 pass, 1 a blocking gate failed).
     """
-    from . import pairing
-    from .aggregate import agreement_sections
-    from .composite import ybt_composite_rows
-
     if policy is not None:
         # a bad policy is bad input: say so before the study runs, not after it
-        pairing.need("harness.gates", "load_policy")(policy)
+        gates.load_policy(policy)
+    if strict is None:
+        strict = strict_default()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
@@ -228,17 +205,17 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     if settings.cache_dir is None:
         settings.cache_dir = default_cache_dir()
     n_workers = workers or settings.workers or os.cpu_count() or 1
-    tasks = _tasks(manifest)
+    tasks = _tasks(manifest, strict)
     n_workers = max(1, min(n_workers, len(tasks)))
     timings: dict[str, float] = {}
     t = time.perf_counter()
     done = run_tasks(tasks, workers=n_workers, progress=progress, log_path=out / NATIVE_LOG)
     timings["trials_s"] = time.perf_counter() - t
-    rows = [d["row"] for d in done]
+    rows = [d.row for d in done]
     # subject-level scores made of several trials (the Y-Balance composite), as derived rows
     rows += ybt_composite_rows(rows)
-    figures = {"trials": {f"{d['row']['trial_id']}|{d['row'].get('candidate')}": d["figures"]
-                          for d in done if d["figures"]}}
+    figures = {"trials": {f"{d.row['trial_id']}|{d.row.get('candidate')}": d.figures
+                          for d in done if d.figures}}
 
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -264,13 +241,12 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     if device:
         _say(progress, f"device: timing {len(results['candidates'])} candidate model(s) on this host ...")
         with native_stderr_to(out / NATIVE_LOG):
-            results["device"], results["device_status"] = pairing.device_records(results["candidates"], out,
-                                                                                 videos)
+            results["device"], results["device_status"] = device_records(results["candidates"], videos)
     else:
         results["device"], results["device_status"] = [], "not run (--no-device)"
     timings["device_s"] = time.perf_counter() - t
 
-    results["gates"], results["gates_status"], exit_code = pairing.evaluate_gates(results, policy)
+    results["gates"], results["gates_status"], exit_code = _gates(results, policy)
     results["exit_code"] = exit_code
     results["figures_data"] = figures
     timings["total_s"] = time.perf_counter() - t_start
@@ -281,13 +257,35 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         t = time.perf_counter()
         _say(progress, "report: writing report.html ...")
         with native_stderr_to(out / NATIVE_LOG):
-            results["report_status"] = pairing.build_html_report(results, out / "report.html")
+            results["report_status"] = _report(results, out / "report.html")
         timings["report_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - t_start
         if results["report_status"] == "ok":
             results["paths"]["report"] = str(out / "report.html")
         write_results(results, out)  # again, with the report status and final timings
     return results
+
+
+def _gates(results: dict, policy) -> tuple[list[dict], str, int]:
+    """Verdicts of a gate policy on the results; ``(gates, status, exit_code)`` (exit 1: a blocking gate failed)."""
+    if policy is None:
+        return [], "no policy given: no gates evaluated", 0
+    pol = gates.load_policy(policy)
+    verdicts = gates.evaluate_policy(jsonable({k: v for k, v in results.items() if k != "figures_data"}), pol)
+    summary = gates.summarize(verdicts)
+    status = (f"policy '{pol.name}' ({pol.source}): " +
+              ", ".join(f"{k} {v}" for k, v in summary.items() if isinstance(v, (int, float, str))))
+    return [v.to_dict() for v in verdicts], status, int(gates.exit_code(verdicts))
+
+
+def _report(results: dict, out_path: Path) -> str:
+    """Build report.html; returns "ok" or why it is missing (results.json stands without it)."""
+    data = jsonable(results)
+    try:
+        build_report(data, out_path, figures_data=data.get("figures_data"))
+    except StancebenchError as exc:
+        return f"failed: the report could not be built ({type(exc).__name__}: {exc})"
+    return "ok"
 
 
 def _provenance_files(manifest: StudyManifest) -> list[dict]:

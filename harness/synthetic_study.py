@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import NotAvailableError
+from ground_truth.kernel import NotAvailableError, StancebenchError
 
 #: Trial-id codes of the Y-Balance directions (the abbreviations of Plisky et al. 2009).
 REACH_CODE = {"anterior": "ANT", "posteromedial": "PM", "posterolateral": "PL"}
@@ -226,12 +226,11 @@ def _int8_landmark_model(cache_dir: Path) -> tuple[Path | None, str]:
     Dynamic-range int8 (int8 weights, activations quantized on the fly) needs no calibration frames, so a fresh
     machine can build it without any real video; device_runners documents its output cost against fp32.
     """
-    from .pairing import need
+    from candidates.backbones.base import mediapipe_model_path
+    from device_runners.variants import make_variants
     try:
-        make_variants = need("device_runners.variants", "make_variants")
-        model_path = need("candidates.backbones.base", "mediapipe_model_path")("full")
-        infos = make_variants(model_path, cache_dir, precisions=("int8-dynamic",))
-    except Exception as exc:  # noqa: BLE001 - the demo goes on with the other candidates
+        infos = make_variants(mediapipe_model_path("full"), cache_dir, precisions=("int8-dynamic",))
+    except StancebenchError as exc:      # the demo goes on with the other candidates
         msg = str(exc)
         return None, msg if msg.startswith("not available") else f"not available: int8 variant: {msg}"
     path = next((Path(v.path) for v in infos if v.precision == "int8-dynamic"), None)

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# An unexpected exception inside a study's trial must fail the test that ran it, not become a status string.
+os.environ["STANCEBENCH_STRICT"] = "1"
+
 SHARED_DATA = Path(os.environ.get("STANCEBENCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 

@@ -61,7 +61,7 @@ def test_report_draws_the_pipelines_stabilograms_and_alignment(demo_runs):
 
 def test_results_structure(demo_runs):
     r = demo_runs["first"]
-    assert r["schema_version"] == 1
+    assert r["schema_version"] == 2
     assert r["study"]["kind"] == "synthetic-demo" and r["study"]["seed"] == 3
     for key in ("provenance", "candidates", "subjects", "trials", "agreement", "categorical", "comparisons",
                 "device", "gates", "figures_data", "synthetic"):
@@ -164,16 +164,17 @@ def test_second_run_reuses_data_and_inference_cache(demo_runs):
 @pytest.fixture(scope="module")
 def demo_sides(demo_runs):
     """Both sides of every demo trial x candidate (real C3D files, real inference from the demo's cache)."""
-    from harness import pairing
     from harness.manifest import load_manifest
+    from harness.pipeline.candidate import build_candidate_side
+    from harness.pipeline.reference import build_reference_side
     m = load_manifest(demo_runs["out"] / "data" / "study.toml", check_candidates=False)
     out = []
     for tr in m.trials:
         subject = m.subject(tr.subject).__dict__
-        ref, _rec = pairing._reference_side(tr.__dict__, subject)
+        ref = build_reference_side(tr.__dict__, subject, bipedal=False)
         for spec in m.candidates:
-            cand, track = pairing._candidate_side(spec.__dict__, tr.__dict__, subject, {})
-            assert track.meta.get("cache_hit"), "the demo's inference must be cached"
+            cand = build_candidate_side(spec.__dict__, tr.__dict__, subject, {}, bipedal=False)
+            assert cand.inference["cache_hit"], "the demo's inference must be cached"
             out.append((tr.__dict__, spec.name, ref, cand))
     return out
 
@@ -184,24 +185,24 @@ def demo_sides(demo_runs):
 @pytest.mark.parametrize("signal, bound_s", [("com_vertical", 1 / FPS), ("com_vertical_velocity", 1 / FPS),
                                              ("motion_energy", 1 / FPS), ("vertical_grf", 1.5 / FPS)])
 def test_every_correlation_signal_aligns_the_demo_videos(demo_sides, signal, bound_s):
-    from harness.pairing import align_sides
+    from harness.pipeline.clock import align_clocks
     for trial, name, ref, cand in demo_sides:
-        a = align_sides(ref, cand, {"alignment_signal": signal, "max_lag_s": 2.0}, trial)
-        assert a["signal"] == signal and abs(a["offset_error_s"]) < bound_s, (trial["id"], name, a)
+        a = align_clocks(ref, cand, {"alignment_signal": signal, "max_lag_s": 2.0}, trial)
+        assert a.signal == signal and abs(a.offset_error_s) < bound_s, (trial["id"], name, a)
 
 
 def test_event_alignment_is_within_three_frames_or_refused_with_the_reason(demo_sides):
     from ground_truth.kernel import AlignmentError
-    from harness.pairing import align_sides
+    from harness.pipeline.clock import align_clocks
     aligned = 0
     for trial, name, ref, cand in demo_sides:
         try:
-            a = align_sides(ref, cand, {"alignment_signal": "event", "max_lag_s": 2.0}, trial)
+            a = align_clocks(ref, cand, {"alignment_signal": "event", "max_lag_s": 2.0}, trial)
         except AlignmentError as exc:
             assert "event offsets disagree" in str(exc), (trial["id"], name, str(exc))
             continue
-        assert a["signal"] == "event" and "foot markers" in a["method"]
-        assert abs(a["offset_error_s"]) < 3 / FPS, (trial["id"], name, a)
+        assert a.signal == "event" and "foot markers" in a.method
+        assert abs(a.offset_error_s) < 3 / FPS, (trial["id"], name, a)
         aligned += 1
     assert aligned >= len(demo_sides) // 2
 
@@ -210,13 +211,13 @@ def test_plates_without_markers_align_on_the_vertical_grf(demo_sides):
     # a force-plate-only gold standard: auto falls through the marker signals to the vertical GRF
     import copy
 
-    from harness.pairing import align_sides
+    from harness.pipeline.clock import align_clocks
     for trial, name, ref, cand in demo_sides:
         plates = copy.copy(ref)
         plates.signals = {k: v for k, v in ref.signals.items() if k in ("cop", "grf_vertical", "com")}
         plates.kinematic_events = None
-        a = align_sides(plates, cand, {"alignment_signal": "auto", "max_lag_s": 2.0}, trial)
-        assert a["signal"] == "vertical_grf" and abs(a["offset_error_s"]) < 1.5 / FPS, (trial["id"], name, a)
+        a = align_clocks(plates, cand, {"alignment_signal": "auto", "max_lag_s": 2.0}, trial)
+        assert a.signal == "vertical_grf" and abs(a.offset_error_s) < 1.5 / FPS, (trial["id"], name, a)
 
 
 def test_a_bipedal_protocol_times_the_first_step(demo_runs, tmp_path):

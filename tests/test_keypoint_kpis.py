@@ -10,8 +10,8 @@ from candidates.render import Motion, PinholeCamera, RenderOptions, VideoClock, 
 from candidates.skeletons import BLAZEPOSE33
 from candidates.track import KeypointTrack
 from ground_truth.kernel import InputError
+from ground_truth.synthetic.simulate import simulate_single_leg_stance as simulate
 
-simulate = pytest.importorskip("ground_truth.synthetic.simulate").simulate_single_leg_stance
 pytest.importorskip("av")
 
 # Frontal camera: the synthetic subject faces +x (x anterior, y left, z up), so a camera on the +x axis sees
@@ -191,34 +191,6 @@ def test_bad_input():
                           320, 240)
     with pytest.raises(InputError, match="person was found in 0"):
         kpis.resample_track(empty)
-
-
-def test_track_kpis_all_at_once():
-    """The one-call adapter for the harness: registry names, censoring, reasons for what one camera cannot see."""
-    trial = simulate(seed=3, strategy="hip", duration_s=8.0, max_duration_s=8.0, stance_leg="right")
-    cam = _camera(640, 480, 560.0)
-    track = _projected_track(trial, cam)
-    res = kpis.track_kpis(track, camera=cam, max_duration_s=8.0)
-    from protocols.kpis import KPIS
-
-    assert set(res.kpis) | set(res.unavailable) >= {"com_path_length", "com_rms_ml", "com_rms_ap",
-                                                     "time_to_failure", "strategy_label", "knee_frontal_excursion"}
-    for name, v in res.kpis.items():
-        assert v["unit"] == KPIS[name].unit, name                          # same units as the registry
-    # The trial reached the protocol's maximum: censored at 8 s, as the generator's truth says.
-    assert trial.truth["censored"] and res.kpis["time_to_failure"]["censored"]
-    assert res.kpis["time_to_failure"]["value"] == pytest.approx(trial.truth["time_to_failure_s"])
-    assert res.kpis["strategy_label"]["value"] == "hip"
-    assert "line of sight" in res.unavailable["com_rms_ap"]
-    lo, hi = res.window
-    ev = {e.name: e.time for e in trial.truth["events"]}
-    assert abs(lo - ev["foot_lift"]) < 0.15 and abs(hi - ev["touch_down"]) < 0.15
-    tw = (trial.time_s >= lo) & (trial.time_s <= hi)
-    truth_exc = np.ptp(trial.truth["angles"]["knee_frontal"][tw])
-    # Measured: 1.00 deg against 1.10 deg; COM RMS ML 0.166 cm against 0.163 cm.
-    assert res.kpis["knee_frontal_excursion"]["value"] == pytest.approx(truth_exc, abs=0.3)
-    truth_rms_cm = 100 * np.std(trial.truth["com"][tw, 1])
-    assert res.kpis["com_rms_ml"]["value"] == pytest.approx(truth_rms_cm, rel=0.1)
 
 
 def test_sagittal_view_sees_ap_sway_and_sagittal_strategy():

@@ -168,8 +168,8 @@ def test_cli_validate_check_reports_bad_manifest_with_exit_2(tmp_path, capsys):
 def test_every_accepted_alignment_signal_is_implemented():
     # the manifest must not accept a signal the orchestration then cannot use
     from harness.manifest import ALIGNMENT_SIGNALS
-    from harness.pairing import ALIGNMENT_PAIRS
-    assert set(ALIGNMENT_SIGNALS) == set(ALIGNMENT_PAIRS) | {"auto", "event", "known"}
+    from harness.pipeline.clock import ALIGNMENT_SIGNALS as IMPLEMENTED
+    assert set(ALIGNMENT_SIGNALS) == set(IMPLEMENTED) | {"auto", "event", "known"}
 
 
 def test_own_protocol_files(tmp_path):

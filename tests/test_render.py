@@ -169,7 +169,6 @@ def test_cli_render(tmp_path, capsys):
     tr = read_truth_json(tmp_path / "v.truth.json")
     assert tr.clock["offset_s"] == 0.2 and tr.clock["drift_ppm"] == 100
     # The synthetic generator as the motion source (lab frame kept: the subject stands at the origin).
-    pytest.importorskip("ground_truth.synthetic.simulate")
     rc = main(["render", "synthetic:seed=3,strategy=hip,duration_s=2,max_duration_s=2", "--camera", str(cam_path),
                "--out", str(tmp_path / "s.mp4"), "--duration", "0.3", "--offset", "4.0"])
     assert rc == 0 and "10 frames of 10 nominal" in capsys.readouterr().out

@@ -125,9 +125,12 @@ def describe_coreml(path: str | PathLike) -> dict[str, Any]:
     try:
         model = ct.models.MLModel(str(path), skip_model_load=True)
         spec = model.get_spec()
-    except Exception as exc:  # coremltools raises plain Exception/RuntimeError/protobuf errors
+    except Exception as exc:  # noqa: BLE001
+        # Kept broad: coremltools raises bare Exception (models/model.py) besides RuntimeError, AttributeError
+        # and protobuf's DecodeError for unreadable models; any of them means "not a readable Core ML model".
+        # The original error stays attached as __cause__ (with its traceback).
         raise ModelError(f"coremltools cannot read the model ({type(exc).__name__}: {exc})", file=path,
-                         expected="a valid Core ML .mlpackage or .mlmodel") from None
+                         expected="a valid Core ML .mlpackage or .mlmodel") from exc
     mtype = spec.WhichOneof("Type")
     precision = _program_precision(spec) if mtype == "mlProgram" else _neuralnetwork_precision(spec)
     sha, size = _sha256_and_size(path)

@@ -10,16 +10,20 @@ from ground_truth.kernel import ModelError, NotAvailableError
 def runtime_name_version() -> tuple[str, str]:
     """``(runtime, version)`` of the TFLite interpreter that will be used."""
     from importlib.metadata import PackageNotFoundError, version
-    for module, dist in (("ai_edge_litert", "ai-edge-litert"), ("tflite_runtime", "tflite-runtime")):
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401 - only whether it imports
+        module, dist = "ai_edge_litert", "ai-edge-litert"
+    except ImportError:
         try:
-            __import__(f"{module}.interpreter")
+            import tflite_runtime.interpreter  # noqa: F401
+            module, dist = "tflite_runtime", "tflite-runtime"
         except ImportError:
-            continue
-        try:
-            return module, version(dist)
-        except PackageNotFoundError:
-            return module, "unknown"
-    raise NotAvailableError("no TFLite interpreter installed (pip install ai-edge-litert or tflite-runtime)")
+            raise NotAvailableError("no TFLite interpreter installed (pip install ai-edge-litert or "
+                                    "tflite-runtime)") from None
+    try:
+        return module, version(dist)
+    except PackageNotFoundError:
+        return module, "unknown"
 
 
 def check_tflite_file(path: str | PathLike) -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ground_truth.kernel import InputError, as_float_array, check_option, validate_type
+from ground_truth.markersets import to_z_up
 
 #: Joints every motion must supply for the figure to be drawn (the rest is derived, see figure.py).
 REQUIRED_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
@@ -96,13 +97,6 @@ class Motion:
         return rot.transformed(0.0, (-mid[0], -mid[1], 0.0))
 
 
-def to_z_up(points: np.ndarray, vertical_axis: int) -> np.ndarray:
-    """Rotate lab-frame points (..., 3) so that ``vertical_axis`` becomes z (right-handed frames)."""
-    check_option("vertical_axis", vertical_axis, (1, 2))
-    if vertical_axis == 2:
-        return np.asarray(points, dtype=float)
-    p = np.asarray(points, dtype=float)
-    return np.stack([p[..., 0], -p[..., 2], p[..., 1]], axis=-1)
 
 
 # -- mocap markers -> joint centres -----------------------------------------------------------------------

@@ -58,7 +58,9 @@ def _open(path: Path, extract_plates: bool):
             types = None
             try:
                 types = _param(ezc3d.c3d(str(path))["parameters"], "FORCE_PLATFORM", "TYPE")
-            except Exception:  # noqa: BLE001 - the message below is the useful part
+            except (RuntimeError, OSError, ValueError, IndexError):
+                # ezc3d's errors (as caught below): the file cannot list its plate types either; the error
+                # raised next still says what matters (the plate type is not supported)
                 pass
             raise ReaderError(f"force platform type not supported ({text.split(',')[0]}); plate types in file: "
                               f"{_strings(types)}", file=path, field="FORCE_PLATFORM:TYPE",

@@ -1,0 +1,112 @@
+"""One trial × candidate through the stages, in the order data flows:
+
+1. :func:`~harness.pipeline.reference.build_reference_side` (gold standard) and
+2. :func:`~harness.pipeline.candidate.build_candidate_side` (keypoints of the candidate on the video);
+3. :func:`~harness.pipeline.clock.align_clocks` (paired trials);
+4. :func:`~harness.pipeline.window.analysis_window`;
+5. :func:`~harness.pipeline.kpis.compute_kpis`;
+6. :func:`~harness.pipeline.pairs.pair_rows`;
+7. :func:`~harness.pipeline.figures.figure_data`.
+
+:func:`run_trial` never lets a trial stop the study: a refused or failed trial is a row with its status and
+reason; an unexpected exception (a bug) is recorded with its type, message and traceback, and re-raised when
+the task is strict (``stancebench ... --strict``, the test suite).
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from ground_truth.kernel import AlignmentError, NotAvailableError, StancebenchError
+from protocols import get_protocol, protocol_from_dict, register_protocol
+
+from .candidate import build_candidate_side
+from .clock import align_clocks
+from .figures import figure_data
+from .kpis import compute_kpis
+from .pairs import pair_rows
+from .reference import build_reference_side
+from .sway import sway_rate_hz
+from .window import analysis_window
+
+#: Low-pass cut-off of the sway KPIs when the manifest does not set one (Hz).
+DEFAULT_SWAY_LOWPASS_HZ = 5.0
+
+
+@dataclass
+class TrialOutcome:
+    """A ``trials[]`` row of results.json and the figure arrays of that trial × candidate."""
+
+    row: dict[str, Any]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def empty_row(task: dict) -> dict[str, Any]:
+    """The identity fields of a task's row, before anything ran."""
+    trial, cand = task["trial"], task["candidate"]
+    return {"trial_id": trial["id"], "subject": trial["subject"], "protocol": trial["protocol"],
+            "condition": trial["condition"], "stance_leg": trial["stance_leg"], "kind": trial["kind"],
+            "candidate": None if cand is None else cand["name"], "status": "ok", "reason": None,
+            "detection_rate": None, "alignment": None, "kpis": []}
+
+
+def run_trial(task: dict) -> TrialOutcome:
+    """One trial × candidate; a failure becomes the row's status and reason (see the module notes)."""
+    t0 = time.perf_counter()
+    out = TrialOutcome(empty_row(task))
+    row = out.row
+    try:
+        process_trial(task, out)
+    except AlignmentError as exc:
+        row["status"], row["reason"] = "refused", f"alignment refused: {exc}"
+    except NotAvailableError as exc:
+        msg = str(exc)
+        row["status"], row["reason"] = "failed", msg if msg.startswith("not available") else f"not available: {msg}"
+    except StancebenchError as exc:
+        row["status"], row["reason"] = "failed", str(exc)
+    except Exception as exc:
+        # A bug: the study goes on with this trial marked failed and the traceback kept for the report,
+        # unless the run is strict (tests, --strict), where it must surface.
+        if task.get("strict"):
+            raise
+        row["status"], row["reason"] = "failed", f"{type(exc).__name__}: {exc}"
+        row["error_type"] = type(exc).__name__
+        row["traceback"] = traceback.format_exc()
+    row["elapsed_s"] = time.perf_counter() - t0
+    return out
+
+
+def process_trial(task: dict, out: TrialOutcome) -> None:
+    """The stages in order for one trial × candidate, filling ``out``."""
+    trial, subject, spec, settings = task["trial"], task["subject"], task["candidate"], task["settings"]
+    row = out.row
+    if task.get("protocol_def"):
+        # a spawned worker does not know the study's own protocols: the task carries the definition
+        register_protocol(protocol_from_dict(task["protocol_def"]))
+    protocol = get_protocol(trial["protocol"])
+    kpi_names = list(settings.get("kpis") or protocol.kpi_names)
+    max_duration = float(trial.get("duration_s") or protocol.condition(trial["condition"]).duration_s)
+    bipedal = protocol.condition(trial["condition"]).stance == "bipedal"
+    ref = cand = clock = None
+    if trial["kind"] != "candidate-only":
+        ref = build_reference_side(trial, subject, bipedal=bipedal)
+    if spec is not None:
+        cand = build_candidate_side(spec, trial, subject, settings, bipedal=bipedal)
+        row["detection_rate"] = cand.inference["detection_rate"]
+        row["candidate_identity"] = dict(cand.track.candidate)
+        row["inference"] = cand.inference
+    if ref is not None and cand is not None:
+        clock = align_clocks(ref, cand, settings, trial)
+        row["alignment"] = clock.to_dict()
+    window = analysis_window(ref, cand, clock, max_duration, bipedal=bipedal)
+    row["window_s"] = list(window)
+    fs = sway_rate_hz(settings, cand)
+    lowpass_hz = settings.get("sway_lowpass_hz", DEFAULT_SWAY_LOWPASS_HZ)
+    values = compute_kpis(ref, cand, kpi_names, window, clock, trial=trial, subject=subject, fs=fs,
+                          lowpass_hz=lowpass_hz, max_duration_s=max_duration, bipedal=bipedal)
+    row["kpis"] = pair_rows(kpi_names, values.reference, values.candidate, trial["kind"])
+    row["sway_rate_hz"] = fs
+    out.figures = figure_data(ref, cand, clock, window, values.stabilogram)
+    row["figures_available"] = bool(out.figures)
