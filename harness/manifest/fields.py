@@ -1,0 +1,88 @@
+"""Checks of single manifest fields that collect every problem, so the user sees them all at once."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ground_truth.kernel import ManifestError
+
+class Problems:
+    """Collects every problem in a manifest so the user sees them all at once."""
+
+    def __init__(self, file):
+        self.file = file
+        self.items: list[str] = []
+
+    def add(self, field_: str, message: str, expected: str | None = None) -> None:
+        text = f"field '{field_}': {message}"
+        if expected:
+            text += f" (expected {expected})"
+        self.items.append(text)
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        if len(self.items) == 1:
+            raise ManifestError(self.items[0], file=self.file)
+        body = "\n  - ".join(self.items)
+        raise ManifestError(f"{len(self.items)} problems:\n  - {body}", file=self.file)
+
+
+def as_list(v) -> list:
+    if v is None:
+        return []
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def number(problems: Problems, table: dict, key: str, where: str, *, required: bool, lo=None, hi=None,
+            unit: str = "") -> float | None:
+    if key not in table:
+        if required:
+            problems.add(f"{where}.{key}", "is missing", f"a number{' in ' + unit if unit else ''}")
+        return None
+    v = table[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        problems.add(f"{where}.{key}", f"is {v!r}", f"a number{' in ' + unit if unit else ''}")
+        return None
+    v = float(v)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        problems.add(f"{where}.{key}", f"is {v:g}, outside the plausible range",
+                     f"{lo:g}..{hi:g}{' ' + unit if unit else ''}")
+        return None
+    return v
+
+
+def string(problems: Problems, table: dict, key: str, where: str, *, required: bool, default=None):
+    if key not in table:
+        if required:
+            problems.add(f"{where}.{key}", "is missing", "a string")
+        return default
+    v = table[key]
+    if not isinstance(v, str) or not v.strip():
+        problems.add(f"{where}.{key}", f"is {v!r}", "a non-empty string")
+        return default
+    return v.strip()
+
+
+def paths(problems: Problems, table: dict, key: str, where: str, root: Path, *, required: bool) -> list[Path]:
+    raw = table.get(key)
+    if raw is None:
+        if required:
+            problems.add(f"{where}.{key}", "is missing", "a file path or a list of file paths")
+        return []
+    items = as_list(raw)
+    out = []
+    for i, item in enumerate(items):
+        fld = f"{where}.{key}" + (f"[{i}]" if isinstance(raw, list) else "")
+        if not isinstance(item, str) or not item:
+            problems.add(fld, f"is {item!r}", "a file path string")
+            continue
+        p = Path(item).expanduser()
+        p = p if p.is_absolute() else (root / p)
+        if not p.exists():
+            problems.add(fld, f"file not found: {p}", f"an existing file (relative paths resolve against the "
+                                                      f"data root {root})")
+            continue
+        out.append(p.resolve())
+    if required and not items:
+        problems.add(f"{where}.{key}", "is empty", "at least one file")
+    return out

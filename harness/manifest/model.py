@@ -1,0 +1,118 @@
+"""What a study manifest holds once validated: subjects, trials, candidates and settings."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ground_truth.kernel import ManifestError
+
+from ..pipeline.clock import ALIGNMENT_CHOICES
+
+#: Trial kinds. ``paired`` trials have both sides; the other two are clearly labelled one-sided sections
+#: (real data sets often hold only a gold standard, or only video) whose KPIs are reported but never paired.
+TRIAL_KINDS = ("paired", "candidate-only", "reference-only")
+STANCE_LEGS = ("left", "right")
+#: What ``settings.alignment_signal`` may be: the pipeline's alignment signals plus ``auto``, ``event`` and
+#: ``known`` (docs/alignment.md).
+ALIGNMENT_SIGNALS = ALIGNMENT_CHOICES
+DATA_ROOT_ENV = "STANCEBENCH_DATA_ROOT"
+
+
+@dataclass
+class Subject:
+    id: str
+    height_m: float
+    mass_kg: float
+    leg_length_m: float | None = None
+    sex: str | None = None
+    notes: str = ""
+
+
+@dataclass
+class Trial:
+    id: str
+    subject: str
+    protocol: str
+    condition: str
+    stance_leg: str
+    kind: str = "paired"
+    gold_standard: list[Path] = field(default_factory=list)
+    video: list[Path] = field(default_factory=list)
+    camera: Path | None = None
+    camera_name: str | None = None        # which camera of a multi-camera calibration file
+    known_clock_offset_s: float | None = None
+    known_drift_ppm: float | None = None
+    truth: Path | None = None              # optional 2D/3D truth file (synthetic studies)
+    duration_s: float | None = None        # protocol maximum (censoring of time-to-failure)
+    notes: str = ""
+
+
+@dataclass
+class CandidateSpec:
+    name: str                              # the name results use
+    manifest: Path | None = None           # a candidate manifest (.toml) or model file
+    backbone: str | None = None            # the backbone to build (default: ``name``), e.g. blazepose-tflite
+    baseline: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Settings:
+    alignment_signal: str = "auto"
+    kpis: list[str] = field(default_factory=list)   # empty = every KPI the protocol names
+    seed: int = 0
+    workers: int = 0                                 # 0 = one per core
+    max_lag_s: float = 3.0
+    estimate_drift: bool = True
+    confidence: float = 0.95
+    loa_multiplier: float = 1.96
+    bootstrap: int = 1000
+    sway_lowpass_hz: float = 5.0                     # 0 = no filter before sway KPIs
+    sway_rate_hz: float = 0.0                        # 0 = the video's median frame rate (100 Hz without video)
+    cache_dir: Path | None = None
+
+
+@dataclass
+class StudyManifest:
+    """A validated study manifest; every path is absolute."""
+
+    path: Path | None
+    name: str
+    data_root: Path
+    subjects: list[Subject]
+    trials: list[Trial]
+    candidates: list[CandidateSpec]
+    settings: Settings
+    description: str = ""
+    licences: list[dict[str, str]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+    #: The study's own protocols (``protocols = ["lab.toml"]``): name -> ``Protocol.to_dict()``
+    protocol_defs: dict[str, dict] = field(default_factory=dict)
+
+    def subject(self, subject_id: str) -> Subject:
+        for s in self.subjects:
+            if s.id == subject_id:
+                return s
+        raise ManifestError(f"no subject {subject_id!r}", file=self.path, field="subjects")
+
+    @property
+    def baseline(self) -> CandidateSpec | None:
+        return next((c for c in self.candidates if c.baseline), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy (paths as strings) for results provenance."""
+        def conv(v):
+            if isinstance(v, Path):
+                return str(v)
+            if isinstance(v, list):
+                return [conv(x) for x in v]
+            if isinstance(v, dict):
+                return {k: conv(x) for k, x in v.items()}
+            return v
+        return conv({"path": self.path, "name": self.name, "data_root": self.data_root,
+                     "description": self.description,
+                     "subjects": [asdict(s) for s in self.subjects],
+                     "trials": [asdict(t) for t in self.trials],
+                     "candidates": [asdict(c) for c in self.candidates],
+                     "settings": asdict(self.settings)})
