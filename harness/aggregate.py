@@ -21,13 +21,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground_truth.kernel import StancebenchError
+from ground_truth.kernel import InputError, StancebenchError
 
 MIN_PAIRS = 3
 
 
-def paired_table(rows: list[dict]) -> pd.DataFrame:
-    """Long table of paired KPI values: one row per trial × candidate × KPI with both sides present."""
+PAIR_COLUMNS = ["trial_id", "subject", "protocol", "condition", "candidate", "kpi", "unit", "reference",
+                "candidate_value", "censored_reference", "censored_candidate"]
+
+
+def pair_records(rows: list[dict]) -> list[dict]:
+    """The paired KPI values: one record per trial × candidate × KPI of an ok, paired trial (columns
+    :data:`PAIR_COLUMNS`). This is the one definition of a pair: the agreement statistics are computed on it and
+    it is written as ``results["pairs"]`` for the report (docs/results-schema.md)."""
     recs = []
     for r in rows:
         if r.get("status") != "ok" or r.get("kind", "paired") != "paired" or not r.get("candidate"):
@@ -39,19 +45,76 @@ def paired_table(rows: list[dict]) -> pd.DataFrame:
                          "reference": k.get("reference"), "candidate_value": k.get("candidate"),
                          "censored_reference": bool(k.get("censored_reference", k.get("censored", False))),
                          "censored_candidate": bool(k.get("censored_candidate", k.get("censored", False)))})
-    return pd.DataFrame.from_records(recs, columns=["trial_id", "subject", "protocol", "condition", "candidate", "kpi",
-                                                    "unit",
-                                                    "reference", "candidate_value", "censored_reference",
-                                                    "censored_candidate"])
+    return recs
+
+
+def paired_table(rows: list[dict]) -> pd.DataFrame:
+    """:func:`pair_records` as a long table (one row per trial × candidate × KPI)."""
+    return pd.DataFrame.from_records(pair_records(rows), columns=PAIR_COLUMNS)
+
+
+def kpi_sections(rows: list[dict], own_protocols: dict | None = None, *,
+                 names: tuple[str, ...] | list[str] = ()) -> dict[str, list[dict]]:
+    """The ``kpis`` and ``protocols`` sections: what the report needs to know about the study's KPIs and
+    protocols, so that it never asks the ``protocols`` registry itself (docs/results-schema.md).
+
+    Parameters
+    ----------
+    rows : list of dict
+        The study's trial rows (``trials[]``).
+    own_protocols : dict, optional
+        The study's own protocol definitions by name (``study.own_protocols``); they take precedence over the
+        built-in protocols of the same name.
+    names : sequence of str, optional
+        Further KPIs to describe (e.g. of agreement rows built without trial rows).
+    """
+    from protocols import get_kpi, get_protocol, protocol_from_dict
+
+    own = own_protocols or {}
+    protocols, kpi_names, reported_by, by_design = [], [], {}, {}
+    for name in sorted({r.get("protocol") for r in rows if r.get("protocol")}):
+        try:
+            proto, source = (protocol_from_dict(own[name]), "study") if name in own else (get_protocol(name),
+                                                                                          "built-in")
+        except InputError as exc:   # ManifestError too: an unknown name or a broken own definition
+            protocols.append({"name": name, "known": False, "source": "unknown", "reason": str(exc)})
+            continue
+        measurements = [{"kpi": m.kpi, "unit": m.unit, "reference": m.reference, "candidate": m.candidate,
+                         "not_measured_reason": m.not_measured_reason} for m in proto.kpis]
+        protocols.append({"name": name, "known": True, "source": source, "reason": "", "title": proto.title,
+                          "description": proto.description, "citation": proto.citation,
+                          "max_duration_s": proto.max_duration_s, "conditions": proto.condition_names,
+                          "stopping_rules": [{"name": x.name, "description": x.description}
+                                             for x in proto.stopping_rules],
+                          "kpis": measurements})
+        for m in proto.kpis:
+            kpi_names.append(m.kpi)
+            reported_by.setdefault(m.kpi, []).append(name)
+            if m.candidate is None:
+                by_design.setdefault(m.kpi, m.not_measured_reason)
+    units = {}
+    for r in rows:
+        for k in r.get("kpis") or []:
+            kpi_names.append(k["kpi"])
+            units.setdefault(k["kpi"], k.get("unit") or "")
+    kpis = []
+    for name in dict.fromkeys([*kpi_names, *names]):
+        try:
+            info = dict(get_kpi(name).to_dict(), registered=True)
+        except InputError:   # a name outside the registry (e.g. an imported table's own score)
+            info = {"name": name, "unit": units.get(name, ""), "kind": "continuous", "description": "",
+                    "definition": "", "citation": "", "labels": [], "registered": False}
+        kpis.append(dict(info, protocols=reported_by.get(name, []), not_measured_reason=by_design.get(name, "")))
+    return {"kpis": kpis, "protocols": protocols}
 
 
 def _kpi_kind(name: str) -> tuple[str, tuple]:
+    from protocols import get_kpi
     try:
-        from protocols import get_kpi
         k = get_kpi(name)
-        return k.kind, tuple(k.labels)
-    except Exception:  # noqa: BLE001 - unknown KPI: treat as continuous
+    except InputError:  # a KPI outside the registry (e.g. a lab's own score): treated as continuous
         return "continuous", ()
+    return k.kind, tuple(k.labels)
 
 
 def _f(x) -> float | None:
@@ -175,9 +238,11 @@ def _comparisons(table: pd.DataFrame, baseline: str, settings) -> list[dict]:
 
 
 def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
-    """The ``agreement``, ``categorical`` and ``comparisons`` sections (docs/results-schema.md)."""
+    """The ``agreement``, ``categorical`` and ``comparisons`` sections, and what the report reads beside them:
+    ``pairs`` (:func:`pair_records`), ``kpis`` and ``protocols`` (:func:`kpi_sections`); docs/results-schema.md."""
     settings = manifest.settings
-    table = paired_table(rows)
+    pairs = pair_records(rows)
+    table = pd.DataFrame.from_records(pairs, columns=PAIR_COLUMNS)
     agreement, categorical = [], []
     groups = []
     # Never pooled across protocols: a KPI of one name (COM path in single-leg stance and in mCTSIB) measures
@@ -202,6 +267,16 @@ def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
             except Exception as exc:  # noqa: BLE001 - one KPI's statistics must not sink the others
                 (categorical if kind == "categorical" else agreement).append(
                     dict(base, n=int(len(sub)), note=f"failed: {type(exc).__name__}: {exc}"))
+    # Every row carries its reading, worded by the one vocabulary (harness.agreement.interpret): the report may
+    # not import harness, so it prints these fields instead of holding thresholds of its own.
+    from harness.agreement import icc_reading_fields, kappa_reading_fields
+    for row in agreement:
+        row.update(icc_reading_fields(row.get("icc_ci_low"), row.get("icc_ci_high")))
+    for row in categorical:
+        row.update(kappa_reading_fields(row.get("kappa")))
     baseline = manifest.baseline.name if manifest.baseline else None
     comparisons = _comparisons(table, baseline, settings) if baseline else []
-    return {"agreement": agreement, "categorical": categorical, "comparisons": comparisons}
+    return {"agreement": agreement, "categorical": categorical, "comparisons": comparisons,
+            # what the report reads instead of re-deriving it: the pairs behind the statistics, KPI metadata
+            "pairs": pairs,
+            **kpi_sections(rows, getattr(manifest, "protocol_defs", None))}

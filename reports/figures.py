@@ -130,17 +130,22 @@ def bland_altman_figure(kpi: str, unit: str, panels: list[dict]) -> FigureImage:
 
 
 def icc_forest_figure(rows: list[dict]) -> FigureImage:
-    """Forest plot of ICC point estimates with 95% CIs, one line per KPI × candidate, over Koo & Li bands."""
+    """Forest plot of ICC point estimates with 95% CIs, one line per KPI × candidate, over the bands of the
+    interpretation scale the rows carry (``icc_reading_scale``, Koo & Li 2016 from harness.agreement.interpret;
+    no bands when the rows carry none: the report holds no thresholds of its own)."""
     n = len(rows)
     fig, axes = _new(7.5, 0.9 + 0.32 * n)
     ax = axes[0, 0]
-    bands = ((0, 0.5, "poor"), (0.5, 0.75, "moderate"), (0.75, 0.9, "good"), (0.9, 1.0, "excellent"))
-    greys = ("#f2f2f2", "#e6e6e6", "#d9d9d9", "#cccccc")
+    scale = next((r["icc_reading_scale"] for r in rows if isinstance(r.get("icc_reading_scale"), dict)), {})
+    greys = ("#f2f2f2", "#e6e6e6", "#d9d9d9", "#cccccc", "#bfbfbf", "#b3b3b3")
     lo_x = min([0.0] + [r["icc_ci_low"] for r in rows if r.get("icc_ci_low") is not None])
-    for (a, b, name), g in zip(bands, greys):
-        ax.axvspan(max(a, lo_x) if a == 0 else a, b, color=g, zorder=0)
-        ax.text((a + b) / 2 if a > 0 else (max(lo_x, 0) + b) / 2, n - 0.4, name, ha="center", va="bottom",
-                fontsize=7.5, color="#444444")
+    for band, g in zip(scale.get("bands") or [], greys):
+        # open-ended bands are drawn from 0 (as before: negative bounds stay unshaded) and to 1 (the ICC's maximum)
+        a = 0.0 if band.get("low") is None else band["low"]
+        b = 1.0 if band.get("high") is None else band["high"]
+        ax.axvspan(a, b, color=g, zorder=0)
+        ax.text((a + b) / 2, n - 0.4, band.get("reading", ""), ha="center", va="bottom", fontsize=7.5,
+                color="#444444")
     cands = list(dict.fromkeys(r["candidate"] for r in rows))
     labels = []
     for j, r in enumerate(rows):
@@ -154,15 +159,18 @@ def icc_forest_figure(rows: list[dict]) -> FigureImage:
     ax.set_yticks(range(n - 1, -1, -1), labels, fontsize=8)
     ax.set_ylim(-0.7, n + 0.2)
     ax.set_xlim(min(lo_x, 0) - 0.02, 1.02)
-    ax.set_xlabel("ICC (point and 95% CI); bands: Koo & Li (2016) interpretation", fontsize=8.5)
+    ax.set_xlabel("ICC (point and 95% CI)" + (f"; bands: {scale['name']} interpretation" if scale.get("name")
+                                              else ""), fontsize=8.5)
     ax.tick_params(axis="x", labelsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     alt = "ICC forest plot: " + "; ".join(
         f"{r['kpi']} {r['candidate']} {r.get('icc_type', 'ICC')} {_fmt(r.get('icc'))} "
         f"(95% CI {_fmt(r.get('icc_ci_low'))} to {_fmt(r.get('icc_ci_high'))})" for r in rows) + "."
-    return _encode(fig, alt, "ICC with 95% confidence intervals across candidates; grey bands mark Koo & Li's "
-                             "poor/moderate/good/excellent ranges.")
+    bands = "/".join(b.get("reading", "") for b in scale.get("bands") or [])
+    caption = "ICC with 95% confidence intervals across candidates" + (
+        f"; grey bands mark the {bands} ranges of {scale.get('name', 'the scale')}." if bands else ".")
+    return _encode(fig, alt, caption)
 
 
 def stabilogram_figure(title: str, unit: str, reference: dict, estimate: dict, candidate: str) -> FigureImage:

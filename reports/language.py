@@ -1,13 +1,14 @@
-"""Plain-language sentences for clinical readers: bias and limits of agreement in the KPI's units, Koo & Li words
-applied to the ICC's confidence interval, kappa words (Landis & Koch 1977)."""
+"""Plain-language sentences for clinical readers: bias and limits of agreement in the KPI's units, and the
+readings of ICC and kappa that the results rows carry.
+
+The readings ("good to excellent", "substantial") and their scales are NOT computed here: ``reports`` may not
+import ``harness``, so the rows of ``results.json`` carry them (``icc_reading``, ``icc_reading_source``,
+``icc_reading_scale``; ``kappa_reading``, ...), worded by the one vocabulary of
+``harness.agreement.interpret`` (Koo & Li 2016 on the ICC's CI, Landis & Koch 1977 for kappa). This module
+only puts them into sentences, so the CLI, the results and the report cannot disagree."""
 from __future__ import annotations
 
 import math
-
-KOO_LI_2016 = ("Koo TK, Li MY. A guideline of selecting and reporting intraclass correlation coefficients for "
-               "reliability research. J Chiropr Med. 2016;15(2):155-163.")
-LANDIS_KOCH_1977 = ("Landis JR, Koch GG. The measurement of observer agreement for categorical data. Biometrics. "
-                    "1977;33(1):159-174.")
 
 
 def number(x, digits: int = 3) -> str:
@@ -34,29 +35,46 @@ def with_unit(x, unit: str) -> str:
     return f"{s}{unit}" if unit in ("%", "°") else f"{s} {unit}"
 
 
-def koo_li_word(icc: float | None) -> str | None:
-    """Koo & Li (2016): below 0.5 poor, 0.5 to below 0.75 moderate, 0.75 to 0.9 good, above 0.9 excellent."""
-    if icc is None or not math.isfinite(icc):
-        return None
-    return "poor" if icc < 0.5 else "moderate" if icc < 0.75 else "good" if icc <= 0.9 else "excellent"
+def _scale(row: dict, stat: str) -> dict:
+    """The row's ``<stat>_reading_scale`` (name, applied_to, rule, bands), or {} when the results lack it."""
+    scale = row.get(f"{stat}_reading_scale")
+    return scale if isinstance(scale, dict) else {}
 
 
-def koo_li_on_ci(low: float | None, high: float | None) -> str | None:
-    """Koo & Li's words applied to both ends of the 95% CI, as they recommend ("good to excellent")."""
-    a, b = koo_li_word(low), koo_li_word(high)
-    if a is None or b is None:
-        return None
-    return a if a == b else f"{a} to {b}"
+def icc_reading_clause(row: dict) -> str:
+    """``": by the guideline of Koo & Li (2016), applied to ..., the reliability is good to excellent"``, or ""
+    when the row carries no reading (results written before the readings existed)."""
+    reading = row.get("icc_reading")
+    if not reading:
+        return ""
+    scale = _scale(row, "icc")
+    name = scale.get("name") or row.get("icc_reading_source") or "the results' guideline"
+    applied = f", applied to {scale['applied_to']}" if scale.get("applied_to") else ""
+    return f": by the guideline of {name}{applied}, the reliability is {reading}"
 
 
-def landis_koch_word(kappa: float | None) -> str | None:
-    """Landis & Koch (1977) descriptors of kappa."""
-    if kappa is None or not math.isfinite(kappa):
-        return None
-    for limit, word in ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial")):
-        if kappa <= limit:
-            return word
-    return "almost perfect"
+def kappa_reading_clause(row: dict) -> str:
+    """``": by the scale of Landis & Koch (1977), the strength of agreement is substantial"``, or ""."""
+    reading = row.get("kappa_reading")
+    if not reading:
+        return ""
+    name = _scale(row, "kappa").get("name") or row.get("kappa_reading_source") or "the results' scale"
+    return f": by the scale of {name}, the strength of agreement is {reading}"
+
+
+def reading_methods(rows: list[dict], stat: str, title: str) -> list[tuple[str, str, str]]:
+    """Methods entries ``(title, text, reference)`` for the scales the rows were read with (usually one)."""
+    out = []
+    for row in rows:
+        scale = _scale(row, stat)
+        if not scale.get("rule"):
+            continue
+        applied = f", applied to {scale['applied_to']}" if scale.get("applied_to") else ""
+        entry = (title, f"{scale.get('name', '')}{applied}: {scale['rule']}.",
+                 row.get(f"{stat}_reading_source") or "")
+        if entry not in out:
+            out.append(entry)
+    return out
 
 
 def agreement_sentences(row: dict, kind: str = "continuous") -> list[str]:
@@ -91,15 +109,10 @@ def agreement_sentences(row: dict, kind: str = "continuous") -> list[str]:
         out.append(s)
     icc, icl, ich = row.get("icc"), row.get("icc_ci_low"), row.get("icc_ci_high")
     if icc is not None:
-        words = koo_li_on_ci(icl, ich)
         s = f"{row.get('icc_type') or 'ICC'} = {number(icc, 2)}"
         if icl is not None and ich is not None:
             s += f" (95% CI {number(icl, 2)} to {number(ich, 2)})"
-        if words:
-            s += (f": by Koo & Li's guideline, applied to the confidence interval, the reliability is {words}.")
-        else:
-            s += "."
-        out.append(s)
+        out.append(s + icc_reading_clause(row) + ".")
     if row.get("mae") is not None:
         out.append(f"The typical size of the error (mean absolute difference) is {with_unit(row['mae'], unit)}.")
     if kind == "censored" or row.get("n_censored"):
@@ -112,13 +125,11 @@ def agreement_sentences(row: dict, kind: str = "continuous") -> list[str]:
 
 
 def kappa_sentence(row: dict) -> str:
+    """Kappa, its CI, the row's ``kappa_reading`` and n, in one sentence."""
     k, lo, hi = row.get("kappa"), row.get("kappa_ci_low"), row.get("kappa_ci_high")
-    word = landis_koch_word(k)
     s = f"Cohen's kappa = {number(k, 2)}"
     if lo is not None and hi is not None:
         s += f" (95% CI {number(lo, 2)} to {number(hi, 2)})"
-    if word:
-        s += f": {word} agreement beyond chance (Landis & Koch 1977)"
-    s += f", over {row.get('n', 'n/a')} trial(s)."
+    s += kappa_reading_clause(row) + f", over {row.get('n', 'n/a')} trial(s)."
     # why kappa or its interval is missing (refused, a rater with one label, truncated CI)
     return s + (f" Note: {row['note']}." if row.get("note") else "")

@@ -2,8 +2,10 @@
 
 The report is ONE HTML file: CSS inline, figures embedded as base64 PNG data URIs, no script, no font or
 image fetched from anywhere, so it opens offline and can be e-mailed or archived. It is a list of small typed
-sections (:mod:`reports.sections`) rendered through one cached Jinja2 environment. This package imports
-nothing from ``harness``: it renders the results dictionary it is given.
+sections (:mod:`reports.sections`) rendered through one cached Jinja2 environment. It renders from the typed
+results model alone (:class:`harness.results.StudyResults`): KPI names, units, descriptions and the protocols'
+definitions travel in the results (``kpis``, ``protocols``), and so do the paired values (``pairs``). Of the
+project it imports only that model and :mod:`ground_truth.kernel` (tests/test_report.py checks it).
 """
 from __future__ import annotations
 
@@ -14,11 +16,11 @@ from typing import Callable
 
 import jinja2
 
-from ground_truth.kernel import InputError, ManifestError, validate_type
+from ground_truth.kernel import validate_type
+from harness.results import StudyResults
 
 from . import figures as F
-from .language import (KOO_LI_2016, LANDIS_KOCH_1977, agreement_sentences, kappa_sentence, koo_li_on_ci, number,
-                       with_unit)
+from .language import agreement_sentences, kappa_sentence, number, reading_methods, with_unit
 from .sections import (CandidateVerdict, Figure, FigureRow, KPISummary, MethodsSection, NotMeasured, Paragraph,
                        Preformatted, Section, SummarySection, Table, VerdictSection)
 
@@ -36,60 +38,64 @@ def environment() -> jinja2.Environment:
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
-def _kpi_info(name: str) -> tuple[str, str, str, str]:
-    """(unit, description, kind, citation) of a KPI from the registry, or placeholders for other names."""
-    try:
-        from protocols import get_kpi
-        k = get_kpi(name)
-        return k.unit, k.description, k.kind, k.citation
-    except (InputError, ImportError):
+def _as_model(results: StudyResults | dict) -> StudyResults:
+    """The typed results; a parsed ``results.json`` dict is read through :meth:`StudyResults.from_dict`."""
+    validate_type(results, (StudyResults, dict), "results")
+    return results if isinstance(results, StudyResults) else StudyResults.from_dict(results)
+
+
+def _record(row) -> dict:
+    """A typed row as the plain record the sentence and figure helpers take; null fields are left out, as in a
+    row whose producer did not write them (so their defaults, e.g. "n/a", apply)."""
+    return {k: v for k, v in row.to_dict().items() if v is not None}
+
+
+def _kpi_info(results: StudyResults, name: str) -> tuple[str, str, str, str]:
+    """(unit, description, kind, citation) of a KPI from the results' ``kpis`` section, or placeholders."""
+    info = results.kpi(name)
+    if info is None:
+        return "", "(no description of this KPI in these results)", "continuous", ""
+    if not info.registered:
         return "", "(not a KPI of the stancebench registry: no plain-language description available)", \
             "continuous", ""
+    return info.unit, info.description, info.kind, info.citation
 
 
-def _candidate_names(results: dict) -> list[str]:
-    names = [c.get("name") for c in results.get("candidates") or [] if isinstance(c, dict) and c.get("name")]
-    for sec in ("agreement", "categorical", "trials"):
-        for r in results.get(sec) or []:
-            if isinstance(r, dict) and r.get("candidate") and r["candidate"] not in names:
-                names.append(r["candidate"])
+def _candidate_names(results: StudyResults) -> list[str]:
+    names = [c.name for c in results.candidates if c.name]
+    for rows in (results.agreement, results.categorical, results.trials):
+        for r in rows:
+            if r.candidate and r.candidate not in names:
+                names.append(r.candidate)
     return names
 
 
-def _pairs(results: dict, kpi: str, candidate: str, condition: str = "all",
-           include_censored: bool = False, protocol: str | None = None) -> tuple[list[float], list[float]]:
+def _plotted_pairs(results: StudyResults, kpi: str, candidate: str,
+                   protocol: str | None = None) -> tuple[list[float], list[float]]:
+    """Reference and candidate values of the results' pairs for a Bland-Altman panel: the pairs the harness
+    defined (``results.pairs``), without the censored ones (not exact values) and non-numeric ones (labels)."""
     ref, est = [], []
-    for t in results.get("trials") or []:
-        if t.get("candidate") != candidate or t.get("status", "ok") != "ok":
-            continue
-        if condition != "all" and t.get("condition") != condition:
-            continue
-        if protocol is not None and t.get("protocol") != protocol:
-            continue
-        for k in t.get("kpis") or []:
-            if k.get("kpi") != kpi or (k.get("censored") and not include_censored):
-                continue
-            r, c = k.get("reference"), k.get("candidate")
-            if isinstance(r, (int, float)) and isinstance(c, (int, float)):
-                ref.append(float(r))
-                est.append(float(c))
+    for p in results.pairs_of(kpi, candidate, protocol=protocol):
+        if not p.censored and isinstance(p.reference, (int, float)) and isinstance(p.candidate_value, (int, float)):
+            ref.append(float(p.reference))
+            est.append(float(p.candidate_value))
     return ref, est
 
 
 def _pooled(rows: list) -> list[dict]:
-    """Rows pooled over conditions: ``condition == "all"`` (or rows without a condition).
+    """Rows pooled over conditions (``condition == "all"``), as plain records.
 
     Conditions are pooled within a protocol only; when the rows span several protocols, each row's
     ``candidate`` label names its protocol too (``candidate_name`` keeps the bare name for lookups)."""
-    out = [r for r in rows if isinstance(r, dict) and r.get("condition", "all") == "all"]
+    out = [_record(r) for r in rows if r.condition == "all"]
     if len({r.get("protocol") for r in out}) > 1:
         out = [dict(r, candidate_name=r.get("candidate"), candidate=f"{r.get('candidate', '?')} ({r.get('protocol')})")
                for r in out]
     return out
 
 
-def _agreement_all(results: dict) -> list[dict]:
-    return _pooled(results.get("agreement") or [])
+def _agreement_all(results: StudyResults) -> list[dict]:
+    return _pooled(results.agreement)
 
 
 def _notes(rows: list[dict]) -> str:
@@ -116,37 +122,33 @@ def _device_label(rec: dict, cand_by_sha: dict[str, str]) -> tuple[str, str]:
     return cand, ", ".join(map(str, bits)) or "unnamed device"
 
 
-def _status_text(results: dict, status_key: str) -> str:
-    status = results.get(status_key)
+def _status_text(results: StudyResults, status_key: str) -> str:
+    status = getattr(results, status_key)
     return f" ({status})" if isinstance(status, str) and status not in ("ok", "") else ""
 
 
-def _study_protocols(results: dict) -> dict:
-    """Protocol name -> Protocol (None when unknown) for the protocols the trials use: built in, or the study's
-    own definitions carried in ``study.own_protocols``."""
-    from protocols import get_protocol, protocol_from_dict
-    own = (results.get("study") or {}).get("own_protocols") or {}
+def _study_protocols(results: StudyResults) -> dict:
+    """Protocol name -> ProtocolInfo (None when unknown or not described in the results) for the protocols the
+    trials use, from the results' ``protocols`` section (built in, or the study's own definitions)."""
     out = {}
-    for name in sorted({t.get("protocol") for t in results.get("trials") or [] if t.get("protocol")}):
-        try:
-            out[name] = protocol_from_dict(own[name]) if name in own else get_protocol(name)
-        except (InputError, ManifestError):
-            out[name] = None
+    for name in sorted({t.protocol for t in results.trials if t.protocol}):
+        info = results.protocol(name)
+        out[name] = info if info is not None and info.known else None
     return out
 
 
-def _kpi_missing_reason(results: dict, kpi: str) -> str:
+def _kpi_missing_reason(results: StudyResults, kpi: str) -> str:
     """Why a KPI has no agreement: from the agreement notes, else from its per-trial rows (a side with no value
     and the status it gave, e.g. candidate-only trials have no reference)."""
     notes = _notes([r for r in _agreement_all(results) if r.get("kpi") == kpi])
-    rows = [k for t in results.get("trials") or [] for k in t.get("kpis") or [] if k.get("kpi") == kpi]
+    rows = [k for t in results.trials for k in t.kpis if k.kpi == kpi]
     if not rows:
         return notes or "not computed for any trial in this study"
     found = {}
     for side in ("reference", "candidate"):
-        missing = [k for k in rows if k.get(side) is None]
+        missing = [k for k in rows if getattr(k, side) is None]
         if missing:
-            why = [k.get(f"{side}_status") or k.get(f"{side}_method") for k in missing]
+            why = [getattr(k, f"{side}_status") or getattr(k, f"{side}_method") for k in missing]
             why = [w for w in why if w]
             found[side] = (len(missing), max(set(why), key=why.count) if why else "no value")
     if len(found) == 2 and found["reference"] == found["candidate"]:
@@ -158,27 +160,27 @@ def _kpi_missing_reason(results: dict, kpi: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------- sections
-def verdict_section(results: dict) -> VerdictSection:
-    gates = [g for g in results.get("gates") or [] if isinstance(g, dict)]
+def verdict_section(results: StudyResults) -> VerdictSection:
+    gates = [g for g in results.gates if isinstance(g, dict)]
     sec = VerdictSection("verdict", "Verdict per candidate")
     names = _candidate_names(results)
     for g in gates:
         if g.get("candidate") and g["candidate"] not in names:
             names.append(g["candidate"])
-    trials = results.get("trials") or []
+    trials = results.trials
     for name in names:
         mine = [g for g in gates if g.get("candidate") == name]
         counts = {s: sum(g.get("status") == s for g in mine) for s in ("pass", "fail", "error", "not-evaluable")}
         blocks = [g for g in mine if g.get("blocks", g.get("severity") == "blocking" and g.get("status") != "pass")]
         outcome = "not gated" if not mine else "blocked" if blocks else "pass"
-        ok = sum(t.get("candidate") == name and t.get("status", "ok") == "ok" for t in trials)
-        bad = sum(t.get("candidate") == name and t.get("status", "ok") != "ok" for t in trials)
+        ok = sum(t.candidate == name and t.status == "ok" for t in trials)
+        bad = sum(t.candidate == name and t.status != "ok" for t in trials)
         sec.cards.append(CandidateVerdict(name, outcome, counts, mine, ok, bad))
     if not gates:
-        reason = results.get("gates_status") or "no gate policy was applied to these results"
+        reason = results.gates_status or "no gate policy was applied to these results"
         sec.blocks.append(NotMeasured(f"gates not evaluated: {reason}"))
-    elif isinstance(results.get("gates_status"), str) and results["gates_status"] not in ("", "ok"):
-        sec.blocks.append(Paragraph(f"Gate policy: {results['gates_status']}", css="note"))
+    elif isinstance(results.gates_status, str) and results.gates_status not in ("", "ok"):
+        sec.blocks.append(Paragraph(f"Gate policy: {results.gates_status}", css="note"))
     sec.blocks.append(Paragraph("A candidate is BLOCKED when a blocking gate fails, errors, or cannot be evaluated "
                                 "(a missing measurement is not evidence of safety); advisory gates are shown but "
                                 "never block.", css="note"))
@@ -187,18 +189,17 @@ def verdict_section(results: dict) -> VerdictSection:
     return sec
 
 
-def summary_section(results: dict) -> SummarySection:
+def summary_section(results: StudyResults) -> SummarySection:
     sec = SummarySection("summary", "What the numbers mean (plain-language summary per KPI)")
     rows = _agreement_all(results)
     by_kpi: dict[str, list[dict]] = {}
     for r in rows:
         by_kpi.setdefault(r.get("kpi", "?"), []).append(r)
     protocols = _study_protocols(results)
-    by_design = {m.kpi: m.not_measured_reason for p in protocols.values() if p for m in p.kpis
-                 if m.candidate is None}
+    by_design = {k.name: k.not_measured_reason for k in results.kpis if k.not_measured_reason}
     measured = set()
     for kpi, rs in by_kpi.items():
-        unit, desc, kind, _ = _kpi_info(kpi)
+        unit, desc, kind, _ = _kpi_info(results, kpi)
         unit = rs[0].get("unit") or unit
         if all(_no_stats(r) for r in rs):
             sec.not_measured.append((kpi, by_design.get(kpi) or _kpi_missing_reason(results, kpi)))
@@ -207,10 +208,10 @@ def summary_section(results: dict) -> SummarySection:
         sec.items.append(KPISummary(kpi, unit, desc, kind,
                                     [(r.get("candidate", "?"), agreement_sentences(r, kind)) for r in rs]))
     cat_by_kpi: dict[str, list[dict]] = {}
-    for c in _pooled(results.get("categorical") or []):
+    for c in _pooled(results.categorical):
         cat_by_kpi.setdefault(c.get("kpi", "?"), []).append(c)
     for kpi, cs in cat_by_kpi.items():
-        _, desc, _, _ = _kpi_info(kpi)
+        _, desc, _, _ = _kpi_info(results, kpi)
         measured.add(kpi)
         sec.items.append(KPISummary(kpi, "", desc, "categorical",
                                     [(c.get("candidate", "?"), [kappa_sentence(c)]) for c in cs]))
@@ -218,7 +219,9 @@ def summary_section(results: dict) -> SummarySection:
     # KPIs the protocols of this study report but that have no agreement: say so, with the reason
     for pname, proto in protocols.items():
         if proto is None:
-            sec.not_measured.append((pname, "unknown protocol: its KPIs cannot be listed"))
+            why = ("unknown protocol" if results.protocol(pname) is not None
+                   else "no definition of this protocol in these results")
+            sec.not_measured.append((pname, f"{why}: its KPIs cannot be listed"))
             continue
         for m in proto.kpis:
             if m.kpi in measured or any(m.kpi == x for x, _ in sec.not_measured):
@@ -233,7 +236,7 @@ def summary_section(results: dict) -> SummarySection:
     return sec
 
 
-def bland_altman_section(results: dict) -> Section:
+def bland_altman_section(results: StudyResults) -> Section:
     sec = Section("bland-altman", "Bland-Altman plots")
     sec.blocks.append(Paragraph("Each point is one trial: its horizontal position is the mean of the reference and "
                                 "candidate values, its height the difference candidate − reference. The solid "
@@ -244,11 +247,12 @@ def bland_altman_section(results: dict) -> Section:
     for r in rows:
         by_kpi.setdefault(r.get("kpi", "?"), []).append(r)
     missing = []
-    by_design = {m.kpi for p in _study_protocols(results).values() if p for m in p.kpis if m.candidate is None}
+    by_design = {k.name for k in results.kpis if k.not_measured_reason}
     for kpi, rs in by_kpi.items():
         panels = []
         for r in rs:
-            ref, est = _pairs(results, kpi, r.get("candidate_name", r.get("candidate")), protocol=r.get("protocol"))
+            ref, est = _plotted_pairs(results, kpi, r.get("candidate_name", r.get("candidate")),
+                                      protocol=r.get("protocol"))
             panels.append({**r, "reference": ref, "estimate": est})
         notes = _notes(rs)
         if not any(p["reference"] for p in panels) and all(p.get("bias") is None for p in panels):
@@ -263,10 +267,13 @@ def bland_altman_section(results: dict) -> Section:
         sec.blocks.append(NotMeasured("; ".join(missing), what="no plot"))
     if not by_kpi:
         sec.blocks.append(NotMeasured("no agreement statistics in these results"))
+    elif not results.pairs and results.schema_version == 1:
+        # schema 1 results carry no pairs: the plots show the statistics without their points
+        sec.blocks.append(NotMeasured("results of schema_version 1 carry no paired values", what="points"))
     return sec
 
 
-def icc_section(results: dict) -> Section:
+def icc_section(results: StudyResults) -> Section:
     sec = Section("icc", "ICC across candidates (forest plot)")
     rows = [r for r in _agreement_all(results) if r.get("icc") is not None]
     if not rows:
@@ -274,11 +281,14 @@ def icc_section(results: dict) -> Section:
         return sec
     rows.sort(key=lambda r: (r.get("kpi", ""), r.get("candidate", "")))
     sec.blocks.append(Figure(F.icc_forest_figure(rows)))
+    # the reading is the row's (harness.agreement.interpret via results.json): no thresholds in the report
+    scales = [n for n in dict.fromkeys((r.get("icc_reading_scale") or {}).get("name") for r in rows) if n]
     sec.blocks.append(Table(
-        ["KPI", "candidate", "type", "ICC", "95% CI", "Koo & Li (on the CI)", "CCC", "n"],
+        ["KPI", "candidate", "type", "ICC", "95% CI", f"reading ({', '.join(scales) or 'none given'}, on the CI)",
+         "CCC", "n"],
         [[r.get("kpi"), r.get("candidate"), r.get("icc_type", "ICC"), number(r.get("icc"), 2),
           f"{number(r.get('icc_ci_low'), 2)} to {number(r.get('icc_ci_high'), 2)}",
-          koo_li_on_ci(r.get("icc_ci_low"), r.get("icc_ci_high")) or "n/a", number(r.get("ccc"), 2),
+          r.get("icc_reading") or "n/a", number(r.get("ccc"), 2),
           r.get("n", "n/a")] for r in rows], caption="Intraclass correlation, absolute agreement"))
     return sec
 
@@ -294,7 +304,7 @@ def _trial_figures(figures_data: dict | None) -> list[tuple[str, str, dict]]:
     return out
 
 
-def stabilogram_section(results: dict, figures_data: dict | None) -> Section:
+def stabilogram_section(results: StudyResults, figures_data: dict | None) -> Section:
     sec = Section("stabilograms", "Stabilograms: reference vs candidate")
     n = 0
     for trial, cand, item in _trial_figures(figures_data):
@@ -311,7 +321,7 @@ def stabilogram_section(results: dict, figures_data: dict | None) -> Section:
     return sec
 
 
-def time_series_section(results: dict, figures_data: dict | None) -> Section:
+def time_series_section(results: StudyResults, figures_data: dict | None) -> Section:
     sec = Section("alignment", "Time series and clock alignment")
     n = 0
     for trial, cand, item in _trial_figures(figures_data):
@@ -328,14 +338,14 @@ def time_series_section(results: dict, figures_data: dict | None) -> Section:
         sec.blocks.append(NotMeasured("no aligned time series were passed to the report (figures_data has no "
                                       "time_series arrays)"))
     rows, classes = [], []
-    for t in results.get("trials") or []:
-        a = t.get("alignment")
+    for t in results.trials:
+        a = t.alignment
         if not isinstance(a, dict):
             continue
         err = a.get("offset_error_s")
         if err is None and a.get("offset_s") is not None and a.get("true_offset_s") is not None:
             err = a["offset_s"] - a["true_offset_s"]
-        rows.append([t.get("trial_id"), t.get("candidate"), a.get("method", ""), number(a.get("offset_s")),
+        rows.append([t.trial_id, t.candidate, a.get("method", ""), number(a.get("offset_s")),
                      number(a.get("drift_ppm")), number(a.get("peak_corr"), 2), number(a.get("lag_uncertainty_s")),
                      number(a.get("residual_s")), number(a.get("true_offset_s")), number(err)])
         classes.append("")
@@ -349,24 +359,22 @@ def time_series_section(results: dict, figures_data: dict | None) -> Section:
     return sec
 
 
-def ttf_section(results: dict) -> Section:
+def ttf_section(results: StudyResults) -> Section:
     sec = Section("time-to-failure", "Time-to-failure")
     rows, classes = [], []
-    for t in results.get("trials") or []:
-        for k in t.get("kpis") or []:
-            if k.get("kpi") != "time_to_failure":
+    for t in results.trials:
+        for k in t.kpis:
+            if k.kpi != "time_to_failure":
                 continue
-            unit = k.get("unit") or "s"
-            cens = bool(k.get("censored"))
-            ref, cand = k.get("reference"), k.get("candidate")
+            unit = k.unit or "s"
+            ref, cand = k.reference, k.candidate
 
             def show(v, side_censored):
                 return (f"≥ {with_unit(v, unit)} (censored)" if side_censored and v is not None
                         else with_unit(v, unit))
-            rc = k.get("censored_reference", k.get("reference_censored", cens))
-            cc = k.get("censored_candidate", k.get("candidate_censored", cens))
+            rc, cc = k.reference_censored, k.candidate_censored
             diff = (cand - ref) if isinstance(ref, (int, float)) and isinstance(cand, (int, float)) else None
-            rows.append([t.get("trial_id"), t.get("candidate"), t.get("condition", ""), show(ref, rc),
+            rows.append([t.trial_id, t.candidate, t.condition or "", show(ref, rc),
                          show(cand, cc), "— (censored)" if (rc or cc) else with_unit(diff, unit)])
             classes.append("censored" if (rc or cc) else "")
     if rows:
@@ -380,9 +388,9 @@ def ttf_section(results: dict) -> Section:
     return sec
 
 
-def strategy_section(results: dict) -> Section:
+def strategy_section(results: StudyResults) -> Section:
     sec = Section("strategy", "Categorical KPIs (balance strategy): confusion matrix and kappa")
-    cats = [c for c in results.get("categorical") or [] if isinstance(c, dict)]
+    cats = results.categorical
     pooled = _pooled(cats)
     for kpi in dict.fromkeys(c.get("kpi", "?") for c in pooled):
         mine = [c for c in pooled if c.get("kpi") == kpi]
@@ -392,7 +400,7 @@ def strategy_section(results: dict) -> Section:
                 for c in mine if c.get("confusion") and c.get("labels")]
         if figs:
             sec.blocks.append(FigureRow(figs))
-    per_condition = [c for c in cats if c.get("condition", "all") != "all"]
+    per_condition = [_record(c) for c in cats if c.condition != "all"]
     if per_condition:
         sec.blocks.append(Table(
             ["KPI", "condition", "candidate", "kappa", "95% CI", "n"],
@@ -404,11 +412,10 @@ def strategy_section(results: dict) -> Section:
     return sec
 
 
-def device_section(results: dict) -> Section:
+def device_section(results: StudyResults) -> Section:
     sec = Section("device", "On-device cost: latency, memory, energy")
-    recs = [r for r in results.get("device") or [] if isinstance(r, dict)]
-    cand_by_sha = {c.get("model_sha256"): c.get("name") for c in results.get("candidates") or []
-                   if c.get("model_sha256")}
+    recs = [r for r in results.device if isinstance(r, dict)]
+    cand_by_sha = {c.model_sha256: c.name for c in results.candidates if c.model_sha256}
     if not recs:
         sec.blocks.append(NotMeasured("no device results" + _status_text(results, "device_status")))
         return sec
@@ -434,16 +441,16 @@ def device_section(results: dict) -> Section:
     return sec
 
 
-def size_accuracy_section(results: dict) -> Section:
+def size_accuracy_section(results: StudyResults) -> Section:
     sec = Section("size-accuracy", "Model size against accuracy")
-    sizes = {c.get("name"): c for c in results.get("candidates") or [] if c.get("model_bytes")}
+    sizes = {c.name: c for c in results.candidates if c.model_bytes}
     by_kpi: dict[str, list[dict]] = {}
     for r in _agreement_all(results):
         c = sizes.get(r.get("candidate"))
         if c is None or r.get("mae") is None:
             continue
-        by_kpi.setdefault(r["kpi"], []).append({"candidate": r["candidate"], "model_mb": c["model_bytes"] / 1e6,
-                                                "precision": c.get("precision"), "mae": r["mae"],
+        by_kpi.setdefault(r["kpi"], []).append({"candidate": r["candidate"], "model_mb": c.model_bytes / 1e6,
+                                                "precision": c.precision, "mae": r["mae"],
                                                 "mae_ci_low": r.get("mae_ci_low"), "mae_ci_high": r.get("mae_ci_high"),
                                                 "unit": r.get("unit") or ""})
     if by_kpi:
@@ -455,9 +462,9 @@ def size_accuracy_section(results: dict) -> Section:
     return sec
 
 
-def agreement_table_section(results: dict) -> Section:
+def agreement_table_section(results: StudyResults) -> Section:
     sec = Section("agreement-table", "Agreement statistics (all conditions)")
-    allrows = [r for r in results.get("agreement") or [] if isinstance(r, dict)]
+    allrows = [_record(r) for r in results.agreement]
     if not allrows:
         sec.blocks.append(NotMeasured("no agreement statistics in these results"))
         return sec
@@ -478,10 +485,10 @@ def agreement_table_section(results: dict) -> Section:
     return sec
 
 
-def candidate_only_section(results: dict) -> Section:
+def candidate_only_section(results: StudyResults) -> Section:
     """KPI values of trials without a gold standard: shown, clearly labelled, never mixed into agreement."""
     sec = Section("candidate-only", "Candidate-only trials (no gold standard)")
-    trials = [t for t in results.get("trials") or [] if isinstance(t, dict) and t.get("kind") == "candidate-only"]
+    trials = [t for t in results.trials if t.kind == "candidate-only"]
     if not trials:
         sec.blocks.append(NotMeasured("no candidate-only trials in this study"))
         return sec
@@ -490,13 +497,12 @@ def candidate_only_section(results: dict) -> Section:
                                 "They are not part of any agreement statistic or gate."))
     rows = []
     for t in trials:
-        for k in t.get("kpis") or []:
-            if k.get("candidate") is None and not k.get("candidate_status"):
+        for k in t.kpis:
+            if k.candidate is None and not k.candidate_status:
                 continue
-            value = (with_unit(k["candidate"], k.get("unit") or "") if k.get("candidate") is not None
-                     else f"not measured: {k.get('candidate_status')}")
-            rows.append([t.get("trial_id"), t.get("candidate"), t.get("condition", ""), k.get("kpi"), value,
-                         k.get("candidate_method") or ""])
+            value = (with_unit(k.candidate, k.unit or "") if k.candidate is not None
+                     else f"not measured: {k.candidate_status}")
+            rows.append([t.trial_id, t.candidate, t.condition or "", k.kpi, value, k.candidate_method or ""])
     if rows:
         sec.blocks.append(Table(["trial", "candidate", "condition", "KPI", "candidate value", "method"], rows,
                                 caption="Candidate-only values (no gold standard)"))
@@ -505,23 +511,35 @@ def candidate_only_section(results: dict) -> Section:
     return sec
 
 
-def trials_section(results: dict) -> Section:
+def trials_section(results: StudyResults) -> Section:
     sec = Section("trials", "Trials")
-    trials = [t for t in results.get("trials") or [] if isinstance(t, dict)]
+    trials = results.trials
     if not trials:
         sec.blocks.append(NotMeasured("no trials in these results"))
         return sec
     names = _candidate_names(results)
-    counts = [[n, sum(t.get("candidate") == n and t.get("status", "ok") == "ok" for t in trials),
-               sum(t.get("candidate") == n and t.get("status") == "failed" for t in trials),
-               sum(t.get("candidate") == n and t.get("status") == "refused" for t in trials)] for n in names]
+    counts = [[n, sum(t.candidate == n and t.status == "ok" for t in trials),
+               sum(t.candidate == n and t.status == "failed" for t in trials),
+               sum(t.candidate == n and t.status == "refused" for t in trials)] for n in names]
     sec.blocks.append(Table(["candidate", "ok", "failed", "refused"], counts, caption="Trials per candidate"))
-    bad = [t for t in trials if t.get("status", "ok") != "ok"]
+    bad = [t for t in trials if t.status != "ok"]
     if bad:
         sec.blocks.append(Table(["trial", "candidate", "status", "reason"],
-                                [[t.get("trial_id"), t.get("candidate"), t.get("status"), t.get("reason") or ""]
+                                [[t.trial_id, t.candidate, t.status, t.reason or ""]
                                  for t in bad], caption="Trials that did not produce KPIs, and why",
                                 row_classes=["failed"] * len(bad)))
+    # An unexpected exception (a bug, not bad input) keeps its type and traceback: shown for whoever fixes it,
+    # folded away in a <details> element (no script needed) so that the table stays readable.
+    crashed = [t for t in bad if t.error_type or t.traceback]
+    if crashed:
+        sec.blocks.append(Table(["trial", "candidate", "error type", "message"],
+                                [[t.trial_id, t.candidate, t.error_type or "n/a", t.reason or ""] for t in crashed],
+                                caption="Trials that failed on an unexpected error",
+                                row_classes=["failed"] * len(crashed)))
+        for t in crashed:
+            if t.traceback:
+                sec.blocks.append(Preformatted(f"Traceback of trial {t.trial_id}, {t.candidate or 'no candidate'}"
+                                               f" ({t.error_type or 'error'})", t.traceback))
     return sec
 
 
@@ -536,13 +554,10 @@ _METHODS = [
     ("Intraclass correlation", "ICC(A,1): two-way model, absolute agreement, single measurement, with its 95% CI.",
      "McGraw KO, Wong SP. Forming inferences about some intraclass correlation coefficients. Psychol Methods. "
      "1996;1(1):30-46."),
-    ("ICC interpretation", "Poor < 0.5, moderate 0.5–0.75, good 0.75–0.9, excellent > 0.9, applied to both ends "
-     "of the 95% CI.", KOO_LI_2016),
     ("Concordance correlation", "Lin's CCC with its confidence interval.",
      "Lin LI. A concordance correlation coefficient to evaluate reproducibility. Biometrics. 1989;45(1):255-268."),
-    ("Categorical agreement", "Cohen's kappa (unweighted unless stated) with confusion matrix; descriptors of "
-     "Landis & Koch.", "Cohen J. A coefficient of agreement for nominal scales. Educ Psychol Meas. "
-     "1960;20(1):37-46. " + LANDIS_KOCH_1977),
+    ("Categorical agreement", "Cohen's kappa (unweighted unless stated) with confusion matrix.",
+     "Cohen J. A coefficient of agreement for nominal scales. Educ Psychol Meas. 1960;20(1):37-46."),
     ("Non-inferiority against a baseline", "Difference of an error measure (e.g. MAE) candidate − baseline on the "
      "same trials, with a paired bootstrap that resamples subjects (all trials of a subject together); "
      "non-inferior when the upper 95% bound stays below the margin δ.",
@@ -564,17 +579,23 @@ _METHODS = [
 ]
 
 
-def methods_section(results: dict) -> MethodsSection:
+def methods_section(results: StudyResults) -> MethodsSection:
     sec = MethodsSection("methods", "Methods and conventions")
-    sec.entries = list(_METHODS)
-    kpis = list(dict.fromkeys([r.get("kpi") for r in results.get("agreement") or []] +
-                              [c.get("kpi") for c in results.get("categorical") or []]))
+    # the interpretation scales come from the rows (worded in harness.agreement.interpret), after their statistic
+    rows = {key: [_record(r) for r in getattr(results, key)] for key in ("agreement", "categorical")}
+    readings = {"Intraclass correlation": reading_methods(rows["agreement"], "icc", "ICC interpretation"),
+                "Categorical agreement": reading_methods(rows["categorical"], "kappa", "Kappa interpretation")}
+    sec.entries = []
+    for entry in _METHODS:
+        sec.entries += [entry] + readings.get(entry[0], [])
+    kpis = list(dict.fromkeys([r.kpi for r in results.agreement] + [c.kpi for c in results.categorical]))
     for k in kpis:
-        try:
-            from protocols import get_kpi
-            info = get_kpi(k)
+        info = results.kpi(k)
+        if info is not None and info.registered:
             sec.entries.append((f"KPI {k} [{info.unit or 'label'}]", info.definition, info.citation))
-        except (InputError, ImportError):
+        elif info is None:
+            sec.entries.append((f"KPI {k}", "no definition of this KPI in these results", ""))
+        else:
             sec.entries.append((f"KPI {k}", "not a KPI of the stancebench registry; see the study's own "
                                 "definition", ""))
     for p, proto in _study_protocols(results).items():
@@ -582,11 +603,11 @@ def methods_section(results: dict) -> MethodsSection:
             sec.entries.append((f"Protocol {p}", "not a built-in protocol, and its definition is not in the "
                                 "results", ""))
             continue
-        rules = "; ".join(r.description for r in proto.stopping_rules)
+        rules = "; ".join(str(r.get("description", "")) for r in proto.stopping_rules)
         sec.entries.append((f"Protocol {proto.title}", f"{proto.description} Stopping rules: {rules}.",
                             proto.citation))
-    methods = sorted({t.get("alignment", {}).get("method") for t in results.get("trials") or []
-                      if isinstance(t.get("alignment"), dict) and t["alignment"].get("method")})
+    methods = sorted({t.alignment["method"] for t in results.trials
+                      if isinstance(t.alignment, dict) and t.alignment.get("method")})
     if methods:
         sec.entries.append(("Clock alignment", "t_ref = t_video + offset (+ drift·t_video), estimated per trial by "
                             "normalised cross-correlation of a signal both sides observe with sub-sample "
@@ -597,43 +618,43 @@ def methods_section(results: dict) -> MethodsSection:
     return sec
 
 
-def provenance_section(results: dict) -> Section:
+def provenance_section(results: StudyResults) -> Section:
     sec = Section("provenance", "Provenance")
-    study = results.get("study") or {}
-    rows = [[k, str(study.get(k)) if study.get(k) is not None else "n/a"]
+    study = results.study
+    rows = [[k, str(getattr(study, k)) if getattr(study, k) is not None else "n/a"]
             for k in ("name", "kind", "manifest", "seed", "created_utc")]
-    rows.append(["results schema_version", str(results.get("schema_version", "n/a"))])
+    rows.append(["results schema_version", str(results.schema_version if results.schema_version is not None
+                                               else "n/a")])
     sec.blocks.append(Table(["item", "value"], rows, caption="Study"))
-    sw = study.get("software") or {}
+    sw = study.software or {}
     if sw:
         sec.blocks.append(Table(["software", "version"], [[k, str(v)] for k, v in sw.items()],
                                 caption="Software versions"))
     else:
         sec.blocks.append(NotMeasured("software versions were not recorded", what="software"))
-    files = (results.get("provenance") or {}).get("files") or []
+    files = results.provenance.files
     if files:
         sec.blocks.append(Table(["role", "file", "sha256"],
                                 [[f.get("role", ""), f.get("path", ""), f.get("sha256", "")] for f in files],
                                 caption="Input files and their SHA-256"))
     else:
         sec.blocks.append(NotMeasured("no input files recorded", what="files"))
-    cands = results.get("candidates") or []
+    cands = results.candidates
     if cands:
         sec.blocks.append(Table(["candidate", "kind", "precision", "runtime", "model bytes", "model sha256",
                                  "baseline"],
-                                [[c.get("name"), c.get("kind"), c.get("precision"), c.get("runtime"),
-                                  number(c.get("model_bytes")), c.get("model_sha256") or "", "yes" if c.get("baseline")
-                                  else ""] for c in cands], caption="Candidates"))
-    manifest = (results.get("provenance") or {}).get("manifest")
+                                [[c.name, c.kind, c.precision, c.runtime, number(c.model_bytes), c.model_sha256 or "",
+                                  "yes" if c.baseline else ""] for c in cands], caption="Candidates"))
+    manifest = results.provenance.manifest
     if manifest:
         import json
         sec.blocks.append(Preformatted("Study manifest as run", json.dumps(manifest, indent=2, default=str)))
     return sec
 
 
-def licences_section(results: dict) -> Section:
+def licences_section(results: StudyResults) -> Section:
     sec = Section("licences", "Data licences")
-    lic = (results.get("provenance") or {}).get("licences") or []
+    lic = results.provenance.licences
     if lic:
         sec.blocks.append(Table(["data", "licence", "source"],
                                 [[x.get("data", ""), x.get("licence", ""), x.get("source", "")] for x in lic],
@@ -652,9 +673,11 @@ def _safe(builder: Callable[..., Section], sec_id: str, title: str, *args) -> Se
         return Section(sec_id, title, [NotMeasured(f"section could not be rendered: {type(exc).__name__}: {exc}")])
 
 
-def build_sections(results: dict, figures_data: dict | None = None) -> list[Section]:
-    """The report's sections, in reading order (verdict first)."""
-    fd = figures_data if figures_data is not None else results.get("figures_data")
+def build_sections(results: StudyResults | dict, figures_data: dict | None = None) -> list[Section]:
+    """The report's sections, in reading order (verdict first), from the typed results (a parsed
+    ``results.json`` dict is read through :meth:`StudyResults.from_dict`)."""
+    results = _as_model(results)
+    fd = figures_data if figures_data is not None else results.figures_data
     return [
         _safe(verdict_section, "verdict", "Verdict per candidate", results),
         _safe(summary_section, "summary", "Plain-language summary", results),
@@ -675,27 +698,30 @@ def build_sections(results: dict, figures_data: dict | None = None) -> list[Sect
     ]
 
 
-def render_html(results: dict, *, figures_data: dict | None = None) -> str:
+def render_html(results: StudyResults | dict, *, figures_data: dict | None = None) -> str:
     """The report as an HTML string (see :func:`build_report`)."""
-    validate_type(results, dict, "results")
+    results = _as_model(results)
     env = environment()
     sections = build_sections(results, figures_data)
     body = [env.get_template(s.template).render(**s.context()) for s in sections]
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    study = results.get("study") or {}
+    study = results.study.to_dict()
     return env.get_template("base.html.j2").render(
         title=f"stancebench report — {study.get('name') or 'study'}", study=study, css=css,
         toc=[(s.id, s.title) for s in sections], body=body)
 
 
-def build_report(results: dict, out_path: str | PathLike, *, figures_data: dict | None = None) -> Path:
+def build_report(results: StudyResults | dict, out_path: str | PathLike, *,
+                 figures_data: dict | None = None) -> Path:
     """Write the self-contained HTML validation report.
 
     Parameters
     ----------
-    results : dict
-        Parsed ``results.json`` (docs/results-schema.md). Any section may be missing or empty: the report then
-        says "not measured: <reason>" in its place.
+    results : StudyResults or dict
+        The typed results (:func:`harness.results.load_results`), or a parsed ``results.json``
+        (docs/results-schema.md), read through :meth:`StudyResults.from_dict`: a newer ``schema_version`` is
+        refused (ReaderError). Any section may be missing or empty: the report then says "not measured:
+        <reason>" in its place.
     out_path : path-like
         Where to write the HTML file (parent folders are created).
     figures_data : dict, optional
@@ -720,7 +746,8 @@ def build_report(results: dict, out_path: str | PathLike, *, figures_data: dict 
     One file, no external request: CSS inline, figures as base64 PNG data URIs with alt text, no JavaScript.
     """
     validate_type(out_path, "path-like", "out_path")
-    text = render_html(results, figures_data=figures_data)
+    # read first: a results document this report cannot read must fail before anything is written
+    text = render_html(_as_model(results), figures_data=figures_data)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

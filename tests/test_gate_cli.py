@@ -109,3 +109,16 @@ def test_gate_exits_2_on_bad_results(tmp_path, capsys):
     newer = write(tmp_path, "v9.json", json.dumps({"schema_version": 9}))
     assert main(["gate", str(newer), "--policy", str(pol)]) == 2
     assert "schema_version 9 is not supported" in capsys.readouterr().err
+
+
+def test_gate_reads_schema_2_files_written_through_the_model_and_schema_1_files(tmp_path, capsys):
+    from harness.results import SCHEMA_VERSION, write_results
+    pol = write(tmp_path, "ok.toml", PASSING)
+    res = pefr_results(with_device=False)
+    written = write_results(res, tmp_path / "v2")["results"]
+    assert json.loads(written.read_text())["schema_version"] == SCHEMA_VERSION == 2
+    old = write(tmp_path, "v1.json", json.dumps(dict(res, schema_version=1)))
+    for path in (written, old):
+        assert main(["gate", str(path), "--policy", str(pol), "--json", str(tmp_path / "v.json")]) == 0
+        assert "[ PASS] blocking mini-wright  icc: ICC(A,1) lower 95% bound of peak_expiratory_flow 0.8574" in \
+            capsys.readouterr().out

@@ -102,7 +102,6 @@ def test_relative_to_baseline_difference_and_ratio(results):
 
 
 def test_device_rules_give_one_verdict_per_device_record(results):
-    pytest.importorskip("device_runners.parsers")
     vs = evaluate_policy(results, policy({"id": "p95", "metric": "device.latency.p95_ms", "op": "<=",
                                           "threshold": 100.0}))
     got = {(v.candidate, v.device): (v.status, v.actual) for v in vs}

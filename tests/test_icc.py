@@ -137,12 +137,13 @@ def test_other_confidence_levels_nest():
 
 
 def test_koo_li_on_the_ci():
-    # Koo & Li 2016 J Chiropr Med 15:155: poor < 0.5 <= moderate < 0.75 <= good < 0.9 <= excellent, read on the CI
+    # Koo & Li 2016 J Chiropr Med 15:155: poor < 0.5 <= moderate < 0.75 <= good <= 0.90 < excellent, read on the
+    # CI (every boundary: tests/test_interpret.py)
     assert koo_li(0.65, 0.94) == "moderate to excellent"
     assert koo_li(0.76, 0.89) == "good"
     assert koo_li(-0.1, 0.4) == "poor"
-    assert koo_li_category(0.75) == "good" and koo_li_category(0.9) == "excellent"
-    assert koo_li(float("nan"), 0.5) == "undefined"
+    assert koo_li_category(0.75) == "good" and koo_li_category(0.9) == "good"
+    assert koo_li(float("nan"), 0.5) == "not interpretable"
 
 
 def test_bootstrap_icc_is_batched_and_consistent():

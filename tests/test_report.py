@@ -12,8 +12,8 @@ import pytest
 
 from harness.gates import evaluate_policy, load_policy, sample_policy_path
 from reports import build_report, build_sections, environment, render_html
-from reports.language import agreement_sentences, koo_li_on_ci, koo_li_word, landis_koch_word
-from test_report_fixtures import pefr_results
+from reports.language import agreement_sentences
+from test_report_fixtures import pefr_results, with_report_sections
 
 from conftest import shared_path
 
@@ -105,17 +105,18 @@ def test_plain_language_summary_in_kpi_units(html):
             "-17.8 l/min to 22 l/min; this includes zero, so no systematic difference was shown).") in s
     assert ("For about 95% (±2 SD) of measurements, mini-wright&#39;s value lies between -75.4 l/min and "
             "79.6 l/min") in s
-    assert ("by Koo &amp; Li&#39;s guideline, applied to the confidence interval, the reliability is good to "
-            "excellent") in s
+    assert ("by the guideline of Koo &amp; Li (2016), applied to both bounds of the 95% confidence interval, the "
+            "reliability is good to excellent") in s
     assert "not a KPI of the stancebench registry" in s
-    assert "Cohen&#39;s kappa = 0.65 (95% CI 0.46 to 0.85): substantial agreement beyond chance" in s
+    assert ("Cohen&#39;s kappa = 0.65 (95% CI 0.46 to 0.85): by the scale of Landis &amp; Koch (1977), the strength "
+            "of agreement is substantial") in s
 
 
 def test_not_measured_kpis_of_the_protocol_are_listed_with_reason(results):
     res = copy.deepcopy(results)
     for t in res["trials"]:
         t["protocol"] = "single_leg_stance"
-    s = section(render_html(res), "summary")
+    s = section(render_html(with_report_sections(res)), "summary")
     for kpi in ("com_path_length", "time_to_failure", "strategy_label", "knee_frontal_excursion"):
         assert f"<strong>{kpi}</strong> — not measured: not computed for any trial in this study" in s
     # by design: the protocol says keypoints cannot give COP, and the report says so
@@ -140,7 +141,6 @@ def test_every_figure_is_an_embedded_png_with_alt_text(html):
 
 
 def test_device_and_size_sections_use_real_tool_output(html):
-    pytest.importorskip("device_runners.parsers")
     d = section(html, "device")
     # LiteRT benchmark JSON (2-vCPU VM): p50 21.7 ms over 50 runs; no p90/p99 printed by the tool
     assert "<td>50</td><td>21.7</td><td>n/a</td><td>n/a</td>" in d
@@ -198,16 +198,16 @@ def test_environment_is_cached_and_no_pyplot_figure_left_open(results):
     assert [s.id for s in sections][0] == "verdict"
 
 
-def test_koo_li_words_on_the_confidence_interval():
-    # Koo & Li 2016, p. 158: a 95% CI of 0.83-0.94 is read as "good" to "excellent".
-    assert koo_li_on_ci(0.83, 0.94) == "good to excellent"
-    assert koo_li_on_ci(0.91, 0.97) == "excellent"
-    assert [koo_li_word(x) for x in (0.49, 0.5, 0.75, 0.9, 0.95)] == ["poor", "moderate", "good", "good",
-                                                                       "excellent"]
-    assert koo_li_on_ci(None, 0.9) is None
-    # Landis & Koch 1977 bands
-    assert [landis_koch_word(x) for x in (-0.1, 0.1, 0.3, 0.5, 0.7, 0.9)] == [
-        "poor", "slight", "fair", "moderate", "substantial", "almost perfect"]
+def test_report_words_are_the_rows_readings_not_its_own():
+    # reports holds no thresholds: it prints the reading the row carries (harness.agreement.interpret), whatever
+    # the number, and prints no words for a row without one
+    row = {"icc_type": "ICC(A,1)", "icc": 0.95, "icc_ci_low": 0.9, "icc_ci_high": 0.97, "icc_reading": "WORD",
+           "icc_reading_scale": {"name": "Scale X", "applied_to": "the CI"}}
+    text = " ".join(agreement_sentences(row))
+    assert "ICC(A,1) = 0.95 (95% CI 0.9 to 0.97): by the guideline of Scale X, applied to the CI, the reliability " \
+           "is WORD." in text
+    row.pop("icc_reading")
+    assert "ICC(A,1) = 0.95 (95% CI 0.9 to 0.97)." in " ".join(agreement_sentences(row))
 
 
 def test_sentences_for_negative_bias_and_censoring():
@@ -239,15 +239,18 @@ def test_kpi_without_statistics_is_listed_as_not_measured_with_its_note(results)
     assert st.count("<img") == 1 and "<td>diagnosis</td><td>eyes_closed_foam</td><td>mini-wright</td><td>0.2</td>" in st
     assert section(render_html(res), "summary").count("Cohen&#39;s kappa") == 1
     # a kappa without an interval says why
+    from harness.agreement import kappa_reading_fields  # the test builds the row as harness.aggregate does
     res["categorical"] = [dict(pooled, kappa=0.0, kappa_ci_low=None, kappa_ci_high=None,
-                               note="rater1 used a single category ('ankle') for every subject")]
+                               note="rater1 used a single category ('ankle') for every subject",
+                               **kappa_reading_fields(0.0))]
     st = section(render_html(res), "strategy")
-    assert "Cohen&#39;s kappa = 0: " in st or "Cohen&#39;s kappa = 0, over" in st
+    # Landis & Koch 1977: "0.00-0.20 slight", so chance agreement (kappa = 0) reads slight, not poor
+    assert "Cohen&#39;s kappa = 0: by the scale of Landis &amp; Koch (1977), the strength of agreement is slight" in st
     assert "Note: rater1 used a single category (&#39;ankle&#39;) for every subject." in st
 
 
 def test_candidate_only_trials_are_labelled_and_missing_reasons_name_the_side(results):
-    # Constructed rows in the orchestration's layout (pairing._pair_rows) for a trial with video only.
+    # Constructed rows in the orchestration's layout (harness.pipeline.pairs.pair_rows) for a trial with video only.
     res = copy.deepcopy(results)
     res["trials"] = [dict(t, protocol="single_leg_stance") for t in res["trials"]]
     res["trials"].append({"trial_id": "video-only-1", "candidate": "mini-wright", "status": "ok",
@@ -257,7 +260,7 @@ def test_candidate_only_trials_are_labelled_and_missing_reasons_name_the_side(re
                                     "candidate_method": "keypoint COM"},
                                    {"kpi": "time_to_failure", "unit": "s", "reference": None, "candidate": None,
                                     "candidate_status": "no foot lift detected"}]})
-    html = render_html(res)
+    html = render_html(with_report_sections(res))
     co = section(html, "candidate-only")
     assert "cannot be checked against a reference" in co
     assert ("<td>video-only-1</td><td>mini-wright</td><td>eyes_open_firm</td><td>com_path_length</td>"
@@ -314,3 +317,98 @@ def test_methods_cite_every_convention_and_figures_use_the_colour_blind_palette(
     forest_alt = re.search(r'alt="(ICC forest plot:[^"]*)"', section(html, "icc")).group(1)
     assert forest_alt.count("95% CI") == len([r for r in results["agreement"] if r.get("icc") is not None
                                                and r.get("condition", "all") == "all"])
+
+
+def test_reports_import_only_the_results_model_and_the_kernel():
+    # The architectural rule: reports reads what the harness wrote (harness.results) and the shared kernel,
+    # nothing else of the project, so KPI metadata and pairs cannot be re-derived beside the harness.
+    import ast
+    from pathlib import Path
+
+    import reports
+    project = {"ground_truth", "candidates", "protocols", "harness", "device_runners", "reports"}
+    allowed = ("harness.results", "ground_truth.kernel")
+    bad = []
+    for path in sorted(Path(reports.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in project and top != "reports" and not any(name == a or name.startswith(a + ".")
+                                                                    for a in allowed):
+                    bad.append(f"{path.name}:{node.lineno}: {name}")
+    assert not bad, bad
+
+
+def test_report_renders_with_the_protocols_package_unavailable(results, tmp_path):
+    # Run in a fresh interpreter where importing protocols (or the harness's statistics) fails: the KPI
+    # descriptions and the protocol's by-design reasons must come from the results themselves.
+    import json
+    import subprocess
+    import sys
+
+    from harness.results import write_results
+    res = copy.deepcopy(results)
+    for t in res["trials"]:
+        t["protocol"] = "single_leg_stance"
+    res["agreement"][0]["kpi"] = "com_path_length"   # a registry KPI, so that its description is printed
+    for t in res["trials"]:
+        t["kpis"][0]["kpi"] = "com_path_length"
+    write_results(with_report_sections(res), tmp_path)
+    script = (
+        "import sys\n"
+        "for name in ('protocols', 'harness.aggregate', 'harness.agreement', 'harness.study'):\n"
+        "    sys.modules[name] = None   # import of these now raises ImportError\n"
+        "from harness.results import load_results\n"
+        "from reports import build_report\n"
+        f"build_report(load_results({str(tmp_path / 'results.json')!r}), {str(tmp_path / 'r.html')!r})\n"
+        "assert 'protocols' not in sys.modules or sys.modules['protocols'] is None\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    s = section((tmp_path / "r.html").read_text(encoding="utf-8"), "summary")
+    assert "Total distance the body&#39;s centre of mass travelled during the trial." in s
+    assert "<strong>cop_path_length</strong> — not measured: pose keypoints carry no force" in s
+    assert json.loads((tmp_path / "results.json").read_text())["protocols"][0]["name"] == "single_leg_stance"
+
+
+def test_a_newer_schema_version_is_refused_with_a_clear_message(results, tmp_path):
+    import json
+
+    from ground_truth.kernel import ReaderError
+    from harness.results import SCHEMA_VERSION, StudyResults, load_results
+    newer = dict(results, schema_version=SCHEMA_VERSION + 1)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(newer), encoding="utf-8")
+    with pytest.raises(ReaderError) as err:
+        load_results(path)
+    msg = str(err.value)
+    assert str(path) in msg and "field 'schema_version'" in msg
+    assert f"schema_version {SCHEMA_VERSION + 1} is not supported: the file was written by a newer stancebench" in msg
+    with pytest.raises(ReaderError, match="schema_version"):
+        build_report(newer, tmp_path / "report.html")
+    assert not (tmp_path / "report.html").exists()
+    # an older document (schema 1, before kpis and pairs) is still read; its missing sections read as empty
+    old = StudyResults.from_dict(dict(results, schema_version=1, pairs=None))
+    assert old.schema_version == 1 and old.pairs == []
+    with pytest.raises(ReaderError, match="field 'trials'.*not a list"):
+        StudyResults.from_dict(dict(results, trials={"a": 1}))
+
+
+def test_trials_that_failed_on_an_unexpected_error_show_type_message_and_traceback(results):
+    res = copy.deepcopy(results)
+    trace = ('Traceback (most recent call last):\n  File "pipeline.py", line 3, in run\n'
+             "ZeroDivisionError: division by zero\n")
+    res["trials"].append({"trial_id": "crashed-1", "candidate": "mini-wright", "status": "failed",
+                          "error_type": "ZeroDivisionError", "reason": "division by zero", "traceback": trace,
+                          "kpis": []})
+    tr = section(render_html(res), "trials")
+    assert "<td>crashed-1</td><td>mini-wright</td><td>failed</td><td>division by zero</td>" in tr
+    assert "<td>crashed-1</td><td>mini-wright</td><td>ZeroDivisionError</td><td>division by zero</td>" in tr
+    assert ("<details><summary>Traceback of trial crashed-1, mini-wright (ZeroDivisionError)</summary><pre>"
+            "Traceback (most recent call last):") in tr
+    assert "line 3, in run\nZeroDivisionError: division by zero\n</pre></details>" in tr

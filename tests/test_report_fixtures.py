@@ -28,21 +28,21 @@ def _agreement_row(candidate: str, kpi: str, unit: str, ref: np.ndarray, cand: n
 
 
 def _kappa_row(candidate: str, kpi: str, ref: list[str], cand: list[str]) -> dict:
-    from harness.agreement import cohen_kappa
+    from harness.agreement import cohen_kappa, kappa_reading_fields
     k = cohen_kappa(ref, cand)
+    # the reading fields as harness.aggregate adds them to every categorical row
     return {"candidate": candidate, "kpi": kpi, "labels": [str(x) for x in k.labels],
             "confusion": k.confusion.to_numpy().tolist(), "kappa": k.kappa, "kappa_ci_low": k.ci_low,
-            "kappa_ci_high": k.ci_high, "weights": k.weights or "none", "n": k.n}
+            "kappa_ci_high": k.ci_high, "weights": k.weights or "none", "n": k.n, **kappa_reading_fields(k.kappa)}
 
 
 def device_rows(candidate_sha: dict[str, str]) -> list[dict]:
     """Real benchmark-tool logs parsed by device_runners, joined to candidates by sha256 (as the study does)."""
-    parsers = pytest.importorskip("device_runners.parsers.litert_benchmark",
-                                  reason="device_runners parsers are not available")
     from device_runners.parsers.benchmark_model import parse_benchmark_model
+    from device_runners.parsers.litert_benchmark import parse_litert_benchmark
     js = shared_path("device_outputs", "litert_python_benchmark_litert_model_pose_landmark_full.json")
     txt = shared_path("device_outputs", "tflite_benchmark_model_linux_cpu_gpu_p5_median_p95.txt")
-    recs = parsers.parse_litert_benchmark(js.read_text(), file=js) + parse_benchmark_model(txt.read_text(), file=txt)
+    recs = parse_litert_benchmark(js.read_text(), file=js) + parse_benchmark_model(txt.read_text(), file=txt)
     rows = []
     names = list(candidate_sha)
     for i, rec in enumerate(recs[:3]):
@@ -86,8 +86,9 @@ def pefr_results(with_device: bool = True) -> dict:
                     "diff": cmp.diff, "diff_ci_low": cmp.diff_ci_low, "diff_ci_high": cmp.diff_ci_high,
                     "n_subjects": cmp.n_subjects, "method": cmp.method}]
     categorical = [_kappa_row("mini-wright", "diagnosis", diag["rater1"].tolist(), diag["rater2"].tolist())]
-    return {
-        "schema_version": 1,
+    from harness.results import SCHEMA_VERSION
+    return with_report_sections({
+        "schema_version": SCHEMA_VERSION,
         "study": {"name": "report test: published agreement examples", "kind": "manifest", "manifest": None,
                   "seed": 0, "created_utc": "2026-01-01T00:00:00+00:00",
                   "software": {"stancebench": "0.1.0", "numpy": np.__version__}},
@@ -101,7 +102,18 @@ def pefr_results(with_device: bool = True) -> dict:
                      for s in df["subject"]],
         "trials": trials, "agreement": agreement, "categorical": categorical, "comparisons": comparisons,
         "device": device_rows(sha) if with_device else [], "gates": [], "figures_data": {},
-    }
+    })
+
+
+def with_report_sections(res: dict) -> dict:
+    """Add the sections the harness writes for the report (``pairs``, ``kpis``, ``protocols``), computed from the
+    results' trials by the harness's own functions, as a study does; call again after editing the trials."""
+    from harness.aggregate import kpi_sections, pair_records
+    trials = res.get("trials") or []
+    names = [r["kpi"] for key in ("agreement", "categorical") for r in res.get(key) or [] if r.get("kpi")]
+    res.update(kpi_sections(trials, (res.get("study") or {}).get("own_protocols"), names=names),
+               pairs=pair_records(trials))
+    return res
 
 
 def test_pefr_fixture_matches_bland_altman_1986():

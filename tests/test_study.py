@@ -147,32 +147,34 @@ def test_results_json_has_no_nan_and_csv_flattening(tmp_path):
 
 
 def _sides(cand_signal):
-    from harness.pairing import Side
+    from harness.pipeline.sides import CandidateSide, ReferenceSide
     t_ref = np.arange(0, 12, 0.01)                       # mocap clock, 100 Hz
     dip = -0.05 * np.exp(-((t_ref - 1.4) / 0.25) ** 2)   # a knee dip moves the COM down 5 cm
-    ref = Side("reference")
-    ref.add("com_vertical", t_ref, 0.9 + dip, "test")
+    ref = ReferenceSide("reference")
+    ref.add("com_vertical", t_ref, 0.9 + dip, "m", "test")
     t_cand = np.arange(0, 11, 1 / 30)                    # video clock, 30 fps
-    cand = Side("candidate")
-    cand.add("com_vertical", t_cand, cand_signal(t_cand), "test")
+    cand = CandidateSide("candidate")
+    cand.add("com_vertical", t_cand, cand_signal(t_cand), "m", "test")
     return ref, cand
 
 
 def test_alignment_recovers_offset_and_refuses_a_static_trial():
     from ground_truth.kernel import AlignmentError
-    from harness.pairing import align_sides
+    from harness.pipeline.clock import align_clocks
     offset = 0.437   # t_ref = t_video + offset
     ref, cand = _sides(lambda t: 0.9 - 0.05 * np.exp(-((t + offset - 1.4) / 0.25) ** 2))
     trial = {"id": "T", "known_clock_offset_s": offset, "known_drift_ppm": 0.0}
-    a = align_sides(ref, cand, {"alignment_signal": "auto", "max_lag_s": 2.0}, trial)
-    assert abs(a["offset_error_s"]) < 0.002 and a["true_offset_s"] == offset and a["signal"] == "com_vertical"
+    a = align_clocks(ref, cand, {"alignment_signal": "auto", "max_lag_s": 2.0}, trial)
+    assert abs(a.offset_error_s) < 0.002 and a.true_offset_s == offset and a.signal == "com_vertical"
+    assert a.measured and a.to_dict()["offset_error_s"] == a.offset_error_s
     # a candidate that never moves gives no correlation peak: refused with the reason, never used
     ref, cand = _sides(lambda t: np.full(t.shape, 0.9))
     with pytest.raises(AlignmentError, match="no reliable clock alignment.*constant"):
-        align_sides(ref, cand, {"alignment_signal": "auto", "max_lag_s": 2.0}, trial)
-    # 'known' uses the manifest's offset as is
-    k = align_sides(ref, cand, {"alignment_signal": "known"}, trial)
-    assert k["offset_s"] == offset and k["method"].startswith("known")
+        align_clocks(ref, cand, {"alignment_signal": "auto", "max_lag_s": 2.0}, trial)
+    # 'known' uses the manifest's offset as given: it is not a measurement, so it has no error (not 0.0)
+    k = align_clocks(ref, cand, {"alignment_signal": "known"}, trial)
+    assert k.offset_s == offset and k.method.startswith("known") and not k.measured
+    assert k.to_dict()["offset_error_s"] is None and k.to_dict()["true_offset_s"] == offset
 
 
 def test_agreement_is_never_pooled_across_protocols(tmp_path):
@@ -195,11 +197,41 @@ def test_agreement_is_never_pooled_across_protocols(tmp_path):
                          "kpis": [{"kpi": "com_path_length", "unit": "cm", "reference": ref,
                                    "candidate": ref + shift + float(rng.normal(0, 0.1)), "paired": True}]})
     manifest = SimpleNamespace(settings=Settings(bootstrap=100), baseline=None)
-    agree = agreement_sections(rows, manifest)["agreement"]
+    sections = agreement_sections(rows, manifest)
+    agree = sections["agreement"]
     by_protocol = {a["protocol"]: a for a in agree if a["condition"] == "all"}
     assert set(by_protocol) == {"single_leg_stance", "mctsib"} and len(agree) == 2
     assert by_protocol["single_leg_stance"]["bias"] == pytest.approx(1.0, abs=0.1) and by_protocol["mctsib"]["n"] == 6
     assert by_protocol["mctsib"]["bias"] == pytest.approx(-1.0, abs=0.1)
     # the report tells the two rows apart
-    html = render_html({"study": {"name": "two protocols"}, "trials": rows, "agreement": agree})
+    html = render_html({"study": {"name": "two protocols"}, "trials": rows, **sections})
     assert "m (single_leg_stance)" in html and "m (mctsib)" in html
+    # the Bland-Altman panels plot the pairs the harness wrote, one protocol each
+    assert len(sections["pairs"]) == 12 and {p["protocol"] for p in sections["pairs"]} == {"single_leg_stance",
+                                                                                           "mctsib"}
+    assert "m (single_leg_stance): 6 paired trials" in html and "m (mctsib): 6 paired trials" in html
+
+
+def test_results_model_round_trip_on_a_real_results_json(c3d_study, tmp_path):
+    from harness.results import SCHEMA_VERSION, StudyResults, load_results
+    from reports import render_html
+    _, manifest, _ = c3d_study
+    out = tmp_path / "out"
+    assert main(["validate", str(manifest), "--out", str(out), "--no-progress", "--no-device", "--no-report"]) == 0
+    data = json.loads((out / "results.json").read_text())
+    model = load_results(out / "results.json")
+    assert model.schema_version == SCHEMA_VERSION == 2
+    # the file is written through the model: reading and writing it back changes nothing
+    assert model.to_dict() == data
+    assert StudyResults.from_dict(model.to_dict()) == model
+    # what the report needs travels in the results: KPI metadata and the protocol's definition
+    com = model.kpi("com_rms_ml")
+    assert com.registered and com.unit == "cm" and "side-to-side" in com.description
+    assert model.kpi("cop_path_length").not_measured_reason.startswith("pose keypoints carry no force")
+    proto = model.protocol("single_leg_stance")
+    assert proto.known and proto.source == "built-in" and "eyes_closed_firm" in proto.conditions
+    # reference-only trials have no candidate: no pairs, and the report says why from the trial rows
+    assert model.pairs == []
+    broken = next(t for t in model.trials if t.trial_id == "BROKEN")
+    assert broken.status == "failed" and "broken.c3d" in broken.reason
+    assert "reference-only" in render_html(model)

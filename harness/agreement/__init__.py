@@ -12,8 +12,9 @@ from .ccc import CCCResult, ccc
 from .censoring import CensoringReport, censored_at, handle_censored
 from .equivalence import ComparisonResult, TOSTResult, compare_errors, tost_paired
 from .icc import ICC_TYPES, SHROUT_FLEISS, icc, icc_table, icc_values, sem_mdc
-from .interpret import koo_li, koo_li_category
-from .kappa import KappaResult, cohen_kappa, fleiss_kappa, kappa, landis_koch
+from .interpret import (KOO_LI_2016, LANDIS_KOCH_1977, NOT_INTERPRETABLE, icc_reading_fields, kappa_reading_fields,
+                        koo_li, koo_li_category, landis_koch)
+from .kappa import KappaResult, cohen_kappa, fleiss_kappa, kappa
 from .summary import agreement_summary
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "ccc", "CCCResult", "kappa", "cohen_kappa", "fleiss_kappa", "KappaResult", "landis_koch",
     "bootstrap_ci", "bootstrap_icc", "BootstrapResult", "tost_paired", "TOSTResult", "compare_errors",
     "ComparisonResult", "censored_at", "handle_censored", "CensoringReport", "koo_li", "koo_li_category",
+    "icc_reading_fields", "kappa_reading_fields", "KOO_LI_2016", "LANDIS_KOCH_1977", "NOT_INTERPRETABLE",
     "agreement_summary",
 ]

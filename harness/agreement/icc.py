@@ -198,10 +198,10 @@ def icc(data: pd.DataFrame, targets: str, raters: str, ratings: str, *, confiden
     -----
     For candidate-versus-reference agreement the relevant form is ICC(A,1) (two-way, absolute agreement,
     single measurement): a constant offset lowers it, unlike ICC(C,1). Interpret the CI, not the point
-    estimate, with :func:`harness.agreement.koo_li` (Koo & Li 2016: < 0.5 poor, 0.5-0.75 moderate,
-    0.75-0.9 good, > 0.9 excellent). Values equal pingouin.intraclass_corr (which rounds CIs to 2 decimals
-    by default). References: Shrout PE, Fleiss JL (1979) Psychol Bull 86:420-428; McGraw KO, Wong SP (1996)
-    Psychol Methods 1:30-46; Koo TK, Li MY (2016) J Chiropr Med 15:155-163.
+    estimate, with :func:`harness.agreement.koo_li` (Koo & Li 2016; the boundaries, e.g. 0.90 exactly
+    reads good, are in :mod:`harness.agreement.interpret`). Values equal pingouin.intraclass_corr (which
+    rounds CIs to 2 decimals by default). References: Shrout PE, Fleiss JL (1979) Psychol Bull 86:420-428;
+    McGraw KO, Wong SP (1996) Psychol Methods 1:30-46; Koo TK, Li MY (2016) J Chiropr Med 15:155-163.
     """
     confidence = check_confidence(confidence)
     y, note = ratings_matrix(data, targets, raters, ratings, nan_policy=nan_policy)

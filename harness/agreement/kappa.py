@@ -87,7 +87,7 @@ def cohen_kappa(rater1, rater2, *, weights: str | None = None, labels=None,
     kappa = (p_o − p_e)/(1 − p_e): 0 is chance agreement, 1 perfect. ``z``/``p`` test kappa = 0 with the
     null variance and the CI uses the non-null large-sample variance, both from Fleiss, Cohen & Everitt
     (1969) Psychol Bull 72:323-327. Cohen J (1960) Educ Psychol Meas 20:37-46; Cohen J (1968) Psychol Bull
-    70:213-220. Landis & Koch (1977) words: see :func:`harness.agreement.landis_koch`.
+    70:213-220. Landis & Koch (1977) words: :func:`harness.agreement.interpret.landis_koch`.
     """
     check_option("weights", weights, WEIGHTS)
     weights = "none" if weights is None else weights
@@ -253,13 +253,3 @@ def kappa(data: pd.DataFrame, raters: list[str], *, weights: str | None = None, 
         raise InputError(f"weights={weights!r} with {len(raters)} raters", field="weights",
                          expected="'none': Fleiss' kappa (more than two raters) is for nominal categories")
     return fleiss_kappa(data[raters], labels=labels, confidence=confidence)
-
-
-def landis_koch(value: float) -> str:
-    """Landis & Koch (1977) words for a kappa: poor (<0), slight, fair, moderate, substantial, almost perfect."""
-    if not np.isfinite(value):
-        return "undefined"
-    for bound, word in ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial")):
-        if value < bound or (bound > 0 and value <= bound):
-            return word
-    return "almost perfect"

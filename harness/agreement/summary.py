@@ -12,7 +12,7 @@ from .bootstrap import bootstrap_ci
 from .ccc import ccc
 from .censoring import handle_censored
 from .icc import icc_table
-from .interpret import koo_li
+from .interpret import icc_reading_fields
 
 
 def agreement_summary(reference, candidate, *, subjects=None, reference_censored=None, candidate_censored=None,
@@ -36,7 +36,9 @@ def agreement_summary(reference, candidate, *, subjects=None, reference_censored
     -------
     dict
         ``n``, ``n_subjects``, ``bias``, ``bias_ci_low``, ..., ``loa_upper_ci_high``, ``multiplier``,
-        ``icc_type``, ``icc``, ``icc_ci_low``, ``icc_ci_high``, ``icc_interpretation`` (Koo & Li on the CI),
+        ``icc_type``, ``icc``, ``icc_ci_low``, ``icc_ci_high``, ``icc_reading`` (Koo & Li on the CI, from
+        :mod:`harness.agreement.interpret`) with ``icc_reading_source`` and ``icc_reading_scale``,
+        ``icc_interpretation`` (= ``icc_reading``, schema v1),
         ``ccc``, ``ccc_ci_low``, ``ccc_ci_high``, ``mae``, ``mae_ci_low``, ``mae_ci_high``, ``n_censored``,
         ``ba_method``, ``note``.
     """
@@ -75,8 +77,9 @@ def agreement_summary(reference, candidate, *, subjects=None, reference_censored
     out.update(n=int(ref.size), n_subjects=n_subjects, ba_method=ba.method, loa_ci_method=ba.loa_ci_method)
     tab = icc_table(np.column_stack([ref, cand]), confidence).set_index("type").loc[icc_type]
     out.update(icc_type=icc_type, icc=float(tab["icc"]), icc_ci_low=float(tab["ci_low"]),
-               icc_ci_high=float(tab["ci_high"]),
-               icc_interpretation=koo_li(float(tab["ci_low"]), float(tab["ci_high"])))
+               icc_ci_high=float(tab["ci_high"]), **icc_reading_fields(float(tab["ci_low"]), float(tab["ci_high"])))
+    # schema v1 field, kept for its readers: the same words as icc_reading
+    out["icc_interpretation"] = out["icc_reading"]
     try:
         c = ccc(ref, cand, confidence=confidence)
         out.update(ccc=c.ccc, ccc_ci_low=c.ccc_ci_low, ccc_ci_high=c.ccc_ci_high)

@@ -20,25 +20,14 @@ def add_parser(subparsers) -> None:
 
 
 def load_results(path) -> dict:
-    """Read results.json with errors that name the file."""
-    import json
-    from pathlib import Path
+    """Read results.json with errors that name the file.
 
-    from ground_truth.kernel import InputError
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("results file not found", file=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", file=path) from None
-    if not isinstance(data, dict):
-        raise InputError("top level is not an object", file=path, expected="the results.json object")
-    version = data.get("schema_version")
-    if version is not None and version != 1:
-        raise InputError(f"schema_version {version!r} is not supported", file=path, field="schema_version",
-                         expected="1")
-    return data
+    Schema 1 and 2 are read (the gates read agreement, categorical, comparisons, candidates, trials and device
+    rows, which schema 2 kept as they were); a newer ``schema_version`` is refused (exit 2). The gate evaluation
+    works on the plain dictionary, so the file is not converted to the typed model here.
+    """
+    from harness.results import read_results_json
+    return read_results_json(path)
 
 
 def run(args) -> int:

@@ -8,7 +8,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "icc", help=HELP, description=HELP + " McGraw & Wong forms ICC(1,1), ICC(A,1), ICC(C,1), ICC(1,k), "
         "ICC(A,k), ICC(C,k) (Shrout & Fleiss ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k) with F tests and F-based CIs; "
-        "the interpretation (Koo & Li 2016) is applied to the CI.")
+        "the interpretation (Koo & Li 2016; 0.90 exactly reads good) is applied to the CI.")
     p.add_argument("csv", metavar="CSV", help="long-format CSV: one row per (target, rater) rating")
     p.add_argument("--targets", required=True, metavar="COL", help="column of the rated subjects/trials")
     p.add_argument("--raters", required=True, metavar="COL", help="column of the raters/methods")
@@ -23,13 +23,16 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from harness.agreement import icc, koo_li
     from harness.agreement._io import dumps, read_table
+    from harness.agreement.interpret import KOO_LI_2016
 
     frame = read_table(args.csv, [args.targets, args.raters, args.ratings])
     table = icc(frame, args.targets, args.raters, args.ratings, confidence=args.confidence,
                 nan_policy=args.nan_policy)
+    # the words of the one vocabulary (harness.agreement.interpret), as in results.json and the report
     table["interpretation"] = [koo_li(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"])]
+    table["interpretation_source"] = KOO_LI_2016.reference
     cols = ["type", "shrout_fleiss", "icc", "ci_low", "ci_high", "f", "df1", "df2", "p", "confidence",
-            "n_targets", "k_raters", "interpretation", "description", "note"]
+            "n_targets", "k_raters", "interpretation", "interpretation_source", "description", "note"]
     records = table[cols].to_dict(orient="records")
     if args.json:
         print(dumps(records))
@@ -40,6 +43,7 @@ def run(args) -> int:
             print(f"  {r['type']:<9} ({r['shrout_fleiss']:<5}) {r['icc']:.3f}  {pct}% CI [{r['ci_low']:.3f}, "
                   f"{r['ci_high']:.3f}]  F({r['df1']}, {r['df2']:.4g}) = {r['f']:.3f}, p = {r['p']:.3g}  "
                   f"{r['interpretation']}")
+        print(f"  interpretation: {KOO_LI_2016.name} on both bounds of the CI ({KOO_LI_2016.rule()})")
         if records[0]["note"]:
             print(f"  note: {records[0]['note']}")
     return 0

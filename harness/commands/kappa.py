@@ -20,6 +20,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from harness.agreement import kappa, landis_koch
     from harness.agreement._io import dumps, read_table
+    from harness.agreement.interpret import LANDIS_KOCH_1977
 
     raters = [c.strip() for c in args.raters.split(",") if c.strip()]
     frame = read_table(args.csv, raters)
@@ -35,7 +36,9 @@ def run(args) -> int:
                     pass
     res = kappa(frame, raters, weights=args.weights, labels=labels, confidence=args.confidence)
     out = res.to_dict()
+    # the words of the one vocabulary (harness.agreement.interpret), as in results.json and the report
     out["interpretation"] = landis_koch(res.kappa)
+    out["interpretation_source"] = LANDIS_KOCH_1977.reference
     out["file"] = str(args.csv)
     out = {"kappa": out.pop("kappa"), "z": out.pop("z"), "p": out.pop("p"), **out}
     if args.json:
@@ -45,7 +48,7 @@ def run(args) -> int:
         pct = int(round(args.confidence * 100))
         print(f"{name} kappa ({res.weights} weights), {res.n} subjects x {res.n_raters} raters: {res.kappa:.3f} "
               f"{pct}% CI [{res.ci_low:.3f}, {res.ci_high:.3f}], z = {res.z:.3f}, p = {res.p:.3g} "
-              f"({out['interpretation']}, Landis & Koch 1977)")
+              f"({out['interpretation']}, {LANDIS_KOCH_1977.name})")
         if res.confusion is not None:
             print(res.confusion.to_string())
         if res.note:

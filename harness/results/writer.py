@@ -1,8 +1,7 @@
-"""Assemble and write ``results.json`` (docs/results-schema.md) and its tidy CSV copies.
+"""Write ``results.json`` (docs/results-schema.md) and its tidy CSV copies.
 
-The orchestration (:mod:`harness.study`) produces one row per trial × candidate; this module turns those rows
-into the agreement, categorical and comparison sections and writes the files. All differences are
-candidate − reference.
+The document goes through the typed model (:class:`harness.results.model.StudyResults`) on its way to disk, so
+what is written is what the readers (gates, report) read back. All differences are candidate − reference.
 """
 from __future__ import annotations
 
@@ -14,9 +13,7 @@ from pathlib import Path
 
 from ground_truth.kernel import jsonable
 
-SCHEMA_VERSION = 1
-
-
+from .model import StudyResults
 
 
 def software_versions() -> dict[str, str]:
@@ -37,8 +34,6 @@ def software_versions() -> dict[str, str]:
 
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
 
 
 def _flatten(row: dict, prefix: str = "") -> dict:
@@ -89,22 +84,35 @@ def trial_kpi_rows(trials: list[dict]) -> list[dict]:
     return rows
 
 
-def write_results(results: dict, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write ``results.json`` and the CSV tables; returns the paths written."""
+def write_results(results: StudyResults | dict, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write ``results.json`` and the CSV tables; returns the paths written.
+
+    Parameters
+    ----------
+    results : StudyResults or dict
+        The document; a dict is read through :meth:`StudyResults.from_dict` first, so the file always has the
+        model's layout (every field of a typed row present, unknown keys kept) and a newer ``schema_version``
+        is refused before anything is written.
+    out_dir : path-like
+        Folder to write into (created).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"results": out / "results.json"}
-    data = jsonable(results)
+    # plain JSON types first: the orchestration's rows may hold numpy scalars or objects with to_dict()
+    doc = results if isinstance(results, StudyResults) else StudyResults.from_dict(jsonable(results))
+    # the CSV copies below come from the same normalised data as the JSON
+    data = jsonable(doc.to_dict())
     tmp = paths["results"].with_suffix(".json.tmp")
     with open(tmp, "w") as fh:
         json.dump(data, fh, indent=1, allow_nan=False, default=str)
     os.replace(tmp, paths["results"])
-    paths["trials_csv"] = write_csv(trial_kpi_rows(results.get("trials", [])), out / "trials.csv")
-    paths["agreement_csv"] = write_csv(results.get("agreement", []), out / "agreement.csv")
-    paths["device_csv"] = write_csv(results.get("device", []), out / "device.csv")
-    paths["gates_csv"] = write_csv(results.get("gates", []), out / "gates.csv")
-    if results.get("categorical"):
-        paths["categorical_csv"] = write_csv(results["categorical"], out / "categorical.csv")
-    if results.get("comparisons"):
-        paths["comparisons_csv"] = write_csv(results["comparisons"], out / "comparisons.csv")
+    paths["trials_csv"] = write_csv(trial_kpi_rows(data.get("trials", [])), out / "trials.csv")
+    paths["agreement_csv"] = write_csv(data.get("agreement", []), out / "agreement.csv")
+    paths["device_csv"] = write_csv(data.get("device", []), out / "device.csv")
+    paths["gates_csv"] = write_csv(data.get("gates", []), out / "gates.csv")
+    if data.get("categorical"):
+        paths["categorical_csv"] = write_csv(data["categorical"], out / "categorical.csv")
+    if data.get("comparisons"):
+        paths["comparisons_csv"] = write_csv(data["comparisons"], out / "comparisons.csv")
     return paths
