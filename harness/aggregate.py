@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground_truth.kernel import InputError, StancebenchError
+from ground_truth.kernel import InputError, StancebenchError, record_unexpected
 
 MIN_PAIRS = 3
 
@@ -264,9 +264,11 @@ def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
                         categorical.append(_categorical_row(sub, base, labels, settings))
                 else:
                     agreement.append(_continuous_row(sub, base, settings, kind))
-            except Exception as exc:  # noqa: BLE001 - one KPI's statistics must not sink the others
+            except Exception as exc:  # noqa: BLE001 - a bug in one KPI's statistics must not sink the others
+                err = record_unexpected(exc)
                 (categorical if kind == "categorical" else agreement).append(
-                    dict(base, n=int(len(sub)), note=f"failed: {type(exc).__name__}: {exc}"))
+                    dict(base, n=int(len(sub)), note=f"failed: {err['message']}", error_type=err["error_type"],
+                         traceback=err["traceback"]))
     # Every row carries its reading, worded by the one vocabulary (harness.agreement.interpret): the report may
     # not import harness, so it prints these fields instead of holding thresholds of its own.
     from harness.agreement import icc_reading_fields, kappa_reading_fields

@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ground_truth.kernel import StancebenchError, file_sha256, jsonable
+from ground_truth.kernel import StancebenchError, file_sha256, jsonable, strict_mode
 from reports import build_report
 
 from . import gates
@@ -69,11 +69,6 @@ def native_stderr_to(path: str | os.PathLike | None):
 def _say(progress: bool, text: str) -> None:
     if progress:
         print(text, file=sys.stderr, flush=True)
-
-
-def strict_default() -> bool:
-    """Unexpected exceptions re-raise when ``STANCEBENCH_STRICT=1`` (the test suite sets it; ``--strict``)."""
-    return os.environ.get("STANCEBENCH_STRICT", "") not in ("", "0")
 
 
 def _tasks(manifest: StudyManifest, strict: bool = False) -> list[dict]:
@@ -197,7 +192,7 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         # a bad policy is bad input: say so before the study runs, not after it
         gates.load_policy(policy)
     if strict is None:
-        strict = strict_default()
+        strict = strict_mode()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()

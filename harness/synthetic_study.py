@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import NotAvailableError, StancebenchError
+from ground_truth.kernel import NotAvailableError, StancebenchError, record_unexpected
 
 #: Trial-id codes of the Y-Balance directions (the abbreviations of Plisky et al. 2009).
 REACH_CODE = {"anterior": "ANT", "posteromedial": "PM", "posterolateral": "PL"}
@@ -184,16 +184,14 @@ def _make_trial(args: tuple[dict, dict, dict, str]) -> dict:
     c3d = data / f"{plan['trial_id']}.c3d"
     try:
         synthetic.write_c3d(trial, c3d)
-    except Exception as exc:  # noqa: BLE001
+    except (StancebenchError, OSError) as exc:
         # Without a C3D file the trial has no gold standard: it becomes a labelled candidate-only trial.
         c3d = None
         roundtrip = {"passed": False, "error": f"not available: C3D writer ({type(exc).__name__}: {exc})"}
     if c3d is not None:
         try:
-            rt = synthetic.check_roundtrip(trial, c3d)
-            roundtrip = (rt.to_dict() if hasattr(rt, "to_dict")
-                         else (rt if isinstance(rt, dict) else {"result": str(rt)}))
-        except Exception as exc:  # noqa: BLE001 - a failed self-check is a reported result, not a crash
+            roundtrip = synthetic.check_roundtrip(trial, c3d)
+        except StancebenchError as exc:      # a file the reader refuses is a failed self-check, not a crash
             roundtrip = {"passed": False, "error": f"{type(exc).__name__}: {exc}"}
     roundtrip = dict(roundtrip, trial_id=plan["trial_id"], file=None if c3d is None else c3d.name)
     # The video shows the motion's drawn joints through the calibrated camera, on a shifted, drifting clock.
@@ -307,8 +305,11 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
         tid = jobs[i][0]["trial_id"]
         try:
             done[i] = fn()
-        except Exception as exc:  # noqa: BLE001
+        except StancebenchError as exc:
             notes.append(f"trial {tid}: generation failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a bug in one trial's generation: recorded, raised when strict
+            err = record_unexpected(exc)
+            notes.append(f"trial {tid}: generation failed: {err['message']}\n{err['traceback']}")
         bar.update(note=tid, failed=done[i] is None)
 
     try:

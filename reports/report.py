@@ -16,7 +16,7 @@ from typing import Callable
 
 import jinja2
 
-from ground_truth.kernel import validate_type
+from ground_truth.kernel import record_unexpected, validate_type
 from harness.results import StudyResults
 
 from . import figures as F
@@ -670,7 +670,8 @@ def _safe(builder: Callable[..., Section], sec_id: str, title: str, *args) -> Se
     try:
         return builder(*args)
     except Exception as exc:  # noqa: BLE001 - the report must render whatever one section meets
-        return Section(sec_id, title, [NotMeasured(f"section could not be rendered: {type(exc).__name__}: {exc}")])
+        err = record_unexpected(exc)
+        return Section(sec_id, title, [NotMeasured(f"section could not be rendered: {err['message']}")])
 
 
 def build_sections(results: StudyResults | dict, figures_data: dict | None = None) -> list[Section]:

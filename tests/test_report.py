@@ -180,9 +180,14 @@ def test_results_without_data_render_not_measured_everywhere(tmp_path):
     assert "<img" not in html
 
 
-def test_a_broken_row_is_reported_not_fatal(results):
+def test_a_broken_row_is_reported_not_fatal(results, monkeypatch):
     res = copy.deepcopy(results)
     res["agreement"].append({"candidate": "x", "kpi": "k", "condition": "all", "icc": "high"})
+    # strict (the suite's default): the section's error surfaces with its traceback
+    with pytest.raises(TypeError):
+        render_html(res)
+    # not strict (a user's run): the section says what went wrong and the rest of the report renders
+    monkeypatch.delenv("STANCEBENCH_STRICT")
     html = render_html(res)
     assert "section could not be rendered: " in section(html, "icc")
     assert "ICC(A,1) = high" not in html and "ICC = high" in section(html, "summary")

@@ -1,7 +1,7 @@
 """Shared input checks with one wording, used by every package (after MNE-Python's helpers)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,14 @@ def check_option(parameter: str, value: Any, allowed_values: Iterable[Any], extr
     options = ", ".join(repr(v) for v in allowed)
     raise InputError(f"invalid value {value!r} for {parameter}{extra}", field=parameter,
                      expected=f"one of {options}")
+
+
+def lookup(registry: Mapping[str, Any], name: Any, what: str, field: str) -> Any:
+    """``registry[name]``, or InputError naming the unknown ``what`` (e.g. "KPI") and listing the known names."""
+    validate_type(name, str, "name")
+    if name not in registry:
+        raise InputError(f"unknown {what} {name!r}", field=field, expected=f"one of {', '.join(registry)}")
+    return registry[name]
 
 
 def as_float_array(values: Any, name: str, *, ndim: int | None = None, file=None) -> np.ndarray:

@@ -1,8 +1,11 @@
 """``stancebench demo``: run the whole validation study on the embedded synthetic default (no data needed) and write the report."""
 from __future__ import annotations
 
+import os
 import sys
 import time
+
+from ground_truth.kernel import STRICT_ENV
 
 HELP = "Run the whole validation study on the embedded synthetic default (no data needed) and write the report."
 DESCRIPTION = (
@@ -32,14 +35,24 @@ def add_parser(subparsers) -> None:
     p.add_argument("--policy", metavar="POLICY.toml",
                    help="gate policy to apply instead of the demo policy (copied to DIR/policy.toml)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--strict", action="store_true",
+                   help="re-raise an unexpected error (a bug) in a trial, a statistic or a report section with its "
+                        "traceback instead of recording it and going on")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.strict:
+        # every isolation point (spawned trial workers, statistics, report sections) reads the environment
+        os.environ[STRICT_ENV] = "1"
     from ground_truth.kernel import InputError
     from harness.manifest import load_manifest
     from harness.study import run_study, summary_lines
-    from harness.synthetic_study import DemoConfig, generate_demo_study, write_demo_policy
+    from harness.synthetic_study import (
+        DemoConfig,
+        generate_demo_study,
+        write_demo_policy,
+    )
 
     if not 1 <= args.subjects <= 50:
         raise InputError(f"--subjects is {args.subjects}", field="--subjects", expected="an integer 1..50")

@@ -1,7 +1,10 @@
 """``stancebench validate``: run a validation study described by a TOML manifest on your own data."""
 from __future__ import annotations
 
+import os
 import sys
+
+from ground_truth.kernel import STRICT_ENV
 
 HELP = "Run a validation study described by a TOML manifest on your own data."
 DESCRIPTION = (
@@ -28,10 +31,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-device", action="store_true", help="skip the host device runner")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--strict", action="store_true",
+                   help="re-raise an unexpected error (a bug) in a trial, a statistic or a report section with its "
+                        "traceback instead of recording it and going on")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.strict:
+        # every isolation point (spawned trial workers, statistics, report sections) reads the environment
+        os.environ[STRICT_ENV] = "1"
     from harness.manifest import load_manifest
     from harness.study import run_study, summary_lines
 

@@ -15,11 +15,10 @@ the task is strict (``stancebench ... --strict``, the test suite).
 from __future__ import annotations
 
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from ground_truth.kernel import AlignmentError, NotAvailableError, StancebenchError
+from ground_truth.kernel import AlignmentError, NotAvailableError, StancebenchError, record_unexpected
 from protocols import get_protocol, protocol_from_dict, register_protocol
 
 from .candidate import build_candidate_side
@@ -71,9 +70,9 @@ def run_trial(task: dict) -> TrialOutcome:
         # unless the run is strict (tests, --strict), where it must surface.
         if task.get("strict"):
             raise
-        row["status"], row["reason"] = "failed", f"{type(exc).__name__}: {exc}"
-        row["error_type"] = type(exc).__name__
-        row["traceback"] = traceback.format_exc()
+        err = record_unexpected(exc)
+        row["status"], row["reason"] = "failed", err["message"]
+        row["error_type"], row["traceback"] = err["error_type"], err["traceback"]
     row["elapsed_s"] = time.perf_counter() - t0
     return out
 
