@@ -198,6 +198,10 @@ class AgreementRow(_Row):
     icc_ci_low: float | None = None
     icc_ci_high: float | None = None
     icc_interpretation: str | None = None
+    #: Koo & Li (2016) reading of the ICC's CI, its citation and scale (harness.agreement.interpret)
+    icc_reading: str | None = None
+    icc_reading_source: str | None = None
+    icc_reading_scale: dict[str, Any] | None = None
     ccc: float | None = None
     ccc_ci_low: float | None = None
     ccc_ci_high: float | None = None
@@ -230,6 +234,10 @@ class CategoricalRow(_Row):
     kappa_ci_high: float | None = None
     weights: str | None = None
     n: int | None = None
+    #: Landis & Koch (1977) reading of kappa, its citation and scale (harness.agreement.interpret)
+    kappa_reading: str | None = None
+    kappa_reading_source: str | None = None
+    kappa_reading_scale: dict[str, Any] | None = None
     note: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
