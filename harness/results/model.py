@@ -65,12 +65,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@dataclass
 class _Row:
     """``from_dict`` / ``to_dict`` shared by the dataclasses below.
 
-    Known keys become fields; unknown keys are kept in ``extra`` (every row declares it last) and written back.
-    ``_lists`` names the fields holding lists of rows, ``_objects`` the fields holding one row.
+    Known keys become fields; unknown keys are kept in ``extra`` (keyword-only, so every row's own fields keep
+    their order) and written back. ``_lists`` names the fields holding lists of rows, ``_objects`` the fields
+    holding one row.
     """
+
+    extra: dict[str, Any] = field(default_factory=dict, kw_only=True)
 
     _lists: ClassVar[dict[str, type]] = {}
     _objects: ClassVar[dict[str, type]] = {}
@@ -130,7 +134,6 @@ class KPIPair(_Row):
     reference_status: str | None = None
     candidate_status: str | None = None
     paired: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reference_censored(self) -> bool:
@@ -163,15 +166,14 @@ class TrialRow(_Row):
     detection_rate: float | None = None
     alignment: dict[str, Any] | None = None
     kpis: list[KPIPair] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     _lists: ClassVar[dict[str, type]] = {"kpis": KPIPair}
 
 
 # ------------------------------------------------------------------------------------------- agreement sections
 @dataclass
-class AgreementRow(_Row):
-    """``agreement[]``: Bland-Altman, ICC, CCC and MAE of one candidate × KPI × protocol × condition."""
+class _KPIGroupRow(_Row):
+    """What a statistic was computed over: one candidate × KPI × protocol × condition."""
 
     candidate: str | None = None
     kpi: str | None = None
@@ -179,6 +181,12 @@ class AgreementRow(_Row):
     condition: str = "all"
     unit: str | None = None
     kpi_kind: str | None = None
+
+
+@dataclass
+class AgreementRow(_KPIGroupRow):
+    """``agreement[]``: Bland-Altman, ICC, CCC and MAE of one candidate × KPI × protocol × condition."""
+
     n: int | None = None
     n_subjects: int | None = None
     n_censored: int | None = None
@@ -209,7 +217,6 @@ class AgreementRow(_Row):
     mae_ci_low: float | None = None
     mae_ci_high: float | None = None
     note: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_statistics(self) -> bool:
@@ -218,15 +225,9 @@ class AgreementRow(_Row):
 
 
 @dataclass
-class CategoricalRow(_Row):
+class CategoricalRow(_KPIGroupRow):
     """``categorical[]``: Cohen's kappa and the confusion matrix (rows reference, columns candidate)."""
 
-    candidate: str | None = None
-    kpi: str | None = None
-    protocol: str | None = None
-    condition: str = "all"
-    unit: str | None = None
-    kpi_kind: str | None = None
     labels: list[str] = field(default_factory=list)
     confusion: list[list[int]] | None = None
     kappa: float | None = None
@@ -239,7 +240,6 @@ class CategoricalRow(_Row):
     kappa_reading_source: str | None = None
     kappa_reading_scale: dict[str, Any] | None = None
     note: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -259,7 +259,6 @@ class ComparisonRow(_Row):
     diff_ci_high: float | None = None
     method: str | None = None
     note: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -278,7 +277,6 @@ class PairRow(_Row):
     candidate_value: Any = None
     censored_reference: bool = False
     censored_candidate: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def censored(self) -> bool:
@@ -305,7 +303,6 @@ class KPIInfo(_Row):
     registered: bool = False
     protocols: list[str] = field(default_factory=list)
     not_measured_reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -317,7 +314,6 @@ class KPIMeasurementInfo(_Row):
     reference: str = ""
     candidate: str | None = None
     not_measured_reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -336,7 +332,6 @@ class ProtocolInfo(_Row):
     conditions: list[str] = field(default_factory=list)
     stopping_rules: list[dict[str, str]] = field(default_factory=list)
     kpis: list[KPIMeasurementInfo] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     _lists: ClassVar[dict[str, type]] = {"kpis": KPIMeasurementInfo}
 
@@ -353,7 +348,6 @@ class StudyInfo(_Row):
     created_utc: str | None = None
     software: dict[str, str] = field(default_factory=dict)
     own_protocols: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -363,7 +357,6 @@ class Provenance(_Row):
     files: list[dict[str, Any]] = field(default_factory=list)
     licences: list[dict[str, Any]] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -377,7 +370,6 @@ class CandidateRow(_Row):
     precision: str | None = None
     runtime: str | None = None
     baseline: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------------------- document
@@ -412,7 +404,6 @@ class StudyResults(_Row):
     report_status: str | None = None
     synthetic: dict[str, Any] | None = None
     figures_data: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     _lists: ClassVar[dict[str, type]] = {"candidates": CandidateRow, "trials": TrialRow,
                                          "agreement": AgreementRow, "categorical": CategoricalRow,
