@@ -299,10 +299,8 @@ def detect_format(path: str | PathLike) -> str:
     if path.is_dir():
         return "openpose"
     suffix = path.suffix.lower()
-    if suffix == ".trc":
-        return "trc"
-    if suffix == ".csv":
-        return "csv"
+    if suffix in (".trc", ".csv"):         # the format is named by the extension
+        return suffix[1:]
     if suffix == ".json":
         try:
             head = path.read_text()[:4096].lstrip()

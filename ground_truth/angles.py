@@ -123,20 +123,12 @@ def joint_angles(joints: dict, side: str, *, up=None, view: str | None = None, f
                 # horiz points to image +x when up is (0, -1)
                 sgn = np.full(shape[0], float(facing) * np.sign(horiz[0] if horiz[0] else 1.0))
             planes = {"sagittal": sgn[:, None] * horiz}
-    if "frontal" in planes:
-        med = planes["frontal"]
-        i_sh, i_th = _incl(shank, med, upv), _incl(thigh, med, upv)
-        out["knee_frontal"] = i_sh - i_th
-        out["ankle_frontal"] = i_sh
+    for plane, axis in planes.items():             # frontal: medial axis; sagittal: anterior axis
+        i_sh, i_th = _incl(shank, axis, upv), _incl(thigh, axis, upv)
+        out[f"knee_{plane}"] = i_sh - i_th
+        out[f"ankle_{plane}"] = i_sh
         if trunk is not None:
-            out["hip_frontal"] = _incl(trunk, med, upv) - i_th
-    if "sagittal" in planes:
-        ant = planes["sagittal"]
-        i_sh, i_th = _incl(shank, ant, upv), _incl(thigh, ant, upv)
-        out["knee_sagittal"] = i_sh - i_th
-        out["ankle_sagittal"] = i_sh
-        if trunk is not None:
-            out["hip_sagittal"] = _incl(trunk, ant, upv) - i_th
+            out[f"hip_{plane}"] = _incl(trunk, axis, upv) - i_th
     return out
 
 

@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from ground_truth.kernel import InputError, validate_type
+from ground_truth.kernel import InputError, lookup, validate_type
 
 from .definitions import (AlignmentCue, Condition, KPIMeasurement, Protocol, StoppingRule, load_protocol,
                           protocol_from_dict)
@@ -22,10 +22,7 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (SINGLE_LEG_STANCE, MCTSIB,
 
 def get_protocol(name: str) -> Protocol:
     """The protocol called ``name`` (built in or registered); InputError listing the known names otherwise."""
-    validate_type(name, str, "name")
-    if name not in PROTOCOLS:
-        raise InputError(f"unknown protocol {name!r}", field="protocol", expected=f"one of {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[name]
+    return lookup(PROTOCOLS, name, "protocol", "protocol")
 
 
 def list_protocols() -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ground_truth.kernel import InputError, check_option, validate_type
+from ground_truth.kernel import InputError, check_option, lookup, validate_type
 
 #: Kinds of KPI: a number on a continuous scale, a label from a fixed set, or a duration that may be cut off by
 #: the end of the trial (right-censored: "stood for at least 45 s").
@@ -104,6 +104,13 @@ def _sway(signal: str, long: str, source: str) -> list[KPI]:
     ]
 
 
+def _reach(direction: str, how_far: str, limb_length: str = "") -> KPI:
+    """One Y-Balance reach direction (Plisky et al. 2009), normalised to limb length."""
+    return KPI(f"ybt_{direction}_reach", "%LL", "continuous",
+               f"How far {how_far}, as a percentage of leg length.",
+               f"Maximal {direction} reach distance / limb length{limb_length} × 100.", PLISKY_2009)
+
+
 _KPIS: tuple[KPI, ...] = (
     *_sway("cop", "centre of pressure (the point under the foot where the body's weight acts)",
            "force-plate centre-of-pressure"),
@@ -129,15 +136,10 @@ _KPIS: tuple[KPI, ...] = (
         "inward movement is a sign of poor knee control.",
         "Range (max − min) of the frontal-plane projection angle between thigh (hip→knee) and shank "
         "(knee→ankle) of the stance leg.", WILLSON_DAVIS_2008),
-    KPI("ybt_anterior_reach", "%LL", "continuous",
-        "How far forward the free foot reached while standing on the other leg, as a percentage of leg length.",
-        "Maximal anterior reach distance / limb length (ASIS to medial malleolus) × 100.", PLISKY_2009),
-    KPI("ybt_posteromedial_reach", "%LL", "continuous",
-        "How far backward and across the body the free foot reached, as a percentage of leg length.",
-        "Maximal posteromedial reach distance / limb length × 100.", PLISKY_2009),
-    KPI("ybt_posterolateral_reach", "%LL", "continuous",
-        "How far backward and to the outside the free foot reached, as a percentage of leg length.",
-        "Maximal posterolateral reach distance / limb length × 100.", PLISKY_2009),
+    _reach("anterior", "forward the free foot reached while standing on the other leg",
+           " (ASIS to medial malleolus)"),
+    _reach("posteromedial", "backward and across the body the free foot reached"),
+    _reach("posterolateral", "backward and to the outside the free foot reached"),
     KPI("ybt_composite", "%LL", "continuous",
         "Overall Y-Balance score: the three reaches together, relative to leg length. Higher is better.",
         "(anterior + posteromedial + posterolateral reach) / (3 × limb length) × 100.", PLISKY_2009),
@@ -148,10 +150,7 @@ KPIS: dict[str, KPI] = {k.name: k for k in _KPIS}
 
 def get_kpi(name: str) -> KPI:
     """The registered KPI called ``name``; InputError listing the known names otherwise."""
-    validate_type(name, str, "name")
-    if name not in KPIS:
-        raise InputError(f"unknown KPI {name!r}", field="kpi", expected=f"one of {', '.join(KPIS)}")
-    return KPIS[name]
+    return lookup(KPIS, name, "KPI", "kpi")
 
 
 def list_kpis() -> list[str]:

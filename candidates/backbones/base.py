@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, ModelError
+from ground_truth.kernel import InputError, ModelError, validate_type
 
 from ..track import KeypointTrack
 
@@ -196,6 +196,19 @@ def mediapipe_model_path(kind: str) -> Path:
     if kind == "detector":
         return _model_dir() / "pose_detection" / "pose_detection.tflite"
     return _model_dir() / "pose_landmark" / f"pose_landmark_{kind}.tflite"
+
+
+def check_blazepose_options(static_image_mode: bool, smooth_landmarks: bool, min_detection_confidence: float,
+                            min_tracking_confidence: float) -> None:
+    """The tracking options both BlazePose runners take (MediaPipe's names): two flags and two thresholds in
+    [0, 1]; InputError naming the option otherwise."""
+    validate_type(static_image_mode, bool, "static_image_mode")
+    validate_type(smooth_landmarks, bool, "smooth_landmarks")
+    for nm, v in (("min_detection_confidence", min_detection_confidence),
+                  ("min_tracking_confidence", min_tracking_confidence)):
+        validate_type(v, "numeric", nm)
+        if not 0.0 <= v <= 1.0:
+            raise InputError(f"{nm} is {v}", field=nm, expected="a value in [0, 1]")
 
 
 NAMES = ("mediapipe-full", "mediapipe-lite", "mediapipe-heavy", "blazepose-tflite")

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, ModelError, validate_type
+from ground_truth.kernel import ModelError
 
-from .base import Candidate, CandidateIdentity, FrameSession, mediapipe_model_path
+from .base import Candidate, CandidateIdentity, FrameSession, check_blazepose_options, mediapipe_model_path
 from .litert import get_output, load_interpreter, runtime_name_version, set_input, tflite_precision
 
 # --- detector (pose_detection_cpu.pbtxt) ---------------------------------------------------------------
@@ -445,13 +445,8 @@ class BlazePoseTFLiteCandidate(Candidate):
                  smooth_landmarks: bool = True, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, num_threads: int | None = 1):
         super().__init__()
-        validate_type(static_image_mode, bool, "static_image_mode")
-        validate_type(smooth_landmarks, bool, "smooth_landmarks")
-        for nm, v in (("min_detection_confidence", min_detection_confidence),
-                      ("min_tracking_confidence", min_tracking_confidence)):
-            validate_type(v, "numeric", nm)
-            if not 0.0 <= v <= 1.0:
-                raise InputError(f"{nm} is {v}", field=nm, expected="a value in [0, 1]")
+        check_blazepose_options(static_image_mode, smooth_landmarks, min_detection_confidence,
+                                min_tracking_confidence)
         self.landmark_path = Path(landmark_model) if landmark_model else mediapipe_model_path("full")
         self.detector_path = Path(detector_model) if detector_model else mediapipe_model_path("detector")
         self.landmark_model = _LandmarkModel(self.landmark_path, num_threads)

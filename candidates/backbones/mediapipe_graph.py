@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, ModelError, check_option, validate_type
+from ground_truth.kernel import ModelError, check_option
 
-from .base import Candidate, CandidateIdentity, FrameSession, mediapipe_model_path
+from .base import Candidate, CandidateIdentity, FrameSession, check_blazepose_options, mediapipe_model_path
 
 _COMPLEXITY_FILE = {0: "lite", 1: "full", 2: "heavy"}
 
@@ -68,13 +68,8 @@ class MediaPipeGraphCandidate(Candidate):
                  name: str | None = None):
         super().__init__()
         check_option("model_complexity", model_complexity, (0, 1, 2))
-        validate_type(static_image_mode, bool, "static_image_mode")
-        validate_type(smooth_landmarks, bool, "smooth_landmarks")
-        for nm, v in (("min_detection_confidence", min_detection_confidence),
-                      ("min_tracking_confidence", min_tracking_confidence)):
-            validate_type(v, "numeric", nm)
-            if not 0.0 <= v <= 1.0:
-                raise InputError(f"{nm} is {v}", field=nm, expected="a value in [0, 1]")
+        check_blazepose_options(static_image_mode, smooth_landmarks, min_detection_confidence,
+                                min_tracking_confidence)
         self.model_path = mediapipe_model_path(_COMPLEXITY_FILE[model_complexity])
         if not self.model_path.exists():
             raise ModelError(f"model_complexity={model_complexity} needs pose_landmark_"

@@ -16,12 +16,8 @@ def detect_format(path: str | Path) -> str:
     """Guess a file's format from its extension and first line."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".c3d":
-        return "c3d"
-    if suffix == ".mot":
-        return "mot"
-    if suffix == ".trc":
-        return "trc"
+    if suffix in (".c3d", ".mot", ".trc"):         # the format is named by the extension
+        return suffix[1:]
     try:
         with open(path, "r", errors="replace") as fh:
             head = fh.readline()

@@ -24,6 +24,27 @@ HARRINGTON = {"ax": -0.24, "bx": -9.9, "ay": -0.30, "by": -10.9, "az": 0.33, "bz
 #: Rab et al. (2002): shoulder joint centre 17 % of the inter-acromion distance below the acromion marker.
 RAB_SHOULDER_FRACTION = 0.17
 
+#: The limb markers of one side, in order: name (after the L/R prefix), the joint centre it sits on or the two
+#: it sits midway between, and its offset (fraction of the body scale) along the side's lateral axis ("lat",
+#: negative: medial) or the anterior axis ("ap"); lateral and medial markers are symmetric about the joint.
+LIMB_MARKERS = (
+    ("UPA", ("shoulder", "elbow"), 0.05, "lat"),
+    ("ELB", ("elbow",), 0.035, "lat"),
+    ("ELM", ("elbow",), -0.035, "lat"),
+    ("FRM", ("elbow", "wrist"), 0.04, "lat"),
+    ("WRA", ("wrist",), 0.025, "ap"),
+    ("WRB", ("wrist",), -0.025, "ap"),
+    ("FIN", ("index", "pinky"), 0.0, None),
+    ("THI", ("hip", "knee"), 0.08, "lat"),
+    ("KNE", ("knee",), 0.05, "lat"),
+    ("KNM", ("knee",), -0.05, "lat"),
+    ("TIB", ("knee", "ankle"), 0.05, "lat"),
+    ("ANK", ("ankle",), 0.035, "lat"),
+    ("MED", ("ankle",), -0.035, "lat"),
+    ("HEE", ("heel",), 0.0, None),
+    ("TOE", ("foot_index",), 0.0, None),
+)
+
 
 def _rot(r, v):
     v = np.asarray(v, float)
@@ -64,21 +85,15 @@ def place_markers(trial, dims: BodyDims, r_trunk: np.ndarray, rng) -> TimeSeries
     for pre, side, sy in (("L", "left", 1), ("R", "right", -1)):
         lat = sy * ml                      # lateral direction of this side
         mk[pre + "SHO"] = j[f"{side}_shoulder"] + RAB_SHOULDER_FRACTION * biacromial * up
-        mk[pre + "UPA"] = 0.5 * (j[f"{side}_shoulder"] + j[f"{side}_elbow"]) + 0.05 * s * lat
-        mk[pre + "ELB"] = j[f"{side}_elbow"] + 0.035 * s * lat
-        mk[pre + "ELM"] = j[f"{side}_elbow"] - 0.035 * s * lat
-        mk[pre + "FRM"] = 0.5 * (j[f"{side}_elbow"] + j[f"{side}_wrist"]) + 0.04 * s * lat
-        mk[pre + "WRA"] = j[f"{side}_wrist"] + 0.025 * s * ap
-        mk[pre + "WRB"] = j[f"{side}_wrist"] - 0.025 * s * ap
-        mk[pre + "FIN"] = 0.5 * (j[f"{side}_index"] + j[f"{side}_pinky"])
-        mk[pre + "THI"] = 0.5 * (j[f"{side}_hip"] + j[f"{side}_knee"]) + 0.08 * s * lat
-        mk[pre + "KNE"] = j[f"{side}_knee"] + 0.05 * s * lat
-        mk[pre + "KNM"] = j[f"{side}_knee"] - 0.05 * s * lat
-        mk[pre + "TIB"] = 0.5 * (j[f"{side}_knee"] + j[f"{side}_ankle"]) + 0.05 * s * lat
-        mk[pre + "ANK"] = j[f"{side}_ankle"] + 0.035 * s * lat
-        mk[pre + "MED"] = j[f"{side}_ankle"] - 0.035 * s * lat
-        mk[pre + "HEE"] = j[f"{side}_heel"].copy()
-        mk[pre + "TOE"] = j[f"{side}_foot_index"].copy()
+        axis = {"lat": lat, "ap": ap}
+        for name, at, offset, direction in LIMB_MARKERS:
+            if len(at) == 1:
+                pos = j[f"{side}_{at[0]}"].copy()
+            else:
+                pos = 0.5 * (j[f"{side}_{at[0]}"] + j[f"{side}_{at[1]}"])
+            if direction is not None:
+                pos = pos + offset * s * axis[direction]
+            mk[pre + name] = pos
     noise = float(trial.params.get("marker_noise_m", 0.0))
     if noise > 0:
         mk = {k: v + rng.normal(0.0, noise, v.shape) for k, v in mk.items()}

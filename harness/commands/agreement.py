@@ -1,18 +1,20 @@
 """``stancebench agreement``: Bland-Altman agreement between a candidate and a reference column of a CSV."""
 from __future__ import annotations
 
+from ._options import add_confidence_and_json, csv_columns_parser
+
 HELP = "Bland-Altman agreement between a candidate and a reference column of a CSV."
 METHODS = ("classic", "replicates-ba1999", "replicates-ba2007", "log", "percent", "regression")
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "agreement", help=HELP, description=HELP + " Differences are candidate - reference (positive bias: the "
-        "candidate reads high). Rows are paired measurements; with --subject, rows of one subject are its "
-        "replicates (a missing value in one column = unequal numbers of replicates).")
-    p.add_argument("csv", metavar="CSV", help="CSV file with one row per paired measurement")
-    p.add_argument("--reference", required=True, metavar="COL", help="column of the reference (gold standard)")
-    p.add_argument("--candidate", required=True, metavar="COL", help="column of the candidate method")
+    p = csv_columns_parser(
+        subparsers, "agreement", HELP, "Differences are candidate - reference (positive bias: the candidate reads "
+        "high). Rows are paired measurements; with --subject, rows of one subject are its replicates (a missing "
+        "value in one column = unequal numbers of replicates).",
+        csv_help="CSV file with one row per paired measurement",
+        columns=(("--reference", "COL", "column of the reference (gold standard)"),
+                 ("--candidate", "COL", "column of the candidate method")))
     p.add_argument("--subject", metavar="COL", help="column of subject ids (rows of a subject are replicates)")
     p.add_argument("--method", choices=METHODS, default="classic",
                    help="classic (Bland & Altman 1986/1999), replicates-ba1999 (true value constant, §5), "
@@ -22,9 +24,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--loa-ci", choices=("approximate", "approximate-1986", "exact", "mover"), default=None,
                    help="CI of the limits: approximate (BA1999), approximate-1986 (sqrt(3s²/n)), exact "
                         "(Carkeet 2015, classic/log/percent), mover (Zou 2013, replicates). Default: approximate")
-    p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    p.set_defaults(func=run)
+    add_confidence_and_json(p, run)
 
 
 def run(args) -> int:

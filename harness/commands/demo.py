@@ -1,11 +1,10 @@
 """``stancebench demo``: run the whole validation study on the embedded synthetic default (no data needed) and write the report."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 
-from ground_truth.kernel import STRICT_ENV
+from ._study import add_run_options, apply_strict, check_workers, print_outputs
 
 HELP = "Run the whole validation study on the embedded synthetic default (no data needed) and write the report."
 DESCRIPTION = (
@@ -34,17 +33,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: one per core)")
     p.add_argument("--policy", metavar="POLICY.toml",
                    help="gate policy to apply instead of the demo policy (copied to DIR/policy.toml)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.add_argument("--strict", action="store_true",
-                   help="re-raise an unexpected error (a bug) in a trial, a statistic or a report section with its "
-                        "traceback instead of recording it and going on")
-    p.set_defaults(func=run)
+    add_run_options(p, run)
 
 
 def run(args) -> int:
-    if args.strict:
-        # every isolation point (spawned trial workers, statistics, report sections) reads the environment
-        os.environ[STRICT_ENV] = "1"
+    apply_strict(args)
     from ground_truth.kernel import InputError
     from harness.manifest import load_manifest
     from harness.study import run_study, summary_lines
@@ -59,8 +52,7 @@ def run(args) -> int:
     if not 3.0 <= args.duration <= 45.0:
         raise InputError(f"--duration is {args.duration}", field="--duration",
                          expected="3..45 s (the single-leg stance protocol lasts at most 45 s)")
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers is {args.workers}", field="--workers", expected="a positive integer")
+    check_workers(args.workers)
     t0 = time.perf_counter()
     cfg = DemoConfig(n_subjects=args.subjects, seed=args.seed, duration_s=args.duration, protocol=args.protocol)
     what = ("Y-Balance reaches" if cfg.protocol == "y_balance"
@@ -79,9 +71,5 @@ def run(args) -> int:
         print(line)
     print(f"generated data: {study.generation_status} ({study.seconds:.1f} s); total wall time {wall:.1f} s")
     print(f"policy: {policy}")
-    print(f"results: {results['paths']['results']}")
-    if "report" in results["paths"]:
-        print(f"report: {results['paths']['report']}")
-    else:
-        print(f"report: {results.get('report_status')}")
+    print_outputs(results)
     return int(results.get("exit_code", 0))

@@ -1,23 +1,23 @@
 """``stancebench icc``: the six intraclass correlation coefficients of long-format ratings."""
 from __future__ import annotations
 
+from ._options import add_confidence_and_json, csv_columns_parser
+
 HELP = "The six intraclass correlation coefficients of long-format ratings."
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "icc", help=HELP, description=HELP + " McGraw & Wong forms ICC(1,1), ICC(A,1), ICC(C,1), ICC(1,k), "
-        "ICC(A,k), ICC(C,k) (Shrout & Fleiss ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k) with F tests and F-based CIs; "
-        "the interpretation (Koo & Li 2016; 0.90 exactly reads good) is applied to the CI.")
-    p.add_argument("csv", metavar="CSV", help="long-format CSV: one row per (target, rater) rating")
-    p.add_argument("--targets", required=True, metavar="COL", help="column of the rated subjects/trials")
-    p.add_argument("--raters", required=True, metavar="COL", help="column of the raters/methods")
-    p.add_argument("--ratings", required=True, metavar="COL", help="column of the numeric ratings")
-    p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
+    p = csv_columns_parser(
+        subparsers, "icc", HELP, "McGraw & Wong forms ICC(1,1), ICC(A,1), ICC(C,1), ICC(1,k), ICC(A,k), ICC(C,k) "
+        "(Shrout & Fleiss ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k) with F tests and F-based CIs; the interpretation "
+        "(Koo & Li 2016; 0.90 exactly reads good) is applied to the CI.",
+        csv_help="long-format CSV: one row per (target, rater) rating",
+        columns=(("--targets", "COL", "column of the rated subjects/trials"),
+                 ("--raters", "COL", "column of the raters/methods"),
+                 ("--ratings", "COL", "column of the numeric ratings")))
     p.add_argument("--nan-policy", choices=("raise", "omit"), default="raise",
                    help="targets with a missing rating: error (default) or drop them with a note")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    p.set_defaults(func=run)
+    add_confidence_and_json(p, run)
 
 
 def run(args) -> int:

@@ -1,20 +1,20 @@
 """``stancebench kappa``: Cohen's (two raters) or Fleiss' (more raters) kappa of label columns of a CSV."""
 from __future__ import annotations
 
+from ._options import add_confidence_and_json, csv_columns_parser
+
 HELP = "Cohen's kappa (two raters) or Fleiss' kappa (more raters) of label columns of a CSV."
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("kappa", help=HELP, description=HELP + " Categories are matched by label.")
-    p.add_argument("csv", metavar="CSV", help="CSV with one row per subject and one column per rater")
-    p.add_argument("--raters", required=True, metavar="COL,COL[,...]", help="comma-separated rater columns")
+    p = csv_columns_parser(subparsers, "kappa", HELP, "Categories are matched by label.",
+                           csv_help="CSV with one row per subject and one column per rater",
+                           columns=(("--raters", "COL,COL[,...]", "comma-separated rater columns"),))
     p.add_argument("--weights", choices=("none", "linear", "quadratic"), default="none",
                    help="disagreement weights for Cohen's kappa of ordered categories (default none)")
     p.add_argument("--labels", metavar="L1,L2,...", help="all categories in order (needed to order text labels "
                                                          "for weighted kappa)")
-    p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    p.set_defaults(func=run)
+    add_confidence_and_json(p, run)
 
 
 def run(args) -> int:

@@ -1,10 +1,9 @@
 """``stancebench validate``: run a validation study described by a TOML manifest on your own data."""
 from __future__ import annotations
 
-import os
 import sys
 
-from ground_truth.kernel import STRICT_ENV
+from ._study import add_run_options, apply_strict, check_workers, print_outputs
 
 HELP = "Run a validation study described by a TOML manifest on your own data."
 DESCRIPTION = (
@@ -30,17 +29,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--check", action="store_true", help="only validate the manifest and exit")
     p.add_argument("--no-device", action="store_true", help="skip the host device runner")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    p.add_argument("--strict", action="store_true",
-                   help="re-raise an unexpected error (a bug) in a trial, a statistic or a report section with its "
-                        "traceback instead of recording it and going on")
-    p.set_defaults(func=run)
+    add_run_options(p, run)
 
 
 def run(args) -> int:
-    if args.strict:
-        # every isolation point (spawned trial workers, statistics, report sections) reads the environment
-        os.environ[STRICT_ENV] = "1"
+    apply_strict(args)
     from harness.manifest import load_manifest
     from harness.study import run_study, summary_lines
 
@@ -51,19 +44,13 @@ def run(args) -> int:
     if args.check:
         print("manifest ok")
         return 0
-    if args.workers is not None and args.workers < 1:
-        from ground_truth.kernel import InputError
-        raise InputError(f"--workers is {args.workers}", field="--workers", expected="a positive integer")
+    check_workers(args.workers)
     results = run_study(manifest, args.out, policy=args.policy, workers=args.workers,
                         progress=not args.no_progress, kind="manifest", device=not args.no_device,
                         report=not args.no_report)
     for line in summary_lines(results):
         print(line)
-    print(f"results: {results['paths']['results']}")
-    if "report" in results["paths"]:
-        print(f"report: {results['paths']['report']}")
-    else:
-        print(f"report: {results.get('report_status')}")
+    print_outputs(results)
     code = int(results.get("exit_code", 0))
     if not any(r["status"] == "ok" for r in results["trials"]):
         print("no trial produced a result (see the reasons above)", file=sys.stderr)

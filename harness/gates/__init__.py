@@ -13,10 +13,11 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from .evaluate import STATUSES, GateVerdict, evaluate_policy, exit_code, format_number, summarize
+from .evaluate import evaluate_policy
 from .junit import junit_xml, write_junit
 from .policy import (MODES, OPERATORS, SEVERITIES, GateRule, Policy, load_policy, policy_from_dict,
                      sample_policy_path, write_sample_policy)
+from .verdict import STATUSES, GateVerdict, exit_code, format_number, summarize
 
 GATES_SCHEMA_VERSION = 1
 

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from os import PathLike
 from pathlib import Path
 
-from .evaluate import GateVerdict
+from .verdict import GateVerdict
 
 
 def _suite_counts(verdicts: list[GateVerdict]) -> dict[str, int]:

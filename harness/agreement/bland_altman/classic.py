@@ -1,0 +1,181 @@
+"""Classic Bland-Altman limits of agreement (one pair per subject), on the difference, log/ratio or percentage
+scale, and the result type every Bland-Altman design returns.
+
+All differences are **candidate − reference** (a positive bias means the candidate reads high).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from ground_truth.kernel import InputError, check_option
+
+from .._checks import check_confidence, check_positive, paired_arrays
+
+LOA_CI_METHODS = ("approximate", "approximate-1986", "exact", "mover")
+SCALES = ("difference", "log", "percent")
+DIFFERENCE_CONVENTION = "difference = candidate - reference (positive bias: candidate reads high)"
+
+
+class _JsonCIForm:
+    """The CLI form of a Bland-Altman result: CI bounds as ``[low, high]`` lists."""
+
+    def to_json_dict(self) -> dict:
+        """``to_dict()`` with ``bias_ci``, ``loa_lower_ci``, ``loa_upper_ci`` as ``[low, high]`` lists."""
+        d = self.to_dict()
+        for key in ("bias", "loa_lower", "loa_upper"):
+            d[f"{key}_ci"] = [d.pop(f"{key}_ci_low"), d.pop(f"{key}_ci_high")]
+        return d
+
+
+@dataclass
+class BlandAltmanResult(_JsonCIForm):
+    """Bias, SD of differences and limits of agreement, each with its confidence interval in separate fields."""
+
+    method: str
+    n: int
+    bias: float
+    bias_ci_low: float
+    bias_ci_high: float
+    sd: float
+    multiplier: float
+    loa_lower: float
+    loa_lower_ci_low: float
+    loa_lower_ci_high: float
+    loa_upper: float
+    loa_upper_ci_low: float
+    loa_upper_ci_high: float
+    confidence: float = 0.95
+    loa_ci_method: str = "approximate"
+    scale: str = "difference"
+    n_subjects: int | None = None
+    se_bias: float = float("nan")
+    se_loa: float = float("nan")
+    convention: str = DIFFERENCE_CONVENTION
+    extra: dict = field(default_factory=dict)
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        """Flat dict (schema names of docs/results-schema.md "agreement"); ``extra`` is merged in."""
+        d = asdict(self)
+        extra = d.pop("extra")
+        d.update(extra)
+        return d
+
+
+def _differences(ref, cand, scale):
+    if scale == "log":
+        if np.any(ref <= 0) or np.any(cand <= 0):
+            raise InputError("log limits of agreement need strictly positive values", field="scale",
+                             expected="positive measurements, or scale='difference'")
+        return np.log(cand) - np.log(ref)
+    if scale == "percent":
+        mean = (ref + cand) / 2.0
+        if np.any(mean == 0):
+            raise InputError("percentage differences are undefined where the pair mean is 0", field="scale",
+                             expected="non-zero pair means, or scale='difference'")
+        return 100.0 * (cand - ref) / mean
+    return cand - ref
+
+
+def _check_spread(d, what="differences"):
+    if np.ptp(d) == 0:
+        raise InputError(f"all {d.size} {what} are identical ({d[0]!r}); their SD is 0 and limits of "
+                         f"agreement are degenerate", field="candidate",
+                         expected="measurements with some disagreement")
+
+
+def bland_altman(reference, candidate, *, multiplier: float = 1.96, confidence: float = 0.95,
+                 loa_ci: str = "approximate", scale: str = "difference") -> BlandAltmanResult:
+    """Bland-Altman limits of agreement of paired measurements (one pair per subject).
+
+    Parameters
+    ----------
+    reference, candidate : array-like of shape (n,)
+        Paired measurements; differences are ``candidate - reference``.
+    multiplier : float
+        Limits are ``bias ± multiplier · SD`` (1.96 for 95 % limits; 2 as in Bland & Altman 1986).
+    confidence : float
+        Level of the confidence intervals of the bias and of each limit.
+    loa_ci : {'approximate', 'approximate-1986', 'exact'}
+        CI of each limit: 'approximate' uses SE = s·sqrt(1/n + multiplier²/(2(n−1))) (Bland & Altman 1999
+        §2.2) with t(n−1); 'approximate-1986' uses SE = sqrt(3 s²/n) (Bland & Altman 1986, for the 1.96/2
+        multiplier) with t(n−1); 'exact' uses the non-central t distribution (Carkeet 2015).
+    scale : {'difference', 'log', 'percent'}
+        'log': differences of natural logs (limits of the ratio candidate/reference, back-transformed in
+        ``extra['ratio*']``; Bland & Altman 1999 §3.1). 'percent': 100·(c − r)/mean(c, r).
+
+    Returns
+    -------
+    BlandAltmanResult
+        Also in ``extra``: proportional bias (OLS of difference on pair mean: slope, its CI and p).
+
+    Notes
+    -----
+    Read the bias as the average amount the candidate reads above the reference, and the limits as the range
+    holding about 95 % of single-subject differences; their CIs say how well 'n' pairs pin them down. SD uses
+    ddof=1. A significant proportional-bias slope means the limits are not constant over the range: use
+    :func:`bland_altman_regression` or ``scale='log'``.
+
+    References
+    ----------
+    Bland JM, Altman DG (1986) Lancet i:307-310. Bland JM, Altman DG (1999) Stat Methods Med Res 8:135-160.
+    Carkeet A (2015) Optom Vis Sci 92:e71-e80.
+    """
+    check_option("scale", scale, SCALES)
+    check_option("loa_ci", loa_ci, LOA_CI_METHODS[:3], extra="(use bland_altman_replicates for 'mover')")
+    multiplier = check_positive(multiplier, "multiplier")
+    confidence = check_confidence(confidence)
+    ref, cand = paired_arrays(reference, candidate, min_n=3)
+    d = _differences(ref, cand, scale)
+    _check_spread(d)
+    n = d.size
+    bias = float(d.mean())
+    sd = float(d.std(ddof=1))
+    alpha = 1.0 - confidence
+    t = stats.t.ppf(1 - alpha / 2, n - 1)
+    se_bias = sd / np.sqrt(n)
+    lo, hi = bias - multiplier * sd, bias + multiplier * sd
+    if loa_ci == "exact":
+        # Carkeet 2015: (LoA - bias)/s ~ noncentral t; the exact limits use its quantiles.
+        nc = multiplier * np.sqrt(n)
+        q_lo, q_hi = stats.nct.ppf([alpha / 2, 1 - alpha / 2], n - 1, nc) / np.sqrt(n)
+        up_ci = (bias + q_lo * sd, bias + q_hi * sd)
+        low_ci = (bias - q_hi * sd, bias - q_lo * sd)
+        se_loa = float("nan")
+    else:
+        if loa_ci == "approximate":
+            se_loa = sd * np.sqrt(1.0 / n + multiplier ** 2 / (2.0 * (n - 1)))
+        else:
+            se_loa = np.sqrt(3.0 * sd ** 2 / n)
+        low_ci = (lo - t * se_loa, lo + t * se_loa)
+        up_ci = (hi - t * se_loa, hi + t * se_loa)
+    mean = (ref + cand) / 2.0
+    extra = _proportional_bias(mean, d, confidence)
+    if scale == "log":
+        extra.update(ratio=float(np.exp(bias)), ratio_ci_low=float(np.exp(bias - t * se_bias)),
+                     ratio_ci_high=float(np.exp(bias + t * se_bias)), ratio_loa_lower=float(np.exp(lo)),
+                     ratio_loa_upper=float(np.exp(hi)))
+    method = {"difference": "classic", "log": "log", "percent": "percent"}[scale]
+    return BlandAltmanResult(
+        method=method, n=n, bias=bias, bias_ci_low=float(bias - t * se_bias), bias_ci_high=float(bias + t * se_bias),
+        sd=sd, multiplier=multiplier, loa_lower=float(lo), loa_lower_ci_low=float(low_ci[0]),
+        loa_lower_ci_high=float(low_ci[1]), loa_upper=float(hi), loa_upper_ci_low=float(up_ci[0]),
+        loa_upper_ci_high=float(up_ci[1]), confidence=confidence, loa_ci_method=loa_ci, scale=scale,
+        se_bias=float(se_bias), se_loa=float(se_loa), extra=extra,
+        note={"log": "differences are ln(candidate) - ln(reference); exp() gives ratios candidate/reference",
+              "percent": "differences are 100*(candidate - reference)/mean(candidate, reference)",
+              "difference": ""}[scale])
+
+
+def _proportional_bias(mean, d, confidence):
+    if np.ptp(mean) == 0:
+        return {"prop_bias_slope": float("nan"), "prop_bias_slope_ci_low": float("nan"),
+                "prop_bias_slope_ci_high": float("nan"), "prop_bias_p": float("nan")}
+    fit = stats.linregress(mean, d)
+    tq = stats.t.ppf(0.5 + confidence / 2, d.size - 2)
+    return {"prop_bias_slope": float(fit.slope), "prop_bias_intercept": float(fit.intercept),
+            "prop_bias_slope_ci_low": float(fit.slope - tq * fit.stderr),
+            "prop_bias_slope_ci_high": float(fit.slope + tq * fit.stderr), "prop_bias_p": float(fit.pvalue)}
