@@ -13,16 +13,8 @@ import numpy as np
 import pandas as pd
 import pingouin as pg
 
+from _timing import best_of
 from harness.agreement import bootstrap_icc, icc
-
-
-def best_of(fn, repeat=5):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def main() -> None:

@@ -7,11 +7,10 @@ Run: python benchmarks/bench_align.py
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from scipy import signal
 
+from _timing import best_of
 from harness.align import estimate_offset
 
 
@@ -29,20 +28,11 @@ def scene(ref_rate, seed=0, offset=1.2345, drift_ppm=40.0):
         size=tc.size)
 
 
-def best_of(fn, repeat=7):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
 def main() -> None:
     for rate in (100.0, 1000.0):
         tr, rx, tc, cx = scene(rate)
         for drift in (False, True):
-            t, r = best_of(lambda: estimate_offset(tr, rx, tc, cx, max_lag_s=3.0, drift=drift))
+            t, r = best_of(lambda: estimate_offset(tr, rx, tc, cx, max_lag_s=3.0, drift=drift), repeat=7)
 
             def naive():
                 g = np.arange(0, 70, 0.001)
@@ -50,7 +40,7 @@ def main() -> None:
                 b = np.interp(g, tc, cx, left=0, right=0)
                 return signal.correlate(a - a.mean(), b - b.mean(), mode="full", method="fft")
 
-            t_naive, _ = best_of(naive)
+            t_naive, _ = best_of(naive, repeat=7)
             print(f"reference {rate:.0f} Hz, drift={drift}: {t * 1e3:.1f} ms (target < 50 ms), naive 1 kHz FFT "
                   f"xcorr {t_naive * 1e3:.1f} ms (ratio {t_naive / t:.2f}); offset error "
                   f"{(r.offset_s - 1.2345) * 1e3:+.3f} ms, drift {r.drift_ppm:+.1f} ppm (true {40 if drift else 0})")

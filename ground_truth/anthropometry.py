@@ -44,35 +44,20 @@ class SegmentParameters:
 
 # de Leva 1996, Table 4: the upper part, and from the lower part (alternative endpoints) the trunk between
 # the mid-shoulder and mid-hip joint centres (MIDS-MIDH), the trunk from the suprasternale (SUPR-MIDH) and the
-# shank from knee to ankle joint centre (KJC-AJC). Values: mass %, CM % from origin, r_sag %, r_trans %,
-# r_long %, length mm.
+# shank from knee to ankle joint centre (KJC-AJC). One row per segment: its endpoints (the same for both sexes),
+# then the male and the female values: mass %, CM % from origin, r_sag %, r_trans %, r_long %, length mm.
 _DE_LEVA = {
-    "male": {
-        "head": ("VERT", "CERV", 6.94, 50.02, 30.3, 31.5, 26.1, 242.9),
-        "trunk": ("CERV", "MIDH", 43.46, 51.38, 32.8, 30.6, 16.9, 603.3),
-        "trunk_supr": ("SUPR", "MIDH", 43.46, 44.86, 37.2, 34.7, 19.1, 531.9),
-        "trunk_mids": ("MIDS", "MIDH", 43.46, 43.10, 38.4, 35.8, 19.7, 515.5),
-        "upper_arm": ("SJC", "EJC", 2.71, 57.72, 28.5, 26.9, 15.8, 281.7),
-        "forearm": ("EJC", "WJC", 1.62, 45.74, 27.6, 26.5, 12.1, 268.9),
-        "hand": ("WJC", "MET3", 0.61, 79.00, 62.8, 51.3, 40.1, 86.2),
-        "thigh": ("HJC", "KJC", 14.16, 40.95, 32.9, 32.9, 14.9, 422.2),
-        "shank": ("KJC", "LMAL", 4.33, 44.59, 25.5, 24.9, 10.3, 434.0),
-        "shank_ajc": ("KJC", "AJC", 4.33, 43.95, 25.1, 24.6, 10.2, 440.3),
-        "foot": ("HEEL", "TTIP", 1.37, 44.15, 25.7, 24.5, 12.4, 258.1),
-    },
-    "female": {
-        "head": ("VERT", "CERV", 6.68, 48.41, 27.1, 29.5, 26.1, 243.7),
-        "trunk": ("CERV", "MIDH", 42.57, 49.64, 30.7, 29.2, 14.7, 614.8),
-        "trunk_supr": ("SUPR", "MIDH", 42.57, 41.51, 35.7, 33.9, 17.1, 529.3),
-        "trunk_mids": ("MIDS", "MIDH", 42.57, 37.82, 37.9, 36.1, 18.2, 497.9),
-        "upper_arm": ("SJC", "EJC", 2.55, 57.54, 27.8, 26.0, 14.8, 275.1),
-        "forearm": ("EJC", "WJC", 1.38, 45.59, 26.1, 25.7, 9.4, 264.3),
-        "hand": ("WJC", "MET3", 0.56, 74.74, 53.1, 45.4, 33.5, 78.0),
-        "thigh": ("HJC", "KJC", 14.78, 36.12, 36.9, 36.4, 16.2, 368.5),
-        "shank": ("KJC", "LMAL", 4.81, 44.16, 27.1, 26.7, 9.3, 432.3),
-        "shank_ajc": ("KJC", "AJC", 4.81, 43.52, 26.7, 26.3, 9.2, 438.6),
-        "foot": ("HEEL", "TTIP", 1.29, 40.14, 29.9, 27.9, 13.9, 228.3),
-    },
+    "head":       ("VERT", "CERV", (6.94, 50.02, 30.3, 31.5, 26.1, 242.9), (6.68, 48.41, 27.1, 29.5, 26.1, 243.7)),
+    "trunk":      ("CERV", "MIDH", (43.46, 51.38, 32.8, 30.6, 16.9, 603.3), (42.57, 49.64, 30.7, 29.2, 14.7, 614.8)),
+    "trunk_supr": ("SUPR", "MIDH", (43.46, 44.86, 37.2, 34.7, 19.1, 531.9), (42.57, 41.51, 35.7, 33.9, 17.1, 529.3)),
+    "trunk_mids": ("MIDS", "MIDH", (43.46, 43.10, 38.4, 35.8, 19.7, 515.5), (42.57, 37.82, 37.9, 36.1, 18.2, 497.9)),
+    "upper_arm":  ("SJC", "EJC", (2.71, 57.72, 28.5, 26.9, 15.8, 281.7), (2.55, 57.54, 27.8, 26.0, 14.8, 275.1)),
+    "forearm":    ("EJC", "WJC", (1.62, 45.74, 27.6, 26.5, 12.1, 268.9), (1.38, 45.59, 26.1, 25.7, 9.4, 264.3)),
+    "hand":       ("WJC", "MET3", (0.61, 79.00, 62.8, 51.3, 40.1, 86.2), (0.56, 74.74, 53.1, 45.4, 33.5, 78.0)),
+    "thigh":      ("HJC", "KJC", (14.16, 40.95, 32.9, 32.9, 14.9, 422.2), (14.78, 36.12, 36.9, 36.4, 16.2, 368.5)),
+    "shank":      ("KJC", "LMAL", (4.33, 44.59, 25.5, 24.9, 10.3, 434.0), (4.81, 44.16, 27.1, 26.7, 9.3, 432.3)),
+    "shank_ajc":  ("KJC", "AJC", (4.33, 43.95, 25.1, 24.6, 10.2, 440.3), (4.81, 43.52, 26.7, 26.3, 9.2, 438.6)),
+    "foot":       ("HEEL", "TTIP", (1.37, 44.15, 25.7, 24.5, 12.4, 258.1), (1.29, 40.14, 29.9, 27.9, 13.9, 228.3)),
 }
 
 
@@ -80,7 +65,8 @@ def de_leva_parameters(sex: str = "male") -> dict[str, SegmentParameters]:
     """de Leva (1996) Table 4 parameters for one sex, keyed by segment name (fractions, not percent)."""
     check_option("sex", sex, SEXES)
     out = {}
-    for seg, (o, e, m, c, rs, rt, rl, length) in _DE_LEVA[sex].items():
+    for seg, (o, e, *by_sex) in _DE_LEVA.items():
+        m, c, rs, rt, rl, length = by_sex[SEXES.index(sex)]
         out[seg] = SegmentParameters(seg, o, e, m / 100, c / 100, rs / 100, rt / 100, rl / 100, length)
     return out
 

@@ -76,6 +76,12 @@ class KPI:
 
 def _sway(signal: str, long: str, source: str) -> list[KPI]:
     """The five families of sway measures (Prieto et al. 1996) for the COP or the COM."""
+
+    def rms(axis: str, plain: str, direction: str) -> KPI:
+        return KPI(f"{signal}_rms_{axis}", "cm", "continuous",
+                   f"Typical {plain} ({direction}) distance of the {long} from its mean position.",
+                   f"Root mean square of the mean-removed {direction} {source} displacement.", PRIETO_1996)
+
     return [
         KPI(f"{signal}_path_length", "cm", "continuous",
             f"Total distance the {long} travelled during the trial. Longer paths mean more corrective movement "
@@ -91,12 +97,8 @@ def _sway(signal: str, long: str, source: str) -> list[KPI]:
             f"2π·F(0.95; 2, n−2)·sqrt(s_AP²·s_ML² − s_APML²), with the AP and ML variances and covariance; "
             f"other conventions (e.g. chi-square prediction ellipse) are named in the results' method.",
             f"{PRIETO_1996} {DUARTE_2010}"),
-        KPI(f"{signal}_rms_ml", "cm", "continuous",
-            f"Typical side-to-side (medio-lateral) distance of the {long} from its mean position.",
-            f"Root mean square of the mean-removed medio-lateral {source} displacement.", PRIETO_1996),
-        KPI(f"{signal}_rms_ap", "cm", "continuous",
-            f"Typical front-to-back (antero-posterior) distance of the {long} from its mean position.",
-            f"Root mean square of the mean-removed antero-posterior {source} displacement.", PRIETO_1996),
+        rms("ml", "side-to-side", "medio-lateral"),
+        rms("ap", "front-to-back", "antero-posterior"),
         KPI(f"{signal}_mean_frequency", "Hz", "continuous",
             f"How many back-and-forth sway cycles per second the {long} makes on average.",
             f"Prieto's mean frequency: path length / (2π · mean distance from the mean position · duration).",

@@ -26,21 +26,18 @@ RAB_SHOULDER_FRACTION = 0.17
 
 #: The limb markers of one side, in order: name (after the L/R prefix), the joint centre it sits on or the two
 #: it sits midway between, and its offset (fraction of the body scale) along the side's lateral axis ("lat",
-#: negative: medial) or the anterior axis ("ap"); lateral and medial markers are symmetric about the joint.
+#: negative: medial) or the anterior axis ("ap"); lateral and medial markers are symmetric about the joint
+#: (a symmetric pair shares a line).
 LIMB_MARKERS = (
     ("UPA", ("shoulder", "elbow"), 0.05, "lat"),
-    ("ELB", ("elbow",), 0.035, "lat"),
-    ("ELM", ("elbow",), -0.035, "lat"),
+    ("ELB", ("elbow",), 0.035, "lat"), ("ELM", ("elbow",), -0.035, "lat"),
     ("FRM", ("elbow", "wrist"), 0.04, "lat"),
-    ("WRA", ("wrist",), 0.025, "ap"),
-    ("WRB", ("wrist",), -0.025, "ap"),
+    ("WRA", ("wrist",), 0.025, "ap"), ("WRB", ("wrist",), -0.025, "ap"),
     ("FIN", ("index", "pinky"), 0.0, None),
     ("THI", ("hip", "knee"), 0.08, "lat"),
-    ("KNE", ("knee",), 0.05, "lat"),
-    ("KNM", ("knee",), -0.05, "lat"),
+    ("KNE", ("knee",), 0.05, "lat"), ("KNM", ("knee",), -0.05, "lat"),
     ("TIB", ("knee", "ankle"), 0.05, "lat"),
-    ("ANK", ("ankle",), 0.035, "lat"),
-    ("MED", ("ankle",), -0.035, "lat"),
+    ("ANK", ("ankle",), 0.035, "lat"), ("MED", ("ankle",), -0.035, "lat"),
     ("HEE", ("heel",), 0.0, None),
     ("TOE", ("foot_index",), 0.0, None),
 )
