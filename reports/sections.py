@@ -78,7 +78,6 @@ class CandidateVerdict:
     verdicts: list[dict]
     trials_ok: int = 0
     trials_failed: int = 0
-    details: str = ""
 
 
 @dataclass
@@ -86,7 +85,6 @@ class VerdictSection(Section):
     """The verdict per candidate, first: release gates passed or blocked, with every verdict's message."""
 
     cards: list[CandidateVerdict] = field(default_factory=list)
-    policy: str = ""
     template: ClassVar[str] = "verdict.html.j2"
 
 
