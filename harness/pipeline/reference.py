@@ -24,11 +24,11 @@ def build_reference_side(trial: dict, subject: dict, *, bipedal: bool) -> Refere
     side = ReferenceSide("reference", recording=rec)
     spans = []
     if rec.plates:
-        t, cop = rec.horizontal_cop("net")
-        side.add("cop", t, cop, "m", f"force plate net COP ({len(rec.plates)} plate(s)) from {Path(path).name}")
-        ts = rec.plate("net")
-        side.add("grf_vertical", ts.time, ts["force"][:, rec.vertical_axis], "N", "net vertical GRF")
-        spans.append((float(t[0]), float(t[-1])))
+        net = rec.plate("net")       # combined once: COP and vertical GRF both come from it
+        side.add("cop", net.time, net["cop"][:, list(rec.horizontal_axes)], "m",
+                 f"force plate net COP ({len(rec.plates)} plate(s)) from {Path(path).name}")
+        side.add("grf_vertical", net.time, net["force"][:, rec.vertical_axis], "N", "net vertical GRF")
+        spans.append((float(net.time[0]), float(net.time[-1])))
     if rec.markers is not None:
         side.markers = markers_z_up(rec.markers, rec.vertical_axis)
         spans.append((float(rec.markers.time[0]), float(rec.markers.time[-1])))
