@@ -93,11 +93,15 @@ class SyntheticTrial:
     truth : dict
         ``cop`` (analog rate, net, noise-free), ``cop_plates`` (list), ``force`` (net), ``com`` (marker rate),
         ``com_analog``, ``events`` (list of Event), ``time_to_failure_s``, ``censored``, ``censor_reason``,
-        ``strategy`` (the parameter), ``strategy_fraction`` (hip share of angular motion over the steady single-leg
-        period, :mod:`ground_truth.strategy`) and its ``strategy_label`` (equal to ``strategy`` unless the
-        single-leg period is shorter than ~3 s), ``angles`` (dict of (n,) deg arrays on
-        the marker clock: ``knee_frontal``, ``hip_sagittal``, ``hip_frontal``, ``ankle_sagittal``,
-        ``ankle_frontal``, all of the stance leg), ``stance_plate``.
+        ``strategy`` (the parameter, or the label of ``hip_fraction``), ``strategy_fraction`` (hip share of
+        angular motion over the steady single-leg period, :mod:`ground_truth.strategy`) and its
+        ``strategy_label`` (equal to ``strategy`` unless the single-leg period is shorter than ~3 s or a
+        ``hip_fraction`` target is out of reach), ``angles`` (dict of (n,) deg arrays on the marker clock:
+        ``knee_frontal``, ``hip_sagittal``, ``hip_frontal``, ``ankle_sagittal``,
+        ``ankle_frontal``, all of the stance leg), ``stance_plate``; the subject-level inputs ``sway_scale``,
+        ``sway_frequency_scale`` (None = 1), ``hip_fraction_target``, ``knee_valgus_deg``,
+        ``knee_valgus_excursion_deg`` (None = not set) and ``knee_frontal_excursion_deg``: the range of
+        ``angles["knee_frontal"]`` from foot lift to touch-down, at most ``max_duration_s`` (the KPI's value).
     params : dict
         Every argument of the simulation, for provenance.
     """
@@ -168,7 +172,10 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                                analog_rate_hz: int = 1000, sync: str | None = "knee_dip",
                                marker_noise_m: float = 0.0005, force_noise: bool = True,
                                marker_gaps: int = 0, failure: str = "touch_down",
-                               reach: tuple[str, float] | None = None) -> SyntheticTrial:
+                               reach: tuple[str, float] | None = None, sway_scale: float | None = None,
+                               sway_frequency_scale: float | None = None, hip_fraction: float | None = None,
+                               knee_valgus_deg: float | None = None,
+                               knee_valgus_excursion_deg: float | None = None) -> SyntheticTrial:
     """Simulate one single-leg-stance trial with known COM, COP, GRF, events, angles and strategy.
 
     Parameters
@@ -214,6 +221,31 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         definition), its time, and the leg length (hip to ankle joint centre) that normalises it.
     force_noise : bool
         Add white noise to the plate channels (0.5 N horizontal, 1 N vertical, 0.03 N*m moments).
+    sway_scale : float, optional
+        This subject's sway amplitude relative to the population in this condition: multiplies the condition
+        factor of ``CONDITIONS`` (every sway mode, so COP and COM sway scale with it). ``None`` = 1.
+    sway_frequency_scale : float, optional
+        Multiplies the band edges (Hz) of the ankle mode (``ANKLE_BAND``), the slow whole-body sway, so the COM's
+        mean frequency rises nearly in proportion (x1.53 for 1.5, x0.71 for 0.7: geometric mean of 8 seeds,
+        20-s trials); the hip mode, the 1-4 Hz corrections and the trunk keep their bands. The COP of a faster
+        sway is also larger for the same angles (COP - COM = -h/g COM''). ``None`` = 1.
+    hip_fraction : float, optional
+        A continuous strategy mix in 0.05..0.75 (above ~0.76 the hip mode this needs makes the body swing
+        wildly): the hip fraction (:mod:`ground_truth.strategy`) that the steady
+        single-leg period is scaled to, instead of ``STRATEGY_TARGETS[strategy]``; the mode amplitudes are
+        interpolated between those of the three strategies (:func:`strategy_modes`). ``strategy`` is then only
+        recorded in ``params`` and ``truth["strategy"]`` is the label of the target. A target below what the
+        ankle mode alone gives is not reached (``truth["strategy_fraction"]`` is what the trial has).
+    knee_valgus_deg : float, optional
+        Baseline stance-knee frontal-plane angle in single-leg stance (deg, valgus +; half of it while both feet
+        are down). ``None`` = 3 deg.
+    knee_valgus_excursion_deg : float, optional
+        Range (max - min, deg) of the stance knee's frontal-plane angle over the single-leg period (foot lift to
+        touch-down, at most ``max_duration_s``: the harness's analysis window), the ``knee_frontal_excursion``
+        KPI of the truth angles. On top of the usual small fluctuation (SD 0.15 deg times the sway amplitude)
+        the knee drifts steadily into valgus over that period, by the amount that gives the truth this range. A
+        range smaller than the lift transient of the baseline plus that fluctuation is not reached
+        (``truth["knee_frontal_excursion_deg"]`` is the range the trial has). ``None``: no drift.
 
     Returns
     -------
@@ -257,6 +289,16 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
             raise InputError(f"fail_at_s={fail_at_s} outside 0.8..300 s", field="fail_at_s",
                              expected="at least 0.8 s after foot lift (the fall takes 0.8 s)")
     validate_type(seed, int, "seed")
+    for name, val, lo, hi, what in (
+            ("sway_scale", sway_scale, 0.05, 20.0, "a positive amplitude factor (1 = population median)"),
+            ("sway_frequency_scale", sway_frequency_scale, 0.2, 5.0, "a positive frequency factor"),
+            ("hip_fraction", hip_fraction, 0.05, 0.75, "a hip fraction between 0.05 and 0.75"),
+            ("knee_valgus_deg", knee_valgus_deg, -20.0, 30.0, "a knee frontal-plane angle in degrees"),
+            ("knee_valgus_excursion_deg", knee_valgus_excursion_deg, 0.0, 30.0, "a range in degrees")):
+        if val is not None:
+            validate_type(val, "numeric", name)
+            if not lo <= val <= hi:
+                raise InputError(f"{name}={val} outside {lo:g}..{hi:g}", field=name, expected=what)
     if analog_rate_hz % marker_rate_hz:
         raise InputError(f"analog rate {analog_rate_hz} Hz is not a multiple of marker rate {marker_rate_hz} Hz",
                          field="analog_rate_hz", expected="an integer multiple of marker_rate_hz")
@@ -264,7 +306,10 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                   max_duration_s=float(max_duration_s), fail_at_s=fail_at_s, strategy=strategy, seed=seed,
                   marker_rate_hz=marker_rate_hz, analog_rate_hz=analog_rate_hz, sync=sync,
                   marker_noise_m=marker_noise_m, force_noise=force_noise, marker_gaps=marker_gaps,
-                  failure=failure, reach=None if reach is None else (str(reach[0]), float(reach[1])))
+                  failure=failure, reach=None if reach is None else (str(reach[0]), float(reach[1])),
+                  sway_scale=_opt_float(sway_scale), sway_frequency_scale=_opt_float(sway_frequency_scale),
+                  hip_fraction=_opt_float(hip_fraction), knee_valgus_deg=_opt_float(knee_valgus_deg),
+                  knee_valgus_excursion_deg=_opt_float(knee_valgus_excursion_deg))
     rng = np.random.default_rng(seed)
     dims = body_dims(subject)
     layout = PlateLayout()
@@ -306,11 +351,15 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     land = free_ground + np.array([0.03, -m_side * 0.02, 0.0]) if failing else free_ground.copy()
 
     # -- random sway components ---------------------------------------------------------------------------
-    amp = CONDITIONS[condition]
-    a_sd, h_sd, gain, tr_sd = _STRATEGY_MODES[strategy]
+    amp = CONDITIONS[condition] if sway_scale is None else CONDITIONS[condition] * float(sway_scale)
+    a_sd, h_sd, gain, tr_sd = _STRATEGY_MODES[strategy] if hip_fraction is None else strategy_modes(hip_fraction)
     d2r = np.pi / 180
-    ank = {ax: _band_noise(rng, n_a, analog_rate_hz, ANKLE_BAND[0], ANKLE_BAND[1], 2) for ax in ("ap", "ml")}
-    hipm = {ax: _band_noise(rng, n_a, analog_rate_hz, HIP_BAND[0], HIP_BAND[1], 2) for ax in ("ap", "ml")}
+    ank_band, hip_band = ANKLE_BAND, HIP_BAND
+    if sway_frequency_scale is not None:
+        fsc = float(sway_frequency_scale)
+        ank_band = tuple(f * fsc for f in ANKLE_BAND)
+    ank = {ax: _band_noise(rng, n_a, analog_rate_hz, ank_band[0], ank_band[1], 2) for ax in ("ap", "ml")}
+    hipm = {ax: _band_noise(rng, n_a, analog_rate_hz, hip_band[0], hip_band[1], 2) for ax in ("ap", "ml")}
     fast = {ax: _band_noise(rng, n_a, analog_rate_hz, 1.0, 4.0) for ax in ("ap", "ml")}
     trunk = {ax: _band_noise(rng, n_a, analog_rate_hz, 0.05, 0.8, 2) for ax in ("ap", "ml")}
     valg_noise = _band_noise(rng, n_a, analog_rate_hz, 0.05, 1.0)
@@ -326,7 +375,21 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
 
     # -- knee: baseline flexion 5 deg, knee dip, valgus baseline 3 deg moving with ML sway ------------------
     knee_flex = np.full(n_a, KNEE_FLEX_DEG * d2r) + 0.1 * d2r * kflex_noise
-    valgus = (3.0 + 0.15 * amp * valg_noise) * d2r * (0.5 + 0.5 * single)
+    valg0 = 3.0 if knee_valgus_deg is None else float(knee_valgus_deg)
+    valg_env = 0.5 + 0.5 * single
+    valgus = (valg0 + 0.15 * amp * valg_noise) * d2r * valg_env
+    if knee_valgus_excursion_deg is not None:
+        # The knee drifts steadily into valgus over the single-leg period (as the stance hip's abductors tire);
+        # the drift's size is solved so that the truth angle's range over the KPI's window (foot lift to
+        # touch-down, at most the protocol maximum: harness.pipeline.window) is the requested excursion. A
+        # linear drift is removed by the strategy indicator's detrending, so the knee's excursion and the
+        # hip/ankle strategy stay independent parameters (a fluctuating valgus would add the same motion to
+        # the hip and the ankle frontal angles and pull every hip fraction towards 0.5).
+        t_kpi = min(t_td if touch else ta[-1], t_lift + max_duration_s)
+        drift = np.clip((ta - t_lift) / max(t_kpi - t_lift, 1e-9), 0.0, 1.0) * single
+        kpi_m = (tm >= t_lift) & (tm <= t_kpi)
+        gain_v = _valgus_gain(valgus[::ratio][kpi_m] / d2r, drift[::ratio][kpi_m], float(knee_valgus_excursion_deg))
+        valgus = valgus + gain_v * d2r * drift
 
     # Scale the hip mode so that the steady single-leg period shows the strategy's target hip fraction
     # (short trials would otherwise drift across the label thresholds by chance).
@@ -344,7 +407,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
             kf, vg = knee_flex[steady_a] / 2, valgus[steady_a] / 2
             return hip_ankle_fraction(ha["ap"] + kf, ls["ap"] + kf, m_side * ha["ml"] + vg, m_side * ls["ml"] + vg)
 
-        target = STRATEGY_TARGETS[strategy]
+        target = STRATEGY_TARGETS[strategy] if hip_fraction is None else float(hip_fraction)
         lo_k, hi_k = 0.0, 30.0
         if frac_for(lo_k) < target:
             for _ in range(40):
@@ -560,6 +623,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     pose_m = Pose(*(getattr(pose, f)[sl] for f in ("leg_ap", "leg_ml", "knee_flex", "valgus", "hip_ap", "hip_ml",
                                                    "free_ankle", "free_pitch")))
     r2d = 180 / np.pi
+    strategy_name = strategy if hip_fraction is None else _label(float(hip_fraction))
     angles = {
         "knee_frontal": pose_m.valgus * r2d,
         # trunk relative to thigh; the thigh leans back by half the knee flexion relative to the leg line
@@ -572,8 +636,14 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
         "com": com_a[sl].copy(), "com_analog": com_a, "cop": cop, "force": force, "free_moment": tz,
         "cop_plates": truth_cop_plates, "force_plates": truth_force_plates,
         "events": events, "time_to_failure_s": stance_time, "censored": censored, "censor_reason": reason,
-        "strategy": strategy, "angles": angles, "stance_plate": st_idx, "stance_leg": stance_leg,
+        "strategy": strategy_name, "angles": angles, "stance_plate": st_idx, "stance_leg": stance_leg,
         "single_leg_window_s": (t_lift, t_td),
+        # the subject-level inputs (None = the generator's defaults) and the knee excursion they give
+        "sway_scale": params["sway_scale"], "sway_frequency_scale": params["sway_frequency_scale"],
+        "hip_fraction_target": (STRATEGY_TARGETS[strategy] if hip_fraction is None else float(hip_fraction)),
+        "knee_valgus_deg": valg0, "knee_valgus_excursion_deg": params["knee_valgus_excursion_deg"],
+        "knee_frontal_excursion_deg": _excursion(tm, angles["knee_frontal"], t_lift,
+                                                 min(t_td if touch else tm[-1], t_lift + max_duration_s)),
     }
     if reach is not None:
         from ..reach import reach_distance
@@ -586,7 +656,7 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
                           "leg_length_m": leg_len, "normalised_pct": 100.0 * r.distance_m / leg_len,
                           "ankle_target_fraction": float(reach[1]), "ankle_target_fraction_used": reach_frac_used,
                           "definition": r.method + "; leg length = hip to ankle joint centre"}
-    trial = SyntheticTrial(subject=subject, condition=condition, stance_leg=stance_leg, strategy=strategy,
+    trial = SyntheticTrial(subject=subject, condition=condition, stance_leg=stance_leg, strategy=strategy_name,
                            time_s=tm, analog_time_s=ta, joints=joints, markers=None, plates=[], layout=layout,
                            truth=truth, params=params)
     from .markers import place_markers
@@ -612,6 +682,55 @@ def simulate_single_leg_stance(subject: Subject | None = None, *, condition: str
     trial.truth["strategy_label"] = ("undetermined" if not np.isfinite(f) else "ankle" if f < ANKLE_BELOW
                                      else "hip" if f > HIP_ABOVE else "mixed")
     return trial
+
+
+def strategy_modes(hip_fraction: float) -> tuple[float, float, float, float]:
+    """Mode amplitudes of a continuous strategy mix: ``_STRATEGY_MODES`` interpolated linearly in the target hip
+    fraction between the three strategies' targets (``STRATEGY_TARGETS``), held constant beyond them."""
+    names = sorted(STRATEGY_TARGETS, key=STRATEGY_TARGETS.get)
+    xs = [STRATEGY_TARGETS[n] for n in names]
+    return tuple(float(np.interp(hip_fraction, xs, [_STRATEGY_MODES[n][i] for n in names])) for i in range(4))
+
+
+def _label(fraction: float) -> str:
+    """The :mod:`ground_truth.strategy` label of a hip fraction."""
+    from ..strategy import ANKLE_BELOW, HIP_ABOVE
+    return "ankle" if fraction < ANKLE_BELOW else "hip" if fraction > HIP_ABOVE else "mixed"
+
+
+def _opt_float(v):
+    return None if v is None else float(v)
+
+
+def _excursion(t: np.ndarray, angle_deg: np.ndarray, lo: float, hi: float) -> float:
+    """Range (max - min) of an angle over ``lo <= t <= hi`` (NaN with fewer than two samples)."""
+    a = angle_deg[(t >= lo) & (t <= hi)]
+    return float(np.ptp(a)) if a.size > 1 else float("nan")
+
+
+def _valgus_gain(base: np.ndarray, mod: np.ndarray, excursion: float) -> float:
+    """The gain ``g >= 0`` for which ``ptp(base + g * mod)`` equals ``excursion`` (deg).
+
+    ``ptp`` is convex in ``g``; it is scanned over a grid up to a gain that surely overshoots, then refined by
+    bisection on the increasing branch. A range below the smallest reachable one gives that one's gain.
+    """
+    if base.size < 2 or excursion <= 0:
+        return 0.0
+    spread = float(np.ptp(mod))
+    if spread == 0:
+        return 0.0
+    g_hi = (excursion + np.ptp(base)) / spread * 1.05 + 1e-9
+    grid = np.linspace(0.0, g_hi, 65)
+    r = np.ptp(base[None, :] + grid[:, None] * mod[None, :], axis=1)
+    i0 = int(np.argmin(r))
+    if r[i0] >= excursion:
+        return float(grid[i0])
+    j = i0 + int(np.argmax(r[i0:] >= excursion))      # first grid gain past the target on the rising branch
+    lo, hi = grid[j - 1], grid[j]
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if np.ptp(base + mid * mod) < excursion else (lo, mid)
+    return float(0.5 * (lo + hi))
 
 
 def _flex_lookup(dims, bip, stance_leg, stance_ankle, free_ground, sex, n=41, max_extra_deg=40.0):
