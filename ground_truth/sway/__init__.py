@@ -21,12 +21,13 @@ from typing import Any
 from ..kernel import check_option, jsonable
 from . import bds2016, prieto1996, quijoux2021
 from .common import AXIS_NAMES, check_cop
+from .pendulum import COPEstimate, estimate_cop_from_com
 
 #: convention name -> the module that computes it
 _CONVENTION_MODULES = {"bds2016": bds2016, "quijoux2021": quijoux2021, "prieto1996": prieto1996}
 CONVENTIONS = tuple(_CONVENTION_MODULES)
 
-__all__ = ["CONVENTIONS", "SwayResult", "sway_metrics", "unit_of_metric"]
+__all__ = ["CONVENTIONS", "COPEstimate", "SwayResult", "estimate_cop_from_com", "sway_metrics", "unit_of_metric"]
 
 
 def unit_of_metric(name: str) -> str:
