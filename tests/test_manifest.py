@@ -65,7 +65,7 @@ def test_good_manifest_loads_and_resolves_paths(tmp_path):
     t = m.trials[0]
     assert t.gold_standard == [(tmp_path / "gs/S01.c3d").resolve()]
     assert t.video[0].is_absolute() and t.camera.name == "cam.toml"
-    assert t.known_clock_offset_s == 0.25 and t.kind == "paired"
+    assert t.known_clock_offset_s == [0.25] and t.kind == "paired"   # one entry per video
     assert m.baseline.name == "mediapipe-full"
     assert m.candidates[1].backbone == "blazepose-tflite"
     assert m.subject("S01").leg_length_m == 0.88

@@ -51,6 +51,23 @@ def number(problems: Problems, table: dict, key: str, where: str, *, required: b
     return v
 
 
+def per_view(problems: Problems, table: dict, key: str, where: str, n_views: int, parse) -> list:
+    """A field given once for every video or as a list with one entry per video (``video[i]``): a list of
+    ``n_views`` values, None where absent. ``parse(problems, {key: value}, key, field)`` checks one value."""
+    raw = table.get(key)
+    if raw is None:
+        return [None] * n_views
+    if not isinstance(raw, list):
+        value = parse(problems, {key: raw}, key, where)
+        return [value] * max(n_views, 1)
+    if len(raw) != n_views:
+        problems.add(f"{where}.{key}", f"lists {len(raw)} values for {n_views} video(s)",
+                     "one value for every video, in the order of 'video' (or a single value for all)")
+        return [None] * n_views
+    # each entry is checked under its own name, so a problem reads "trials[0].camera_name[1]"
+    return [parse(problems, {f"{key}[{i}]": v}, f"{key}[{i}]", where) for i, v in enumerate(raw)]
+
+
 def string(problems: Problems, table: dict, key: str, where: str, *, required: bool, default=None):
     if key not in table:
         if required:

@@ -13,6 +13,9 @@ from ..pipeline.clock import ALIGNMENT_CHOICES
 #: (real data sets often hold only a gold standard, or only video) whose KPIs are reported but never paired.
 TRIAL_KINDS = ("paired", "candidate-only", "reference-only")
 STANCE_LEGS = ("left", "right")
+CONTROLS = ("positive", "negative")
+#: Views a candidate may analyse besides a camera name.
+VIEW_KEYWORDS = ("first", "triangulated")
 #: What ``settings.alignment_signal`` may be: the pipeline's alignment signals plus ``auto``, ``event`` and
 #: ``known`` (docs/alignment.md).
 ALIGNMENT_SIGNALS = ALIGNMENT_CHOICES
@@ -40,10 +43,12 @@ class Trial:
     gold_standard: list[Path] = field(default_factory=list)
     video: list[Path] = field(default_factory=list)
     camera: Path | None = None
-    camera_name: str | None = None        # which camera of a multi-camera calibration file
-    known_clock_offset_s: float | None = None
-    known_drift_ppm: float | None = None
-    truth: Path | None = None              # optional 2D/3D truth file (synthetic studies)
+    # One entry per video (None where not given): each camera has its own calibration entry, its own clock
+    # and its own truth file; ``harness.pipeline.views.trial_view`` gives one video's trial.
+    camera_name: list[str | None] = field(default_factory=list)   # camera of a multi-camera calibration file
+    known_clock_offset_s: list[float | None] = field(default_factory=list)
+    known_drift_ppm: list[float | None] = field(default_factory=list)
+    truth: list[Path | None] = field(default_factory=list)        # 2D/3D truth files (synthetic studies)
     duration_s: float | None = None        # protocol maximum (censoring of time-to-failure)
     notes: str = ""
 
@@ -55,6 +60,11 @@ class CandidateSpec:
     backbone: str | None = None            # the backbone to build (default: ``name``), e.g. blazepose-tflite
     baseline: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    #: Which video the candidate analyses: a camera name, "first" (the trial's first video, one camera) or
+    #: "triangulated" (every video of the trial, triangulated into 3-D keypoints).
+    view: str = "first"
+    #: "positive" or "negative" for a control candidate (its expected gate outcome is pass / blocked), else None.
+    control: str | None = None
 
 
 @dataclass

@@ -9,9 +9,9 @@ from candidates.backbones.base import get_candidate
 from ground_truth.kernel import StancebenchError
 from protocols import KPIS, get_protocol, list_protocols, load_protocol, register_protocol
 
-from .fields import Problems, number, paths, string
-from .model import (ALIGNMENT_SIGNALS, DATA_ROOT_ENV, STANCE_LEGS, TRIAL_KINDS, CandidateSpec, Settings, StudyManifest,
-                    Subject, Trial)
+from .fields import Problems, number, paths, per_view, string
+from .model import (ALIGNMENT_SIGNALS, CONTROLS, DATA_ROOT_ENV, STANCE_LEGS, TRIAL_KINDS, VIEW_KEYWORDS,
+                    CandidateSpec, Settings, StudyManifest, Subject, Trial)
 
 def known_protocols() -> tuple[str, ...]:
     """Names of the protocols known in this process: the built-in ones, then those registered."""
@@ -242,9 +242,18 @@ def _trials(problems: Problems, doc: dict, root: Path, seen_subjects: set[str]) 
             problems.add(f"{where}.video", "a reference-only trial lists a video",
                          "kind = 'paired' for trials with both sides")
         cams = paths(problems, t, "camera", where, root, required=False)
+        n_views = max(len(video), 1)
         truth = paths(problems, t, "truth", where, root, required=False)
-        off = number(problems, t, "known_clock_offset_s", where, required=False, lo=-3600, hi=3600, unit="s")
-        drift = number(problems, t, "known_drift_ppm", where, required=False, lo=-1e5, hi=1e5, unit="ppm")
+        if truth and len(truth) not in (1, n_views):
+            problems.add(f"{where}.truth", f"lists {len(truth)} files for {n_views} video(s)",
+                         "one truth file for every video, in the order of 'video'")
+        truth = (truth * n_views if len(truth) == 1 else truth) if len(truth) in (1, n_views) else [None] * n_views
+        names = per_view(problems, t, "camera_name", where, n_views,
+                         lambda pr, tb, k, w: string(pr, tb, k, w, required=True))
+        off = per_view(problems, t, "known_clock_offset_s", where, n_views,
+                       lambda pr, tb, k, w: number(pr, tb, k, w, required=True, lo=-3600, hi=3600, unit="s"))
+        drift = per_view(problems, t, "known_drift_ppm", where, n_views,
+                         lambda pr, tb, k, w: number(pr, tb, k, w, required=True, lo=-1e5, hi=1e5, unit="ppm"))
         dur = number(problems, t, "duration_s", where, required=False, lo=0.5, hi=3600, unit="s")
         if dur is not None and proto in protocols_known and cond in (allowed_conds or ()):
             cap = _condition_duration(proto, cond)
@@ -260,8 +269,8 @@ def _trials(problems: Problems, doc: dict, root: Path, seen_subjects: set[str]) 
                 problems.add(f"{where}.{key}", "unknown trial field", f"one of {', '.join(sorted(known_trial))}")
         if tid is not None and subj is not None and proto is not None:
             trials.append(Trial(tid, subj, proto, cond or "default", leg or "left", kind, gold, video,
-                                cams[0] if cams else None, t.get("camera_name"), off, drift,
-                                truth[0] if truth else None, dur, str(t.get("notes", ""))))
+                                cams[0] if cams else None, names, off, drift, truth, dur,
+                                str(t.get("notes", ""))))
 
     return trials
 
@@ -313,11 +322,28 @@ def _candidates(problems: Problems, doc: dict, root: Path, trials: list[Trial], 
                     problems.add(f"{where}.params.{key}", f"file not found: {p}",
                                  f"an existing file (relative paths resolve against the data root {root})")
                 params[key] = str(p.resolve())
+        view = c.get("view", "first")
+        if not isinstance(view, str) or not view.strip():
+            problems.add(f"{where}.view", f"is {view!r}",
+                         "a camera name, 'first' (one camera: the first video) or 'triangulated' (every video)")
+            view = "first"
+        view = view.strip()
+        named = sorted({n for t in trials for n in t.camera_name if n})
+        if view not in VIEW_KEYWORDS and view not in named:
+            problems.add(f"{where}.view", f"is {view!r}, which no trial's camera_name lists",
+                         f"'first', 'triangulated' or a camera name ({', '.join(named) or 'none declared'})")
+        control = c.get("control")
+        if control is not None and control not in CONTROLS:
+            problems.add(f"{where}.control", f"is {control!r}", "'positive' or 'negative' (or no control field)")
+            control = None
+        if control is not None and base:
+            problems.add(f"{where}.control", "a control candidate is the baseline",
+                         "a real model as the baseline (controls check the harness, not the product)")
+        fields_known = ("name", "manifest", "backbone", "baseline", "params", "view", "control")
         for key in c:
-            if key not in ("name", "manifest", "backbone", "baseline", "params"):
-                problems.add(f"{where}.{key}", "unknown candidate field",
-                             "one of name, manifest, backbone, baseline, params")
-        spec = CandidateSpec(cname, mpaths[0] if mpaths else None, backbone, base, dict(params))
+            if key not in fields_known:
+                problems.add(f"{where}.{key}", "unknown candidate field", f"one of {', '.join(fields_known)}")
+        spec = CandidateSpec(cname, mpaths[0] if mpaths else None, backbone, base, dict(params), view, control)
         if check_candidates:
             reason = candidate_unavailable_reason(spec)
             if reason:

@@ -16,7 +16,7 @@ from ground_truth.kernel import ManifestError, StancebenchError
 from ground_truth.markersets import other_side
 
 from .reference import sex_of
-from .sides import CandidateSide, FirstStep, add_derived_alignment_signals
+from .sides import CandidateSide, FirstStep, add_cop_estimate, add_derived_alignment_signals
 
 
 def resolve_candidate(spec: dict):
@@ -53,7 +53,7 @@ def build_candidate_side(spec: dict, trial: dict, subject: dict, settings: dict,
                          ) -> CandidateSide:
     """Keypoints of ``spec`` on ``trial["video"][0]`` and the signals derived from them (candidate clock)."""
     track = resolve_candidate(spec).run(trial["video"][0], cache_dir=settings.get("cache_dir"))
-    side = CandidateSide("candidate", track=track, camera=read_camera(trial))
+    side = CandidateSide("candidate", track=track, camera=read_camera(trial), identity=dict(track.candidate))
     side.span = (float(track.times_s[0]), float(track.times_s[-1])) if track.n_frames else None
     side.inference = {"n_frames": track.n_frames, "detection_rate": track.detection_rate,
                       "cache_hit": bool(track.meta.get("cache_hit")), "ms_per_frame": track.meta.get("ms_per_frame"),
@@ -68,6 +68,11 @@ def build_candidate_side(spec: dict, trial: dict, subject: dict, settings: dict,
         side.add("com_vertical", kc.time_s, kc.com_m[:, 2], "m", kc.method + " (vertical)")
         side.observable_axis = kc.observable_axis
         side.horizontal_dir = kc.report.get("horizontal_dir")
+        # one camera: the pendulum relation holds per horizontal axis, so the observed component alone gives
+        # that component of the COP estimate
+        observed = np.column_stack([kc.horizontal_m, np.zeros(kc.horizontal_m.size), kc.com_m[:, 2]])
+        add_cop_estimate(side, kc.time_s, observed, f"the keypoint COM ({kc.observable_axis.upper()} component "
+                                                    f"observed by one camera)", axis_only=True)
     try:
         feet = kp.keypoint_feet(track, stance=stance, camera=side.camera, height_m=height)
     except StancebenchError as exc:

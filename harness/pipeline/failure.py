@@ -10,19 +10,23 @@ from ground_truth import events as ev
 from ground_truth.kernel import StancebenchError
 
 from .clock import ClockAlignment
-from .sides import CandidateSide, ReferenceSide, Side
+from .sides import CandidateSide, Side
 from .values import KPIValue, measured, missing
 
 #: Stopping rules applied on both sides (the stance-foot-moved rule needs a calibrated, low-jitter foot track).
 TTF_RULES = ("touch_down",)
 
 
-def reference_ttf(ref: ReferenceSide, max_duration_s: float) -> KPIValue:
-    """Time-to-failure of the gold standard from its foot events (``ground_truth.events``), censored at the max."""
-    if not any(e.name == "foot_lift" for e in ref.events):
-        return missing(f"no foot_lift event in the gold standard ({ref.event_source})")
-    r = ev.time_to_failure(ref.events, max_duration_s=max_duration_s, recording_end_s=ref.span[1], rules=TTF_RULES,
-                           source=ref.event_source)
+def events_ttf(side: Side, max_duration_s: float) -> KPIValue:
+    """Time-to-failure from a side's own foot events (``ground_truth.events``; the gold standard's plates or
+    markers, or a triangulated candidate's 3-D feet, on the reference clock), censored at the max."""
+    if "time_to_failure" in side.unavailable:
+        return missing(side.unavailable["time_to_failure"])
+    if not any(e.name == "foot_lift" for e in side.events):
+        return missing(f"no foot_lift event on the {side.role} side ({side.event_source})")
+    r = ev.time_to_failure(side.events, max_duration_s=max_duration_s, recording_end_s=side.span[1],
+                           rules=TTF_RULES,
+                           source=side.event_source)
     return measured(float(r.value_s), f"{r.source}; {r.rule}; stopped by {r.reason}", censored=bool(r.censored))
 
 

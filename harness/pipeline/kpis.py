@@ -29,10 +29,9 @@ def compute_kpis(ref: ReferenceSide | None, cand: CandidateSide | None, kpi_name
     stabilogram = None
     cop = [k for k in kpi_names if k.startswith("cop_")]
     if cop:
-        if ref is not None:
-            r.update(sway.cop_kpis(ref, cop, window, fs, lowpass_hz))
-        if cand is not None:
-            c.update({k: missing(sway.CANDIDATE_COP) for k in cop})
+        rc, cc = sway.cop_kpis(ref, cand, cop, window, fs, lowpass_hz, clock)
+        r.update(rc)
+        c.update(cc)
     com = [k for k in kpi_names if k.startswith("com_")]
     if com:
         rc, cc, stabilogram = sway.com_kpis(ref, cand, com, window, fs, lowpass_hz, clock)
@@ -46,9 +45,10 @@ def compute_kpis(ref: ReferenceSide | None, cand: CandidateSide | None, kpi_name
                 c["time_to_failure"] = failure.step_ttf(cand, window, clock, max_duration_s)
         else:
             if ref is not None:
-                r["time_to_failure"] = failure.reference_ttf(ref, max_duration_s)
+                r["time_to_failure"] = failure.events_ttf(ref, max_duration_s)
             if cand is not None:
-                c["time_to_failure"] = failure.candidate_ttf(cand, trial, subject, max_duration_s)
+                c["time_to_failure"] = (failure.events_ttf(cand, max_duration_s) if cand.triangulated
+                                        else failure.candidate_ttf(cand, trial, subject, max_duration_s))
     reach = [k for k in kpi_names if k.startswith("ybt_")]
     if reach:
         rv, cv = posture.reach_kpis(ref, cand, reach, window, clock, trial, subject)

@@ -34,16 +34,20 @@ def reference_angle_kpis(ref: ReferenceSide, window, trial: dict, wanted: list[s
     except StancebenchError as exc:
         reason = str(exc) if isinstance(exc, NotAvailableError) else f"{type(exc).__name__}: {exc}"
         return {k: missing(reason) for k in keys}
-    t = ref.markers.time
+    return _angle_kpis(ref.markers.time, ang, window, keys, "marker joint angles")
+
+
+def _angle_kpis(t: np.ndarray, ang: dict, window, keys: list[str], what: str) -> dict[str, KPIValue]:
+    """Strategy label and knee excursion of 3-D joint angles (markers, or triangulated keypoints: one
+    definition for both) over ``window`` of their time vector ``t``."""
     m = (t >= window[0]) & (t < window[1])
     out = {}
     if "strategy_label" in keys:
         try:
             res = strategy_indicator(hip_frontal=np.asarray(ang["hip_frontal"])[m],
                                      ankle_frontal=np.asarray(ang["ankle_frontal"])[m])
-            out["strategy_label"] = measured(res.label, f"marker joint angles (frontal plane) in the analysis "
-                                                        f"window; hip fraction {res.hip_fraction:.2f} "
-                                                        f"(ground_truth.strategy)",
+            out["strategy_label"] = measured(res.label, f"{what} (frontal plane) in the analysis window; hip "
+                                                        f"fraction {res.hip_fraction:.2f} (ground_truth.strategy)",
                                              hip_fraction=float(res.hip_fraction))
         except StancebenchError as exc:
             out["strategy_label"] = missing(f"{type(exc).__name__}: {exc}")
@@ -51,7 +55,7 @@ def reference_angle_kpis(ref: ReferenceSide, window, trial: dict, wanted: list[s
         k = np.asarray(ang.get("knee_frontal", np.full(t.size, np.nan)))[m]
         ok = np.isfinite(k)
         out["knee_frontal_excursion"] = (
-            measured(float(np.ptp(k[ok])), "range of the stance knee frontal-plane angle from markers "
+            measured(float(np.ptp(k[ok])), f"range of the stance knee frontal-plane angle from {what} "
                                            f"(ground_truth.angles) over {int(ok.sum())} samples")
             if ok.sum() > 1 else missing("no knee frontal angle samples in the window"))
     return out
@@ -59,9 +63,16 @@ def reference_angle_kpis(ref: ReferenceSide, window, trial: dict, wanted: list[s
 
 def candidate_angle_kpis(cand: CandidateSide, window, clock: ClockAlignment | None, trial: dict,
                          wanted: list[str]) -> dict[str, KPIValue]:
-    """Strategy label and knee excursion from keypoint angles in the window, from a frontal view only
-    (``candidates.kpis.frontal_view_problem`` says why another view cannot give them)."""
+    """Strategy label and knee excursion from keypoint angles in the window: 2-D angles from a frontal view only
+    (``candidates.kpis.frontal_view_problem`` says why another view cannot give them), or the 3-D joint angles
+    of a triangulated side."""
     keys = [k for k in ANGLE_KPIS if k in wanted]
+    if cand.triangulated:      # 3-D joint angles on the reference clock, measured as the markers' are
+        ang = cand.angles
+        if ang is None:
+            return {k: missing(cand.unavailable.get(k, "no 3-D joint angles")) for k in keys}
+        return _angle_kpis(ang.time, {k: ang[k] for k in ang.channels}, window, keys,
+                           "triangulated keypoint joint angles")
     stance = trial["stance_leg"]
     try:
         problem = kp.frontal_view_problem(cand.camera, cand.track, stance)
@@ -114,7 +125,10 @@ def reach_kpis(ref: ReferenceSide | None, cand: CandidateSide | None, wanted: li
         pct = 100.0 / float(leg)
         if ref is not None:
             r_out[own] = _reference_reach(ref, window, trial, direction, pct, leg)
-        if cand is not None:
+        if cand is not None and cand.triangulated:
+            c_out[own] = missing("not computed: the Y-Balance reach is measured from one calibrated camera's "
+                                 "floor plane (candidates.kpis.keypoint_reach); use a one-camera view")
+        elif cand is not None:
             try:
                 lo, hi = clock.to_candidate(list(window)) if clock is not None else window
                 res = kp.keypoint_reach(cand.track, direction=direction, stance=trial["stance_leg"],

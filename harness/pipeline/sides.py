@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ground_truth.kernel import Event, StancebenchError, TimeSeries
+from ground_truth.sway.pendulum import estimate_cop_from_com
 from harness import align
 
 
@@ -80,7 +81,11 @@ class CandidateSide(Side):
     """Keypoints of one candidate on one video, and what was derived from them.
 
     ``observable_axis`` is the horizontal sway axis the camera sees and ``horizontal_dir`` its lab direction
-    (with a calibration); ``inference`` what the run reported (frames, detection rate, cache hit, ms/frame).
+    (with a calibration); None for a triangulated side, which observes both (its ``com_xy`` signal);
+    ``inference`` what the run reported (frames, detection rate, cache hit, ms/frame), ``identity`` the
+    backbone's identity. A triangulated side has no 2-D ``track``: its ``angles`` (joint angles of the 3-D
+    keypoints, the gold standard's definitions) and ``events`` are on the reference clock, and ``views`` holds
+    each camera's alignment and triangulation quality.
     """
 
     track: Any = None
@@ -88,6 +93,10 @@ class CandidateSide(Side):
     observable_axis: str | None = None
     horizontal_dir: list[float] | None = None
     inference: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] = field(default_factory=dict)
+    angles: TimeSeries | None = None
+    views: list[dict[str, Any]] = field(default_factory=list)
+    triangulated: bool = False
 
 
 def add_derived_alignment_signals(side: Side, points: tuple[np.ndarray, np.ndarray] | None, what: str,
@@ -110,3 +119,17 @@ def add_derived_alignment_signals(side: Side, points: tuple[np.ndarray, np.ndarr
             side.add("motion_energy", points[0], align.motion_energy(*points), "1", f"motion energy of the {what}")
         except StancebenchError as exc:
             side.unavailable["motion_energy"] = str(exc)
+
+
+def add_cop_estimate(side: CandidateSide, t: np.ndarray, com_xyz: np.ndarray, what: str, *,
+                     axis_only: bool = False) -> None:
+    """The side's ``cop_estimate`` signal: the inverted-pendulum COP estimate from its COM
+    (:func:`ground_truth.sway.pendulum.estimate_cop_from_com`), 2-D, or the first horizontal component only
+    when ``axis_only`` (one camera: ``com_xyz`` holds the observed component in x)."""
+    try:
+        est = estimate_cop_from_com(t, com_xyz)
+    except StancebenchError as exc:
+        side.unavailable["cop_estimate"] = f"COP estimate from {what}: {exc}"
+        return
+    values = est.cop_xy[:, 0] if axis_only else est.cop_xy
+    side.add("cop_estimate", est.time_s, values, "m", f"ESTIMATE, not a measured COP: {est.method}, from {what}")

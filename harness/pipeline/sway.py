@@ -49,21 +49,31 @@ def _window_text(window) -> str:
     return f"window {window[0]:.2f}-{window[1]:.2f} s (reference clock)"
 
 
-def cop_kpis(ref: ReferenceSide, wanted: list[str], window, fs: float, lowpass_hz) -> dict[str, KPIValue]:
-    """COP sway of the gold standard's plates (2-D). The keypoints give no COP: the candidate side says so."""
-    if not ref.has("cop"):
-        return {k: missing("the gold standard has no force plate") for k in wanted}
-    t, xy = ref.series("cop")
+def cop_kpis(ref: ReferenceSide | None, cand: CandidateSide | None, wanted: list[str], window, fs: float,
+             lowpass_hz, clock: ClockAlignment | None) -> tuple[dict[str, KPIValue], dict[str, KPIValue]]:
+    """COP sway of both sides: the plates' COP, and the candidate's COP *estimate* from its keypoint COM
+    (inverted pendulum, ``ground_truth.sway.pendulum``; signal ``cop_estimate``). Returns ``(reference,
+    candidate)``; a side absent gives an empty dict."""
     grid = uniform_grid(window[0], window[1], fs)
-    try:
-        out = planar_sway_kpis(resample_to(grid, t, xy), fs, signal="cop", lowpass_hz=lowpass_hz, axes=ref.axes,
-                               method=f"{ref.source('cop')}; {_window_text(window)}")
-    except StancebenchError as exc:
-        return {k: missing(f"{type(exc).__name__}: {exc}") for k in wanted}
-    return _pick(out, wanted)
+    r_out: dict[str, KPIValue] = {}
+    c_out: dict[str, KPIValue] = {}
+    if cand is not None and not cand.has("cop_estimate"):
+        c_out = {k: missing(cand.unavailable.get("cop_estimate", CANDIDATE_COP)) for k in wanted}
+    if ref is not None and not ref.has("cop"):
+        r_out = {k: missing("the gold standard has no force plate") for k in wanted}
+    if cand is not None and cand.has("cop_estimate"):
+        ref_xy = (*ref.series("cop"), ref.source("cop")) if ref is not None and ref.has("cop") else None
+        rv, c_out, _ = _paired_sway("cop", ref, ref_xy, cand, "cop_estimate", wanted, grid, fs, lowpass_hz, clock,
+                                    window)
+        if ref is not None and ref.has("cop"):
+            r_out = rv
+    elif ref is not None and ref.has("cop"):
+        r_out = _planar(ref, "cop", *ref.series("cop"), ref.source("cop"), wanted, grid, fs, lowpass_hz, window)
+    return (r_out if ref is not None else {}), (c_out if cand is not None else {})
 
 
-CANDIDATE_COP = "not available: candidates.kpis has no COP estimate from keypoints"
+#: Why a candidate has no COP estimate when its keypoints gave no COM.
+CANDIDATE_COP = "not available: no keypoint COM to estimate the COP from"
 
 
 def com_kpis(ref: ReferenceSide | None, cand: CandidateSide | None, wanted: list[str], window, fs: float,
@@ -71,61 +81,94 @@ def com_kpis(ref: ReferenceSide | None, cand: CandidateSide | None, wanted: list
              ) -> tuple[dict[str, KPIValue], dict[str, KPIValue], Stabilogram | None]:
     """COM sway of both sides; returns ``(reference, candidate, stabilogram)`` (a side absent: empty dict).
 
-    With a keypoint COM both sides are measured on the one horizontal component the camera observes (the
-    reference COM projected on the camera's horizontal image axis when calibrated); without one, the reference
-    is measured in 2-D.
+    A triangulated candidate is measured in 2-D like the markers' COM; a one-camera candidate on the one
+    horizontal component its camera observes, and the reference on that same component (the marker COM
+    projected on the camera's horizontal image axis when calibrated). Without a keypoint COM the reference is
+    measured in 2-D.
     """
     grid = uniform_grid(window[0], window[1], fs)
+    ref_xy = None
+    if ref is not None and ref.has("com"):
+        ref_xy = (*ref.series("com"), ref.source("com"))
+    if cand is not None and (cand.has("com_h") or cand.has("com_xy")):
+        name = "com_xy" if cand.has("com_xy") else "com_h"
+        r_out, c_out, stabilogram = _paired_sway("com", ref, ref_xy, cand, name, wanted, grid, fs, lowpass_hz,
+                                                 clock, window)
+        return (r_out if ref is not None else {}), c_out, stabilogram
+    c_out = {k: missing(cand.unavailable.get("com", "no keypoint COM")) for k in wanted} if cand is not None else {}
     r_out: dict[str, KPIValue] = {}
-    c_out: dict[str, KPIValue] = {}
-    stabilogram = None
-    if cand is not None and cand.has("com_h"):
-        axis = cand.observable_axis
-        ct, cx = cand.series("com_h")
-        xc = resample_to(grid, clock.to_reference(ct) if clock is not None else ct, cx)
-        c = axis_sway_kpis(xc, fs, axis, lowpass_hz=lowpass_hz or None,
-                           method=cand.source("com_h") + "; resampled onto the analysis grid (reference clock)")
-        c_out = _pick(c, wanted)
-        if ref is not None:
-            xr, how = _reference_component(ref, cand, axis, grid)
-            if xr is None:
-                r_out = {k: missing(how) for k in wanted}
-            else:
-                r = axis_sway_kpis(xr, fs, axis, lowpass_hz=lowpass_hz or None, method=how)
-                r_out = _pick(r, wanted)
-                stabilogram = Stabilogram(grid, xr, xc, axis, lowpass_hz)
-        return r_out, c_out, stabilogram
-    if cand is not None:
-        c_out = {k: missing(cand.unavailable.get("com", "no keypoint COM")) for k in wanted}
     if ref is not None:
-        if not ref.has("com"):
-            r_out = {k: missing(ref.unavailable.get("com", "no reference COM")) for k in wanted}
+        r_out = (_planar(ref, "com", *ref_xy, wanted, grid, fs, lowpass_hz, window) if ref_xy is not None
+                 else {k: missing(ref.unavailable.get("com", "no reference COM")) for k in wanted})
+    return r_out, c_out, None
+
+
+def _planar(ref: ReferenceSide, signal: str, t, xy, source: str, wanted, grid, fs, lowpass_hz, window
+            ) -> dict[str, KPIValue]:
+    try:
+        out = planar_sway_kpis(resample_to(grid, t, xy), fs, signal=signal, lowpass_hz=lowpass_hz or None,
+                               axes=ref.axes, method=f"{source}; {_window_text(window)}")
+    except StancebenchError as exc:
+        return {k: missing(f"{type(exc).__name__}: {exc}") for k in wanted}
+    return _pick(out, wanted)
+
+
+def _paired_sway(signal: str, ref: ReferenceSide | None, ref_xy, cand: CandidateSide, cand_signal: str, wanted,
+                 grid, fs, lowpass_hz, clock: ClockAlignment | None, window):
+    """Both sides of one sway signal measured the same way: 2-D when the candidate's signal is 2-D
+    (triangulated), else on the candidate's observable component. Returns ``(reference, candidate,
+    stabilogram)``; ``ref_xy`` is ``(time, (n, 2) values, source)`` of the reference or None."""
+    ct, cv = cand.series(cand_signal)
+    cv_grid = resample_to(grid, clock.to_reference(ct) if clock is not None else ct, cv)
+    src = cand.source(cand_signal) + "; resampled onto the analysis grid (reference clock)"
+    axes = ref.axes if ref is not None else ("ap", "ml")
+    r_out: dict[str, KPIValue] = {}
+    stabilogram = None
+    if cv_grid.ndim == 2:
+        try:
+            c_out = _pick(planar_sway_kpis(cv_grid, fs, signal=signal, lowpass_hz=lowpass_hz or None, axes=axes,
+                                           method=src), wanted)
+        except StancebenchError as exc:
+            c_out = {k: missing(f"{type(exc).__name__}: {exc}") for k in wanted}
+        if ref is not None:
+            r_out = (_planar(ref, signal, *ref_xy, wanted, grid, fs, lowpass_hz, window) if ref_xy is not None
+                     else {k: missing(ref.unavailable.get(signal, f"no reference {signal.upper()}")) for k in wanted})
+            if ref_xy is not None and signal == "com":
+                j = axes.index("ml")
+                stabilogram = Stabilogram(grid, resample_to(grid, ref_xy[0], ref_xy[1])[:, j], cv_grid[:, j], "ml",
+                                          lowpass_hz)
+        return r_out, c_out, stabilogram
+    axis = cand.observable_axis
+    c_out = _pick(axis_sway_kpis(cv_grid, fs, axis, signal=signal, lowpass_hz=lowpass_hz or None, method=src),
+                  wanted)
+    if ref is not None:
+        xr, how = _reference_component(ref, cand, axis, grid, signal, ref_xy)
+        if xr is None:
+            r_out = {k: missing(how) for k in wanted}
         else:
-            t, xy = ref.series("com")
-            try:
-                r = planar_sway_kpis(resample_to(grid, t, xy), fs, signal="com", lowpass_hz=lowpass_hz,
-                                     axes=ref.axes, method=f"{ref.source('com')}; {_window_text(window)}")
-                r_out = _pick(r, wanted)
-            except StancebenchError as exc:
-                r_out = {k: missing(f"{type(exc).__name__}: {exc}") for k in wanted}
+            r_out = _pick(axis_sway_kpis(xr, fs, axis, signal=signal, lowpass_hz=lowpass_hz or None, method=how),
+                          wanted)
+            if signal == "com":
+                stabilogram = Stabilogram(grid, xr, cv_grid, axis, lowpass_hz)
     return r_out, c_out, stabilogram
 
 
-def _reference_component(ref: ReferenceSide, cand: CandidateSide, axis: str, grid: np.ndarray):
-    """The reference COM along the direction the candidate observes, on ``grid``: ``(values, method)``, or
-    ``(None, reason)`` without a reference COM."""
-    if ref.has("com_xyz"):
-        rt, rxyz = ref.series("com_xyz")
-        if cand.horizontal_dir is not None:
-            d = np.asarray(cand.horizontal_dir, float)
-            return resample_to(grid, rt, rxyz @ d), (
-                f"{ref.source('com_xyz')}; projected on the camera's horizontal image axis "
-                f"{np.round(d, 3).tolist()} (the one component the candidate observes)")
-        j = 1 if axis == "ml" else 0
-        return (resample_to(grid, rt, rxyz[:, j]),
-                f"{ref.source('com_xyz')}; lab {'y' if j else 'x'} ({axis.upper()}) component")
-    if ref.has("com"):
-        rt, rxy = ref.series("com")
-        j = ref.axes.index(axis)
-        return resample_to(grid, rt, rxy[:, j]), f"{ref.source('com')}; {axis.upper()} component"
-    return None, ref.unavailable.get("com", "no reference COM")
+def _reference_component(ref: ReferenceSide, cand: CandidateSide, axis: str, grid: np.ndarray, signal: str,
+                         ref_xy):
+    """The reference COM or COP along the direction the candidate observes, on ``grid``: ``(values, method)``,
+    or ``(None, reason)`` without that reference signal."""
+    full = "com_xyz" if signal == "com" and ref.has("com_xyz") else None
+    if full is not None:
+        rt, rv = ref.series(full)
+        rv, src = rv[:, :2], ref.source(full)
+    elif ref_xy is not None:
+        rt, rv, src = ref_xy
+    else:
+        return None, ref.unavailable.get(signal, f"no reference {signal.upper()}")
+    if cand.horizontal_dir is not None:
+        d = np.asarray(cand.horizontal_dir, float)[:2]
+        return resample_to(grid, rt, rv @ d), (
+            f"{src}; projected on the camera's horizontal image axis {np.round(d, 3).tolist()} (the one component "
+            f"the candidate observes)")
+    j = ref.axes.index(axis)
+    return resample_to(grid, rt, rv[:, j]), f"{src}; {axis.upper()} component"

@@ -1,8 +1,10 @@
 """One trial × candidate through the stages, in the order data flows:
 
 1. :func:`~harness.pipeline.reference.build_reference_side` (gold standard) and
-2. :func:`~harness.pipeline.candidate.build_candidate_side` (keypoints of the candidate on the video);
-3. :func:`~harness.pipeline.clock.align_clocks` (paired trials);
+2. :func:`~harness.pipeline.candidate.build_candidate_side` (keypoints of the candidate on the video the
+   candidate's ``view`` picks, :mod:`~harness.pipeline.views`);
+3. :func:`~harness.pipeline.clock.align_clocks` (paired trials); a triangulated candidate
+   (:func:`~harness.pipeline.triangulated.build_triangulated_side`) does 2 and 3 per camera, then triangulates;
 4. :func:`~harness.pipeline.window.analysis_window`;
 5. :func:`~harness.pipeline.kpis.compute_kpis`;
 6. :func:`~harness.pipeline.pairs.pair_rows`;
@@ -28,6 +30,8 @@ from .kpis import compute_kpis
 from .pairs import pair_rows
 from .reference import build_reference_side
 from .sway import sway_rate_hz
+from .triangulated import build_triangulated_side
+from .views import TRIANGULATED, trial_view, view_indices
 from .window import analysis_window
 
 #: Low-pass cut-off of the sway KPIs when the manifest does not set one (Hz).
@@ -91,13 +95,21 @@ def process_trial(task: dict, out: TrialOutcome) -> None:
     ref = cand = clock = None
     if trial["kind"] != "candidate-only":
         ref = build_reference_side(trial, subject, bipedal=bipedal)
-    if spec is not None:
-        cand = build_candidate_side(spec, trial, subject, settings, bipedal=bipedal)
+    if spec is not None and spec.get("view") == TRIANGULATED:
+        # every camera is aligned to the gold standard on its own, then the views are triangulated on the
+        # reference clock (the 3-D side's clock is the reference's)
+        cand, clock = build_triangulated_side(spec, trial, subject, settings, ref, bipedal=bipedal)
+    elif spec is not None:
+        view = trial_view(trial, view_indices(trial, spec.get("view") or "first")[0])
+        row["view"] = view.get("camera_name") or f"video {view['view_index'] + 1}"
+        cand = build_candidate_side(spec, view, subject, settings, bipedal=bipedal)
+        if ref is not None:
+            clock = align_clocks(ref, cand, settings, view)
+    if cand is not None:
         row["detection_rate"] = cand.inference["detection_rate"]
-        row["candidate_identity"] = dict(cand.track.candidate)
+        row["candidate_identity"] = dict(cand.identity)
         row["inference"] = cand.inference
-    if ref is not None and cand is not None:
-        clock = align_clocks(ref, cand, settings, trial)
+    if clock is not None:
         row["alignment"] = clock.to_dict()
     window = analysis_window(ref, cand, clock, max_duration, bipedal=bipedal)
     row["window_s"] = list(window)
