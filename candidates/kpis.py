@@ -433,12 +433,12 @@ def knee_fppa(track, side: str, *, up=None) -> np.ndarray:
 
 def knee_frontal_excursion(track, side: str, *, up=None) -> dict[str, Any]:
     """``knee_frontal_excursion`` KPI: range (max − min, deg) of the stance knee's FPPA over the track."""
+    from ground_truth.angles import angle_excursion
+
     f = knee_fppa(track, side, up=up)
-    ok = np.isfinite(f)
-    value = float(np.ptp(f[ok])) if ok.sum() >= 2 else float("nan")
+    value, how = angle_excursion(track.times_s, f)
     return {"value": value, "unit": "deg",
-            "method": f"range of the {side} knee FPPA (Willson & Davis 2008; ground_truth.angles) over "
-                      f"{int(ok.sum())} of {f.size} frames with hip, knee and ankle"}
+            "method": f"{side} knee FPPA (Willson & Davis 2008; ground_truth.angles) in {f.size} frames: {how}"}
 
 
 def keypoint_angles(track, *, stance: str | None = None, camera=None, view: str | None = None,

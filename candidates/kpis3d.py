@@ -126,15 +126,15 @@ def angles_3d(tri: Triangulation, stance: str) -> dict[str, np.ndarray]:
 def knee_frontal_excursion_3d(tri: Triangulation, stance: str) -> dict[str, Any]:
     """``knee_frontal_excursion`` KPI: range (max − min, deg) of the stance knee's frontal-plane angle.
 
-    The reference's definition (``harness.pipeline.posture.reference_angle_kpis``): ``np.ptp`` of
+    The reference's definition (``ground_truth.angles.angle_excursion``: range after a 6 Hz low-pass) of
     ``knee_frontal`` over the samples that have it, in the window given (slice ``tri`` first).
     """
+    from ground_truth.angles import angle_excursion
+
     k = np.asarray(angles_3d(tri, stance)["knee_frontal"])
-    ok = np.isfinite(k)
-    value = float(np.ptp(k[ok])) if ok.sum() >= 2 else float("nan")
+    value, how = angle_excursion(tri.time_s, k)
     return {"value": value, "unit": "deg",
-            "method": f"range of the {stance} knee frontal-plane angle of triangulated keypoints "
-                      f"(ground_truth.angles) over {int(ok.sum())} of {k.size} samples"}
+            "method": f"{stance} knee frontal-plane angle of triangulated keypoints (ground_truth.angles): {how}"}
 
 
 def strategy_3d(tri: Triangulation, stance: str, *, planes: tuple[str, ...] = ("frontal",),

@@ -147,3 +147,32 @@ def angles_from_markers(markers, side: str, **widths) -> dict:
     validate_type(side, str, "side")
     joints = joint_centres_from_markers(markers, **widths)
     return joint_angles(joints, side)
+
+
+#: Low-pass cut-off (Hz) of joint angles before an excursion (range) is taken: the range of a noisy angle grows
+#: with its noise, so both sides of a pair filter first. 6 Hz keeps the content of quiet-stance joint motion
+#: (Winter 2009, Biomechanics and Motor Control of Human Movement, 4th ed., ch. 3: 6 Hz for most kinematics).
+EXCURSION_LOWPASS_HZ = 6.0
+
+
+def angle_excursion(time_s, angle_deg, *, lowpass_hz: float | None = EXCURSION_LOWPASS_HZ) -> tuple[float, str]:
+    """Range (max - min, deg) of a joint angle after a zero-phase low-pass, and how it was measured.
+
+    The one definition of an angle's excursion for markers, 2-D keypoints and triangulated keypoints
+    (``knee_frontal_excursion``). ``time_s`` may be irregular (video frame times); NaN samples are bridged for
+    filtering and left out of the range. Returns ``(nan, reason)`` with fewer than 2 valid samples.
+    """
+    from .filters import lowpass_irregular
+
+    t = np.asarray(time_s, float)
+    a = np.asarray(angle_deg, float)
+    ok = np.isfinite(a)
+    if ok.sum() < 2:
+        return float("nan"), f"{int(ok.sum())} valid sample(s)"
+    how = f"range over {int(ok.sum())} samples"
+    fs = 1.0 / float(np.median(np.diff(t))) if t.size > 1 else 0.0
+    if lowpass_hz and ok.sum() >= 16 and lowpass_hz < 0.5 * fs:
+        a = lowpass_irregular(t, a, lowpass_hz)
+        how += f" after a {lowpass_hz:g} Hz zero-phase Butterworth low-pass (2nd order, run both ways)"
+    a = a[np.isfinite(a)]
+    return (float(np.ptp(a)), how) if a.size >= 2 else (float("nan"), "no sample left after filtering")

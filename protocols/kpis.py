@@ -137,7 +137,8 @@ _KPIS: tuple[KPI, ...] = (
         "How far the stance knee moves inward or outward (valgus/varus) during the trial, in degrees. Large "
         "inward movement is a sign of poor knee control.",
         "Range (max − min) of the frontal-plane projection angle between thigh (hip→knee) and shank "
-        "(knee→ankle) of the stance leg.", WILLSON_DAVIS_2008),
+        "(knee→ankle) of the stance leg, after a 6 Hz zero-phase low-pass (ground_truth.angles.angle_excursion; "
+        "the range of an unfiltered angle grows with its noise).", WILLSON_DAVIS_2008),
     _reach("anterior", "forward the free foot reached while standing on the other leg",
            " (ASIS to medial malleolus)"),
     _reach("posteromedial", "backward and across the body the free foot reached"),

@@ -93,3 +93,23 @@ def test_real_static_trial_knee_angles_agree_with_plug_in_gait():
         pig = np.nanmean(rec.markers[pre + "KneeAngles"], axis=0) * 1000
         assert abs(np.nanmean(a["knee_sagittal"]) - pig[0]) < 3.0
         assert abs(np.nanmean(a["knee_frontal"]) + pig[1]) < 3.0
+
+
+def test_angle_excursion_filters_noise_before_the_range():
+    """A 0.3 Hz knee sway of amplitude 2 deg has a range of 4 deg (by definition of the sine); 0.5 deg of white
+    noise at 30 frames/s widens an unfiltered range by several noise SDs, and the 6 Hz low-pass keeps about
+    sqrt(6/15) of the noise SD (measured here: 5.15 deg filtered, 6.64 deg unfiltered)."""
+    from ground_truth.angles import angle_excursion
+
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 10, 1 / 30) + rng.uniform(-0.004, 0.004, 300)     # phone-like irregular frame times
+    clean = 2.0 * np.sin(2 * np.pi * 0.3 * t)
+    noisy = clean + rng.normal(0, 0.5, t.size)
+    value, how = angle_excursion(t, noisy)
+    raw, _ = angle_excursion(t, noisy, lowpass_hz=None)
+    assert abs(value - 4.0) < 1.5 and value - 4.0 < 0.8 * (raw - 4.0)
+    assert "6 Hz" in how
+    gappy = noisy.copy()
+    gappy[50:60] = np.nan
+    assert np.isfinite(angle_excursion(t, gappy)[0])
+    assert np.isnan(angle_excursion(t[:1], noisy[:1])[0])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from candidates import kpis as kp
-from ground_truth.angles import angles_from_markers
+from ground_truth.angles import angle_excursion, angles_from_markers
 from ground_truth.kernel import NotAvailableError, StancebenchError
 from ground_truth.markersets import HEEL_MARKERS, TOE_MARKERS, foot_points, other_side
 from ground_truth.reach import reach_distance
@@ -53,11 +53,10 @@ def _angle_kpis(t: np.ndarray, ang: dict, window, keys: list[str], what: str) ->
             out["strategy_label"] = missing(f"{type(exc).__name__}: {exc}")
     if "knee_frontal_excursion" in keys:
         k = np.asarray(ang.get("knee_frontal", np.full(t.size, np.nan)))[m]
-        ok = np.isfinite(k)
+        value, how = angle_excursion(t[m], k)
         out["knee_frontal_excursion"] = (
-            measured(float(np.ptp(k[ok])), f"range of the stance knee frontal-plane angle from {what} "
-                                           f"(ground_truth.angles) over {int(ok.sum())} samples")
-            if ok.sum() > 1 else missing("no knee frontal angle samples in the window"))
+            measured(value, f"stance knee frontal-plane angle from {what} (ground_truth.angles): {how}")
+            if np.isfinite(value) else missing(f"no knee frontal angle in the window ({how})"))
     return out
 
 
