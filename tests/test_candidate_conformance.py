@@ -95,7 +95,25 @@ def _write_imports(track: KeypointTrack, folder, fmt: str):
 
 
 KINDS = ["mediapipe-full", "mediapipe-full-static", "blazepose-tflite", "blazepose-tflite-static",
-         "manifest-tflite", "imported-track-json", "imported-openpose", "imported-coco", "imported-csv", "coreml"]
+         "manifest-tflite", "imported-track-json", "imported-openpose", "imported-coco", "imported-csv", "coreml",
+         "render-truth", "degraded"]
+
+
+def _clip_truth(clip, reference_track, folder):
+    """A truth file for the clip in the renderer's format (candidates.render.truth.write_truth_json).
+
+    The clip is a real video, not a render, so BlazePose's own track of it stands in for the exact 2-D truth
+    (null on the blank frames); the positive control only needs the file's layout, frame times and video hash.
+    """
+    from candidates.render import PinholeCamera
+    from candidates.render.truth import write_truth_json
+    from candidates.video import file_sha256
+    video, times = clip
+    camera = PinholeCamera(fx=500.0, fy=500.0, cx=269.5, cy=479.5, width=540, height=960)
+    return write_truth_json(folder / "clip.truth.json", reference_track, camera=camera,
+                            clock={"mocap_times_s": [float(t) for t in times]},
+                            landmarks_3d=np.full((len(times), 33, 3), np.nan),
+                            extra={"render": {"video_sha256": file_sha256(video)}})
 
 
 @pytest.fixture(scope="session")
@@ -167,6 +185,11 @@ def tracks(clip, reference_track, landmark_manifest, tiny_coreml, tmp_path_facto
         elif kind.startswith("imported-"):
             fmt = kind.removeprefix("imported-")
             cand = ImportedCandidate(_write_imports(reference_track, folder, fmt), format=fmt)
+        elif kind == "render-truth":
+            cand = get_candidate("render-truth", truth=_clip_truth(clip, reference_track, folder))
+        elif kind == "degraded":
+            # Default degradations; on the clip's 8 person frames one frame is swapped, the blanks stay blank.
+            cand = get_candidate("degraded", base="blazepose-tflite")
         elif kind == "coreml":
             from candidates.backbones.coreml import coreml_prediction_available
             ok, reason = coreml_prediction_available()

@@ -211,7 +211,8 @@ def check_blazepose_options(static_image_mode: bool, smooth_landmarks: bool, min
             raise InputError(f"{nm} is {v}", field=nm, expected="a value in [0, 1]")
 
 
-NAMES = ("mediapipe-full", "mediapipe-lite", "mediapipe-heavy", "blazepose-tflite")
+NAMES = ("mediapipe-full", "mediapipe-lite", "mediapipe-heavy", "blazepose-tflite", "render-truth",
+         "degraded")
 
 
 def get_candidate(name_or_path: str | PathLike, **params: Any) -> Candidate:
@@ -223,8 +224,14 @@ def get_candidate(name_or_path: str | PathLike, **params: Any) -> Candidate:
         ``"mediapipe-full"`` (MediaPipe BlazePose graph, model_complexity 1), ``"blazepose-tflite"`` (the
         exported detector + landmark .tflite run through LiteRT), a candidate manifest ``.toml`` (any .tflite,
         a BlazePose landmark variant, a Core ML model or imported keypoints), or a ``.mlpackage``/``.mlmodel``.
+        Two control candidates check the harness itself (:mod:`candidates.backbones.controls`):
+        ``"render-truth"`` (positive control: a rendered video's exact truth with realistic detection jitter)
+        and ``"degraded"`` (negative control: a real backbone's track, ``base=``, with lag, left/right swaps
+        and heavy smoothing).
     **params
-        Options of that candidate (e.g. ``smooth_landmarks=False``, ``landmark_model=PATH``).
+        Options of that candidate (e.g. ``smooth_landmarks=False``, ``landmark_model=PATH``; for the controls
+        ``truth=PATH``, ``jitter_px=`` or ``base="blazepose-tflite"``, ``base_params={...}``,
+        ``smooth_tau_s=``, ``latency_frames=``, ``swap_fraction=``).
 
     Raises
     ------
@@ -243,6 +250,12 @@ def get_candidate(name_or_path: str | PathLike, **params: Any) -> Candidate:
     if text == "blazepose-tflite":
         from .blazepose_tflite import BlazePoseTFLiteCandidate
         return BlazePoseTFLiteCandidate(**params)
+    if text == "render-truth":
+        from .controls import RenderTruthCandidate
+        return RenderTruthCandidate(**params)
+    if text == "degraded":
+        from .controls import DegradedCandidate
+        return DegradedCandidate(**params)
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix == ".toml":
@@ -265,7 +278,8 @@ def get_candidate(name_or_path: str | PathLike, **params: Any) -> Candidate:
                              file=path, field="candidate", expected="a manifest .toml (see docs/candidates.md)") \
                 from None
     raise InputError(f"unknown candidate {text!r}", field="candidate",
-                     expected="mediapipe-full, blazepose-tflite, a manifest .toml or a .mlpackage/.mlmodel")
+                     expected="mediapipe-full, blazepose-tflite, render-truth, degraded, a manifest .toml or a "
+                              ".mlpackage/.mlmodel")
 
 
 # ---------------------------------------------------------------------------------------------- parallel
