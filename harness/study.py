@@ -116,20 +116,41 @@ def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: 
             os.environ.setdefault("GLOG_minloglevel", "2")
             with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                         initargs=(1, None if log_path is None else str(log_path))) as pool:
-                futures = {pool.submit(run_trial, t): i for i, t in enumerate(tasks)}
+                futures = {pool.submit(run_trial_batch, [tasks[i] for i in batch]): batch
+                           for batch in _batches_by_trial(tasks)}
                 for fut in cf.as_completed(futures):
-                    i = futures[fut]
+                    batch = futures[fut]
                     try:
-                        out[i] = fut.result()
+                        outcomes = fut.result()
                     except cf.process.BrokenProcessPool as exc:    # the worker process died (a native crash)
-                        row = empty_row(tasks[i])
-                        row["status"], row["reason"] = "failed", f"worker process failed: {exc}"
-                        row["error_type"] = type(exc).__name__
-                        out[i] = TrialOutcome(row)
-                    _tick(bar, out[i])
+                        outcomes = []
+                        for i in batch:
+                            row = empty_row(tasks[i])
+                            row["status"], row["reason"] = "failed", f"worker process failed: {exc}"
+                            row["error_type"] = type(exc).__name__
+                            outcomes.append(TrialOutcome(row))
+                    for i, res in zip(batch, outcomes):
+                        out[i] = res
+                        _tick(bar, res)
     finally:
         bar.close()
     return out  # type: ignore[return-value]
+
+
+def _batches_by_trial(tasks: list[dict]) -> list[list[int]]:
+    """Task indices grouped by trial: one worker runs every candidate of a trial in manifest order, so a video
+    that several candidates read (one camera and triangulated views of one backbone, a control degrading that
+    backbone's keypoints) is inferred once and read from the cache by the others, never inferred twice at the
+    same time in two workers."""
+    groups: dict[str, list[int]] = {}
+    for i, task in enumerate(tasks):
+        groups.setdefault(task["trial"]["id"], []).append(i)
+    return list(groups.values())
+
+
+def run_trial_batch(tasks: list[dict]) -> list[TrialOutcome]:
+    """:func:`run_trial` on each task in order (one worker's share: the candidates of one trial)."""
+    return [run_trial(task) for task in tasks]
 
 
 def _tick(bar: Progress, res: TrialOutcome) -> None:
@@ -139,7 +160,11 @@ def _tick(bar: Progress, res: TrialOutcome) -> None:
 
 
 def _candidate_identity(spec, rows: list[dict]) -> dict:
-    """Identity of a candidate for results: from the first track that ran, else from the backbone itself."""
+    """Identity of a candidate for results: from the first track that ran, else from the backbone itself.
+
+    ``control`` ("positive", "negative" or None) and ``view`` (a camera name, "first" or "triangulated") are the
+    manifest's (results schema 3): the gates judge a control's expectation from it, and the report labels it.
+    """
     ident = {"name": spec.name, "baseline": spec.baseline, "manifest": spec.manifest, "params": spec.params}
     for r in rows:
         if r.get("candidate") == spec.name and r.get("candidate_identity"):
@@ -150,6 +175,8 @@ def _candidate_identity(spec, rows: list[dict]) -> dict:
             ident.update(candidate_identity(asdict(spec)))
         except StancebenchError as exc:
             ident["status"] = f"not available: {exc}"
+    # the manifest decides what a candidate is for; a track's identity does not override it
+    ident.update(control=spec.control, view=spec.view)
     return ident
 
 
@@ -288,7 +315,7 @@ def _provenance_files(manifest: StudyManifest) -> list[dict]:
     for trial in manifest.trials:
         for role, paths in (("gold-standard", trial.gold_standard), ("video", trial.video),
                             ("calibration", [trial.camera] if trial.camera else []),
-                            ("truth", [trial.truth] if trial.truth else [])):
+                            ("truth", [t for t in trial.truth if t])):
             for p in paths:
                 if p in seen:
                     continue
@@ -334,6 +361,8 @@ def summary_lines(results: dict, *, max_failed: int = 8) -> list[str]:
         lines.append("gates:")
         for cand in dict.fromkeys(g.get("candidate") for g in gates):
             mine = [g for g in gates if g.get("candidate") == cand]
+            if any(g.get("control") for g in mine):
+                continue        # controls are judged by their expectation: print_outputs' "controls:" lines
             blocks = [g for g in mine if g.get("blocks")]
             counts = {}
             for g in mine:

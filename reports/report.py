@@ -24,17 +24,17 @@ from ground_truth.kernel import record_unexpected, validate_type
 from harness.results import StudyResults
 
 from .builders import (MAX_TRIAL_FIGURES, agreement_table_section, bland_altman_section, candidate_only_section,
-                       device_section, icc_section, licences_section, methods_section, provenance_section,
-                       size_accuracy_section, stabilogram_section, strategy_section, summary_section,
-                       time_series_section, trials_section, ttf_section, verdict_section)
+                       controls_section, device_section, icc_section, licences_section, methods_section,
+                       provenance_section, size_accuracy_section, stabilogram_section, strategy_section,
+                       summary_section, time_series_section, trials_section, ttf_section, verdict_section)
 from .language import number
 from .sections import NotMeasured, Section
 
 __all__ = ["MAX_TRIAL_FIGURES", "TEMPLATES", "agreement_table_section", "bland_altman_section", "build_report",
-           "build_sections", "candidate_only_section", "device_section", "environment", "icc_section",
-           "licences_section", "methods_section", "provenance_section", "render_html", "size_accuracy_section",
-           "stabilogram_section", "strategy_section", "summary_section", "time_series_section", "trials_section",
-           "ttf_section", "verdict_section"]
+           "build_sections", "candidate_only_section", "controls_section", "device_section", "environment",
+           "icc_section", "licences_section", "methods_section", "provenance_section", "render_html",
+           "size_accuracy_section", "stabilogram_section", "strategy_section", "summary_section",
+           "time_series_section", "trials_section", "ttf_section", "verdict_section"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -70,6 +70,8 @@ def build_sections(results: StudyResults | dict, figures_data: dict | None = Non
     fd = figures_data if figures_data is not None else results.figures_data
     return [
         _safe(verdict_section, "verdict", "Verdict per candidate", results),
+        # next to the verdict: whether the study can tell a good model from a bad one at all
+        _safe(controls_section, "controls", "Controls: can this study tell a good model from a bad one?", results),
         _safe(summary_section, "summary", "Plain-language summary", results),
         _safe(bland_altman_section, "bland-altman", "Bland-Altman plots", results),
         _safe(icc_section, "icc", "ICC across candidates", results),

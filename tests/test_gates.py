@@ -307,3 +307,153 @@ def test_stat_over_several_rows_trials_and_conditions(results):
     assert m.actual == 3.5 and m.status == "fail"
     assert m.message == ("max of |bias| over 3 agreement rows of peak_expiratory_flow (any condition) 3.5 l/min "
                          "≤ 3 l/min: fail")
+
+
+# ----------------------------------------------------------------------------------------------------- controls
+# Results with a positive and a negative control (tests/control_fixtures.py: Bland & Altman 1986 peak flow; the
+# expected biases are computed there by hand with numpy from the CSV), written by the results writer and read
+# back from the file, as `stancebench gate` reads them.
+
+@pytest.fixture(scope="module")
+def control_results(tmp_path_factory):
+    from control_fixtures import results_with_controls
+    from harness.results import read_results_json, write_results
+    path = write_results(results_with_controls(), tmp_path_factory.mktemp("controls"))["results"]
+    return read_results_json(path)
+
+
+def expectation(vs, name):
+    from harness.gates import CONTROL_RULE_ID
+    [v] = [v for v in vs if v.rule_id == CONTROL_RULE_ID and v.candidate == name]
+    return v
+
+
+def test_controls_are_judged_like_candidates_and_both_as_expected_exit_0(control_results):
+    from control_fixtures import DISCRIMINATING, NEGATIVE, POSITIVE, hand_biases
+    from control_fixtures import policy as ctl_policy
+    vs = evaluate_policy(control_results, ctl_policy(DISCRIMINATING))
+    bias = {v.candidate: v for v in vs if v.rule_id == "pefr-bias"}
+    # same rule, actual against threshold, for every candidate: the controls too
+    for name, expected in hand_biases().items():
+        assert bias[name].actual == pytest.approx(abs(expected), abs=1e-9)
+    assert bias[NEGATIVE].status == "fail" and bias[NEGATIVE].control == "negative"
+    # a control's verdict says what it does to the control and never blocks the release itself
+    assert bias[NEGATIVE].would_block is True and bias[NEGATIVE].blocks is False
+    assert bias[NEGATIVE].message == "|bias| of peak_expiratory_flow 17.12 l/min ≤ 10 l/min: fail"
+    # the model-size rule judges the shipped model: the real candidates only
+    assert {v.candidate for v in vs if v.rule_id == "model-size"} == {"mini-wright", "mini-wright-2nd"}
+    pos, neg = expectation(vs, POSITIVE), expectation(vs, NEGATIVE)
+    assert (pos.status, pos.expected_outcome, pos.actual_outcome, pos.blocks) == ("pass", "not blocked",
+                                                                                   "not blocked", False)
+    assert (neg.status, neg.expected_outcome, neg.actual_outcome, neg.blocks) == ("pass", "blocked", "blocked",
+                                                                                   False)
+    assert neg.message == ("negative control mini-wright-offset is blocked, as expected: 1 of the 2 blocking KPI "
+                           "gate(s) that measured it fail it (pefr-bias)")
+    assert exit_code(vs) == 0
+    s = summarize(vs)
+    assert s["candidates"] == {"mini-wright": "pass", "mini-wright-2nd": "pass"}   # controls are no candidates
+    assert s["controls"]["discriminates"] is True
+    assert s["controls"]["text"].startswith(f"controls: positive control {POSITIVE} passed, negative control "
+                                            f"{NEGATIVE} blocked: the harness discriminates")
+
+
+def test_positive_control_blocked_exits_1_with_a_message(control_results):
+    from control_fixtures import BLOCKS_POSITIVE, NEGATIVE, POSITIVE
+    from control_fixtures import policy as ctl_policy
+    vs = evaluate_policy(control_results, ctl_policy(BLOCKS_POSITIVE))
+    # no real candidate is blocked: mini +2.12 and mini 2nd +5.00 l/min read at most 4 l/min low
+    assert not any(v.blocks for v in vs if v.control is None)
+    pos = expectation(vs, POSITIVE)
+    # wright 2nd − 1st reading: −84/17 = −4.941 l/min, below −4
+    assert pos.status == "fail" and pos.blocks and pos.actual == 1 and pos.actual_outcome == "blocked"
+    assert pos.message == ("positive control wright-2nd-reading is BLOCKED, expected not blocked: the gates reject "
+                           "a near-perfect model (1 blocking verdict(s): bias of peak_expiratory_flow -4.941 l/min "
+                           "≥ -4 l/min: fail)")
+    assert expectation(vs, NEGATIVE).status == "pass"
+    assert exit_code(vs) == 1
+    assert summarize(vs)["controls"]["discriminates"] is False
+
+
+def test_negative_control_that_passes_exits_1(control_results):
+    from control_fixtures import ICC_ONLY, NEGATIVE
+    from control_fixtures import policy as ctl_policy
+    vs = evaluate_policy(control_results, ctl_policy(ICC_ONLY))
+    # an offset of 15 l/min leaves the ICC(A,1) lower bound at 0.824 (harness.agreement; pingouin 0.82) >= 0.75
+    neg = expectation(vs, NEGATIVE)
+    assert (neg.status, neg.actual_outcome, neg.blocks, neg.actual) == ("fail", "not blocked", True, 0)
+    assert "every blocking KPI gate passed it (pefr-icc)" in neg.message
+    assert exit_code(vs) == 1 and not any(v.blocks for v in vs if v.rule_id != "control-expectation")
+    assert "the harness does NOT discriminate" in summarize(vs)["controls"]["text"]
+
+
+def test_controls_not_judged_or_blocked_only_by_missing_values_block(control_results):
+    from control_fixtures import NEGATIVE, POSITIVE
+    # a blocking rule on a KPI the negative control has no row for; nothing blocking judges the positive control
+    vs = evaluate_policy(control_results, policy(
+        {"id": "k", "metric": "categorical.kappa_ci_low", "kpi": "diagnosis", "op": ">=", "threshold": 0.4,
+         "candidates": ["mini-wright", NEGATIVE]},
+        rule(id="adv", severity="advisory")))
+    neg, pos = expectation(vs, NEGATIVE), expectation(vs, POSITIVE)
+    # blocked, but only because no value was found: that shows nothing about discrimination
+    assert (neg.status, neg.actual_outcome, neg.blocks) == ("not-evaluable", "blocked only by missing values", True)
+    assert (pos.status, pos.actual_outcome, pos.blocks) == ("not-evaluable", "not judged", True)
+    assert exit_code(vs) == 1
+    s = summarize(vs)["controls"]
+    assert s["discriminates"] is None and "is NOT shown" in s["text"]
+
+
+def test_controls_never_serve_as_the_baseline(control_results):
+    from control_fixtures import POSITIVE
+    res = copy.deepcopy(control_results)
+    for c in res["candidates"]:
+        c["baseline"] = c["name"] == POSITIVE   # hand-edited: the manifest would refuse it
+    ni = {"id": "ni", "mode": "non-inferiority", "kpi": PEFR_KPI, "where": {"metric": "mae"}, "margin": 10.0}
+    vs = [v for v in evaluate_policy(res, policy(ni)) if v.rule_id == "ni"]
+    assert {v.status for v in vs} == {"not-evaluable"} and all("no baseline candidate" in v.reason for v in vs)
+    named = [v for v in evaluate_policy(control_results, policy({**ni, "baseline": POSITIVE})) if v.rule_id == "ni"]
+    assert named and all(v.status == "not-evaluable" and "never serves as the baseline" in v.reason for v in named)
+
+
+def test_junit_has_one_case_per_control_named_for_its_expectation(control_results):
+    from control_fixtures import BLOCKS_POSITIVE, DISCRIMINATING, NEGATIVE, POSITIVE
+    from control_fixtures import policy as ctl_policy
+    ok = ET.fromstring(ET.tostring(junit_xml(evaluate_policy(control_results, ctl_policy(DISCRIMINATING)),
+                                             policy_name="p").getroot()))
+    suites = {s.get("name"): s for s in ok.findall("testsuite")}
+    neg = suites[f"p: control {NEGATIVE}"].findall("testcase")
+    assert [c.get("name") for c in neg] == [f"control {NEGATIVE} is blocked as expected"]
+    # the negative control doing its job is a passing test, with its failing rule in system-out
+    assert neg[0].find("failure") is None and "fail (stops this control)" in neg[0].find("system-out").text
+    pos = suites[f"p: control {POSITIVE}"].findall("testcase")
+    assert [c.get("name") for c in pos] == [f"control {POSITIVE} passes every blocking gate as expected"]
+    assert ok.get("failures") == "0" and ok.get("tests") == str(3 + 3 + 1 + 1)
+    bad = ET.fromstring(ET.tostring(junit_xml(evaluate_policy(control_results, ctl_policy(BLOCKS_POSITIVE)),
+                                              policy_name="p").getroot()))
+    [fail] = bad.findall(".//failure")
+    assert fail.get("type") == "fail" and fail.get("message").startswith(f"positive control {POSITIVE} is BLOCKED")
+    assert bad.find(f"./testsuite[@name='p: control {POSITIVE}']").get("failures") == "1"
+    assert bad.get("failures") == "1"
+
+
+def test_control_expectation_rule_id_is_reserved():
+    with pytest.raises(ManifestError, match="reserved for the controls"):
+        policy(rule(id="control-expectation"))
+
+
+def test_results_json_candidates_carry_control_and_view(tmp_path):
+    """harness.study._candidate_identity writes the manifest's control and view; schema 3 keeps them and older
+    files (no such fields) read as real candidates seen by one camera."""
+    from harness.manifest.model import CandidateSpec
+    from harness.results import StudyResults, load_results, write_results
+    from harness.study import _candidate_identity
+    spec = CandidateSpec("truth", backbone="truth", view="triangulated", control="positive")
+    rows = [{"candidate": "truth", "candidate_identity": {"name": "x", "kind": "truth", "control": None}}]
+    ident = _candidate_identity(spec, rows)
+    assert (ident["control"], ident["view"], ident["kind"]) == ("positive", "triangulated", "truth")
+    path = write_results({"schema_version": 3, "candidates": [ident, {"name": "real"}]}, tmp_path)["results"]
+    back = load_results(path)
+    assert [(c.control, c.view, c.is_control) for c in back.candidates] == [("positive", "triangulated", True),
+                                                                           (None, None, False)]
+    assert back.controls() == {"truth": "positive"}
+    old = StudyResults.from_dict({"schema_version": 2, "candidates": [{"name": "a", "baseline": True}]})
+    assert old.controls() == {} and old.candidates[0].control is None

@@ -84,7 +84,8 @@ def test_report_is_self_contained(html):
 
 def test_verdict_comes_first_and_states_blocking(html, results):
     ids = re.findall(r'<section id="([^"]+)"', html)
-    assert ids[:2] == ["verdict", "summary"]
+    # the verdict, then whether the study can discriminate at all (the controls), then the summary
+    assert ids[:3] == ["verdict", "controls", "summary"]
     assert {"bland-altman", "icc", "stabilograms", "alignment", "time-to-failure", "strategy", "device",
             "size-accuracy", "methods", "provenance", "licences"} <= set(ids)
     v = section(html, "verdict")
@@ -417,3 +418,64 @@ def test_trials_that_failed_on_an_unexpected_error_show_type_message_and_traceba
     assert ("<details><summary>Traceback of trial crashed-1, mini-wright (ZeroDivisionError)</summary><pre>"
             "Traceback (most recent call last):") in tr
     assert "line 3, in run\nZeroDivisionError: division by zero\n</pre></details>" in tr
+
+
+# ----------------------------------------------------------------------------------------------------- controls
+def _control_report(tmp_path, policy_text: str) -> str:
+    """The report of results with a positive and a negative control (tests/control_fixtures.py), gated, written
+    by the results writer and read back from results.json, as the harness does."""
+    from control_fixtures import policy, results_with_controls
+    from harness.results import load_results, write_results
+    res = results_with_controls()
+    res["gates"] = [v.to_dict() for v in evaluate_policy(res, policy(policy_text))]
+    path = write_results(res, tmp_path)["results"]
+    return build_report(load_results(path), tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def _text(fragment: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment)).replace("&#34;", '"').replace("&#39;", "'")
+
+
+def test_controls_section_says_the_study_discriminates_and_labels_controls_everywhere(tmp_path):
+    from control_fixtures import DISCRIMINATING, NEGATIVE, POSITIVE
+    html = _control_report(tmp_path, DISCRIMINATING)
+    ids = re.findall(r'<section id="([^"]+)"', html)
+    assert ids[:3] == ["verdict", "controls", "summary"]
+    c = _text(section(html, "controls"))
+    assert c.startswith(" Controls: can this study tell a good model from a bad one? Yes. The positive control")
+    assert f"{POSITIVE} (positive control)" in c and f"{NEGATIVE} (negative control)" in c
+    # expected against actual, for each control, with the rule verdicts behind it
+    assert ("expected blocked by at least one blocking gate on a balance measure actual blocked by 1 gate "
+            "verdict(s) (pefr-bias) as expected? YES") in c
+    assert "expected passes every blocking gate actual not blocked: it passed every blocking gate as expected? YES" in c
+    assert "|bias| of peak_expiratory_flow 17.12 l/min ≤ 10 l/min: fail (stops this control)" in c
+    assert "Made with: source = mini Wright meter, first reading + 15 l/min" in c
+    # no verdict card for a control: it is no release candidate
+    v = section(html, "verdict")
+    assert 'aria-label="verdict for mini-wright"' in v and f'aria-label="verdict for {NEGATIVE}"' not in v
+    assert "Warning" not in v and f"{NEGATIVE}: negative control" in _text(v)
+    # the controls' rows in the tables and the summary are tagged
+    for sid in ("icc", "agreement-table", "trials", "summary"):
+        assert f"{NEGATIVE} (negative control)" in _text(section(html, sid)), sid
+    assert f"{POSITIVE} (positive control)" in _text(section(html, "icc"))
+    assert re.search(rf'alt="Bland-Altman plot[^"]*{POSITIVE} \(positive control\)', html)
+    assert "positive control" in _text(section(html, "provenance"))
+    assert "<script" not in html.lower()
+
+
+def test_controls_that_misbehave_are_a_warning_above_the_verdicts(tmp_path):
+    from control_fixtures import BLOCKS_POSITIVE, POSITIVE
+    html = _control_report(tmp_path, BLOCKS_POSITIVE)
+    v = _text(section(html, "verdict"))
+    assert v.startswith(" Verdict per candidate Warning: this study's controls show that, with this policy, it "
+                        "cannot tell a good model from a bad one")
+    c = _text(section(html, "controls"))
+    assert (f"No. The positive control {POSITIVE} was expected to pass every blocking gate, but it was blocked by 1 "
+            f"gate verdict(s) (pefr-bias-low).") in c
+    assert "as expected? NO" in c and "as expected? YES" in c
+    assert 'class="card control-card control-not-as-expected"' in section(html, "controls")
+
+
+def test_a_study_without_controls_says_so(html):
+    assert ("not measured: this study has no control candidates, so it does not show whether its gates can tell a "
+            "good model from a bad one") in section(html, "controls")

@@ -220,7 +220,7 @@ def test_results_model_round_trip_on_a_real_results_json(c3d_study, tmp_path):
     assert main(["validate", str(manifest), "--out", str(out), "--no-progress", "--no-device", "--no-report"]) == 0
     data = json.loads((out / "results.json").read_text())
     model = load_results(out / "results.json")
-    assert model.schema_version == SCHEMA_VERSION == 2
+    assert model.schema_version == SCHEMA_VERSION == 3
     # the file is written through the model: reading and writing it back changes nothing
     assert model.to_dict() == data
     assert StudyResults.from_dict(model.to_dict()) == model

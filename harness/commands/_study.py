@@ -1,5 +1,6 @@
 """What the two study commands (``demo`` and ``validate``) share: the run options, strict mode, the check of
-``--workers`` and the lines that say where the results and the report went."""
+``--workers``, the plain-language line about the controls and the lines that say where the results and the
+report went."""
 from __future__ import annotations
 
 import os
@@ -28,8 +29,26 @@ def check_workers(workers: int | None) -> None:
         raise InputError(f"--workers is {workers}", field="--workers", expected="a positive integer")
 
 
+def control_summary_lines(results: dict) -> list[str]:
+    """What the study's control candidates say, in plain words (empty when no gates were evaluated).
+
+    "controls: positive control truth passed, negative control degraded blocked: the harness discriminates ...",
+    or the opposite with each misbehaving control's reason; a study gated without controls says so, since
+    nothing then shows that its gates can tell a good model from a bad one.
+    """
+    from harness.gates import control_lines
+    gates = [g for g in results.get("gates") or [] if isinstance(g, dict)]
+    if not gates:
+        return []
+    return control_lines(gates) or ["controls: none in this study, so it does not show that its gates pass a good "
+                                    "model and block a bad one (controls need known truth, docs/gates.md)"]
+
+
 def print_outputs(results: dict) -> None:
-    """Where results.json and the report went (or why there is no report)."""
+    """What the controls say (:func:`control_summary_lines`), then where results.json and the report went (or why
+    there is no report)."""
+    for line in control_summary_lines(results):
+        print(line)
     print(f"results: {results['paths']['results']}")
     if "report" in results["paths"]:
         print(f"report: {results['paths']['report']}")

@@ -1,7 +1,8 @@
-"""``stancebench gate``: evaluate a gate policy on study results; exit 1 when a blocking gate fails."""
+"""``stancebench gate``: evaluate a gate policy on study results; exit 1 when a blocking gate fails or a control
+misbehaves (the study then cannot tell a good model from a bad one)."""
 from __future__ import annotations
 
-HELP = "Evaluate a gate policy on study results; exit 1 when a blocking gate fails."
+HELP = "Evaluate a gate policy on study results; exit 1 when a blocking gate fails or a control misbehaves."
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "not-evaluable": "N/E"}
 
@@ -9,8 +10,11 @@ _MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "not-evaluable": "N/E
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "gate", help=HELP, description=HELP + " Prints one verdict per rule and candidate (actual against "
-        "threshold). Exit codes: 0 no blocking gate failed, 1 a blocking gate failed or could not be evaluated, "
-        "2 bad input (unreadable results, invalid policy). See docs/gates.md.")
+        "threshold), then one per control candidate (expected against actual outcome). Exit codes: 0 no blocking "
+        "gate failed and every control behaved as expected, 1 a blocking gate failed or could not be evaluated "
+        "for a real candidate, or a positive control was blocked or a negative control was not (a negative "
+        "control being blocked is its job, not a failure), 2 bad input (unreadable results, invalid policy). "
+        "See docs/gates.md.")
     p.add_argument("results", metavar="RESULTS.json", help="results.json written by 'stancebench demo|validate'")
     p.add_argument("--policy", required=True, metavar="POLICY.toml", help="gate policy (TOML)")
     p.add_argument("--junit", metavar="OUT.xml", help="also write the verdicts as JUnit XML for CI systems")
@@ -22,30 +26,47 @@ def add_parser(subparsers) -> None:
 def load_results(path) -> dict:
     """Read results.json with errors that name the file.
 
-    Schema 1 and 2 are read (the gates read agreement, categorical, comparisons, candidates, trials and device
-    rows, which schema 2 kept as they were); a newer ``schema_version`` is refused (exit 2). The gate evaluation
-    works on the plain dictionary, so the file is not converted to the typed model here.
+    Schema 1 to 3 are read (the gates read agreement, categorical, comparisons, candidates, trials and device
+    rows, which schemas 2 and 3 kept as they were; schema 3 added ``candidates[].control``, absent before: no
+    controls); a newer ``schema_version`` is refused (exit 2). The gate evaluation works on the plain
+    dictionary, so the file is not converted to the typed model here.
     """
     from harness.results import read_results_json
     return read_results_json(path)
 
 
+def _line(v) -> str:
+    tag = "blocking" if v.severity == "blocking" else "advisory"
+    who = f"{v.candidate} ({v.control} control)" if v.control else v.candidate
+    # a control's verdict never blocks the release; say what it does to the control
+    flag = " BLOCKS" if v.blocks else " (stops this control)" if v.control and v.would_block else ""
+    return f"[{_MARK[v.status]:>5}] {tag:8} {who}  {v.rule_id}: {v.message}{flag}"
+
+
 def run(args) -> int:
-    from harness.gates import (evaluate_policy, exit_code, load_policy, summarize, write_junit,
-                               write_verdicts_json)
+    from harness.gates import (CONTROL_RULE_ID, control_lines, evaluate_policy, exit_code, load_policy, summarize,
+                               write_junit, write_verdicts_json)
     policy = load_policy(args.policy)
     results = load_results(args.results)
     verdicts = evaluate_policy(results, policy)
     print(f"policy: {policy.name} ({args.policy})")
     for v in verdicts:
-        tag = "blocking" if v.severity == "blocking" else "advisory"
-        flag = " BLOCKS" if v.blocks else ""
-        print(f"[{_MARK[v.status]:>5}] {tag:8} {v.candidate}  {v.rule_id}: {v.message}{flag}")
+        if v.rule_id != CONTROL_RULE_ID:
+            print(_line(v))
     s = summarize(verdicts)
     print(f"{s['n']} verdicts: {s['pass']} pass, {s['fail']} fail, {s['error']} error, "
           f"{s['not-evaluable']} not evaluable; {s['blocking']} blocking")
     for cand, outcome in s["candidates"].items():
         print(f"  {cand}: {'release blocked' if outcome == 'blocked' else 'gates passed'}")
+    expectations = [v for v in verdicts if v.rule_id == CONTROL_RULE_ID]
+    if expectations:
+        print("controls (they check the harness, not a product model):")
+        for v in expectations:
+            flag = " BLOCKS" if v.blocks else ""
+            print(f"[{_MARK[v.status]:>5}] control  {v.candidate} ({v.control} control): expected "
+                  f"{v.expected_outcome}, actual {v.actual_outcome}: {v.message}{flag}")
+    for line in control_lines(verdicts)[:1]:
+        print(line)
     from pathlib import Path
     json_out = args.json_out or Path(args.results).with_name("gates.json")
     print(f"verdicts JSON: {write_verdicts_json(verdicts, policy, json_out, results_path=args.results)}")

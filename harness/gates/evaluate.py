@@ -11,13 +11,18 @@ not-evaluable
 error
     The value exists but cannot be judged (not a number, several rows match where one was expected, division
     by a zero baseline). A blocking error blocks.
+
+Control candidates (``candidates[].control``) are judged by the KPI rules like any candidate; their verdicts do
+not block, and one expectation verdict per control does when it misbehaves (:mod:`harness.gates.controls`).
 """
 from __future__ import annotations
 
+import dataclasses
 import operator
 
 from ground_truth.kernel import InputError
 
+from .controls import controls_of, expectation_verdict, judges_controls
 from .policy import GateRule, Policy, load_policy, policy_from_dict
 from .rows import (_baseline_name, _candidates, _check_fields, _device_key, _Error, _NotEvaluable, _rows_for,
                    _value, _value_over_rows)
@@ -32,13 +37,21 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
         return _verdict(*args, results=results, **kwargs)
     cands = _candidates(results)
     by_name = {c["name"]: c for c in cands}
-    names = list(rule.candidates) if rule.candidates else list(by_name)
+    controls = controls_of(results)
+    # a rule on the shipped model (its size, its device cost) does not judge a control, which has none, unless
+    # it names the control
+    names = list(rule.candidates) if rule.candidates else [n for n in by_name if n not in controls
+                                                            or judges_controls(rule.section)]
     baseline = _baseline_name(results, rule) if rule.mode != "absolute" else None
     if rule.mode != "absolute":
         names = [n for n in names if n != baseline]
     out: list[GateVerdict] = []
     if not names:
         return [_v(rule, "(none)", "not-evaluable", reason="no candidate in results to judge")]
+    if baseline in controls:
+        return [_v(rule, name, "not-evaluable", baseline=baseline,
+                   reason=f"baseline {baseline!r} is the {controls[baseline]} control; a control checks the harness "
+                          f"and never serves as the baseline") for name in names]
     section_label = rule.section
     for name in names:
         if name not in by_name:
@@ -74,8 +87,10 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
                               row=rows[0], baseline=baseline, label=_label(rule, rows[0], baseline,
                                                                            n_rows=len(rows))))
             except (_NotEvaluable, _Error) as exc:
+                # labelled as a statistic over the rows, as when it is evaluable (not as the first row alone)
                 out.append(_v(rule, name, "error" if isinstance(exc, _Error) else "not-evaluable",
-                              reason=str(exc), row=rows[0], baseline=baseline))
+                              reason=str(exc), row=rows[0], baseline=baseline,
+                              label=_label(rule, rows[0], baseline, n_rows=len(rows))))
             continue
         if len(rows) > 1 and rule.section != "device":
             varying = sorted(k for k in rows[0] if any(r.get(k) != rows[0].get(k) for r in rows)
@@ -138,7 +153,8 @@ def evaluate_policy(results: dict, policy: Policy | dict | str) -> list[GateVerd
     Returns
     -------
     list of GateVerdict
-        In rule order, then candidate order (then device order for device rules).
+        In rule order, then candidate order (then device order for device rules); then one expectation verdict
+        per control candidate (``rule_id`` "control-expectation"), in the order of ``candidates``.
 
     Raises
     ------
@@ -153,6 +169,11 @@ def evaluate_policy(results: dict, policy: Policy | dict | str) -> list[GateVerd
     (unless it says ``allow_missing = true``); advisory rules never block. Non-inferiority rules read the
     upper bound of the paired, subject-clustered bootstrap CI of the error difference candidate − baseline
     (``comparisons[].diff_ci_high``) and pass when it stays below the margin δ (Walker & Nowacki 2011).
+
+    A control candidate is judged by the rules on KPI sections (agreement, categorical, comparisons, trials);
+    its verdicts carry ``control`` and ``would_block`` and never block. Its expectation verdict blocks when a
+    positive control is blocked or a negative control is not failed by any blocking KPI gate: as with an assay
+    whose controls miss their known results, the study's verdicts cannot then be trusted (CLSI C24, 2016).
     """
     if not isinstance(results, dict):
         raise InputError(f"results must be a dict parsed from results.json, got {type(results).__name__}",
@@ -165,4 +186,11 @@ def evaluate_policy(results: dict, policy: Policy | dict | str) -> list[GateVerd
     for rule in policy.rules:
         _check_fields(results, rule, policy.source)
         verdicts.extend(_evaluate_rule(results, rule))
+    controls = controls_of(results)
+    # a control's verdicts say what the rule does to it (would_block) but never stop a release themselves ...
+    verdicts = [dataclasses.replace(v, control=controls[v.candidate], blocks=False) if v.candidate in controls
+                else v for v in verdicts]
+    # ... its expectation does, when the control misbehaves
+    for name, kind in controls.items():
+        verdicts.append(expectation_verdict(name, kind, [v for v in verdicts if v.candidate == name]))
     return verdicts

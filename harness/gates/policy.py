@@ -28,12 +28,16 @@ from typing import Any
 
 from ground_truth.kernel import ManifestError, validate_type
 
+from ..results import CONTROL_RULE_ID
+
 #: Operators with their printed symbol. Unicode spellings are accepted too.
 OPERATORS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
 _OP_ALIASES = {"≥": ">=", "≤": "<=", "=": "==", "≠": "!="}
 SEVERITIES = ("blocking", "advisory")
 MODES = ("absolute", "difference", "ratio", "non-inferiority")
 STATS = ("mean", "median", "min", "max", "p50", "p90", "p95", "p99")
+#: The rule id of the controls' expectation verdicts (part of the results contract, harness.results).
+RESERVED_RULE_ID = CONTROL_RULE_ID
 
 #: Sections of results.json a rule may read, and the fields their rows are documented to have
 #: (docs/results-schema.md). ``device`` rows are device-runner records with nested fields, checked against the
@@ -48,7 +52,8 @@ SECTION_FIELDS: dict[str, tuple[str, ...] | None] = {
                     "weights", "n"),
     "comparisons": ("candidate", "baseline", "kpi", "protocol", "metric", "diff", "diff_ci_low", "diff_ci_high",
                     "n_subjects", "method"),
-    "candidates": ("name", "kind", "model_sha256", "model_bytes", "precision", "runtime", "baseline"),
+    "candidates": ("name", "kind", "model_sha256", "model_bytes", "precision", "runtime", "baseline", "control",
+                   "view"),
     "trials": ("trial_id", "subject", "protocol", "condition", "candidate", "status", "reason", "detection_rate",
                "alignment", "kpis"),
     "device": None,
@@ -134,6 +139,9 @@ def _parse_rule(raw: Any, index: int, policy_baseline: str | None, file) -> Gate
     rid = raw.get("id")
     if not isinstance(rid, str) or not rid.strip():
         raise _err(f"rule #{index + 1} has no id", file, None, f"rule[{index}].id", "a non-empty string")
+    if rid == RESERVED_RULE_ID:
+        raise _err(f"rule id {rid!r} is reserved for the controls' expectation verdicts", file, rid, "id",
+                   "another id")
     unknown = sorted(set(raw) - _RULE_KEYS)
     if unknown:
         raise _err(f"unknown field(s) {', '.join(unknown)}", file, rid, unknown[0],

@@ -162,5 +162,6 @@ def _candidates(results: dict) -> list[dict]:
 def _baseline_name(results: dict, rule: GateRule) -> str | None:
     if rule.baseline:
         return rule.baseline
-    flagged = [c["name"] for c in _candidates(results) if c.get("baseline") is True]
+    # a control never serves as the baseline (the manifest refuses it; hand-built results might not)
+    flagged = [c["name"] for c in _candidates(results) if c.get("baseline") is True and not c.get("control")]
     return flagged[0] if len(flagged) == 1 else None

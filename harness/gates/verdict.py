@@ -34,6 +34,13 @@ class GateVerdict:
     ``blocks`` is True when this verdict stops a release: a blocking rule that failed, errored, or could not be
     evaluated (unless the rule allows missing values). ``message`` states actual against threshold, e.g.
     "ICC(A,1) lower 95% bound of com_path_length 0.81 ≥ 0.75: pass".
+
+    ``would_block`` is what the verdict does to the candidate it judges. For a real candidate it equals
+    ``blocks``. A control candidate (``control`` = "positive" or "negative") is judged by the same rules, but its
+    verdicts never stop a release themselves (``blocks`` is False, ``would_block`` keeps the outcome): what stops
+    the release is the control's expectation verdict (``rule_id`` = ``"control-expectation"``, see
+    :mod:`harness.gates.controls`), which states ``expected_outcome`` against ``actual_outcome`` and blocks when
+    the control did not behave as expected.
     """
 
     rule_id: str
@@ -55,6 +62,10 @@ class GateVerdict:
     condition: str | None = None
     device: str | None = None
     description: str = ""
+    control: str | None = None
+    would_block: bool | None = None
+    expected_outcome: str | None = None
+    actual_outcome: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -172,21 +183,31 @@ def _verdict(rule: GateRule, cand: str, status: str, *, actual=None, unit=None, 
                        unit=unit, message=message, reason=reason, mode=rule.mode, baseline=baseline,
                        kpi=rule.where.get("kpi", row.get("kpi")),
                        condition=rule.where.get("condition", row.get("condition")), device=device,
-                       description=rule.description)
+                       description=rule.description, would_block=blocks)
 
 
 def exit_code(verdicts: list[GateVerdict]) -> int:
-    """1 when any verdict blocks the release, else 0."""
+    """1 when any verdict blocks the release, else 0.
+
+    A real candidate's blocking verdict blocks; a control's rule verdicts never do (their ``blocks`` is False),
+    its expectation verdict does when the control misbehaved (a positive control blocked, a negative control
+    not blocked): the harness then failed to tell a good model from a bad one, and no release should rest on it.
+    """
     return 1 if any(v.blocks for v in verdicts) else 0
 
 
 def summarize(verdicts: list[GateVerdict]) -> dict[str, Any]:
-    """Counts per status, blocking count and per-candidate outcome ('pass' or 'blocked')."""
+    """Counts per status, blocking count, per-candidate outcome ('pass' or 'blocked') of the real candidates, and
+    the controls' outcomes (``controls``: :func:`harness.gates.controls.controls_summary`)."""
+    from .controls import controls_summary
     counts = {s: sum(v.status == s for v in verdicts) for s in STATUSES}
     per_cand: dict[str, str] = {}
     for v in verdicts:
+        if v.control:
+            continue  # a control is not a release candidate: its outcome is in "controls"
         per_cand.setdefault(v.candidate, "pass")
         if v.blocks:
             per_cand[v.candidate] = "blocked"
     return {"n": len(verdicts), **counts, "blocking": sum(v.blocks for v in verdicts),
-            "candidates": per_cand, "exit_code": exit_code(verdicts)}
+            "candidates": per_cand, "controls": controls_summary([v.to_dict() for v in verdicts]),
+            "exit_code": exit_code(verdicts)}

@@ -24,13 +24,14 @@ from typing import Any, ClassVar
 
 from ground_truth.kernel import InputError, ReaderError
 
-from .rows import (AgreementRow, CandidateRow, CategoricalRow, ComparisonRow, KPIInfo, KPIMeasurementInfo, KPIPair,
-                   PairRow, ProtocolInfo, Provenance, StudyInfo, TrialRow)
+from .rows import (CONTROL_KINDS, CONTROL_RULE_ID, AgreementRow, CandidateRow, CategoricalRow, ComparisonRow, KPIInfo,
+                   KPIMeasurementInfo, KPIPair, PairRow, ProtocolInfo, Provenance, StudyInfo, TrialRow)
 from .schema import MIN_SCHEMA_VERSION, SCHEMA_VERSION, Row, check_schema_version
 
-__all__ = ["MIN_SCHEMA_VERSION", "SCHEMA_VERSION", "AgreementRow", "CandidateRow", "CategoricalRow", "ComparisonRow",
-           "KPIInfo", "KPIMeasurementInfo", "KPIPair", "PairRow", "ProtocolInfo", "Provenance", "StudyInfo",
-           "StudyResults", "TrialRow", "check_schema_version", "load_results", "read_results_json"]
+__all__ = ["CONTROL_KINDS", "CONTROL_RULE_ID", "MIN_SCHEMA_VERSION", "SCHEMA_VERSION", "AgreementRow", "CandidateRow",
+           "CategoricalRow", "ComparisonRow", "KPIInfo", "KPIMeasurementInfo", "KPIPair", "PairRow", "ProtocolInfo",
+           "Provenance", "StudyInfo", "StudyResults", "TrialRow", "check_schema_version", "load_results",
+           "read_results_json"]
 
 # ----------------------------------------------------------------------------------------------------- document
 @dataclass
@@ -94,6 +95,11 @@ class StudyResults(Row):
 
     def protocol(self, name: str) -> ProtocolInfo | None:
         return next((p for p in self.protocols if p.name == name), None)
+
+    def controls(self) -> dict[str, str]:
+        """Candidate name -> control kind ("positive" / "negative") of the control candidates (schema 3; none in
+        older results)."""
+        return {c.name: c.control for c in self.candidates if c.name and c.is_control}
 
     def pairs_of(self, kpi: str, candidate: str, *, protocol: str | None = None,
                  condition: str = "all") -> list[PairRow]:

@@ -252,9 +252,22 @@ class Provenance(Row):
     manifest: dict[str, Any] | None = None
 
 
+#: What ``candidates[].control`` may be (besides null: a real candidate).
+CONTROL_KINDS = ("positive", "negative")
+#: ``gates[].rule_id`` of a control's expectation verdict (written by harness.gates.controls, read by the report).
+CONTROL_RULE_ID = "control-expectation"
+
+
 @dataclass
 class CandidateRow(Row):
-    """``candidates[]``: one pose model and its identity."""
+    """``candidates[]``: one pose model and its identity.
+
+    ``control`` (schema 3) is "positive" (a stand-in for a near-perfect model: the known truth with detection
+    jitter, expected to pass every gate) or "negative" (a deliberately degraded model, expected to be blocked)
+    for a control candidate, which checks the harness rather than a product, else null. ``view`` (schema 3) is
+    what the candidate analysed: a camera name, "first" (one camera, the trial's first video) or "triangulated"
+    (every camera, triangulated into 3-D); null in results written before schema 3, which had one camera.
+    """
 
     name: str | None = None
     kind: str | None = None
@@ -263,3 +276,9 @@ class CandidateRow(Row):
     precision: str | None = None
     runtime: str | None = None
     baseline: bool = False
+    control: str | None = None
+    view: str | None = None
+
+    @property
+    def is_control(self) -> bool:
+        return self.control in CONTROL_KINDS

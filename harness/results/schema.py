@@ -13,9 +13,13 @@ from ground_truth.kernel import ReaderError
 
 #: Version of the ``results.json`` contract written by this stancebench. 2 added ``kpis``, ``protocols`` and
 #: ``pairs`` (what the report needs, so that it never asks ``protocols`` nor re-derives pairs) and the typed
-#: failure fields of a trial (``error_type``, ``traceback``).
-SCHEMA_VERSION = 2
-#: Oldest version still read. Schema 1 documents lack the sections added in 2; they read as empty.
+#: failure fields of a trial (``error_type``, ``traceback``). 3 added ``candidates[].control`` and ``view``: a
+#: control candidate is no product, and a reader that does not know the field would gate it as one (an older
+#: ``stancebench gate`` would block every release of a study whose negative control did its job), so a file that
+#: may hold controls is refused by such readers rather than misread (docs/results-schema.md).
+SCHEMA_VERSION = 3
+#: Oldest version still read. Schema 1 documents lack the sections added in 2, schema 1 and 2 documents the
+#: candidates' ``control`` and ``view``; they read as empty / null (no controls).
 MIN_SCHEMA_VERSION = 1
 
 

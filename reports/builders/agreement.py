@@ -7,7 +7,7 @@ from harness.results import StudyResults
 from .. import figures as F
 from ..language import kappa_sentence, number
 from ..sections import Figure, FigureRow, NotMeasured, Paragraph, Section, Table
-from .inputs import agreement_all, by_kpi, no_stats, pooled, record, row_notes
+from .inputs import agreement_all, by_kpi, no_stats, pooled, record, row_notes, shown
 
 
 def _plotted_pairs(results: StudyResults, kpi: str, candidate: str,
@@ -79,7 +79,7 @@ def icc_section(results: StudyResults) -> Section:
 def strategy_section(results: StudyResults) -> Section:
     sec = Section("strategy", "Categorical KPIs (balance strategy): confusion matrix and kappa")
     cats = results.categorical
-    rows = pooled(cats)
+    rows = pooled(cats, results)
     for kpi in dict.fromkeys(c.get("kpi", "?") for c in rows):
         mine = [c for c in rows if c.get("kpi") == kpi]
         for c in mine:
@@ -92,7 +92,7 @@ def strategy_section(results: StudyResults) -> Section:
     if per_condition:
         sec.blocks.append(Table(
             ["KPI", "condition", "candidate", "kappa", "95% CI", "n"],
-            [[c.get("kpi"), c.get("condition"), c.get("candidate"), number(c.get("kappa"), 2),
+            [[c.get("kpi"), c.get("condition"), shown(results, c.get("candidate")), number(c.get("kappa"), 2),
               f"{number(c.get('kappa_ci_low'), 2)} to {number(c.get('kappa_ci_high'), 2)}", c.get("n")]
              for c in per_condition], caption="Kappa per condition"))
     if not cats:
@@ -110,7 +110,7 @@ def agreement_table_section(results: StudyResults) -> Section:
     empty = [r for r in allrows if no_stats(r)]
     sec.blocks.append(Table(
         ["KPI", "condition", "candidate", "n", "bias (95% CI)", "limits of agreement", "MAE", "ICC", "CCC", "note"],
-        [[r.get("kpi"), r.get("condition"), r.get("candidate"), r.get("n"),
+        [[r.get("kpi"), r.get("condition"), shown(results, r.get("candidate")), r.get("n"),
           f"{number(r.get('bias'))} ({number(r.get('bias_ci_low'))} to {number(r.get('bias_ci_high'))}) "
           f"{r.get('unit') or ''}",
           f"{number(r.get('loa_lower'))} to {number(r.get('loa_upper'))}", number(r.get("mae")),

@@ -6,7 +6,7 @@ from harness.results import StudyResults
 from .. import figures as F
 from ..language import number, with_unit
 from ..sections import Figure, NotMeasured, Paragraph, Section, Table
-from .inputs import agreement_all
+from .inputs import agreement_all, shown
 
 
 def _device_label(rec: dict, cand_by_sha: dict[str, str]) -> tuple[str, str]:
@@ -35,6 +35,7 @@ def device_section(results: StudyResults) -> Section:
     rows, items, classes = [], [], []
     for r in recs:
         cand, dev = _device_label(r, cand_by_sha)
+        cand = shown(results, cand)
         lat = r.get("latency") or {}
         mem = r.get("memory") or {}
         en = r.get("energy") or {}
@@ -59,7 +60,7 @@ def size_accuracy_section(results: StudyResults) -> Section:
     sizes = {c.name: c for c in results.candidates if c.model_bytes}
     by_kpi: dict[str, list[dict]] = {}
     for r in agreement_all(results):
-        c = sizes.get(r.get("candidate"))
+        c = sizes.get(r.get("candidate_name", r.get("candidate")))  # the label may tag a control
         if c is None or r.get("mae") is None:
             continue
         by_kpi.setdefault(r["kpi"], []).append({"candidate": r["candidate"], "model_mb": c.model_bytes / 1e6,

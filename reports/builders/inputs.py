@@ -22,6 +22,13 @@ def kpi_info(results: StudyResults, name: str) -> tuple[str, str, str, str]:
     return info.unit, info.description, info.kind, info.citation
 
 
+def shown(results: StudyResults, name: str | None) -> str | None:
+    """A candidate's name as the report prints it: a control is tagged "(positive control)" / "(negative
+    control)" wherever it appears, so that no reader takes it for a product model."""
+    kind = results.controls().get(name) if name else None
+    return f"{name} ({kind} control)" if kind else name
+
+
 def candidate_names(results: StudyResults) -> list[str]:
     names = [c.name for c in results.candidates if c.name]
     for rows in (results.agreement, results.categorical, results.trials):
@@ -31,20 +38,26 @@ def candidate_names(results: StudyResults) -> list[str]:
     return names
 
 
-def pooled(rows: list) -> list[dict]:
+def pooled(rows: list, results: StudyResults | None = None) -> list[dict]:
     """Rows pooled over conditions (``condition == "all"``), as plain records.
 
     Conditions are pooled within a protocol only; when the rows span several protocols, each row's
-    ``candidate`` label names its protocol too (``candidate_name`` keeps the bare name for lookups)."""
+    ``candidate`` label names its protocol too, and with ``results`` a control's label says it is a control
+    (:func:`shown`); ``candidate_name`` keeps the bare name for lookups."""
     out = [record(r) for r in rows if r.condition == "all"]
-    if len({r.get("protocol") for r in out}) > 1:
-        out = [dict(r, candidate_name=r.get("candidate"), candidate=f"{r.get('candidate', '?')} ({r.get('protocol')})")
-               for r in out]
+    several = len({r.get("protocol") for r in out}) > 1
+    for r in out:
+        name = r.get("candidate")
+        label = shown(results, name) if results is not None else name
+        if several:
+            label = f"{label or '?'} ({r.get('protocol')})"
+        if several or label != name:
+            r["candidate_name"], r["candidate"] = name, label
     return out
 
 
 def agreement_all(results: StudyResults) -> list[dict]:
-    return pooled(results.agreement)
+    return pooled(results.agreement, results)
 
 
 def row_notes(rows: list[dict]) -> str:

@@ -115,9 +115,10 @@ def provenance_section(results: StudyResults) -> Section:
     cands = results.candidates
     if cands:
         sec.blocks.append(Table(["candidate", "kind", "precision", "runtime", "model bytes", "model sha256",
-                                 "baseline"],
+                                 "baseline", "control", "view"],
                                 [[c.name, c.kind, c.precision, c.runtime, number(c.model_bytes), c.model_sha256 or "",
-                                  "yes" if c.baseline else ""] for c in cands], caption="Candidates"))
+                                  "yes" if c.baseline else "", f"{c.control} control" if c.is_control else "",
+                                  c.view or ""] for c in cands], caption="Candidates"))
     manifest = results.provenance.manifest
     if manifest:
         sec.blocks.append(Preformatted("Study manifest as run", json.dumps(manifest, indent=2, default=str)))

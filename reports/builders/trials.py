@@ -9,13 +9,14 @@ from harness.results import StudyResults
 from .. import figures as F
 from ..language import number, with_unit
 from ..sections import Figure, NotMeasured, Paragraph, Preformatted, Section, Table
-from .inputs import candidate_names
+from .inputs import candidate_names, shown
 
 MAX_TRIAL_FIGURES = 6
 
 
 def _trial_figures(figures_data: dict | None, key: str, default_signal: str,
-                   draw: Callable[[str, dict, str, dict], F.FigureImage]) -> list[Figure]:
+                   draw: Callable[[str, dict, str, dict], F.FigureImage],
+                   results: StudyResults | None = None) -> list[Figure]:
     """One figure per trial whose ``figures_data['trials']`` item (keyed "trial_id|candidate") holds a ``key``
     dict, at most :data:`MAX_TRIAL_FIGURES`: ``draw(title, item[key], candidate, item)``."""
     out: list[Figure] = []
@@ -24,6 +25,8 @@ def _trial_figures(figures_data: dict | None, key: str, default_signal: str,
             continue
         trial, _, cand = str(name).partition("|")
         cand = item.get("candidate") or cand or "candidate"
+        if results is not None:
+            cand = shown(results, cand)
         data = item[key]
         out.append(Figure(draw(f"{data.get('signal', default_signal)} — trial {trial}, {cand}", data, cand, item)))
     return out
@@ -32,7 +35,8 @@ def _trial_figures(figures_data: dict | None, key: str, default_signal: str,
 def stabilogram_section(results: StudyResults, figures_data: dict | None) -> Section:
     sec = Section("stabilograms", "Stabilograms: reference vs candidate")
     sec.blocks += _trial_figures(figures_data, "stabilogram", "sway", lambda title, st, cand, item: (
-        F.stabilogram_figure(title, st.get("unit", ""), st.get("reference") or {}, st.get("candidate") or {}, cand)))
+        F.stabilogram_figure(title, st.get("unit", ""), st.get("reference") or {}, st.get("candidate") or {}, cand)),
+        results)
     if not sec.blocks:
         sec.blocks.append(NotMeasured("no sway traces were passed to the report (figures_data has no "
                                       "stabilogram arrays)"))
@@ -44,7 +48,7 @@ def time_series_section(results: StudyResults, figures_data: dict | None) -> Sec
     sec.blocks += _trial_figures(figures_data, "time_series", "signal", lambda title, ts, cand, item: (
         F.time_series_figure(title, ts.get("unit", ""), ts.get("reference") or {}, ts.get("candidate") or {}, cand,
                              raw=ts.get("candidate_raw"), events=ts.get("events"), lag=item.get("lag_correlation"),
-                             signal=str(ts.get("signal", "")))))
+                             signal=str(ts.get("signal", "")))), results)
     if not sec.blocks:
         sec.blocks.append(NotMeasured("no aligned time series were passed to the report (figures_data has no "
                                       "time_series arrays)"))
@@ -56,7 +60,7 @@ def time_series_section(results: StudyResults, figures_data: dict | None) -> Sec
         err = a.get("offset_error_s")
         if err is None and a.get("offset_s") is not None and a.get("true_offset_s") is not None:
             err = a["offset_s"] - a["true_offset_s"]
-        rows.append([t.trial_id, t.candidate, a.get("method", ""), number(a.get("offset_s")),
+        rows.append([t.trial_id, shown(results, t.candidate), a.get("method", ""), number(a.get("offset_s")),
                      number(a.get("drift_ppm")), number(a.get("peak_corr"), 2), number(a.get("lag_uncertainty_s")),
                      number(a.get("residual_s")), number(a.get("true_offset_s")), number(err)])
     if rows:
@@ -82,7 +86,7 @@ def ttf_section(results: StudyResults) -> Section:
                         else with_unit(v, unit))
             rc, cc = k.reference_censored, k.candidate_censored
             diff = (cand - ref) if isinstance(ref, (int, float)) and isinstance(cand, (int, float)) else None
-            rows.append([t.trial_id, t.candidate, t.condition or "", show(ref, rc),
+            rows.append([t.trial_id, shown(results, t.candidate), t.condition or "", show(ref, rc),
                          show(cand, cc), "— (censored)" if (rc or cc) else with_unit(diff, unit)])
             classes.append("censored" if (rc or cc) else "")
     if rows:
@@ -113,7 +117,8 @@ def candidate_only_section(results: StudyResults) -> Section:
                 continue
             value = (with_unit(k.candidate, k.unit or "") if k.candidate is not None
                      else f"not measured: {k.candidate_status}")
-            rows.append([t.trial_id, t.candidate, t.condition or "", k.kpi, value, k.candidate_method or ""])
+            rows.append([t.trial_id, shown(results, t.candidate), t.condition or "", k.kpi, value,
+                         k.candidate_method or ""])
     if rows:
         sec.blocks.append(Table(["trial", "candidate", "condition", "KPI", "candidate value", "method"], rows,
                                 caption="Candidate-only values (no gold standard)"))
@@ -129,14 +134,14 @@ def trials_section(results: StudyResults) -> Section:
         sec.blocks.append(NotMeasured("no trials in these results"))
         return sec
     names = candidate_names(results)
-    counts = [[n, sum(t.candidate == n and t.status == "ok" for t in trials),
+    counts = [[shown(results, n), sum(t.candidate == n and t.status == "ok" for t in trials),
                sum(t.candidate == n and t.status == "failed" for t in trials),
                sum(t.candidate == n and t.status == "refused" for t in trials)] for n in names]
     sec.blocks.append(Table(["candidate", "ok", "failed", "refused"], counts, caption="Trials per candidate"))
     bad = [t for t in trials if t.status != "ok"]
     if bad:
         sec.blocks.append(Table(["trial", "candidate", "status", "reason"],
-                                [[t.trial_id, t.candidate, t.status, t.reason or ""]
+                                [[t.trial_id, shown(results, t.candidate), t.status, t.reason or ""]
                                  for t in bad], caption="Trials that did not produce KPIs, and why",
                                 row_classes=["failed"] * len(bad)))
     # An unexpected exception (a bug, not bad input) keeps its type and traceback: shown for whoever fixes it,
@@ -144,7 +149,8 @@ def trials_section(results: StudyResults) -> Section:
     crashed = [t for t in bad if t.error_type or t.traceback]
     if crashed:
         sec.blocks.append(Table(["trial", "candidate", "error type", "message"],
-                                [[t.trial_id, t.candidate, t.error_type or "n/a", t.reason or ""] for t in crashed],
+                                [[t.trial_id, shown(results, t.candidate), t.error_type or "n/a", t.reason or ""]
+                                 for t in crashed],
                                 caption="Trials that failed on an unexpected error",
                                 row_classes=["failed"] * len(crashed)))
         for t in crashed:

@@ -1,11 +1,15 @@
 """The report's opening: the verdict per candidate (release gates) and the plain-language summary per KPI,
-with every KPI the study's protocols report but that has no agreement, and why."""
+with every KPI the study's protocols report but that has no agreement, and why. Control candidates get no
+verdict card (they are no product): they are in the controls section (:mod:`.controls`), and the verdict warns
+when they show the study cannot discriminate."""
 from __future__ import annotations
 
 from harness.results import StudyResults
 
 from ..language import agreement_sentences, kappa_sentence
 from ..sections import CandidateVerdict, KPISummary, NotMeasured, Paragraph, SummarySection, VerdictSection
+from .controls import TITLE as CONTROLS_TITLE
+from .controls import control_cards, discriminates
 from .inputs import agreement_all, by_kpi, candidate_names, kpi_info, no_stats, pooled, row_notes, study_protocols
 
 
@@ -34,9 +38,20 @@ def _kpi_missing_reason(results: StudyResults, kpi: str) -> str:
 def verdict_section(results: StudyResults) -> VerdictSection:
     gates = [g for g in results.gates if isinstance(g, dict)]
     sec = VerdictSection("verdict", "Verdict per candidate")
-    names = candidate_names(results)
+    controls = results.controls()
+    cards = control_cards(results)
+    if discriminates(cards) is False:
+        # read first, before any card: a study whose controls misbehave cannot vouch for a candidate
+        sec.blocks.append(Paragraph(f"Warning: this study's controls show that, with this policy, it cannot tell a "
+                                    f"good model from a bad one (see \"{CONTROLS_TITLE}\"). The verdicts below must "
+                                    f"not be trusted.", css="warning"))
+    elif any(c.as_expected is None for c in cards) and results.gates:
+        sec.blocks.append(Paragraph(f"Warning: this study's controls could not be judged, so it does not show that it "
+                                    f"can tell a good model from a bad one (see \"{CONTROLS_TITLE}\").",
+                                    css="warning"))
+    names = [n for n in candidate_names(results) if n not in controls]
     for g in gates:
-        if g.get("candidate") and g["candidate"] not in names:
+        if g.get("candidate") and g["candidate"] not in names and g["candidate"] not in controls:
             names.append(g["candidate"])
     trials = results.trials
     for name in names:
@@ -52,6 +67,11 @@ def verdict_section(results: StudyResults) -> VerdictSection:
         sec.blocks.append(NotMeasured(f"gates not evaluated: {reason}"))
     elif isinstance(results.gates_status, str) and results.gates_status not in ("", "ok"):
         sec.blocks.append(Paragraph(f"Gate policy: {results.gates_status}", css="note"))
+    if controls:
+        sec.blocks.append(Paragraph(f"{len(controls)} control candidate(s) ("
+                                    + ", ".join(f"{n}: {k} control" for n, k in controls.items())
+                                    + ") check the study itself, not a product: they have no verdict card here and "
+                                      "are shown in the next section.", css="note"))
     sec.blocks.append(Paragraph("A candidate is BLOCKED when a blocking gate fails, errors, or cannot be evaluated "
                                 "(a missing measurement is not evidence of safety); advisory gates are shown but "
                                 "never block.", css="note"))
@@ -74,7 +94,7 @@ def summary_section(results: StudyResults) -> SummarySection:
         measured.add(kpi)
         sec.items.append(KPISummary(kpi, unit, desc, kind,
                                     [(r.get("candidate", "?"), agreement_sentences(r, kind)) for r in rs]))
-    for kpi, cs in by_kpi(pooled(results.categorical)).items():
+    for kpi, cs in by_kpi(pooled(results.categorical, results)).items():
         _, desc, _, _ = kpi_info(results, kpi)
         measured.add(kpi)
         sec.items.append(KPISummary(kpi, "", desc, "categorical",
