@@ -33,7 +33,7 @@ from ground_truth.kernel import NotAvailableError, StancebenchError, record_unex
 #: Trial-id codes of the Y-Balance directions (the abbreviations of Plisky et al. 2009).
 REACH_CODE = {"anterior": "ANT", "posteromedial": "PM", "posterolateral": "PL"}
 #: Bump when the generated files change for the same configuration (invalidates DIR/data).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 #: The demo judges the per-frame landmarks: BlazePose's temporal landmark filter delays them by about
 #: 1.5 frames (measured on the demo videos: -48 ms MediaPipe graph, -60 ms BlazePose TFLite, against +8 and
 #: +2 ms unfiltered), a lag that would be read as a clock offset. See docs/study.md.
@@ -56,10 +56,16 @@ class DemoConfig:
     focal_px: float = 700.0
     offset_range_s: tuple[float, float] = (0.2, 0.8)   # mocap time shown at video t = 0
     drift_range_ppm: tuple[float, float] = (-80.0, 80.0)
-    fail_probability: float | None = None    # None: 2 trials in 3 lose balance; else the chance of that
     marker_rate_hz: int = 100
     analog_rate_hz: int = 1000
-    candidates: tuple[str, ...] = ("mediapipe-full", "blazepose-tflite", "blazepose-tflite-int8")
+    #: The real backbones. Each is analysed from the frontal camera alone (what one phone sees) and, with two
+    #: cameras, triangulated ("NAME-3d"). The first one-camera backbone is the baseline ("in production").
+    candidates: tuple[str, ...] = ("blazepose-tflite",)
+    #: Phones filming each trial: 1 (frontal) or 2 (frontal and sagittal, candidates.render.rig).
+    cameras: int = 2
+    #: Add the positive control (the renderer's 2-D truth with detection jitter) and the negative control (the
+    #: first backbone's keypoints degraded), in every view mode the study has.
+    controls: bool = True
     #: "single_leg_stance" (the default demo) or "y_balance": one reach per direction and subject, filmed by
     #: a camera placed high and to the front-left (the floor plane on which reaches are measured)
     protocol: str = "single_leg_stance"
@@ -71,6 +77,10 @@ class DemoConfig:
             raise InputError(f"is {self.protocol!r}", field="protocol", expected="single_leg_stance or y_balance")
         if self.protocol == "y_balance":
             self.conditions = tuple(get_protocol("y_balance").condition_names)
+            self.cameras = 1     # reaches are measured on the floor plane of the one high camera
+        if self.cameras not in (1, 2):
+            from ground_truth.kernel import InputError
+            raise InputError(f"is {self.cameras!r}", field="cameras", expected="1 or 2")
 
     def fingerprint(self) -> str:
         blob = json.dumps({"config": asdict(self), "version": GENERATOR_VERSION}, sort_keys=True, default=str)
@@ -87,6 +97,7 @@ class DemoStudy:
     generation_status: str = ""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    subjects: list[dict] = field(default_factory=list)   # per subject: id and its true parameters
 
     def results_extra(self) -> dict[str, Any]:
         """The ``synthetic`` section of results.json: the known truth and the C3D round-trip self-check."""
@@ -97,18 +108,35 @@ class DemoStudy:
             "generation_status": self.generation_status, "generation_s": self.seconds, "notes": self.notes,
             "roundtrip": {"n_trials": len(rt), "n_passed": int(sum(bool(x) for x in ok)),
                           "passed": bool(ok) and all(ok), "trials": rt},
+            "population": [s.get("parameters", s) for s in self.subjects],
             "truth": [{k: v for k, v in t.items() if k != "roundtrip"} for t in self.trials]}}
 
 
-def _subjects(cfg: DemoConfig, rng: np.random.Generator) -> list[dict]:
+def _subjects(cfg: DemoConfig) -> list[dict]:
+    """The study's subjects, drawn from published distributions (``ground_truth.synthetic.population``); each
+    carries its true parameters (recorded in results.json) and its simulation arguments per condition."""
+    from ground_truth.synthetic import draw_population
+    conditions = ("eyes_open_firm",) if cfg.protocol == "y_balance" else cfg.conditions
     out = []
-    for i in range(cfg.n_subjects):
-        sex = "female" if i % 2 == 0 else "male"
-        height = float(np.round(rng.uniform(1.58, 1.72) if sex == "female" else rng.uniform(1.68, 1.90), 3))
-        bmi = rng.uniform(20.0, 27.0)
-        out.append({"id": f"S{i + 1:02d}", "height_m": height, "mass_kg": float(np.round(bmi * height ** 2, 1)),
-                    "sex": sex})
+    for p in draw_population(cfg.n_subjects, seed=cfg.seed, conditions=conditions, duration_s=cfg.duration_s):
+        sim = {}
+        for cond in conditions:
+            kw = p.simulation_kwargs(cond)
+            kw.pop("subject")
+            sim[cond] = kw
+        out.append({"id": p.subject_id, "height_m": float(np.round(p.height_m, 3)),
+                    "mass_kg": float(np.round(p.mass_kg, 1)), "sex": p.sex, "parameters": p.to_dict(),
+                    "simulation": sim})
     return out
+
+
+def _cameras(cfg: DemoConfig) -> dict:
+    """The study's phones by name: the frontal one first (the one-camera view), then the sagittal one."""
+    if cfg.protocol == "y_balance" or cfg.cameras == 1:
+        return {"front": _camera(cfg)}
+    from candidates.render.rig import two_phone_rig
+    return two_phone_rig(distance_m=cfg.camera_distance_m, width=cfg.width, height=cfg.height, fps=cfg.fps,
+                         focal_px=cfg.focal_px)
 
 
 def _camera(cfg: DemoConfig):
@@ -120,15 +148,14 @@ def _camera(cfg: DemoConfig):
                                      height=cfg.height, fps=cfg.fps, name="phone-high")
     # In front of the subject (who faces +x), lens at 1.0 m, looking at the pelvis: a frontal phone view.
     return PinholeCamera.look_at((cfg.camera_distance_m, 0.0, 1.0), (0.0, 0.0, 0.95), fx=cfg.focal_px,
-                                 width=cfg.width, height=cfg.height, fps=cfg.fps, name="phone")
+                                 width=cfg.width, height=cfg.height, fps=cfg.fps, name="front")
 
 
 def _plan(cfg: DemoConfig) -> tuple[list[dict], list[dict]]:
     """Subjects and per-trial simulation parameters, all drawn from the seed."""
     rng = np.random.default_rng(cfg.seed)
-    subjects = _subjects(cfg, rng)
+    subjects = _subjects(cfg)
     trials = []
-    strategies = ("ankle", "mixed", "hip")
     k = 0
     #: Y-Balance ankle targets, fraction of leg length (the generator brings in what the leg cannot reach)
     reach_range = {"anterior": (0.3, 0.5), "posteromedial": (0.5, 0.7), "posterolateral": (0.45, 0.65)}
@@ -138,29 +165,43 @@ def _plan(cfg: DemoConfig) -> tuple[list[dict], list[dict]]:
                 if cfg.protocol == "y_balance":
                     trials.append({
                         "trial_id": f"{subj['id']}-{REACH_CODE[cond]}-{rep + 1}", "subject": subj["id"],
-                        "condition": cond, "stance_leg": "right" if si % 2 == 0 else "left", "strategy": "ankle",
-                        "fail_at_s": None, "reach": [cond, float(np.round(rng.uniform(*reach_range[cond]), 3))],
+                        "condition": cond, "stance_leg": "right" if si % 2 == 0 else "left", "fail_at_s": None,
+                        "reach": [cond, float(np.round(rng.uniform(*reach_range[cond]), 3))],
                         "offset_s": float(np.round(rng.uniform(*cfg.offset_range_s), 4)),
                         "drift_ppm": float(np.round(rng.uniform(*cfg.drift_range_ppm), 1)),
                         "seed": int(cfg.seed * 1000 + k)})
                     k += 1
                     continue
-                # two trials in three lose balance (an observed time-to-failure), the third is censored
-                fail = k % 3 != 2 if cfg.fail_probability is None else bool(rng.random() < cfg.fail_probability)
-                fail_at = float(np.round(rng.uniform(2.0, max(2.1, cfg.duration_s - 0.8)), 2)) if fail else None
+                # the subject's own time-to-failure in this condition (censored at the protocol maximum)
+                fail_at = subj["simulation"][cond]["fail_at_s"]
                 trials.append({
                     "trial_id": f"{subj['id']}-{'EO' if cond.startswith('eyes_open') else 'EC'}-"
                                 f"{cond.rsplit('_', 1)[1]}-{rep + 1}",
                     "subject": subj["id"], "condition": cond,
                     "stance_leg": "right" if (si + rep) % 2 == 0 else "left",
-                    "strategy": strategies[k % 3],
-                    "fail_at_s": fail_at,
+                    "fail_at_s": None if fail_at is None else float(np.round(fail_at, 2)),
                     "offset_s": float(np.round(rng.uniform(*cfg.offset_range_s), 4)),
                     "drift_ppm": float(np.round(rng.uniform(*cfg.drift_range_ppm), 1)),
                     "seed": int(cfg.seed * 1000 + k),
                 })
                 k += 1
+    for k, t in enumerate(trials):
+        t["clocks"] = _camera_clocks(cfg, k, t)
     return subjects, trials
+
+
+def _camera_clocks(cfg: DemoConfig, k: int, plan: dict) -> dict[str, dict]:
+    """Each phone's clock: the frontal one keeps the trial's drawn offset and drift, every other phone has its
+    own (a stream of its own, so the number of cameras changes nothing else in the study)."""
+    rng = np.random.default_rng([cfg.seed, k, 17])
+    clocks = {}
+    for i, name in enumerate(_cameras(cfg)):
+        if i == 0:
+            clocks[name] = {"offset_s": plan["offset_s"], "drift_ppm": plan["drift_ppm"]}
+        else:
+            clocks[name] = {"offset_s": float(np.round(rng.uniform(*cfg.offset_range_s), 4)),
+                            "drift_ppm": float(np.round(rng.uniform(*cfg.drift_range_ppm), 1))}
+    return clocks
 
 
 def _make_trial(args: tuple[dict, dict, dict, str]) -> dict:
@@ -176,11 +217,11 @@ def _make_trial(args: tuple[dict, dict, dict, str]) -> dict:
     subject = synthetic.Subject(subject_id=subj["id"], height_m=subj["height_m"], mass_kg=subj["mass_kg"],
                                 sex=subj["sex"])
     reach = tuple(plan["reach"]) if plan.get("reach") else None
+    condition = "eyes_open_firm" if reach else plan["condition"]
+    sim = dict(subj["simulation"][condition], fail_at_s=plan["fail_at_s"])
     trial = synthetic.simulate_single_leg_stance(
-        subject, condition="eyes_open_firm" if reach else plan["condition"], stance_leg=plan["stance_leg"],
-        duration_s=300.0, max_duration_s=cfg.duration_s, fail_at_s=plan["fail_at_s"], strategy=plan["strategy"],
-        seed=plan["seed"], marker_rate_hz=cfg.marker_rate_hz, analog_rate_hz=cfg.analog_rate_hz, sync="knee_dip",
-        reach=reach)
+        subject, stance_leg=plan["stance_leg"], seed=plan["seed"], marker_rate_hz=cfg.marker_rate_hz,
+        analog_rate_hz=cfg.analog_rate_hz, sync="knee_dip", reach=reach, **sim)
     c3d = data / f"{plan['trial_id']}.c3d"
     try:
         synthetic.write_c3d(trial, c3d)
@@ -197,18 +238,27 @@ def _make_trial(args: tuple[dict, dict, dict, str]) -> dict:
     # The video shows the motion's drawn joints through the calibrated camera, on a shifted, drifting clock.
     joints = {k: np.asarray(v, float) for k, v in trial.joints.items()}
     motion = Motion(np.asarray(trial.time_s, float), joints, f"synthetic:{plan['trial_id']}")
-    clock = VideoClock(fps=cfg.fps, offset_s=plan["offset_s"], drift_ppm=plan["drift_ppm"], seed=plan["seed"])
-    video = data / f"{plan['trial_id']}.mp4"
-    res = render_video(motion, _camera(cfg), video, clock=clock,
-                       options=RenderOptions(noise_sigma=2.0, clutter=True, palette=plan["seed"] % 4,
-                                             seed=plan["seed"]))
+    cameras = _cameras(cfg)
+    views = []
+    for i, (name, camera) in enumerate(cameras.items()):
+        clk = plan["clocks"][name]
+        clock = VideoClock(fps=cfg.fps, offset_s=clk["offset_s"], drift_ppm=clk["drift_ppm"], seed=plan["seed"] + i)
+        # one camera keeps the historical file name; with several, each video is named after its camera
+        video = data / (f"{plan['trial_id']}.mp4" if len(cameras) == 1 else f"{plan['trial_id']}-{name}.mp4")
+        res = render_video(motion, camera, video, clock=clock,
+                           options=RenderOptions(noise_sigma=2.0, clutter=True, palette=plan["seed"] % 4,
+                                                 seed=plan["seed"] + 101 * i))
+        views.append({"camera": name, "video": video.name, "truth_file": Path(res.truth_path).name,
+                      "n_frames": int(res.n_frames), **clk})
     truth = trial.truth
     out = dict(plan)
     out.update({
-        "gold_standard": None if c3d is None else c3d.name, "video": video.name, "truth_file": Path(res.truth_path).name,
-        "n_frames": int(res.n_frames), "true_time_to_failure_s": float(truth["time_to_failure_s"]),
+        "gold_standard": None if c3d is None else c3d.name, "views": views, "video": views[0]["video"],
+        "truth_file": views[0]["truth_file"], "n_frames": views[0]["n_frames"],
+        "true_time_to_failure_s": float(truth["time_to_failure_s"]),
         "true_censored": bool(truth["censored"]), "censor_reason": truth.get("censor_reason"),
-        "true_strategy": truth.get("strategy"), "strategy_fraction": truth.get("strategy_fraction"),
+        "true_strategy": truth.get("strategy_label"), "strategy_fraction": truth.get("strategy_fraction"),
+        "true_knee_frontal_excursion_deg": truth.get("knee_frontal_excursion_deg"),
         "events": [e.to_dict() if hasattr(e, "to_dict") else e for e in truth["events"]],
         "seconds": time.perf_counter() - t0, "roundtrip": roundtrip,
     })
@@ -253,8 +303,11 @@ def _write_manifest(path: Path, cfg: DemoConfig, subjects: list[dict], trials: l
         "trials": [{"id": t["trial_id"], "subject": t["subject"], "protocol": cfg.protocol,
                     "condition": t["condition"], "stance_leg": t["stance_leg"],
                     **({"gold_standard": t["gold_standard"]} if t["gold_standard"] else {"kind": "candidate-only"}),
-                    "video": t["video"], "camera": "camera.toml", "truth": t["truth_file"],
-                    "known_clock_offset_s": t["offset_s"], "known_drift_ppm": t["drift_ppm"],
+                    "video": [v["video"] for v in t["views"]], "camera": "camera.toml",
+                    "camera_name": [v["camera"] for v in t["views"]],
+                    "truth": [v["truth_file"] for v in t["views"]],
+                    "known_clock_offset_s": [v["offset_s"] for v in t["views"]],
+                    "known_drift_ppm": [v["drift_ppm"] for v in t["views"]],
                     **({} if ybt else {"duration_s": cfg.duration_s})} for t in trials],
         "candidates": candidates,
         "licences": [{"data": "synthetic study generated by stancebench demo", "licence": "BSD-3-Clause",
@@ -287,13 +340,14 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
             prev = json.loads(stamp.read_text())
         except json.JSONDecodeError:
             prev = {}
-        files = [data / t[k] for t in prev.get("trials", []) for k in ("gold_standard", "video", "truth_file")
-                 if t.get(k)]
+        files = [data / t["gold_standard"] for t in prev.get("trials", []) if t.get("gold_standard")]
+        files += [data / v[k] for t in prev.get("trials", []) for v in t.get("views", [])
+                  for k in ("video", "truth_file")]
         if prev.get("fingerprint") == cfg.fingerprint() and files and all(f.exists() for f in files):
             return DemoStudy(out, manifest, prev["trials"], "reused from a previous run (same configuration)",
-                             time.perf_counter() - t0, prev.get("notes", []))
+                             time.perf_counter() - t0, prev.get("notes", []), subjects)
     from candidates.calibration import write_camera_toml
-    write_camera_toml(_camera(cfg), data / "camera.toml")
+    write_camera_toml(_cameras(cfg), data / "camera.toml")
     jobs = [(p, next(s for s in subjects if s["id"] == p["subject"]), asdict(cfg), str(data)) for p in plans]
     n = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     done: list[dict | None] = [None] * len(jobs)
@@ -329,25 +383,54 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
     if not trials:
         raise NotAvailableError("not available: the synthetic study could not be generated (" + "; ".join(notes)
                                 + ")")
-    candidates: list[dict] = []
+    candidates = _demo_candidates(cfg, out, notes)
+    _write_manifest(manifest, cfg, subjects, trials, candidates)
+    stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint(), "config": asdict(cfg), "trials": trials,
+                                 "notes": notes}, indent=1, default=str))
+    return DemoStudy(out, manifest, trials, "generated", time.perf_counter() - t0, notes, subjects)
+
+
+def _demo_candidates(cfg: DemoConfig, out: Path, notes: list[str]) -> list[dict]:
+    """The manifest's [[candidates]]: each real backbone from the frontal camera and (two cameras)
+    triangulated, then the controls in the same view modes. The first one-camera backbone is the baseline."""
+    modes = [("", "front")] + ([("-3d", "triangulated")] if cfg.cameras == 2 else [])
+    real: list[dict] = []
     for name in cfg.candidates:
         if name == "blazepose-tflite-int8":
-            from .study import default_cache_dir
-            from .study import NATIVE_LOG, native_stderr_to
+            from .study import NATIVE_LOG, default_cache_dir, native_stderr_to
             with native_stderr_to(out / NATIVE_LOG):
                 model, status = _int8_landmark_model(default_cache_dir() / "variants")
             if model is None:
                 notes.append(f"candidate {name}: {status}")
                 continue
-            candidates.append({"name": name, "backbone": "blazepose-tflite",
-                               "params": {"landmark_model": str(model), **DEMO_BACKBONE_PARAMS}})
+            real.append({"name": name, "backbone": "blazepose-tflite",
+                         "params": {"landmark_model": str(model), **DEMO_BACKBONE_PARAMS}})
         else:
-            candidates.append({"name": name, **({"baseline": True} if name == "mediapipe-full" else {}),
-                               "params": dict(DEMO_BACKBONE_PARAMS)})
-    _write_manifest(manifest, cfg, subjects, trials, candidates)
-    stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint(), "config": asdict(cfg), "trials": trials,
-                                 "notes": notes}, indent=1, default=str))
-    return DemoStudy(out, manifest, trials, "generated", time.perf_counter() - t0, notes)
+            real.append({"name": name, "params": dict(DEMO_BACKBONE_PARAMS)})
+    if cfg.controls and real:
+        base = real[0]
+        real += [dict(CONTROL_CANDIDATES["positive"]),
+                 {**CONTROL_CANDIDATES["negative"],
+                  "params": {**CONTROL_CANDIDATES["negative"]["params"], "base": base.get("backbone", base["name"]),
+                             "base_params": base["params"]}}]
+    out_specs: list[dict] = []
+    for suffix, view in modes:
+        for spec in real:
+            c = dict(spec, name=spec["name"] + suffix, view=view)
+            if "backbone" not in c and suffix:
+                c["backbone"] = spec["name"]
+            out_specs.append(c)
+    first = next((c for c in out_specs if not c.get("control")), None)
+    if first is not None:
+        first["baseline"] = True
+    return out_specs
+
+
+#: The control candidates of the demo (candidates.backbones.controls): what each is, docs/candidates.md.
+CONTROL_CANDIDATES = {
+    "positive": {"name": "positive-control", "backbone": "render-truth", "control": "positive", "params": {}},
+    "negative": {"name": "negative-control", "backbone": "degraded", "control": "negative", "params": {}},
+}
 
 
 def write_demo_policy(out_dir: str | os.PathLike, *, source: str | os.PathLike | None = None) -> Path:
