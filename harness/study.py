@@ -354,8 +354,10 @@ def summary_lines(results: dict, *, max_failed: int = 8) -> list[str]:
                      f"[{a['icc_ci_low']:.2f}, {a['icc_ci_high']:.2f}]")
     for c in results.get("categorical", []):
         if c.get("kappa") is not None:
-            lines.append(f"  {c['candidate']:<22} {c['kpi']:<23} n={c['n']:<3} kappa {c['kappa']:.2f} "
-                         f"[{c['kappa_ci_low']:.2f}, {c['kappa_ci_high']:.2f}]")
+            ci = (f"[{c['kappa_ci_low']:.2f}, {c['kappa_ci_high']:.2f}]"
+                  if c.get("kappa_ci_low") is not None and c.get("kappa_ci_high") is not None
+                  else f"(no interval: {c.get('note') or 'not computable'})")
+            lines.append(f"  {c['candidate']:<22} {c['kpi']:<23} n={c['n']:<3} kappa {c['kappa']:.2f} {ci}")
     gates = results.get("gates", [])
     if gates:
         lines.append("gates:")

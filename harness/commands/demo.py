@@ -9,13 +9,19 @@ from ._study import add_run_options, apply_strict, check_workers, print_outputs
 HELP = "Run the whole validation study on the embedded synthetic default (no data needed) and write the report."
 DESCRIPTION = (
     "Run the whole validation study on a synthetic study with known truth, generated on the fly (no data "
-    "needed): several subjects x single-leg-stance conditions, gold standard written as C3D and read back "
-    "(round-trip self-check), videos rendered with injected clock offsets and drift, the real candidates run "
-    "(MediaPipe BlazePose graph, exported BlazePose TFLite through LiteRT, an int8-quantized landmark model), "
-    "clocks aligned, KPIs computed on both sides and paired, agreement measured, the host device runner run, "
-    "the demo's gate policy applied (written as DIR/policy.toml; docs/study.md says why its gates block or "
-    "advise). Writes DIR/report.html, DIR/results.json and CSV tables, and prints a summary. A second run reuses the generated data and the inference cache. "
-    "Exit codes: 0 all blocking gates pass, 1 a blocking gate failed, 2 bad input.")
+    "needed). By default: 3 subjects drawn from published distributions (anthropometry, sway by age and "
+    "condition, strategy, knee motion, eyes-closed stance time; docs/synthetic.md) x 2 single-leg-stance "
+    "conditions, 6-s trials, each filmed by two phones (front and side, each with its own clock offset and "
+    "drift); gold standard written as C3D and read back (round-trip self-check); the exported BlazePose TFLite "
+    "run through LiteRT on the frontal video (one camera, the baseline) and on both videos triangulated in 3-D; "
+    "a positive control (the renderer's truth with detection jitter) and a negative control (the backbone's "
+    "keypoints degraded) in both modes; clocks aligned, KPIs computed on both sides and paired (the keypoints' "
+    "COP is an inverted-pendulum estimate), agreement measured, the host device runner run, the demo's gate "
+    "policy applied (written as DIR/policy.toml; docs/study.md says why its gates block or advise). Writes "
+    "DIR/report.html, DIR/results.json and CSV tables, and prints a summary. A second run reuses the generated "
+    "data and the inference cache. Exit codes: 0 every blocking gate passes and the controls behave as "
+    "expected, 1 a blocking gate failed or a control misbehaved (the study could not tell a good model from a "
+    "bad one), 2 bad input.")
 
 
 def add_parser(subparsers) -> None:
@@ -30,6 +36,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--protocol", choices=("single_leg_stance", "y_balance"), default="single_leg_stance",
                    help="single_leg_stance (default), or y_balance: one reach per direction and subject, filmed "
                         "from a high front-left camera, reaches and the composite score paired")
+    p.add_argument("--cameras", type=int, choices=(1, 2), default=2,
+                   help="phones filming each trial: 2 (front and side, triangulated candidates; default) or 1")
+    p.add_argument("--candidates", default="blazepose-tflite", metavar="NAME[,NAME...]",
+                   help="real backbones, the first is the baseline (default blazepose-tflite; also "
+                        "mediapipe-full, mediapipe-lite, mediapipe-heavy, blazepose-tflite-int8)")
+    p.add_argument("--no-controls", action="store_true", help="leave out the positive and negative controls")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: one per core)")
     p.add_argument("--policy", metavar="POLICY.toml",
                    help="gate policy to apply instead of the demo policy (copied to DIR/policy.toml)")
@@ -54,12 +66,22 @@ def run(args) -> int:
                          expected="3..45 s (the single-leg stance protocol lasts at most 45 s)")
     check_workers(args.workers)
     t0 = time.perf_counter()
-    cfg = DemoConfig(n_subjects=args.subjects, seed=args.seed, duration_s=args.duration, protocol=args.protocol)
+    names = tuple(n.strip() for n in args.candidates.split(",") if n.strip())
+    known = ("blazepose-tflite", "blazepose-tflite-int8", "mediapipe-full", "mediapipe-lite", "mediapipe-heavy")
+    unknown = [n for n in names if n not in known]
+    if not names or unknown:
+        raise InputError(f"--candidates lists {', '.join(unknown) or 'nothing'}", field="--candidates",
+                         expected=f"a comma-separated list of {', '.join(known)}")
+    cfg = DemoConfig(n_subjects=args.subjects, seed=args.seed, duration_s=args.duration, protocol=args.protocol,
+                     cameras=args.cameras, candidates=names, controls=not args.no_controls)
     what = ("Y-Balance reaches" if cfg.protocol == "y_balance"
             else f"single-leg stance up to {cfg.duration_s:g} s")
+    n_cands = (len(names) + (2 if cfg.controls else 0)) * (2 if cfg.cameras == 2 else 1)
     print(f"stancebench demo: synthetic study of {cfg.n_subjects} subjects x {len(cfg.conditions)} conditions "
-          f"x {cfg.trials_per_condition} trial(s), {what}, {cfg.width}x{cfg.height} video at "
-          f"{cfg.fps:g} fps -> {args.out}", file=sys.stderr)
+          f"x {cfg.trials_per_condition} trial(s), {what}, {cfg.cameras} camera(s) at {cfg.width}x{cfg.height} "
+          f"{cfg.fps:g} fps, {n_cands} candidates ({', '.join(names)}"
+          f"{' + controls' if cfg.controls else ''}{', one camera and triangulated' if cfg.cameras == 2 else ''})"
+          f" -> {args.out}", file=sys.stderr)
     study = generate_demo_study(args.out, cfg, workers=args.workers, progress=not args.no_progress)
     policy = write_demo_policy(args.out, source=args.policy)
     # the generated files sit beside the manifest, whatever STANCEBENCH_DATA_ROOT says
