@@ -1,6 +1,7 @@
 """Centre of mass (COM) of a standing subject, three ways, each result saying which method produced it.
 
-* :func:`com_from_markers` - segmental model: marker-derived joint centres and de Leva (1996) segment parameters.
+* :func:`com_from_markers` - segmental model: joint centres of the marker-set mapping
+  (:mod:`ground_truth.marker_mapping`) and de Leva (1996) segment parameters.
 * :func:`com_from_grf_integration` - zero-point-to-zero-point double integration of the horizontal ground
   reaction force (Zatsiorsky & King 1998, J Biomech 31:161-164).
 * :func:`com_from_cop_filter` - the inverted-pendulum low-pass filter of the COP (Caron, Faure & Brenière 1997,
@@ -15,123 +16,52 @@ import numpy as np
 
 from .anthropometry import whole_body_com
 from .kernel import InputError, TimeSeries, as_float_array, check_option, validate_type
+from .marker_mapping import map_markers
 
 G = 9.81
 
-#: Harrington et al. (2007, J Biomech 40:595) hip joint centre regression, ISB pelvis frame, mm.
-_HARRINGTON = (-0.24, -9.9, -0.30, -10.9, 0.33, 7.3)
-#: Rab et al. (2002, Gait Posture 15:113): shoulder centre 17 % of the inter-acromion distance below acromion.
-_RAB = 0.17
-#: Other names of the medial markers in common exports (Vicon "...in", Qualisys/OpenSim "M..." spellings).
-_MEDIAL_ALIASES = {"KNM": ("KNEin", "KNEM", "MKNE", "KNE_MED"), "MED": ("ANKin", "MMAL", "ANKM", "ANK_MED"),
-                   "ELM": ("ELBin", "ELBM", "MELB")}
 
-
-def _unit(v):
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
-
-
-def joint_centres_from_markers(markers, *, knee_width_m: float = 0.10, ankle_width_m: float = 0.07,
-                               elbow_width_m: float = 0.07, prefix: str = "") -> dict[str, np.ndarray]:
-    """Joint centres (BlazePose-style names, metres) from a Plug-in-Gait-like marker set.
+def joint_centres_from_markers(markers, *, knee_width_m: float | None = None, ankle_width_m: float | None = None,
+                               elbow_width_m: float | None = None, prefix: str = "", mapping=None
+                               ) -> dict[str, np.ndarray]:
+    """Joint centres (BlazePose-style names, metres) of a marker set, through its marker-set mapping.
 
     Parameters
     ----------
     markers : TimeSeries or dict of str to (n, 3) array
-        Lab frame, z up, metres. Names: ``LASI RASI LPSI RPSI`` (or ``SACR``), ``LSHO RSHO``, ``LELB RELB``
-        (+ medial ``LELM RELM``), ``LWRA LWRB`` ..., ``LFIN``, ``LKNE`` (+ medial ``LKNM``), ``LANK`` (+ medial
-        ``LMED``), ``LHEE LTOE``, head ``LFHD RFHD LBHD RBHD``. ``prefix`` is prepended (e.g. ``"Subject:"``).
-        Medial markers are also found as ``LKNEin``/``LANKin`` and similar (see ``_MEDIAL_ALIASES``); a marker
-        with no valid sample in the whole recording counts as absent.
-    knee_width_m, ankle_width_m, elbow_width_m : float
-        Joint widths used only when the medial marker is absent: the centre is then placed half a width
-        medially of the lateral marker along the pelvis's medio-lateral axis (Plug-in-Gait measures these
-        widths per subject; pass them when known).
+        Lab frame, z up, metres. Only names starting with ``prefix`` are used (the prefix is removed); a
+        ``Subject:`` prefix is stripped in any case. A marker with no valid sample counts as absent.
+    knee_width_m, ankle_width_m, elbow_width_m : float, optional
+        Joint widths (marker centre to marker centre) used only when a medial marker is absent: the centre is
+        then half a width medial of the lateral marker along the pelvis's medio-lateral axis. Default: the
+        mapping's (Plug-in Gait measures these per subject; pass them when known).
+    mapping : MarkerMapping, path or str, optional
+        The marker-set mapping (:mod:`ground_truth.marker_mapping`); default the one recorded in
+        ``markers.meta["marker_map"]``, else the built-in mapping the marker names match.
 
     Returns
     -------
     dict of str to ndarray (n, 3)
-        ``left_hip``/``right_hip`` (Harrington 2007 regression from the four pelvis markers), ``*_shoulder``
-        (Rab 2002), ``*_elbow``, ``*_wrist`` (midpoint of the two wrist markers), ``*_hand_tip`` (FIN),
-        ``*_knee``, ``*_ankle`` (midpoint of lateral and medial markers), ``*_heel``, ``*_foot_index``,
-        ``head_centre`` (centroid of the head markers), ``pelvis``. Joints whose markers are absent are left out;
-        NaN in a marker gives NaN in the joints built from it.
+        ``left_hip``/``right_hip`` (a hip-centre marker, else the Harrington 2007 regression), ``pelvis`` (their
+        midpoint), ``*_knee``, ``*_ankle``, ``*_elbow`` (medial/lateral midpoints or half a width medially),
+        ``*_shoulder`` (Rab 2002), ``*_wrist``, ``*_hand_tip``, ``*_heel``, ``*_foot_index``, ``neck`` (C7),
+        ``head_centre`` (head-marker centroid) and ``head_top`` where the set gives them. Joints the set cannot
+        give are left out (:func:`ground_truth.marker_mapping.map_markers` says why); NaN in a marker gives NaN
+        in the joints built from it.
     """
-    if isinstance(markers, TimeSeries):
-        get = {k: markers[k] for k in markers.channels}
-    else:
-        validate_type(markers, dict, "markers", "TimeSeries or dict of marker name to (n, 3) array")
-        get = {k: np.asarray(v, float) for k, v in markers.items()}
-    # a marker that is never valid in the file counts as absent (some exports keep empty medial markers)
-    mk = {k[len(prefix):]: v for k, v in get.items() if k.startswith(prefix) and np.isfinite(v).any()}
-    for canonical, aliases in _MEDIAL_ALIASES.items():
-        for side in ("L", "R"):
-            if side + canonical not in mk:
-                for alias in aliases:
-                    if side + alias in mk:
-                        mk[side + canonical] = mk[side + alias]
-                        break
-
-    def has(*names):
-        return all(n in mk for n in names)
-
-    out: dict[str, np.ndarray] = {}
-    ml = None
-    if has("LASI", "RASI") and (has("LPSI", "RPSI") or has("SACR")):
-        lasi, rasi = mk["LASI"], mk["RASI"]
-        mid_psis = 0.5 * (mk["LPSI"] + mk["RPSI"]) if has("LPSI", "RPSI") else mk["SACR"]
-        mid_asis = 0.5 * (lasi + rasi)
-        z_right = _unit(rasi - lasi)                        # ISB pelvis: z to the right
-        x_ap = mid_asis - mid_psis
-        x_ap = _unit(x_ap - np.sum(x_ap * z_right, axis=1, keepdims=True) * z_right)
-        y_up = np.cross(z_right, x_ap)
-        pw = np.linalg.norm(rasi - lasi, axis=1, keepdims=True) * 1000
-        pd = np.linalg.norm(mid_asis - mid_psis, axis=1, keepdims=True) * 1000
-        ax, bx, ay, by, az, bz = _HARRINGTON
-        for side, sgn in (("right", 1.0), ("left", -1.0)):
-            off = (ax * pd + bx) * x_ap + (ay * pw + by) * y_up + sgn * (az * pw + bz) * z_right
-            out[f"{side}_hip"] = mid_asis + off / 1000
-        out["pelvis"] = 0.5 * (out["left_hip"] + out["right_hip"])
-        ml = -z_right                                       # to the subject's left
-    if has("LSHO", "RSHO") and "pelvis" in out:
-        mid_acr = 0.5 * (mk["LSHO"] + mk["RSHO"])
-        up = _unit(mid_acr - out["pelvis"])
-        biac = np.linalg.norm(mk["LSHO"] - mk["RSHO"], axis=1, keepdims=True)
-        for pre, side in (("L", "left"), ("R", "right")):
-            out[f"{side}_shoulder"] = mk[pre + "SHO"] - _RAB * biac * up
-    for pre, side, lat_sign in (("L", "left", 1.0), ("R", "right", -1.0)):
-        lateral = None if ml is None else lat_sign * ml
-
-        def centre(lat_name, med_name, width):
-            if has(pre + lat_name, pre + med_name):
-                return 0.5 * (mk[pre + lat_name] + mk[pre + med_name])
-            if has(pre + lat_name) and lateral is not None:
-                return mk[pre + lat_name] - 0.5 * width * lateral
-            return None
-
-        for joint, lat_name, med_name, width in (("knee", "KNE", "KNM", knee_width_m),
-                                                 ("ankle", "ANK", "MED", ankle_width_m),
-                                                 ("elbow", "ELB", "ELM", elbow_width_m)):
-            c = centre(lat_name, med_name, width)
-            if c is not None:
-                out[f"{side}_{joint}"] = c
-        if has(pre + "WRA", pre + "WRB"):
-            out[f"{side}_wrist"] = 0.5 * (mk[pre + "WRA"] + mk[pre + "WRB"])
-        if has(pre + "FIN"):
-            out[f"{side}_hand_tip"] = mk[pre + "FIN"]
-        if has(pre + "HEE"):
-            out[f"{side}_heel"] = mk[pre + "HEE"]
-        if has(pre + "TOE"):
-            out[f"{side}_foot_index"] = mk[pre + "TOE"]
-    heads = [n for n in ("LFHD", "RFHD", "LBHD", "RBHD") if n in mk]
-    if len(heads) == 4:
-        out["head_centre"] = np.mean([mk[n] for n in heads], axis=0)
-    return out
+    if prefix:
+        items = markers.items() if isinstance(markers, dict) else ((k, markers[k]) for k in markers.channels)
+        kept = {k[len(prefix):]: v for k, v in items if k.startswith(prefix)}
+        if isinstance(markers, TimeSeries):
+            mapping = mapping if mapping is not None else markers.meta.get("marker_map")
+        markers = kept
+    widths = {"knee": knee_width_m, "ankle": ankle_width_m, "elbow": elbow_width_m}
+    return map_markers(markers, mapping, **{k: v for k, v in widths.items() if v is not None}).joints
 
 
-def com_from_markers(markers: TimeSeries, sex: str = "male", *, missing: str = "propagate",
+def com_from_markers(markers: TimeSeries, sex: str = "male", *, missing: str = "propagate", mapping=None,
                      **widths) -> TimeSeries:
-    """Whole-body COM from markers: joint centres (:func:`joint_centres_from_markers`) + de Leva (1996).
+    """Whole-body COM from markers: joint centres of the marker-set mapping + de Leva (1996).
 
     Parameters
     ----------
@@ -140,27 +70,51 @@ def com_from_markers(markers: TimeSeries, sex: str = "male", *, missing: str = "
     sex : {"male", "female"}
     missing : {"propagate", "renormalise"}
         See :func:`ground_truth.anthropometry.whole_body_com`.
+    mapping : MarkerMapping, path or str, optional
+        See :func:`joint_centres_from_markers`.
     **widths
         ``knee_width_m``, ``ankle_width_m``, ``elbow_width_m`` for marker sets without medial markers.
 
     Returns
     -------
     TimeSeries
-        Channel ``com`` (n, 3) m on the marker clock; ``meta["method"]`` names the method.
+        Channel ``com`` (n, 3) m on the marker clock; ``meta["method"]`` names the method and the marker set,
+        ``meta["joints"]`` how each joint was built (:meth:`~ground_truth.marker_mapping.MappedJoints.summary`).
+
+    Raises
+    ------
+    InputError
+        A segment of the model cannot be built (e.g. a lower-body marker set): the message names the segments
+        and, for each joint they need, why the marker set cannot give it.
 
     Notes
     -----
-    The head is the centroid of the four head markers (placed around the head at about the level of its COM),
-    the trunk runs from the shoulder-centre midpoint to the hip-centre midpoint. Frames with a gap in a marker
-    that a segment needs have NaN COM (default), so gaps are reported, never filled.
+    Segments run between joint centres (de Leva 1996, ``ground_truth.anthropometry``): the head from the vertex
+    to C7 (or the head-marker centroid as the head COM), the trunk from the shoulder-centre midpoint to the
+    hip-centre midpoint, the hand to the hand tip (else extrapolated along the forearm), the foot from heel to
+    toe. Frames with a gap in a marker that a segment needs have NaN COM (default), so gaps are reported, never
+    filled.
     """
     validate_type(markers, TimeSeries, "markers")
-    joints = joint_centres_from_markers(markers, **widths)
-    com = whole_body_com(joints, sex, missing=missing)
+    keys = {"knee_width_m": "knee", "ankle_width_m": "ankle", "elbow_width_m": "elbow"}
+    bad = set(widths) - set(keys)
+    if bad:
+        raise InputError(f"unknown argument(s) {', '.join(sorted(bad))}", field="widths",
+                         expected=", ".join(keys))
+    mapped = map_markers(markers, mapping, file=markers.meta.get("file"),
+                         **{keys[k]: v for k, v in widths.items() if v is not None})
+    try:
+        com = whole_body_com(mapped.joints, sex, missing=missing)
+    except InputError as exc:
+        why = "; ".join(f"{j}: {r}" for j, r in mapped.missing.items() if not j.startswith("head_"))
+        raise InputError(f"{exc.reason} (marker set '{mapped.mapping.name}': {why or 'no joint missing'})",
+                         file=markers.meta.get("file"), field="markers", expected=exc.expected) from None
     return TimeSeries(markers.time.copy(), {"com": com}, {"com": "m"}, events=list(markers.events),
-                      meta={"method": "segmental model, de Leva 1996 parameters, marker-derived joint centres "
-                                      "(Harrington 2007 hips, Rab 2002 shoulders)",
-                            "sex": sex, "missing": missing, "file": markers.meta.get("file")})
+                      meta={"method": f"segmental model, de Leva 1996 parameters, joint centres of the "
+                                      f"'{mapped.mapping.name}' marker set (Harrington 2007 hips unless the file "
+                                      f"has hip-centre markers, Rab 2002 shoulders)",
+                            "sex": sex, "missing": missing, "file": markers.meta.get("file"),
+                            "joints": mapped.summary()})
 
 
 def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float | None) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""3-D joint trajectories to render: from the synthetic generator, from mocap markers, or a test pattern.
+"""3-D joint trajectories to render: from the synthetic generator, from mocap markers (joint centres through the
+recording's marker-set mapping, :mod:`ground_truth.marker_mapping`), or a test pattern.
 
 A :class:`Motion` holds joint centres in metres in a z-up lab frame (x, y horizontal), on the mocap clock.
 Recordings whose vertical axis is y (OpenSim .trc/.mot exports) are rotated to z-up by
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ground_truth.kernel import InputError, as_float_array, check_option, validate_type
-from ground_truth.markersets import to_z_up
+from ground_truth.markersets import markers_z_up
 
 #: Joints every motion must supply for the figure to be drawn (the rest is derived, see figure.py).
 REQUIRED_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
@@ -81,8 +82,10 @@ class Motion:
         tr = as_float_array(translation, "translation", ndim=1)
         joints = {k: v @ R.T + tr for k, v in self.joints.items()}
         meta = dict(self.meta)
-        meta.setdefault("transforms", []).append({"rotate_z_deg": float(rotation_z_deg),
-                                                  "translate_m": tr.tolist()})
+        meta["transforms"] = list(meta.get("transforms", [])) + [{"rotate_z_deg": float(rotation_z_deg),
+                                                                   "translate_m": tr.tolist()}]
+        if "heading_deg" in meta:       # the facing direction turns with the motion
+            meta["heading_deg"] = float((meta["heading_deg"] + rotation_z_deg + 180.0) % 360.0 - 180.0)
         return Motion(self.time_s.copy(), joints, self.source, meta)
 
     def placed_at_origin(self, yaw_deg: float = 0.0) -> "Motion":
@@ -96,109 +99,94 @@ class Motion:
         mid = 0.5 * (rot.joints["left_ankle"][ok[0]] + rot.joints["right_ankle"][ok[0]])
         return rot.transformed(0.0, (-mid[0], -mid[1], 0.0))
 
+    def heading_deg(self) -> float:
+        """Direction the subject faces, degrees from lab +x towards +y: the pelvis markers' estimate recorded
+        by :func:`motion_from_recording` (``meta["heading_deg"]``), else the normal of the hip centres' line
+        ((left hip - right hip) x up), as a circular mean over the motion."""
+        if "heading_deg" in self.meta:
+            return float(self.meta["heading_deg"])
+        fwd = np.cross(self.joints["left_hip"] - self.joints["right_hip"], [0.0, 0.0, 1.0])
+        ang = np.arctan2(fwd[:, 1], fwd[:, 0])
+        ang = ang[np.isfinite(ang)]
+        if ang.size == 0:
+            raise InputError("no frame with both hips known", file=self.source or None, field="joints")
+        return float(np.degrees(np.arctan2(np.mean(np.sin(ang)), np.mean(np.cos(ang)))))
+
+    def placed_facing_x(self, *, centre: str = "ankles") -> "Motion":
+        """The motion turned to face lab +x (yaw = -:meth:`heading_deg`) and moved horizontally to the origin:
+        the frame of the project's camera rigs (``candidates.render.rig``).
+
+        ``centre``: ``"ankles"`` puts the ankles' midpoint of the first frame with both ankles at the origin
+        (:meth:`placed_at_origin`); ``"pelvis"`` the hip centres' midpoint, median over the motion (keeps the
+        body centred in the views when a recording starts with one foot already up or the free leg swings).
+        ``meta["transforms"]`` records the rotation and translation, to move the gold standard the same way
+        (:meth:`lab_to_placed`)."""
+        check_option("centre", centre, ("ankles", "pelvis"))
+        yaw = -self.heading_deg()
+        if centre == "ankles":
+            return self.placed_at_origin(yaw)
+        rot = self.transformed(yaw)
+        mid = np.nanmedian(0.5 * (rot.joints["left_hip"] + rot.joints["right_hip"]), axis=0)
+        if not np.all(np.isfinite(mid)):
+            raise InputError("no frame with both hips known", file=self.source or None, field="joints")
+        return rot.transformed(0.0, (-mid[0], -mid[1], 0.0))
+
+    def lab_to_placed(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(R, t)`` of the transforms applied since the motion was read: placed = lab @ R.T + t (m)."""
+        R, t = np.eye(3), np.zeros(3)
+        for tr in self.meta.get("transforms", []):
+            a = np.deg2rad(tr["rotate_z_deg"])
+            Rz = np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
+            R, t = Rz @ R, Rz @ t + np.asarray(tr["translate_m"], float)
+        return R, t
+
 
 
 
 # -- mocap markers -> joint centres -----------------------------------------------------------------------
-#: Marker set of the AddBiomechanics/OpenCap test data (e.g. mocap_addbiomechanics/DJ1/markers.trc).
-#: joint: (markers averaged, medial offset in m applied toward the body midline, note)
-ADDBIOMECHANICS_MARKERS: dict[str, tuple[tuple[str, ...], float, str]] = {
-    "{L}_hip": (("{S}_HJC",), 0.0, "hip joint centre marker (regression) as given"),
-    "{L}_knee": (("{s}_knee",), 0.05, "lateral knee marker moved 5 cm medially (half a typical knee width)"),
-    "{L}_ankle": (("{s}_ankle",), 0.035, "lateral malleolus moved 3.5 cm medially (half a typical ankle width)"),
-    "{L}_heel": (("{s}_calc",), 0.0, "calcaneus marker"),
-    "{L}_foot_index": (("{s}_toe",), 0.0, "toe marker"),
-    "{L}_shoulder": (("{S}_Shoulder",), 0.0, "acromion marker, lowered 5 cm along the trunk axis"),
-    "{L}_elbow": (("{S}_elbow_med", "{S}_elbow_lat"), 0.0, "mean of medial and lateral epicondyles"),
-    "{L}_wrist": (("{S}_wrist_radius", "{S}_wrist_ulna"), 0.0, "mean of radial and ulnar styloids"),
-}
-_SIDES = {"left": {"L": "left", "S": "L", "s": "L"}, "right": {"L": "right", "S": "R", "s": "r"}}
+def joints_from_markers(markers: dict[str, np.ndarray], *, file=None, marker_map=None
+                        ) -> tuple[dict[str, np.ndarray], dict]:
+    """Joint centres (m) of a marker set through its marker-set mapping (:mod:`ground_truth.marker_mapping`).
 
-
-def _norm(name: str) -> str:
-    return name.lower().replace(".", "_").replace(" ", "_")
-
-
-def joints_from_markers(markers: dict[str, np.ndarray], *, file=None) -> tuple[dict[str, np.ndarray], dict]:
-    """Joint centres (m) from the AddBiomechanics/OpenCap marker set (see :data:`ADDBIOMECHANICS_MARKERS`).
-
-    Markers are matched case-insensitively with ``.`` and ``_`` treated alike. ``neck`` is the C7 marker
-    (de Leva's CERV). Medial offsets are applied along the left-right axis (from one side's marker to the
-    other's, made perpendicular to the vertical), an approximation documented in docs/rendering.md.
-    Returns the joints and the mapping used (joint -> description).
+    ``markers`` maps marker names to (n, 3) positions, z-up lab frame; ``marker_map`` is a mapping TOML path,
+    a built-in name or None (detected from the names). Returns the joints and how each was built
+    (joint -> description). Raises InputError naming every joint the figure needs (:data:`REQUIRED_JOINTS`)
+    that the set cannot give, and why.
     """
-    lookup = {_norm(k): k for k in markers}
+    from ground_truth.marker_mapping import map_markers
 
-    def get(name):
-        key = lookup.get(_norm(name))
-        return None if key is None else np.asarray(markers[key], dtype=float)
-
-    joints, used, missing = {}, {}, []
-    raw = {}
-    for side, sub in _SIDES.items():
-        for joint_t, (names, offset, note) in ADDBIOMECHANICS_MARKERS.items():
-            joint = joint_t.format(**sub)
-            arrs = [get(n.format(**sub)) for n in names]
-            if any(a is None for a in arrs):
-                missing.extend(n.format(**sub) for n, a in zip(names, arrs) if a is None)
-                continue
-            raw[joint] = (np.mean(arrs, axis=0), offset)
-            used[joint] = f"{' + '.join(n.format(**sub) for n in names)}: {note}"
-    if missing:
-        raise InputError(f"marker(s) {', '.join(sorted(set(missing)))} not found", file=file, field="markers",
-                         expected="the AddBiomechanics/OpenCap marker set (see docs/rendering.md)")
-    for joint, (pos, offset) in raw.items():
-        if offset:
-            side = joint.split("_")[0]
-            other = raw[joint.replace(side, "right" if side == "left" else "left")][0]
-            d = other - pos
-            d[:, 2] = 0.0
-            d /= np.linalg.norm(d, axis=1, keepdims=True)
-            pos = pos + offset * d
-        joints[joint] = pos
-    mid_sh = 0.5 * (joints["left_shoulder"] + joints["right_shoulder"])
-    mid_hip = 0.5 * (joints["left_hip"] + joints["right_hip"])
-    axis = mid_sh - mid_hip
-    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
-    for side in ("left", "right"):
-        joints[f"{side}_shoulder"] = joints[f"{side}_shoulder"] - 0.05 * axis
-    c7 = get("C7")
-    if c7 is not None:
-        joints["neck"] = c7
-        used["neck"] = "C7 marker (de Leva CERV)"
-    return joints, used
+    mapped = map_markers(markers, marker_map, file=file)
+    mapped.require(REQUIRED_JOINTS, what="the rendered figure", file=file)
+    return dict(mapped.joints), dict(mapped.used)
 
 
-def motion_from_recording(recording, *, file=None) -> Motion:
-    """A :class:`Motion` from a mocap :class:`ground_truth.Recording` (markers → joint centres, z-up).
+def motion_from_recording(recording, *, file=None, marker_map=None) -> Motion:
+    """A :class:`Motion` from a mocap :class:`ground_truth.Recording` (markers -> joint centres, z-up).
 
-    The AddBiomechanics/OpenCap marker set is tried first (:func:`joints_from_markers`), then a
-    Plug-in-Gait-like set through :func:`ground_truth.com.joint_centres_from_markers` (Harrington hip
-    regression, Rab shoulder, lateral/medial marker midpoints, head centroid). Marker names are matched without
-    a ``Subject:`` prefix.
+    The joint centres come from the recording's marker-set mapping (``marker_map``: a TOML path or a built-in
+    name; default detected from the marker names, docs/marker-sets.md), the same mapping the gold-standard COM
+    and joint angles use. Marker names are matched without a ``Subject:`` prefix. A set that cannot give a joint
+    the figure needs (a lower-body set has no arms) is refused with the joints and reasons, never guessed.
+    ``meta`` records the mapping, how each joint was built, what is missing and the facing direction.
     """
+    from ground_truth.marker_mapping import map_markers, pelvis_heading_deg
+
     src = file or recording.path
     if recording.markers is None:
         raise InputError("recording has no markers", file=src, field="markers")
-    ts = recording.markers
-    markers = {k.split(":")[-1]: to_z_up(ts[k], recording.vertical_axis) for k in ts.channels if ts[k].ndim == 2}
+    markers = markers_z_up(recording.markers, recording.vertical_axis)
+    mapped = map_markers(markers, marker_map, file=src)
+    mapped.require(REQUIRED_JOINTS, what="the rendered figure", file=src)
     meta = {"vertical_axis_in_file": int(recording.vertical_axis),
-            "frame": "z-up lab frame; y-up files rotated (x, y, z) -> (x, -z, y)"}
+            "frame": "z-up lab frame; y-up files rotated (x, y, z) -> (x, -z, y)",
+            "marker_set": mapped.mapping.title, "marker_map": mapped.mapping.source,
+            "marker_to_joint": dict(mapped.used), "missing_joints": dict(mapped.missing)}
     try:
-        joints, used = joints_from_markers(markers, file=src)
-        meta.update(marker_set="AddBiomechanics/OpenCap", marker_to_joint=used)
-    except InputError as first:
-        from ground_truth.com import joint_centres_from_markers
-
-        joints = joint_centres_from_markers(markers)
-        missing = [j for j in REQUIRED_JOINTS if j not in joints]
-        if missing:
-            raise InputError(f"cannot build joint(s) {', '.join(missing)} from the markers: neither the "
-                             f"AddBiomechanics set ({first.reason}) nor a Plug-in-Gait set", file=src,
-                             field="markers", expected="one of the marker sets in docs/rendering.md") from None
-        joints = {k: v for k, v in joints.items() if k != "pelvis"}
-        meta.update(marker_set="Plug-in-Gait-like", marker_to_joint="ground_truth.com.joint_centres_from_markers")
-    return Motion(ts.time, joints, str(recording.path), meta)
+        meta["heading_deg"] = pelvis_heading_deg(mapped)
+        meta["heading_from"] = "pelvis markers (circular mean over the recording)"
+    except InputError:
+        pass    # Motion.heading_deg() falls back on the hip centres
+    return Motion(markers.time, dict(mapped.joints), str(recording.path), meta)
 
 
 # -- test pattern -------------------------------------------------------------------------------------------
@@ -284,9 +272,9 @@ def _parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return kind, kwargs
 
 
-def load_motion(spec: str) -> Motion:
+def load_motion(spec: str, *, marker_map=None) -> Motion:
     """Load a motion from a spec: ``synthetic:seed=3,strategy=hip``, ``pendulum:seed=1,stance=right``, or a
-    .c3d/.trc file path (markers → joint centres)."""
+    .c3d/.trc file path (markers → joint centres through ``marker_map``, default detected from the names)."""
     validate_type(spec, str, "MOTION")
     kind, kwargs = _parse_spec(spec)
     if kind == "synthetic":
@@ -307,4 +295,4 @@ def load_motion(spec: str) -> Motion:
         except TypeError as exc:
             raise InputError(f"bad pendulum parameters ({exc})", field="MOTION") from None
     from ground_truth.readers import read_recording
-    return motion_from_recording(read_recording(spec), file=spec)
+    return motion_from_recording(read_recording(spec), file=spec, marker_map=marker_map)

@@ -43,7 +43,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--place", choices=("auto", "origin", "none"), default="auto",
                    help="move the subject so the ankles' midpoint is at the lab origin (auto: for marker files "
                         "only; synthetic motion keeps its lab frame)")
-    p.add_argument("--yaw", type=float, default=0.0, metavar="DEG", help="rotate the motion about the vertical")
+    p.add_argument("--yaw", type=float, default=None, metavar="DEG",
+                   help="rotate the motion about the vertical (default: a placed marker file is turned to face "
+                        "lab +x, its facing direction estimated from the pelvis markers; otherwise 0)")
+    p.add_argument("--marker-map", default=None, metavar="MAP.toml",
+                   help="marker-set mapping of a marker file: a TOML file (docs/marker-sets.md) or a built-in "
+                        "name (plug_in_gait, addbiomechanics, isb_anatomical); default: detected from the "
+                        "marker names")
     p.set_defaults(func=run)
 
 
@@ -62,10 +68,15 @@ def run(args) -> int:
         camera = cams[name]
     else:
         camera = read_camera_toml(args.camera, args.camera_name)
-    motion = load_motion(args.motion)
-    is_file = not args.motion.split(":", 1)[0] in ("synthetic", "pendulum")
+    is_file = args.motion.split(":", 1)[0] not in ("synthetic", "pendulum")
+    if args.marker_map is not None and not is_file:
+        from ground_truth.kernel import InputError
+        raise InputError("a marker mapping applies to marker files only", field="--marker-map",
+                         expected="a .c3d/.trc MOTION, or no --marker-map")
+    motion = load_motion(args.motion, marker_map=args.marker_map)
     if args.place == "origin" or (args.place == "auto" and is_file):
-        motion = motion.placed_at_origin(args.yaw)
+        motion = motion.placed_at_origin(args.yaw) if args.yaw is not None or not is_file else \
+            motion.placed_facing_x()
     elif args.yaw:
         motion = motion.transformed(args.yaw)
     clock = VideoClock(fps=args.fps or camera.fps, offset_s=args.offset, drift_ppm=args.drift_ppm,
@@ -79,6 +90,13 @@ def run(args) -> int:
     tr = res.track
     print(f"wrote {res.video_path} ({tr.n_frames} frames of {res.n_nominal} nominal, {len(res.dropped_indices)} "
           f"dropped, {tr.times_s[-1]:.3f} s video, {camera.width}x{camera.height}) in {res.seconds:.2f} s")
+    if "marker_set" in motion.meta:
+        import numpy as np
+        missing = ", ".join(motion.meta.get("missing_joints", {})) or "none"
+        R, t = motion.lab_to_placed()
+        yaw = float(np.degrees(np.arctan2(R[1, 0], R[0, 0])))
+        print(f"markers: {motion.meta['marker_set']} mapping ({motion.meta['marker_map']}); joints it cannot give "
+              f"here: {missing}; placed: turned {yaw:.1f} deg about z, moved ({t[0]:.3f}, {t[1]:.3f}) m")
     print(f"truth {res.truth_path}: blazepose33, person in {tr.detection_rate:.0%} of frames; clock "
           f"t_mocap = {res.info['offset_s']:.6f} + (1 + {args.drift_ppm:g}e-6) * t_video")
     return 0
