@@ -2,6 +2,7 @@
 ManifestError naming the manifest file and the field."""
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from pathlib import Path
 
@@ -185,3 +186,60 @@ def test_own_protocol_files(tmp_path):
     (tmp_path / "bad.toml").write_text('name = "mctsib"\n')
     with pytest.raises(ManifestError, match=r"protocols\[0\]"):
         load_manifest(_write(tmp_path, 'protocols = ["bad.toml"]\n' + GOOD), check_candidates=False)
+
+
+def test_several_cameras_views_controls_and_marker_map(tmp_path):
+    """Per-video fields are lists in the order of 'video' (or one value for all); a candidate names its view;
+    a control is declared; marker_map names a built-in mapping."""
+    body = GOOD.replace('''    video = ["vid/S01.mp4"]
+    camera = "cam.toml"
+    known_clock_offset_s = 0.25
+''', '''    video = ["vid/S01.mp4", "vid/S01-side.mp4"]
+    camera = "cam.toml"
+    camera_name = ["front", "side"]
+    known_clock_offset_s = [0.25, 0.5]
+    known_drift_ppm = 10.0
+    marker_map = "plug_in_gait"
+''').replace('''    name = "blazepose-int8"
+    backbone = "blazepose-tflite"
+''', '''    name = "blazepose-int8"
+    backbone = "blazepose-tflite"
+    view = "triangulated"
+
+    [[candidates]]
+    name = "truth"
+    backbone = "render-truth"
+    view = "side"
+    control = "positive"
+''')
+    m = load_manifest(_write(tmp_path, body, files=("gs/S01.c3d", "vid/S01.mp4", "vid/S01-side.mp4", "cam.toml")),
+                      check_candidates=False)
+    t = m.trials[0]
+    assert t.camera_name == ["front", "side"] and t.known_clock_offset_s == [0.25, 0.5]
+    assert t.known_drift_ppm == [10.0, 10.0] and t.truth == [None, None] and t.marker_map == "plug_in_gait"
+    views = {c.name: (c.view, c.control) for c in m.candidates}
+    assert views == {"mediapipe-full": ("first", None), "blazepose-int8": ("triangulated", None),
+                     "truth": ("side", "positive")}
+    from harness.pipeline.views import trial_view, view_indices
+    d = dataclasses.asdict(t)
+    assert view_indices(d, "side") == [1] and view_indices(d, "triangulated") == [0, 1]
+    v = trial_view(d, 1)
+    assert v["video"] == [t.video[1]] and v["camera_name"] == "side" and v["known_clock_offset_s"] == 0.5
+
+
+def test_per_view_lists_of_the_wrong_length_and_bad_views_are_named(tmp_path):
+    body = GOOD.replace('''    known_clock_offset_s = 0.25
+''', '''    known_clock_offset_s = [0.25, 0.5]
+    camera_name = ["front"]
+    marker_map = "vicon_whatever"
+''').replace('''    backbone = "blazepose-tflite"
+''', '''    backbone = "blazepose-tflite"
+    view = "top"
+    control = "maybe"
+''')
+    with pytest.raises(ManifestError) as err:
+        load_manifest(_write(tmp_path, body), check_candidates=False)
+    msg = str(err.value)
+    for fld in ("known_clock_offset_s", "marker_map", "candidates[1].view", "candidates[1].control"):
+        assert fld in msg, (fld, msg)
+    assert "lists 2 values for 1 video(s)" in msg and "plug_in_gait" in msg

@@ -74,7 +74,7 @@ def ybt_study(tmp_path_factory):
     from harness.study import run_study
     from harness.synthetic_study import DemoConfig, generate_demo_study
     out = tmp_path_factory.mktemp("ybt")
-    cfg = DemoConfig(protocol="y_balance", n_subjects=2, seed=5, candidates=("mediapipe-full",))
+    cfg = DemoConfig(protocol="y_balance", n_subjects=2, seed=5, candidates=("mediapipe-full",), controls=False)
     study = generate_demo_study(out, cfg, workers=2, progress=False)
     m = load_manifest(study.manifest_path, data_root=study.manifest_path.parent, check_candidates=False)
     res = run_study(m, out, workers=2, progress=False, device=False, kind="synthetic-demo",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from ._study import add_run_options, apply_strict, check_workers, print_outputs
 
@@ -42,6 +43,13 @@ def add_parser(subparsers) -> None:
                    help="real backbones, the first is the baseline (default blazepose-tflite; also "
                         "mediapipe-full, mediapipe-lite, mediapipe-heavy, blazepose-tflite-int8)")
     p.add_argument("--no-controls", action="store_true", help="leave out the positive and negative controls")
+    p.add_argument("--motion", choices=("synthetic", "real"), default="synthetic",
+                   help="synthetic (default: the simulated population) or real: the real single-leg recordings "
+                        "of mocap_single_leg (markers and plates; docs/marker-sets.md) rendered from both phones "
+                        "and paired against their own plates and markers")
+    p.add_argument("--mocap-dir", metavar="DIR", default=None,
+                   help="with --motion real: the mocap_single_leg folder (default: $STANCEBENCH_SHARED_DATA/"
+                        "mocap_single_leg, else ../shared/data/mocap_single_leg beside the repository)")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: one per core)")
     p.add_argument("--policy", metavar="POLICY.toml",
                    help="gate policy to apply instead of the demo policy (copied to DIR/policy.toml)")
@@ -82,12 +90,25 @@ def run(args) -> int:
           f"{cfg.fps:g} fps, {n_cands} candidates ({', '.join(names)}"
           f"{' + controls' if cfg.controls else ''}{', one camera and triangulated' if cfg.cameras == 2 else ''})"
           f" -> {args.out}", file=sys.stderr)
-    study = generate_demo_study(args.out, cfg, workers=args.workers, progress=not args.no_progress)
+    if args.motion == "real":
+        from harness.real_motion_study import default_data_dir, generate_real_motion_study
+        mocap = Path(args.mocap_dir) if args.mocap_dir else default_data_dir()
+        if not mocap.is_dir():
+            raise InputError(f"folder not found: {mocap}", field="--mocap-dir",
+                             expected="the mocap_single_leg folder of the project's shared data")
+        print("stancebench demo --motion real: the real recordings of " + str(mocap) + " rendered from "
+              f"{'both phones' if cfg.cameras == 2 else 'the frontal phone'}", file=sys.stderr)
+        study = generate_real_motion_study(args.out, data_dir=mocap, seed=args.seed, candidates=names,
+                                           views=("front", "triangulated") if cfg.cameras == 2 else ("front",),
+                                           controls=cfg.controls, progress=not args.no_progress)
+    else:
+        study = generate_demo_study(args.out, cfg, workers=args.workers, progress=not args.no_progress)
     policy = write_demo_policy(args.out, source=args.policy)
     # the generated files sit beside the manifest, whatever STANCEBENCH_DATA_ROOT says
     manifest = load_manifest(study.manifest_path, data_root=study.manifest_path.parent, check_candidates=False)
     results = run_study(manifest, args.out, policy=policy, workers=args.workers, progress=not args.no_progress,
-                        kind="synthetic-demo", extra=study.results_extra())
+                        kind="synthetic-demo" if args.motion == "synthetic" else "real-motion-demo",
+                        extra=study.results_extra())
     wall = time.perf_counter() - t0
     for line in summary_lines(results):
         print(line)

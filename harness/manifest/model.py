@@ -51,6 +51,9 @@ class Trial:
     truth: list[Path | None] = field(default_factory=list)        # 2D/3D truth files (synthetic studies)
     duration_s: float | None = None        # protocol maximum (censoring of time-to-failure)
     notes: str = ""
+    #: The gold standard's marker-set mapping: a built-in name or a mapping TOML (docs/marker-sets.md); None =
+    #: detected from the marker names.
+    marker_map: str | None = None
 
 
 @dataclass

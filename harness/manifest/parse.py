@@ -7,6 +7,7 @@ from pathlib import Path
 
 from candidates.backbones.base import get_candidate
 from ground_truth.kernel import StancebenchError
+from ground_truth.marker_mapping import builtin_marker_mappings
 from protocols import KPIS, get_protocol, list_protocols, load_protocol, register_protocol
 
 from .fields import Problems, number, paths, per_view, string
@@ -261,18 +262,35 @@ def _trials(problems: Problems, doc: dict, root: Path, seen_subjects: set[str]) 
                 problems.add(f"{where}.duration_s", f"is {dur:g} s, longer than the {cap:g} s of {proto!r} "
                              f"condition {cond!r}", f"at most {cap:g} s (the trial's maximum, which censors "
                              f"time-to-failure; a longer recording is cut there)")
+        marker_map = _marker_map(problems, t, where, root)
         known_trial = {"id", "subject", "protocol", "condition", "stance_leg", "kind", "gold_standard", "video",
                        "camera", "camera_name", "known_clock_offset_s", "known_drift_ppm", "truth", "duration_s",
-                       "notes"}
+                       "notes", "marker_map"}
         for key in t:
             if key not in known_trial:
                 problems.add(f"{where}.{key}", "unknown trial field", f"one of {', '.join(sorted(known_trial))}")
         if tid is not None and subj is not None and proto is not None:
             trials.append(Trial(tid, subj, proto, cond or "default", leg or "left", kind, gold, video,
                                 cams[0] if cams else None, names, off, drift, truth, dur,
-                                str(t.get("notes", ""))))
+                                str(t.get("notes", "")), marker_map))
 
     return trials
+
+
+def _marker_map(problems: Problems, t: dict, where: str, root: Path) -> str | None:
+    """A trial's ``marker_map``: a built-in mapping's name, or a mapping TOML resolved against the data root."""
+    raw = t.get("marker_map")
+    if raw is None:
+        return None
+    builtin = sorted(builtin_marker_mappings())
+    if isinstance(raw, str) and raw in builtin:
+        return raw
+    if isinstance(raw, str) and raw.endswith(".toml"):
+        found = paths(problems, t, "marker_map", where, root, required=True)
+        return str(found[0]) if found else None
+    problems.add(f"{where}.marker_map", f"is {raw!r}",
+                 f"a mapping .toml (docs/marker-sets.md) or a built-in mapping: {', '.join(builtin)}")
+    return None
 
 
 def _candidates(problems: Problems, doc: dict, root: Path, trials: list[Trial], check_candidates: bool

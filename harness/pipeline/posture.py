@@ -42,7 +42,11 @@ def _angle_kpis(t: np.ndarray, ang: dict, window, keys: list[str], what: str) ->
     definition for both) over ``window`` of their time vector ``t``."""
     m = (t >= window[0]) & (t < window[1])
     out = {}
-    if "strategy_label" in keys:
+    if "strategy_label" in keys and not {"hip_frontal", "ankle_frontal"} <= set(ang):
+        absent = sorted({"hip_frontal", "ankle_frontal"} - set(ang))
+        out["strategy_label"] = missing(f"no {' or '.join(absent)} angle from {what} (the marker set gives no "
+                                        f"trunk or shoulder markers, see docs/marker-sets.md)")
+    elif "strategy_label" in keys:
         try:
             res = strategy_indicator(hip_frontal=np.asarray(ang["hip_frontal"])[m],
                                      ankle_frontal=np.asarray(ang["ankle_frontal"])[m])
