@@ -38,10 +38,14 @@ def color(i: int) -> str:
     return OKABE_ITO[i % len(OKABE_ITO)]
 
 
-def _new(width_in: float, height_in: float, nrows: int = 1, ncols: int = 1, **kw):
-    fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+def _new(width_in: float, height_in: float, nrows: int = 1, ncols: int = 1, *, margins: dict | None = None, **kw):
+    """A figure and its axes grid: constrained layout, or fixed ``margins`` (``Figure.subplots_adjust``
+    fractions) for grids of many panels, where the constrained solver costs about a second per figure."""
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout=None if margins else "constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    if margins:
+        fig.subplots_adjust(**margins)
     return fig, axes
 
 
@@ -78,11 +82,19 @@ def bland_altman_figure(kpi: str, unit: str, panels: list[dict]) -> FigureImage:
     confidence intervals of the bias and of each limit.
     """
     n = len(panels)
-    fig, axes = _new(min(4.2 * n, 12.5), 3.4, 1, n, sharey=True)
+    ncols = min(n, 3)
+    nrows = -(-n // ncols)
+    height = 3.2 * nrows
+    # fixed margins in inches: 0.75 in left for the y label, 0.55 in below and 0.35 in above each row
+    fig, axes = _new(min(4.2 * ncols, 12.5), height, nrows, ncols, sharey=True,
+                     margins={"left": 0.75 / min(4.2 * ncols, 12.5), "right": 0.98, "bottom": 0.55 / height,
+                              "top": 1 - 0.35 / height, "wspace": 0.08, "hspace": 0.9 / 3.2})
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
     alt_parts = []
     ulab = f" [{unit}]" if unit else ""
     core, bands = [0.0], []  # what must be visible (points, bias, limits) and the CI bands
-    for i, (ax, p) in enumerate(zip(axes[0], panels)):
+    for i, (ax, p) in enumerate(zip(axes.flat, panels)):
         ref = np.asarray(p.get("reference", []), float)
         est = np.asarray(p.get("estimate", []), float)
         ok = np.isfinite(ref) & np.isfinite(est)
@@ -107,7 +119,7 @@ def bland_altman_figure(kpi: str, unit: str, panels: list[dict]) -> FigureImage:
         ax.axhline(0, color="#999999", linewidth=0.8, linestyle=":")
         ax.set_title(str(p.get("candidate")), fontsize=10)
         ax.set_xlabel(f"mean of reference and candidate{ulab}", fontsize=8.5)
-        if i == 0:
+        if i % ncols == 0:
             ax.set_ylabel(f"difference (candidate − reference){ulab}", fontsize=8.5)
         ax.tick_params(labelsize=8)
         _style(ax)

@@ -43,7 +43,9 @@ def bland_altman_section(results: StudyResults) -> Section:
                    else notes or "no paired values")
             missing.append(f"{kpi} ({why})")
             continue
-        sec.blocks.append(Figure(F.bland_altman_figure(kpi, rs[0].get("unit") or "", panels)))
+        # a candidate that cannot measure this KPI (one camera and a 2-D measure) gets no empty panel
+        shown = [p for p in panels if p["reference"] or p.get("bias") is not None]
+        sec.blocks.append(Figure(F.bland_altman_figure(kpi, rs[0].get("unit") or "", shown)))
         if notes:
             sec.blocks.append(Paragraph("Notes: " + notes, css="note"))
     if missing:
