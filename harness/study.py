@@ -106,8 +106,11 @@ def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: 
     bar = Progress(len(tasks), label, enabled=progress)
     try:
         if workers <= 1 or len(tasks) <= 1:
+            references: dict = {}
             for i, task in enumerate(tasks):
-                out[i] = run_trial(task)
+                if i and task["trial"]["id"] != tasks[i - 1]["trial"]["id"]:
+                    references.clear()      # one trial's gold standard at a time in memory
+                out[i] = run_trial(task, references=references)
                 _tick(bar, out[i])
         else:
             # spawn, not fork: MediaPipe and the TFLite runtime hold threads and must not be forked.
@@ -149,8 +152,10 @@ def _batches_by_trial(tasks: list[dict]) -> list[list[int]]:
 
 
 def run_trial_batch(tasks: list[dict]) -> list[TrialOutcome]:
-    """:func:`run_trial` on each task in order (one worker's share: the candidates of one trial)."""
-    return [run_trial(task) for task in tasks]
+    """:func:`run_trial` on each task in order (one worker's share: the candidates of one trial, which read one
+    gold-standard side)."""
+    references: dict = {}
+    return [run_trial(task, references=references) for task in tasks]
 
 
 def _tick(bar: Progress, res: TrialOutcome) -> None:

@@ -55,13 +55,16 @@ def empty_row(task: dict) -> dict[str, Any]:
             "detection_rate": None, "alignment": None, "kpis": []}
 
 
-def run_trial(task: dict) -> TrialOutcome:
-    """One trial × candidate; a failure becomes the row's status and reason (see the module notes)."""
+def run_trial(task: dict, *, references: dict | None = None) -> TrialOutcome:
+    """One trial × candidate; a failure becomes the row's status and reason (see the module notes).
+
+    ``references`` (trial id -> reference side) lets the candidates of one trial share its gold-standard side,
+    which no later stage changes (:func:`harness.study.run_trial_batch`)."""
     t0 = time.perf_counter()
     out = TrialOutcome(empty_row(task))
     row = out.row
     try:
-        process_trial(task, out)
+        process_trial(task, out, references=references)
     except AlignmentError as exc:
         row["status"], row["reason"] = "refused", f"alignment refused: {exc}"
     except NotAvailableError as exc:
@@ -81,7 +84,7 @@ def run_trial(task: dict) -> TrialOutcome:
     return out
 
 
-def process_trial(task: dict, out: TrialOutcome) -> None:
+def process_trial(task: dict, out: TrialOutcome, *, references: dict | None = None) -> None:
     """The stages in order for one trial × candidate, filling ``out``."""
     trial, subject, spec, settings = task["trial"], task["subject"], task["candidate"], task["settings"]
     row = out.row
@@ -94,7 +97,12 @@ def process_trial(task: dict, out: TrialOutcome) -> None:
     bipedal = protocol.condition(trial["condition"]).stance == "bipedal"
     ref = cand = clock = None
     if trial["kind"] != "candidate-only":
-        ref = build_reference_side(trial, subject, bipedal=bipedal)
+        key = (trial["id"], bipedal)
+        ref = references.get(key) if references is not None else None
+        if ref is None:
+            ref = build_reference_side(trial, subject, bipedal=bipedal)
+            if references is not None:
+                references[key] = ref
     if spec is not None and spec.get("view") == TRIANGULATED:
         # every camera is aligned to the gold standard on its own, then the views are triangulated on the
         # reference clock (the 3-D side's clock is the reference's)
