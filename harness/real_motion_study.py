@@ -37,7 +37,7 @@ import numpy as np
 
 from ground_truth.kernel import InputError, NotAvailableError, StancebenchError, file_sha256
 
-from .synthetic_study import CONTROL_CANDIDATES, DEMO_BACKBONE_PARAMS, DemoStudy
+from .synthetic_study import DEMO_BACKBONE_PARAMS, DemoStudy, candidates_in_views
 
 #: Bump when the generated files change for the same configuration (invalidates out_dir/data).
 GENERATOR_VERSION = 1
@@ -350,25 +350,8 @@ def _candidates(cfg: RealStudyConfig, cameras) -> list[dict[str, Any]]:
         if view != "triangulated" and view not in cameras:
             raise InputError(f"view {view!r}", field="views",
                              expected=f"a camera of the rig ({', '.join(cameras)}) or 'triangulated'")
-    specs = [{"name": n, "params": dict(DEMO_BACKBONE_PARAMS)} for n in cfg.candidates]
-    if cfg.controls and specs:
-        base = specs[0]
-        specs += [dict(CONTROL_CANDIDATES["positive"]),
-                  {**CONTROL_CANDIDATES["negative"],
-                   "params": {**CONTROL_CANDIDATES["negative"]["params"], "base": base["name"],
-                              "base_params": base["params"]}}]
-    out = []
-    for i, view in enumerate(cfg.views):
-        suffix = "" if i == 0 else ("-3d" if view == "triangulated" else f"-{view}")
-        for spec in specs:
-            c = dict(spec, name=spec["name"] + suffix, view=view)
-            if suffix and "backbone" not in c:
-                c["backbone"] = spec["name"]
-            out.append(c)
-    first = next((c for c in out if not c.get("control")), None)
-    if first is not None:
-        first["baseline"] = True
-    return out
+    return candidates_in_views([{"name": n, "params": dict(DEMO_BACKBONE_PARAMS)} for n in cfg.candidates],
+                               cfg.views, controls=cfg.controls)
 
 
 def _write_manifest(path: Path, cfg: RealStudyConfig, subjects: dict[str, dict], trials: list[dict],

@@ -400,7 +400,6 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
 def _demo_candidates(cfg: DemoConfig, out: Path, notes: list[str]) -> list[dict]:
     """The manifest's [[candidates]]: each real backbone from the frontal camera and (two cameras)
     triangulated, then the controls in the same view modes. The first one-camera backbone is the baseline."""
-    modes = [("", "front")] + ([("-3d", "triangulated")] if cfg.cameras == 2 else [])
     real: list[dict] = []
     for name in cfg.candidates:
         if name == "blazepose-tflite-int8":
@@ -414,23 +413,34 @@ def _demo_candidates(cfg: DemoConfig, out: Path, notes: list[str]) -> list[dict]
                          "params": {"landmark_model": str(model), **DEMO_BACKBONE_PARAMS}})
         else:
             real.append({"name": name, "params": dict(DEMO_BACKBONE_PARAMS)})
-    if cfg.controls and real:
-        base = real[0]
-        real += [dict(CONTROL_CANDIDATES["positive"]),
-                 {**CONTROL_CANDIDATES["negative"],
-                  "params": {**CONTROL_CANDIDATES["negative"]["params"], "base": base.get("backbone", base["name"]),
-                             "base_params": base["params"]}}]
-    out_specs: list[dict] = []
-    for suffix, view in modes:
-        for spec in real:
+    return candidates_in_views(real, ("front", "triangulated") if cfg.cameras == 2 else ("front",),
+                               controls=cfg.controls)
+
+
+def candidates_in_views(backbones: list[dict], views, *, controls: bool) -> list[dict]:
+    """[[candidates]] tables of generated studies: every backbone (then, with ``controls``, the positive control
+    and the negative control degrading the first backbone) in each view, named ``NAME`` in the first view,
+    ``NAME-3d`` triangulated and ``NAME-VIEW`` in another camera; the first backbone's first view is the
+    baseline."""
+    specs = [dict(b) for b in backbones]
+    if controls and specs:
+        base = specs[0]
+        specs += [dict(CONTROL_CANDIDATES["positive"]),
+                  {**CONTROL_CANDIDATES["negative"],
+                   "params": {**CONTROL_CANDIDATES["negative"]["params"], "base": base.get("backbone", base["name"]),
+                              "base_params": base["params"]}}]
+    out: list[dict] = []
+    for i, view in enumerate(views):
+        suffix = "" if i == 0 else ("-3d" if view == "triangulated" else f"-{view}")
+        for spec in specs:
             c = dict(spec, name=spec["name"] + suffix, view=view)
-            if "backbone" not in c and suffix:
+            if suffix and "backbone" not in c:
                 c["backbone"] = spec["name"]
-            out_specs.append(c)
-    first = next((c for c in out_specs if not c.get("control")), None)
+            out.append(c)
+    first = next((c for c in out if not c.get("control")), None)
     if first is not None:
         first["baseline"] = True
-    return out_specs
+    return out
 
 
 #: The control candidates of the demo (candidates.backbones.controls): what each is, docs/candidates.md.

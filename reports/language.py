@@ -113,6 +113,10 @@ def agreement_sentences(row: dict, kind: str = "continuous") -> list[str]:
         if icl is not None and ich is not None:
             s += f" (95% CI {number(icl, 2)} to {number(ich, 2)})"
         out.append(s + icc_reading_clause(row) + ".")
+        if icl is not None and icl <= 0:
+            # an interval reaching zero includes no agreement at all: say it as a finding, in plain words
+            out.append(f"With these data the study cannot show that {cand} measures this at all: the 95% "
+                       f"interval of the ICC reaches zero, which means no agreement with the reference.")
     if row.get("mae") is not None:
         out.append(f"The typical size of the error (mean absolute difference) is {with_unit(row['mae'], unit)}.")
     if kind == "censored" or row.get("n_censored"):
@@ -131,5 +135,7 @@ def kappa_sentence(row: dict) -> str:
     if lo is not None and hi is not None:
         s += f" (95% CI {number(lo, 2)} to {number(hi, 2)})"
     s += kappa_reading_clause(row) + f", over {row.get('n', 'n/a')} trial(s)."
+    if lo is not None and lo <= 0:
+        s += " The interval reaches zero: agreement beyond chance is not shown with these data."
     # why kappa or its interval is missing (refused, a rater with one label, truncated CI)
     return s + (f" Note: {row['note']}." if row.get("note") else "")

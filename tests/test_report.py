@@ -479,3 +479,16 @@ def test_controls_that_misbehave_are_a_warning_above_the_verdicts(tmp_path):
 def test_a_study_without_controls_says_so(html):
     assert ("not measured: this study has no control candidates, so it does not show whether its gates can tell a "
             "good model from a bad one") in section(html, "controls")
+
+
+def test_an_icc_or_kappa_interval_reaching_zero_is_said_in_plain_words():
+    """An ICC interval whose lower bound is at or below 0 includes no agreement (ICC 0 = none); a kappa interval
+    reaching 0 includes chance agreement: the report says the study cannot show agreement."""
+    from reports.language import agreement_sentences, kappa_sentence
+    row = {"candidate": "m", "unit": "deg", "bias": 0.3, "icc": 0.26, "icc_ci_low": -0.76, "icc_ci_high": 0.86,
+           "icc_type": "ICC(A,1)", "n": 6, "n_subjects": 3}
+    text = " ".join(agreement_sentences(row))
+    assert "cannot show that m measures this at all" in text
+    assert "cannot show" not in " ".join(agreement_sentences(dict(row, icc_ci_low=0.4)))
+    assert "not shown" in kappa_sentence({"kappa": 0.33, "kappa_ci_low": -0.01, "kappa_ci_high": 0.67, "n": 6})
+    assert "not shown" not in kappa_sentence({"kappa": 0.8, "kappa_ci_low": 0.5, "kappa_ci_high": 1.0, "n": 6})
