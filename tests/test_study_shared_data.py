@@ -67,7 +67,7 @@ def test_one_sided_trials_never_enter_agreement(shared_study):
     _, out, res = shared_study
     assert res["agreement"] == [] and res["categorical"] == [] and res["comparisons"] == []
     doc = json.loads((out / "results.json").read_text())
-    assert doc["schema_version"] == 2 and doc["study"]["kind"] == "manifest"
+    assert doc["schema_version"] == 3 and doc["study"]["kind"] == "manifest"
     # no markers in a force-plate export: the horizontal COM comes from the plate (and says so)
     com = next(k for k in doc["trials"][0]["kpis"] if k["kpi"] == "com_path_length")
     assert com["reference"] > 0 and "horizontal grf" in com["reference_method"].lower()
