@@ -16,13 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernel import TimeSeries
+from ..marker_mapping import HARRINGTON_2007, RAB_2002
 from .body import BodyDims
 
 #: Harrington et al. (2007) HJC regression in the ISB pelvis frame (mm): x = a_x*PD + b_x, y = a_y*PW + b_y,
 #: z = +-(a_z*PW + b_z); PD = pelvis depth (mid-ASIS to mid-PSIS), PW = inter-ASIS width.
-HARRINGTON = {"ax": -0.24, "bx": -9.9, "ay": -0.30, "by": -10.9, "az": 0.33, "bz": 7.3}
+HARRINGTON = dict(zip(("ax", "bx", "ay", "by", "az", "bz"), HARRINGTON_2007))
 #: Rab et al. (2002): shoulder joint centre 17 % of the inter-acromion distance below the acromion marker.
-RAB_SHOULDER_FRACTION = 0.17
+RAB_SHOULDER_FRACTION = RAB_2002
 
 #: The limb markers of one side, in order: name (after the L/R prefix), the joint centre it sits on or the two
 #: it sits midway between, and its offset (fraction of the body scale) along the side's lateral axis ("lat",
