@@ -235,3 +235,30 @@ def test_results_model_round_trip_on_a_real_results_json(c3d_study, tmp_path):
     broken = next(t for t in model.trials if t.trial_id == "BROKEN")
     assert broken.status == "failed" and "broken.c3d" in broken.reason
     assert "reference-only" in render_html(model)
+
+
+def test_a_fall_right_after_the_lift_keeps_its_time_to_failure(tmp_path):
+    """A single-leg period shorter than a sway measure needs (here 0.8 s, the shortest fall the simulator makes)
+    is not refused: the window measures say why they are missing and the time-to-failure is measured."""
+    from ground_truth import synthetic
+    from harness.pipeline.kpis import compute_kpis
+    from harness.pipeline.reference import build_reference_side
+    from harness.pipeline.window import MIN_WINDOW_S, analysis_window
+
+    subject = synthetic.Subject(subject_id="F1", height_m=1.7, mass_kg=65.0, sex="female")
+    trial = synthetic.simulate_single_leg_stance(subject, condition="eyes_closed_firm", fail_at_s=0.8, seed=4,
+                                                 duration_s=30.0, max_duration_s=30.0)
+    path = synthetic.write_c3d(trial, tmp_path / "fall.c3d")
+    t = {"id": "F1-EC", "gold_standard": [path], "stance_leg": "right", "kind": "reference-only",
+         "protocol": "single_leg_stance", "condition": "eyes_closed_firm"}
+    s = {"id": "F1", "height_m": 1.7, "mass_kg": 65.0, "sex": "F"}
+    ref = build_reference_side(t, s, bipedal=False)
+    window = analysis_window(ref, None, None, 30.0, bipedal=False)
+    assert window[1] - window[0] < MIN_WINDOW_S
+    vals = compute_kpis(ref, None, ["com_rms_ml", "cop_path_length", "knee_frontal_excursion", "time_to_failure"],
+                        window, None, trial=t, subject=s, fs=100.0, lowpass_hz=5.0, max_duration_s=30.0,
+                        bipedal=False).reference
+    assert "shorter than the 1 s" in vals["com_rms_ml"].status and vals["com_rms_ml"].value is None
+    assert "shorter than the 1 s" in vals["knee_frontal_excursion"].status
+    # the truth: 0.8 s from the lift to the touch-down (plates see them ~0.1 s apart from the kinematic events)
+    assert vals["time_to_failure"].value == pytest.approx(trial.truth["time_to_failure_s"], abs=0.15)

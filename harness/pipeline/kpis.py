@@ -9,6 +9,7 @@ from . import failure, posture, sway
 from .clock import ClockAlignment
 from .sides import CandidateSide, ReferenceSide
 from .values import KPIValue, missing
+from .window import MIN_WINDOW_S
 
 
 @dataclass
@@ -27,12 +28,23 @@ def compute_kpis(ref: ReferenceSide | None, cand: CandidateSide | None, kpi_name
     r: dict[str, KPIValue] = {}
     c: dict[str, KPIValue] = {}
     stabilogram = None
-    cop = [k for k in kpi_names if k.startswith("cop_")]
+    if window[1] - window[0] < MIN_WINDOW_S:
+        # too short for a sway or angle measure: those KPIs say why on both sides; events still give the rest
+        short = missing(f"not measured: the analysis window lasts {window[1] - window[0]:.2f} s, shorter than "
+                        f"the {MIN_WINDOW_S:g} s a sway or joint-angle measure needs (the single-leg stance ended "
+                        f"that soon)")
+        for k in kpi_names:
+            if k.startswith(("cop_", "com_")) or k in posture.ANGLE_KPIS:
+                if ref is not None:
+                    r[k] = short
+                if cand is not None:
+                    c[k] = short
+    cop = [k for k in kpi_names if k.startswith("cop_") and k not in c and k not in r]
     if cop:
         rc, cc = sway.cop_kpis(ref, cand, cop, window, fs, lowpass_hz, clock)
         r.update(rc)
         c.update(cc)
-    com = [k for k in kpi_names if k.startswith("com_")]
+    com = [k for k in kpi_names if k.startswith("com_") and k not in c and k not in r]
     if com:
         rc, cc, stabilogram = sway.com_kpis(ref, cand, com, window, fs, lowpass_hz, clock)
         r.update(rc)
@@ -54,7 +66,7 @@ def compute_kpis(ref: ReferenceSide | None, cand: CandidateSide | None, kpi_name
         rv, cv = posture.reach_kpis(ref, cand, reach, window, clock, trial, subject)
         r.update(rv)
         c.update(cv)
-    angles = [k for k in kpi_names if k in posture.ANGLE_KPIS]
+    angles = [k for k in kpi_names if k in posture.ANGLE_KPIS and k not in c and k not in r]
     if angles:
         if ref is not None:
             r.update(posture.reference_angle_kpis(ref, window, trial, angles))

@@ -47,6 +47,8 @@ def analysis_window(ref: ReferenceSide | None, cand: CandidateSide | None, clock
         if hi - lo < MIN_WINDOW_S:
             raise AlignmentError(f"the two sides overlap for only {hi - lo:.2f} s before the first step")
         return (float(lo), float(hi))
+    if hi - lo < MIN_WINDOW_S:
+        raise AlignmentError(f"the two sides overlap for only {hi - lo:.2f} s on the reference clock")
     if ref is not None:
         lift = ref.first_event("foot_lift")
         if lift is not None and lo <= lift < hi:
@@ -54,7 +56,7 @@ def analysis_window(ref: ReferenceSide | None, cand: CandidateSide | None, clock
         end = next((t for t in map(ref.first_event, TOUCH_DOWN_NAMES) if t is not None), None)
         if end is not None and lo < end <= hi:
             hi = end
-    hi = min(hi, lo + max_duration_s)
-    if hi - lo < MIN_WINDOW_S:
-        raise AlignmentError(f"the two sides overlap for only {hi - lo:.2f} s on the reference clock")
-    return (float(lo), float(hi))
+    # A single-leg period shorter than MIN_WINDOW_S (a fall right after the lift) is kept: its time-to-failure
+    # is the finding, and the window measures (sway, angles) say they need a longer window
+    # (harness.pipeline.kpis.compute_kpis).
+    return (float(lo), float(min(hi, lo + max_duration_s)))
