@@ -105,3 +105,18 @@ def _first_step(side: CandidateSide, subject: dict) -> None:
         found += [(t, f"{leg} foot keypoints rise") for t in lifts]
     side.step_source = "keypoints (either foot rises, ground_truth.events.marker_events)"
     side.step = FirstStep(*min(found)) if found else None
+
+
+def shared_candidate_side(spec: dict, trial: dict, subject: dict, settings: dict, *, bipedal: bool,
+                          sides: dict | None) -> CandidateSide:
+    """:func:`build_candidate_side`, reusing a side already built in this trial for the same backbone, parameters
+    and video (``sides``: the trial's memo; a one-camera candidate and the triangulated one of the same
+    backbone read the same keypoints). No later stage changes a side."""
+    if sides is None:
+        return build_candidate_side(spec, trial, subject, settings, bipedal=bipedal)
+    import json
+    key = ("candidate", str(spec.get("manifest") or spec.get("backbone") or spec["name"]),
+           json.dumps(spec.get("params") or {}, sort_keys=True, default=str), str(trial["video"][0]), bipedal)
+    if key not in sides:
+        sides[key] = build_candidate_side(spec, trial, subject, settings, bipedal=bipedal)
+    return sides[key]

@@ -23,7 +23,7 @@ from typing import Any
 from ground_truth.kernel import AlignmentError, NotAvailableError, StancebenchError, record_unexpected
 from protocols import get_protocol, protocol_from_dict, register_protocol
 
-from .candidate import build_candidate_side
+from .candidate import shared_candidate_side
 from .clock import align_clocks
 from .figures import figure_data
 from .kpis import compute_kpis
@@ -58,8 +58,9 @@ def empty_row(task: dict) -> dict[str, Any]:
 def run_trial(task: dict, *, references: dict | None = None) -> TrialOutcome:
     """One trial × candidate; a failure becomes the row's status and reason (see the module notes).
 
-    ``references`` (trial id -> reference side) lets the candidates of one trial share its gold-standard side,
-    which no later stage changes (:func:`harness.study.run_trial_batch`)."""
+    ``references`` (the trial's memo) lets the candidates of one trial share its gold-standard side and the
+    candidate sides of one backbone on one video, which no later stage changes
+    (:func:`harness.study.run_trial_batch`)."""
     t0 = time.perf_counter()
     out = TrialOutcome(empty_row(task))
     row = out.row
@@ -106,11 +107,11 @@ def process_trial(task: dict, out: TrialOutcome, *, references: dict | None = No
     if spec is not None and spec.get("view") == TRIANGULATED:
         # every camera is aligned to the gold standard on its own, then the views are triangulated on the
         # reference clock (the 3-D side's clock is the reference's)
-        cand, clock = build_triangulated_side(spec, trial, subject, settings, ref, bipedal=bipedal)
+        cand, clock = build_triangulated_side(spec, trial, subject, settings, ref, bipedal=bipedal, memo=references)
     elif spec is not None:
         view = trial_view(trial, view_indices(trial, spec.get("view") or "first")[0])
         row["view"] = view.get("camera_name") or f"video {view['view_index'] + 1}"
-        cand = build_candidate_side(spec, view, subject, settings, bipedal=bipedal)
+        cand = shared_candidate_side(spec, view, subject, settings, bipedal=bipedal, sides=references)
         if ref is not None:
             clock = align_clocks(ref, cand, settings, view)
     if cand is not None:

@@ -12,7 +12,7 @@ from candidates.triangulate import resample_views, triangulate_views
 from ground_truth.grid import uniform_grid
 from ground_truth.kernel import NotAvailableError, StancebenchError, TimeSeries
 
-from .candidate import build_candidate_side
+from .candidate import shared_candidate_side
 from .clock import ClockAlignment, align_clocks
 from .reference import sex_of
 from .sides import CandidateSide, ReferenceSide, add_cop_estimate, add_derived_alignment_signals
@@ -20,7 +20,7 @@ from .views import TRIANGULATED, trial_view, view_indices
 
 
 def build_triangulated_side(spec: dict, trial: dict, subject: dict, settings: dict, ref: ReferenceSide | None, *,
-                            bipedal: bool) -> tuple[CandidateSide, ClockAlignment]:
+                            bipedal: bool, memo: dict | None = None) -> tuple[CandidateSide, ClockAlignment]:
     """The 3-D candidate side on the reference clock and the (identity) clock that maps it there.
 
     Raises
@@ -37,7 +37,7 @@ def build_triangulated_side(spec: dict, trial: dict, subject: dict, settings: di
     views, sides, clocks = [], [], []
     for i in view_indices(trial, TRIANGULATED):
         view = trial_view(trial, i)
-        side = build_candidate_side(spec, view, subject, settings, bipedal=bipedal)
+        side = shared_candidate_side(spec, view, subject, settings, bipedal=bipedal, sides=memo)
         name = view.get("camera_name") or f"video {i + 1}"
         if side.camera is None:
             raise NotAvailableError(f"not available: triangulation needs a calibrated camera for every video; "
