@@ -61,11 +61,8 @@ def run(args) -> int:
     from ground_truth.kernel import InputError
     from harness.manifest import load_manifest
     from harness.study import run_study, summary_lines
-    from harness.synthetic_study import (
-        DemoConfig,
-        generate_demo_study,
-        write_demo_policy,
-    )
+    from harness.demo_candidates import write_demo_policy
+    from harness.synthetic_study import DemoConfig, generate_demo_study
 
     if not 1 <= args.subjects <= 50:
         raise InputError(f"--subjects is {args.subjects}", field="--subjects", expected="an integer 1..50")
