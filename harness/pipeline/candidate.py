@@ -4,6 +4,7 @@ height, foot events; motion energy and the GRF the COM implies).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +115,6 @@ def shared_candidate_side(spec: dict, trial: dict, subject: dict, settings: dict
     backbone read the same keypoints). No later stage changes a side."""
     if sides is None:
         return build_candidate_side(spec, trial, subject, settings, bipedal=bipedal)
-    import json
     key = ("candidate", str(spec.get("manifest") or spec.get("backbone") or spec["name"]),
            json.dumps(spec.get("params") or {}, sort_keys=True, default=str), str(trial["video"][0]), bipedal)
     if key not in sides:
