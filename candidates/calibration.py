@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError, atomic_output, check_input_file, read_text_file
 
 from .render.camera import PinholeCamera, rodrigues_from_rotation
 
@@ -77,8 +77,9 @@ def read_qca(path, *, fps: float = 30.0) -> dict[str, PinholeCamera]:
     TOML converted from the same file holds the same K, distortion, Rodrigues rotation and translation.
     """
     path = Path(path)
-    if not path.exists():
-        raise ReaderError("file not found", file=path)
+    # The XML parser reads the bytes itself (the file may declare its own encoding); a directory or FIFO is
+    # refused before it is opened.
+    check_input_file(path, what="Qualisys .qca.txt calibration")
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
@@ -98,8 +99,11 @@ def read_qca(path, *, fps: float = 30.0) -> dict[str, PinholeCamera]:
             if sub is None:
                 raise ReaderError(f"camera {name!r} has no <{what}> element", file=path, field=what)
         left, top = _attr(fov, "left", path, name), _attr(fov, "top", path, name)
-        width = int(round(_attr(fov, "right", path, name) - left + 1))
-        height = int(round(_attr(fov, "bottom", path, name) - top + 1))
+        width, height = _attr(fov, "right", path, name) - left + 1, _attr(fov, "bottom", path, name) - top + 1
+        if not (np.isfinite(width) and np.isfinite(height)):
+            raise ReaderError(f"camera {name!r}: image size {width} x {height}", file=path, field="fov_video",
+                              expected="finite left, right, top and bottom pixel bounds")
+        width, height = round(width), round(height)
         M = np.array([[_attr(tr, f"r{r}{c}", path, name) for c in (1, 2, 3)] for r in (1, 2, 3)])
         pos = np.array([_attr(tr, k, path, name) for k in ("x", "y", "z")]) / 1000.0
         R = flip @ M
@@ -144,11 +148,13 @@ def camera_from_table(d: dict[str, Any], *, file=None, name: str | None = None) 
     if "matrix" in d:  # Pose2Sim calibration TOML
         try:
             K = np.asarray(d["matrix"], dtype=float)
-            w, h = d["size"]
+            w, h = (float(v) for v in d["size"])
+            if K.shape != (3, 3) or not (np.isfinite(w) and np.isfinite(h)):
+                raise ValueError(f"matrix of shape {K.shape}, size {w} x {h}")
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"camera {cam_name!r}: bad Pose2Sim table ({exc})", file=file, field="matrix/size",
                              expected="size = [w, h] and a 3x3 matrix") from None
-        d.update(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2], cy=K[1, 2], width=int(round(w)), height=int(round(h)),
+        d.update(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2], cy=K[1, 2], width=round(w), height=round(h),
                  distortion=d.get("distortions", [0, 0, 0, 0]))
     missing = [k for k in _REQUIRED if k not in d]
     if missing:
@@ -190,11 +196,9 @@ def read_camera_toml(path, name: str | None = None) -> PinholeCamera:
 def read_cameras_toml(path) -> dict[str, PinholeCamera]:
     """All cameras of a TOML file, keyed by table name (``camera`` for the single-camera form)."""
     path = Path(path)
-    if not path.exists():
-        raise ReaderError("file not found", file=path)
+    text = read_text_file(path, what="camera TOML file")
     try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ReaderError(f"not valid TOML ({exc})", file=path) from None
     tables = {k: v for k, v in doc.items() if isinstance(v, dict) and k != "metadata"}
@@ -221,6 +225,6 @@ def write_camera_toml(cameras: PinholeCamera | dict[str, PinholeCamera], path) -
         d["rotation_rodrigues"] = rodrigues_from_rotation(cam.rotation).tolist()
         doc[key] = d
     path = Path(path)
-    with open(path, "wb") as fh:
+    with atomic_output(path, "wb") as fh:
         tomli_w.dump(doc, fh)
     return path

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, ReaderError, check_option
+from ground_truth.kernel import InputError, ReaderError, check_input_file, check_option, read_text_file
 
 from .backbones.base import Candidate, CandidateIdentity, FrameSession
 from .skeletons import BLAZEPOSE33, SCHEMAS
@@ -75,6 +75,28 @@ def _map_to_schema(names: list[str], schema: str) -> tuple[np.ndarray, np.ndarra
     return np.asarray(src, dtype=int), np.asarray(dst, dtype=int)
 
 
+def _numbers(values, path: Path, field: str, where: str) -> np.ndarray:
+    """``values`` as floats; a string, list or object among them is an error naming where it is."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        bad = next((v for v in values if isinstance(v, (str, list, dict)) or v is None), values)
+        raise ReaderError(f"{where}: {bad!r} is not a number", file=path, field=field,
+                          expected="numbers (x, y, confidence per keypoint)") from None
+
+
+def _read_json(path: Path, what: str):
+    """A JSON keypoint file, checked before opening; bad bytes or bad JSON are errors naming the line."""
+    text = read_text_file(path, what=what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReaderError(f"not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})", file=path,
+                          expected=what) from None
+    except RecursionError:
+        raise ReaderError("JSON nested too deeply", file=path, expected=what) from None
+
+
 def _video_times(video: str | PathLike | None, n: int, source: Path) -> tuple[np.ndarray, int, int]:
     if video is None:
         raise InputError("this keypoint format has no timestamps; pass the matching video", file=source,
@@ -118,10 +140,7 @@ def read_openpose(folder: str | PathLike, *, video: str | PathLike | None = None
                               expected="one JSON file per frame with consecutive frame numbers")
     frames, k = [], None
     for f in files:
-        try:
-            data = json.loads(f.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ReaderError(f"not valid JSON ({exc})", file=f, expected="an OpenPose keypoints JSON") from None
+        data = _read_json(f, "an OpenPose keypoints JSON")
         people = data.get("people") if isinstance(data, dict) else None
         if people is None:
             raise ReaderError("no 'people' list", file=f, field="people", expected="OpenPose JSON output")
@@ -131,7 +150,7 @@ def read_openpose(folder: str | PathLike, *, video: str | PathLike | None = None
             if not isinstance(vals, list) or len(vals) % 3:
                 raise ReaderError(f"pose_keypoints_2d has {len(vals) if isinstance(vals, list) else vals!r} values",
                                   file=f, field="pose_keypoints_2d", expected="3 values (x, y, c) per keypoint")
-            arr = np.asarray(vals, dtype=float).reshape(-1, 3)
+            arr = _numbers(vals, f, "pose_keypoints_2d", "a person's keypoints").reshape(-1, 3)
             if k is None:
                 k = arr.shape[0]
             if arr.shape[0] != k or k not in (25, 18):
@@ -175,10 +194,7 @@ def read_coco_results(path: str | PathLike, *, video: str | PathLike | None = No
     COCO visibility flags ``v`` are kept as confidence when in [0, 1], else mapped v>0 → 1.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ReaderError(f"not valid JSON ({exc})", file=path, expected="a COCO keypoint results list") from None
+    data = _read_json(path, "a COCO keypoint results list")
     if isinstance(data, dict) and "annotations" in data:
         data = data["annotations"]
     if not isinstance(data, list):
@@ -205,11 +221,13 @@ def read_coco_results(path: str | PathLike, *, video: str | PathLike | None = No
             raise ReaderError(f"entry {j}: image_id {det['image_id']} is outside the video's {n} frames",
                               file=path, field="image_id",
                               expected=f"frame indices {first_image_id}..{first_image_id + n - 1}")
-        score = float(det.get("score", 1.0))
+        score = float(_numbers([det.get("score", 1.0)], path, "score", f"entry {j}")[0])
+        if np.isnan(score):     # kept only when the frame has no other detection
+            score = -np.finfo(float).max
         if score <= best[frame]:
             continue
         best[frame] = score
-        a = np.asarray(vals, dtype=float).reshape(17, 3)
+        a = _numbers(vals, path, "keypoints", f"entry {j}").reshape(17, 3)
         v = a[:, 2]
         c = np.where((v >= 0) & (v <= 1), v, (v > 0).astype(float))
         missing = (a[:, 0] == 0) & (a[:, 1] == 0) & (v == 0)
@@ -224,11 +242,14 @@ def read_coco_results(path: str | PathLike, *, video: str | PathLike | None = No
 def read_keypoint_csv(path: str | PathLike, *, video: str | PathLike | None = None,
                       image_size: tuple[int, int] | None = None, schema: str | None = None) -> KeypointTrack:
     """Read a CSV with ``time_s`` (or ``frame``) and ``<name>_x, <name>_y[, <name>_conf]`` per keypoint."""
+    import io
+
     import pandas as pd
     path = Path(path)
+    text = read_text_file(path, what="keypoint CSV file")
     try:
-        df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        df = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ReaderError(f"cannot be read as CSV ({exc})", file=path) from None
     cols = set(df.columns)
     if schema is None:
@@ -277,6 +298,9 @@ def read_trc_keypoints(path: str | PathLike) -> KeypointTrack:
     """
     from ground_truth.readers.opensim import read_trc
     path = Path(path)
+    # Decoded here first so that bytes that are not UTF-8 are an error naming their line whatever the .trc
+    # reader does with them.
+    read_text_file(path, what=".trc marker file")
     rec = read_trc(path)
     names = list(rec.markers.data)
     src, dst = _map_to_schema(names, "blazepose33")
@@ -302,10 +326,7 @@ def detect_format(path: str | PathLike) -> str:
     if suffix in (".trc", ".csv"):         # the format is named by the extension
         return suffix[1:]
     if suffix == ".json":
-        try:
-            head = path.read_text()[:4096].lstrip()
-        except UnicodeDecodeError:
-            raise ReaderError("not a text file", file=path, expected="a JSON keypoint file") from None
+        head = read_text_file(path, what="JSON keypoint file")[:4096].lstrip()
         if head.startswith("["):
             return "coco"
         if '"people"' in head:
@@ -322,6 +343,8 @@ def read_keypoints(path: str | PathLike, format: str = "auto", *, video: str | P
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(2, "No such file or directory", str(path))
+    if not path.is_dir():     # a folder is OpenPose output; anything else must be a regular file (never a FIFO)
+        check_input_file(path, what="keypoint file")
     fmt = detect_format(path) if format == "auto" else format
     if fmt == "openpose":
         return read_openpose(path, video=video, **kwargs)
@@ -355,6 +378,8 @@ class ImportedCandidate(Candidate):
         self.path = Path(path)
         if not self.path.exists():
             raise FileNotFoundError(2, "No such file or directory", str(self.path))
+        if not self.path.is_dir():   # hashed for the identity: a FIFO would block, a device never end
+            check_input_file(self.path, what="keypoint file")
         self.format = detect_format(self.path) if format == "auto" else format
         self.schema = schema or "blazepose33"
         self._target_schema = schema
@@ -389,7 +414,13 @@ class ImportedCandidate(Candidate):
         return _NoSession()
 
     def run(self, video_path: str | PathLike | None = None, *, cache_dir=None, cache: bool = True,
-            max_frames: int | None = None) -> KeypointTrack:
+            max_frames: int | None = None, allow_partial: bool = False) -> KeypointTrack:
+        """The imported track (``video_path`` gives the frame times of formats that have none).
+
+        The keypoint file decides the frames. ``allow_partial`` is accepted for the common candidate interface
+        but does not relax anything here: when the video's frame times are needed, the video must be complete,
+        since the frames of a truncated video cannot be matched to the keypoint frames.
+        """
         track = read_keypoints(self.path, self.format, video=video_path, **self.read_kwargs)
         if self._target_schema and track.schema != self._target_schema:
             track = track.to_schema(self._target_schema)

@@ -25,12 +25,20 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, ReaderError, check_option, jsonable
+from ground_truth.kernel import InputError, ReaderError, atomic_output, check_option, jsonable, read_text_file
 
 from .skeletons import SCHEMAS, convert_keypoints
 
 #: Version of the JSON layout written by :meth:`KeypointTrack.to_json` (stored as ``"format_version"``).
 TRACK_FORMAT_VERSION = 1
+#: Largest keypoint coordinate kept (|value|, pixels or metres). Not in ``BOUNDS``: no image is a million
+#: pixels across and no 3-D keypoint lies a thousand kilometres away, so a larger value is a corrupted file,
+#: masked to NaN and counted in ``meta["notes"]`` rather than carried into a KPI.
+MAX_ABS_COORDINATE = 1e6
+#: Largest image side (pixels) of a video, a camera or a track. Not in ``BOUNDS``: the largest video sensors
+#: record 8K (7680 px); a side beyond 32768 px is a corrupted file, and rendering it would allocate gigabytes
+#: per frame.
+MAX_IMAGE_SIDE = 32768
 
 
 @dataclass
@@ -106,8 +114,21 @@ class KeypointTrack:
             raise InputError(f"confidence {conf[t, k]!r} out of range at frame {t}, keypoint {k}", file=source,
                              field="confidence", expected="values in [0, 1] or null")
         for name, value in (("image_width", self.image_width), ("image_height", self.image_height)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-                raise InputError(f"{name} is {value!r}", file=source, field=name, expected="a positive integer")
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not 0 < value <= MAX_IMAGE_SIDE:
+                raise InputError(f"{name} is {value!r}", file=source, field=name,
+                                 expected=f"a positive integer of at most {MAX_IMAGE_SIDE} pixels")
+        with np.errstate(invalid="ignore"):
+            implausible = np.isinf(kp) | (np.abs(kp) > MAX_ABS_COORDINATE)
+        if np.any(implausible):
+            n_inf = int(np.isinf(kp).sum())
+            frames = np.flatnonzero(np.any(implausible, axis=(1, 2)))
+            kp = np.where(implausible, np.nan, kp)
+            note = (f"{int(implausible.sum())} keypoint coordinate(s) set to NaN as implausible ({n_inf} infinite, "
+                    f"the rest beyond ±{MAX_ABS_COORDINATE:g}) in {frames.size} frame(s), first frame {frames[0]}")
+            if source is not None:
+                note = f"{source}: {note}"
+            self.meta = dict(self.meta)
+            self.meta["notes"] = list(self.meta.get("notes") or []) + [note]
         self.times_s, self.keypoints, self.confidence = times, kp, conf
         self.image_width, self.image_height = int(self.image_width), int(self.image_height)
         return self
@@ -163,7 +184,8 @@ class KeypointTrack:
                 cols[f"{name}_{axis}"] = self.keypoints[:, j, i]
             cols[f"{name}_conf"] = self.confidence[:, j]
         path = Path(path)
-        pd.DataFrame(cols).to_csv(path, index=False, float_format="%.6g")
+        with atomic_output(path, "w", newline="") as fh:
+            pd.DataFrame(cols).to_csv(fh, index=False, float_format="%.6g")
         return path
 
     # ------------------------------------------------------------------ JSON
@@ -186,11 +208,15 @@ class KeypointTrack:
         }
 
     def to_json(self, path: str | PathLike) -> Path:
-        """Write the track in the exchange format; returns the path written."""
+        """Write the track in the exchange format, atomically; returns the path written.
+
+        Raises :class:`ground_truth.kernel.OutputError` when it cannot be written (a full disk, a file where a
+        folder should be); no partial or temporary file is left behind.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, allow_nan=False, separators=(",", ":"))
+        text = json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+        with atomic_output(path, "w", field="track") as fh:
+            fh.write(text)
         return path
 
     @classmethod
@@ -248,13 +274,15 @@ class KeypointTrack:
     def from_json(cls, path: str | PathLike) -> "KeypointTrack":
         """Read a track written in the exchange format (by stancebench or by an app)."""
         path = Path(path)
+        # Checked before opening (a directory or FIFO is refused at once); bytes that are not UTF-8 are an
+        # error naming their line.
+        text = read_text_file(path, what="keypoint track JSON file")
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except FileNotFoundError:
-            raise
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
             raise ReaderError(f"not valid JSON ({exc})", file=path, expected="a keypoint track JSON file") from None
+        except RecursionError:
+            raise ReaderError("JSON nested too deeply", file=path, expected="a keypoint track JSON file") from None
         return cls.from_dict(data, source=path)
 
 

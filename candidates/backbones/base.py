@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, ModelError, validate_type
+from ground_truth.kernel import InputError, ModelError, check_input_file, validate_type
 
 from ..track import KeypointTrack
 
@@ -124,6 +124,8 @@ class Candidate(ABC):
         video_path = Path(video_path)
         if not video_path.exists():
             raise FileNotFoundError(2, "No such file or directory", str(video_path))
+        # a directory or a FIFO would fail in hashing or block it: refuse it by its stat, naming the file
+        check_input_file(video_path, what="video file", field="video")
         if max_frames is not None and (not isinstance(max_frames, (int, np.integer)) or max_frames < 1):
             raise InputError(f"max_frames is {max_frames!r}", field="max_frames", expected="a positive integer")
         video_sha = file_sha256(video_path)

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, as_float_array
+from candidates.track import MAX_IMAGE_SIDE
+from ground_truth.kernel import BOUNDS, InputError, as_float_array
 
 
 def _unit(v: np.ndarray, name: str) -> np.ndarray:
@@ -21,6 +22,16 @@ def _unit(v: np.ndarray, name: str) -> np.ndarray:
     if not np.isfinite(n) or n < 1e-12:
         raise InputError(f"is a zero or non-finite vector {v.tolist()}", field=name, expected="a direction")
     return v / n
+
+
+def _finite_number(value, field: str, expected: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{value!r} is not a number", field=field, expected=expected) from None
+    if not np.isfinite(v):
+        raise InputError(f"{field} is {v!r}", field=field, expected=f"a finite number: {expected}")
+    return v
 
 
 def rotation_from_rodrigues(rvec) -> np.ndarray:
@@ -87,15 +98,21 @@ class PinholeCamera:
 
     def __post_init__(self):
         for key in ("fx", "fy"):
-            v = float(getattr(self, key))
-            if not np.isfinite(v) or v <= 0:
+            v = _finite_number(getattr(self, key), key, "a positive number of pixels")
+            if v <= 0:
                 raise InputError(f"focal length is {v!r}", field=key, expected="a positive number of pixels")
             setattr(self, key, v)
-        self.cx, self.cy = float(self.cx), float(self.cy)
-        if int(self.width) <= 0 or int(self.height) <= 0:
-            raise InputError(f"image size is {self.width}x{self.height}", field="width/height",
-                             expected="positive integers")
-        self.width, self.height = int(self.width), int(self.height)
+        for key in ("cx", "cy"):
+            v = _finite_number(getattr(self, key), key, "a principal point in pixels")
+            setattr(self, key, v)
+        for key in ("width", "height"):
+            v = getattr(self, key)
+            ok = not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating)) and \
+                np.isfinite(v) and float(v) == int(v) and 0 < int(v) <= MAX_IMAGE_SIDE
+            if not ok:
+                raise InputError(f"image {key} is {v!r}", field=key,
+                                 expected=f"a whole number of pixels from 1 to {MAX_IMAGE_SIDE}")
+            setattr(self, key, int(v))
         R = as_float_array(self.rotation, "rotation")
         if R.shape == (3,):
             R = rotation_from_rodrigues(R)
@@ -109,15 +126,22 @@ class PinholeCamera:
         t = as_float_array(self.translation, "translation", ndim=1)
         if t.shape != (3,):
             raise InputError(f"translation has {t.size} values", field="translation", expected="3 values (m)")
+        pos = BOUNDS["position_m"]
+        if not np.all(pos.contains(t)):
+            raise InputError(f"translation is {t.tolist()} m", field="translation",
+                             expected=f"finite values in {pos.describe()} ({pos.why})")
         self.translation = t
         d = as_float_array(self.distortion if self.distortion is not None else np.zeros(5), "distortion")
         if d.ndim != 1 or d.size not in (4, 5, 0):
             raise InputError(f"distortion has {d.size} values", field="distortion",
                              expected="OpenCV (k1, k2, p1, p2) or (k1, k2, p1, p2, k3)")
+        if not np.all(np.isfinite(d)):
+            raise InputError(f"distortion is {d.tolist()}", field="distortion", expected="finite coefficients")
         self.distortion = np.concatenate([d, np.zeros(5 - d.size)])
-        self.fps = float(self.fps)
-        if not np.isfinite(self.fps) or self.fps <= 0:
-            raise InputError(f"fps is {self.fps!r}", field="fps", expected="a positive frame rate")
+        self.fps = _finite_number(self.fps, "fps", "a frame rate")
+        rate = BOUNDS["frame_rate_hz"]
+        if not rate.contains(np.array([self.fps]))[0]:
+            raise InputError(f"fps is {self.fps!r}", field="fps", expected=f"a frame rate in {rate.describe()}")
 
     # -- construction ---------------------------------------------------------------------------------------
     @classmethod

@@ -12,8 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, as_float_array, check_option, validate_type
+from ground_truth.kernel import (InputError, as_float_array, check_option, mask_implausible,
+                                 require_plausible, validate_type)
 from ground_truth.markersets import markers_z_up
+
+#: Most samples a generated motion may have (pendulum or synthetic: duration × rate). Not in ``BOUNDS``: a
+#: rendered test motion of more than ~30 minutes at 1 kHz is a typing error, and generating it would take
+#: gigabytes before a frame is drawn.
+MAX_MOTION_SAMPLES = 2_000_000
 
 #: Joints every motion must supply for the figure to be drawn (the rest is derived, see figure.py).
 REQUIRED_JOINTS = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
@@ -50,12 +56,18 @@ class Motion:
         self.time_s = t
         validate_type(self.joints, dict, "joints", "dict of joint name to (n, 3) array")
         joints = {}
+        notes: list[str] = []
         for name, v in self.joints.items():
             a = as_float_array(v, f"joints[{name!r}]", ndim=2)
             if a.shape != (t.size, 3):
                 raise InputError(f"has shape {a.shape}", file=self.source or None, field=f"joints[{name!r}]",
                                  expected=f"({t.size}, 3): one 3-D position (m) per sample")
-            joints[name] = a
+            # A position no capture volume holds (a corrupted marker, inf) is missing, not drawn off-screen.
+            joints[name] = mask_implausible(a, "position_m", what=f"{self.source or 'motion'} joint {name}",
+                                            notes=notes)
+        if notes:
+            self.meta = dict(self.meta)
+            self.meta["notes"] = list(self.meta.get("notes") or []) + notes
         missing = [j for j in REQUIRED_JOINTS if j not in joints]
         if missing:
             raise InputError(f"motion lacks joint(s) {', '.join(missing)}", file=self.source or None,
@@ -272,12 +284,37 @@ def _parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return kind, kwargs
 
 
+def _check_generator(kind: str, kwargs: dict[str, Any], durations: dict[str, float],
+                     rates: dict[str, float]) -> None:
+    """Durations and rates of a generator spec within their bounds, and its size below
+    :data:`MAX_MOTION_SAMPLES` (``durations``/``rates``: the generator's parameters and their defaults)."""
+    for key, value in kwargs.items():
+        if isinstance(value, float) and not np.isfinite(value):
+            raise InputError(f"{kind} parameter {key} is {value}", field="MOTION", expected="a finite number")
+    seed = kwargs.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError(f"{kind} parameter seed is {seed!r}", field="MOTION", expected="a whole number >= 0")
+    for table, quantity in ((durations, "duration_s"), (rates, "rate_hz")):
+        for key in table:
+            if key in kwargs:
+                require_plausible(kwargs[key], quantity, field=f"MOTION {kind}:{key}", error=InputError)
+    longest = max(float(kwargs.get(k, v)) for k, v in durations.items())
+    fastest = max(float(kwargs.get(k, v)) for k, v in rates.items())
+    n = longest * fastest
+    if n > MAX_MOTION_SAMPLES:
+        raise InputError(f"{kind} motion of {longest:g} s at {fastest:g} Hz would have {n:,.0f} samples",
+                         field="MOTION", expected=f"at most {MAX_MOTION_SAMPLES:,} samples (duration x rate)")
+
+
 def load_motion(spec: str, *, marker_map=None) -> Motion:
     """Load a motion from a spec: ``synthetic:seed=3,strategy=hip``, ``pendulum:seed=1,stance=right``, or a
     .c3d/.trc file path (markers → joint centres through ``marker_map``, default detected from the names)."""
     validate_type(spec, str, "MOTION")
     kind, kwargs = _parse_spec(spec)
     if kind == "synthetic":
+        # the generator's defaults (ground_truth.synthetic.simulate.simulate_single_leg_stance)
+        _check_generator(kind, kwargs, {"duration_s": 30.0, "max_duration_s": 30.0},
+                         {"marker_rate_hz": 100.0, "analog_rate_hz": 1000.0})
         try:
             from ground_truth.synthetic.simulate import simulate_single_leg_stance
         except ImportError as exc:
@@ -290,6 +327,7 @@ def load_motion(spec: str, *, marker_map=None) -> Motion:
         joints = {k: np.asarray(v, dtype=float) for k, v in trial.joints.items()}
         return Motion(np.asarray(trial.time_s, dtype=float), joints, spec, {"generator": "synthetic", **kwargs})
     if kind == "pendulum":
+        _check_generator(kind, kwargs, {"duration_s": 10.0}, {"fs_hz": 100.0})
         try:
             return pendulum_stance_motion(**kwargs)
         except TypeError as exc:

@@ -1,7 +1,6 @@
 """Render a motion to an MP4 seen by a calibrated camera on its own clock, with the exact 2-D truth beside it."""
 from __future__ import annotations
 
-import hashlib
 import time as _time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,13 +10,51 @@ import numpy as np
 
 from candidates.skeletons import BLAZEPOSE33
 from candidates.track import KeypointTrack
-from ground_truth.kernel import InputError, jsonable, validate_type
+from ground_truth.kernel import InputError, file_sha256, jsonable, require_plausible, validate_type
 
 from .camera import PinholeCamera
 from .figure import EXTRA_POINTS, FigureStyle, background_image, draw_figure, figure_landmarks
 from .motion import Motion
 from .truth import VideoClock, write_truth_json
 from .writer import VideoWriter
+
+
+#: Most memory a render may plan to use (bytes). The frames are streamed to the encoder, but the truth of every
+#: frame is held until the truth file is written; a render past this cap is refused before anything is drawn
+#: (``render --duration 1e9`` used to exhaust the machine's memory).
+MAX_RENDER_BYTES = 2 * 1024 ** 3
+#: Memory held per frame, measured with tracemalloc on 500-2000-frame renders: ~20 kB for the 2-D and 3-D truth
+#: (arrays and the JSON lists built from them) and ~3.3 kB per blur sample, rounded up.
+_BYTES_PER_FRAME = 24_000
+_BYTES_PER_BLUR_SAMPLE = 4_000
+#: Most motion-blur samples per frame: each is a full drawing of the figure; 64 instants already give a smooth
+#: blur, and more only multiply the time and memory of the render.
+MAX_BLUR_SAMPLES = 64
+
+
+def render_memory_bytes(n_frames: int, width: int, height: int, blur_samples: int = 1,
+                        noise: bool = False) -> int:
+    """Estimated peak memory (bytes) of rendering ``n_frames`` frames of ``width`` x ``height`` pixels."""
+    image = 3 * int(width) * int(height)
+    buffers = image * (3 + 2 * int(blur_samples)) + (12 * image if noise else 0)   # background, blur sums, noise
+    per_frame = _BYTES_PER_FRAME + _BYTES_PER_BLUR_SAMPLE * int(blur_samples)
+    return int(buffers + int(n_frames) * per_frame)
+
+
+def check_render_budget(n_frames: int, camera: PinholeCamera, options: "RenderOptions", *, fps: float,
+                        field: str = "duration_s") -> None:
+    """Refuse a render whose planned memory exceeds :data:`MAX_RENDER_BYTES` (InputError naming ``field``)."""
+    need = render_memory_bytes(n_frames, camera.width, camera.height, options.blur_samples, options.noise_sigma > 0)
+    if need > MAX_RENDER_BYTES:
+        fixed = render_memory_bytes(0, camera.width, camera.height, options.blur_samples, options.noise_sigma > 0)
+        per = render_memory_bytes(1, camera.width, camera.height, options.blur_samples, options.noise_sigma > 0) \
+            - fixed
+        most = max(0, (MAX_RENDER_BYTES - fixed) // per)
+        raise InputError(f"{n_frames:,} frames of {camera.width}x{camera.height} pixels would need about "
+                         f"{need / 2 ** 30:,.1f} GiB, more than the {MAX_RENDER_BYTES / 2 ** 30:g} GiB a render "
+                         f"may use", field=field,
+                         expected=f"at most {most:,} frames ({most / fps:,.0f} s at {fps:g} fps): a shorter "
+                                  f"duration, a lower frame rate or fewer blur samples")
 
 
 @dataclass
@@ -54,11 +91,26 @@ class RenderOptions:
     style: FigureStyle | None = None
 
     def __post_init__(self):
-        if self.noise_sigma < 0 or not np.isfinite(self.noise_sigma):
-            raise InputError(f"noise sigma is {self.noise_sigma!r}", field="noise_sigma", expected=">= 0")
-        if int(self.blur_samples) < 1:
-            raise InputError(f"blur samples is {self.blur_samples!r}", field="blur_samples", expected=">= 1")
+        if not (np.isfinite(self.noise_sigma) and 0 <= self.noise_sigma <= 255):
+            raise InputError(f"noise sigma is {self.noise_sigma!r}", field="noise_sigma",
+                             expected="0 to 255 grey levels")
+        if not _is_int(self.blur_samples) or not 1 <= self.blur_samples <= MAX_BLUR_SAMPLES:
+            raise InputError(f"blur samples is {self.blur_samples!r}", field="blur_samples",
+                             expected=f"a whole number from 1 to {MAX_BLUR_SAMPLES}")
         self.blur_samples = int(self.blur_samples)
+        if self.exposure_s is not None and not (np.isfinite(self.exposure_s) and self.exposure_s >= 0):
+            raise InputError(f"exposure is {self.exposure_s!r} s", field="exposure_s",
+                             expected="a finite exposure >= 0 s (at most one frame period)")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise InputError(f"seed is {self.seed!r}", field="seed", expected="a whole number >= 0")
+        if not _is_int(self.palette) or self.palette < 0:
+            raise InputError(f"palette is {self.palette!r}", field="palette", expected="a whole number >= 0")
+        if not _is_int(self.crf) or not 0 <= self.crf <= 51:
+            raise InputError(f"crf is {self.crf!r}", field="crf", expected="an x264 quality from 0 to 51")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 @dataclass
@@ -137,8 +189,13 @@ def render_video(motion: Motion, camera: PinholeCamera, out_path, *, clock: Vide
         if duration_s <= 0:
             raise InputError(f"the motion ends (t = {motion.time_s[-1]:.3f} s) before the video starts "
                              f"(offset {offset:.3f} s)", field="offset_s")
-    if not np.isfinite(duration_s) or duration_s <= 0:
-        raise InputError(f"duration is {duration_s!r} s", field="duration_s", expected="a positive duration")
+    duration_s = require_plausible(duration_s, "duration_s", field="duration_s", error=InputError)
+    exposure = options.exposure_s if options.exposure_s is not None else 0.5 / clock.fps
+    if exposure > 1.0 / clock.fps:
+        raise InputError(f"exposure {exposure * 1e3:g} ms is longer than a frame period "
+                         f"({1e3 / clock.fps:.4g} ms at {clock.fps:g} fps)", field="exposure_s",
+                         expected=f"at most {1e3 / clock.fps:.4g} ms")
+    check_render_budget(int(np.floor(duration_s * clock.fps + 1e-9)) + 1, camera, options, fps=clock.fps)
     sched = clock.schedule(duration_s)
     keep = sched["keep"]
     t_video = sched["t_video"][keep]
@@ -149,7 +206,6 @@ def render_video(motion: Motion, camera: PinholeCamera, out_path, *, clock: Vide
     P = {n: P[n] for n in names}
     style = options.style or FigureStyle.palette(options.palette)
     K = options.blur_samples
-    exposure = options.exposure_s if options.exposure_s is not None else 0.5 / clock.fps
     offsets = (np.linspace(-0.5, 0.5, K) * exposure * (1 + clock.drift)) if K > 1 else np.zeros(1)
     centre = _interp_points(P, motion.time_s, t_mocap)
     uv_c, z_c = {}, {}
@@ -174,50 +230,59 @@ def render_video(motion: Motion, camera: PinholeCamera, out_path, *, clock: Vide
     focal = 0.5 * (camera.fx + camera.fy)
     cam_c = camera.center
     n = t_video.size
-    with VideoWriter(out_path, camera.width, camera.height, nominal_fps=clock.fps, crf=options.crf) as writer:
-        for i in range(n):
-            acc = None
-            for S, proj in zip(subs, sub_proj):
-                img = bg.copy()
-                if np.isfinite(S["left_hip"][i, 0]):
-                    draw_figure(img, {k: v[0][i] for k, v in proj.items()}, {k: v[1][i] for k, v in proj.items()},
-                                {k: v[i] for k, v in S.items()}, cam_c, focal, style)
-                if K == 1:
-                    acc = img
-                else:
-                    acc = img.astype(np.uint16) if acc is None else cv2.add(acc, img.astype(np.uint16))
-            frame = acc if K == 1 else (acc // K).astype(np.uint8)
-            if noise_pool is not None:
-                frame = np.clip(frame.astype(np.int16) + noise_pool[int(rng.integers(len(noise_pool)))],
-                                0, 255).astype(np.uint8)
-            writer.write(frame, t_video[i])
-    kp = np.stack([uv_c[nm] for nm in BLAZEPOSE33], axis=1)            # (T, 33, 2)
-    depth = np.stack([z_c[nm] for nm in BLAZEPOSE33], axis=1)
-    inside = (kp[..., 0] >= -0.5) & (kp[..., 0] <= camera.width - 0.5) & \
-             (kp[..., 1] >= -0.5) & (kp[..., 1] <= camera.height - 0.5) & (depth > 0)
-    conf = np.where(inside, 1.0, 0.0)
-    conf[~np.all(np.isfinite(kp), axis=2)] = np.nan
-    land3d = np.stack([centre[nm] for nm in BLAZEPOSE33], axis=1)
-    from importlib.metadata import PackageNotFoundError, version
+    # The video is committed only once its truth file is written: a failure leaves neither a partial MP4 nor
+    # a video without its truth.
+    writer = VideoWriter(out_path, camera.width, camera.height, nominal_fps=clock.fps, crf=options.crf,
+                         defer_commit=True)
     try:
-        ver = version("stancebench")
-    except PackageNotFoundError:
-        ver = "unknown"
-    params = {"noise_sigma": options.noise_sigma, "blur_samples": K, "exposure_s": exposure,
-              "clutter": options.clutter, "palette": options.palette, "seed": options.seed, "crf": options.crf}
-    candidate = {"name": "render-truth", "runtime": "stancebench.render", "version": ver, "model_sha256": None,
-                 "params": params}
-    video_sha = hashlib.sha256(out_path.read_bytes()).hexdigest()
-    track = KeypointTrack(t_video.copy(), kp, conf, "blazepose33", camera.width, camera.height, candidate,
-                          {"video": str(out_path), "video_sha256": video_sha})
-    dropped = sched["index"][~keep].tolist()
-    clock_d = clock.to_dict(offset)
-    clock_d.update({"frame_indices": sched["index"][keep].tolist(), "dropped_frame_indices": dropped,
-                    "mocap_times_s": [round(float(t), 9) for t in t_mocap], "n_nominal_frames": int(keep.size)})
-    motion_meta = {k: v for k, v in motion.meta.items() if isinstance(v, (str, int, float, bool, list, dict))}
-    extra = {"motion": {"source": motion.source, "meta": jsonable(motion_meta), "derived_landmarks": derived},
-             "render": {**params, "style": style.to_dict(), "video_file": out_path.name, "video_sha256": video_sha}}
-    write_truth_json(truth_path, track, camera=camera, clock=clock_d, landmarks_3d=land3d, extra=extra)
+        with writer:
+            for i in range(n):
+                acc = None
+                for S, proj in zip(subs, sub_proj):
+                    img = bg.copy()
+                    if np.isfinite(S["left_hip"][i, 0]):
+                        draw_figure(img, {k: v[0][i] for k, v in proj.items()},
+                                    {k: v[1][i] for k, v in proj.items()}, {k: v[i] for k, v in S.items()}, cam_c,
+                                    focal, style)
+                    if K == 1:
+                        acc = img
+                    else:
+                        acc = img.astype(np.uint16) if acc is None else cv2.add(acc, img.astype(np.uint16))
+                frame = acc if K == 1 else (acc // K).astype(np.uint8)
+                if noise_pool is not None:
+                    frame = np.clip(frame.astype(np.int16) + noise_pool[int(rng.integers(len(noise_pool)))],
+                                    0, 255).astype(np.uint8)
+                writer.write(frame, t_video[i])
+        kp = np.stack([uv_c[nm] for nm in BLAZEPOSE33], axis=1)            # (T, 33, 2)
+        depth = np.stack([z_c[nm] for nm in BLAZEPOSE33], axis=1)
+        inside = (kp[..., 0] >= -0.5) & (kp[..., 0] <= camera.width - 0.5) & \
+                 (kp[..., 1] >= -0.5) & (kp[..., 1] <= camera.height - 0.5) & (depth > 0)
+        conf = np.where(inside, 1.0, 0.0)
+        conf[~np.all(np.isfinite(kp), axis=2)] = np.nan
+        land3d = np.stack([centre[nm] for nm in BLAZEPOSE33], axis=1)
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            ver = version("stancebench")
+        except PackageNotFoundError:
+            ver = "unknown"
+        params = {"noise_sigma": options.noise_sigma, "blur_samples": K, "exposure_s": exposure,
+                  "clutter": options.clutter, "palette": options.palette, "seed": options.seed, "crf": options.crf}
+        candidate = {"name": "render-truth", "runtime": "stancebench.render", "version": ver, "model_sha256": None,
+                     "params": params}
+        video_sha = file_sha256(writer.pending_path)
+        track = KeypointTrack(t_video.copy(), kp, conf, "blazepose33", camera.width, camera.height, candidate,
+                              {"video": str(out_path), "video_sha256": video_sha})
+        dropped = sched["index"][~keep].tolist()
+        clock_d = clock.to_dict(offset)
+        clock_d.update({"frame_indices": sched["index"][keep].tolist(), "dropped_frame_indices": dropped,
+                        "mocap_times_s": [round(float(t), 9) for t in t_mocap], "n_nominal_frames": int(keep.size)})
+        motion_meta = {k: v for k, v in motion.meta.items() if isinstance(v, (str, int, float, bool, list, dict))}
+        extra = {"motion": {"source": motion.source, "meta": jsonable(motion_meta), "derived_landmarks": derived},
+                 "render": {**params, "style": style.to_dict(), "video_file": out_path.name, "video_sha256": video_sha}}
+        write_truth_json(truth_path, track, camera=camera, clock=clock_d, landmarks_3d=land3d, extra=extra)
+        writer.commit()
+    finally:
+        writer.discard()     # nothing is left to discard once committed
     return RenderResult(out_path, truth_path, track, t_mocap, land3d, int(keep.size), dropped,
                         _time.perf_counter() - t_start, {"derived_landmarks": derived, "offset_s": offset,
                                                          "drift": clock.drift})

@@ -27,7 +27,8 @@ import numpy as np
 
 from candidates.skeletons import BLAZEPOSE33
 from candidates.track import KeypointTrack
-from ground_truth.kernel import InputError, ReaderError, validate_type
+from ground_truth.kernel import (BOUNDS, InputError, ReaderError, jsonable, read_text_file, validate_type,
+                                 write_text_atomic)
 
 from .camera import PinholeCamera
 
@@ -64,8 +65,14 @@ class VideoClock:
     seed: int = 0
 
     def __post_init__(self):
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise InputError(f"fps is {self.fps!r}", field="fps", expected="a positive frame rate")
+        rate = BOUNDS["frame_rate_hz"]
+        if not rate.contains(np.array([self.fps], dtype=float))[0]:
+            raise InputError(f"fps is {self.fps!r}", field="fps", expected=f"a frame rate in {rate.describe()}")
+        if self.offset_s is not None and not np.isfinite(self.offset_s):
+            raise InputError(f"offset is {self.offset_s!r} s", field="offset_s",
+                             expected="a finite mocap time in seconds (or none: the motion's first sample)")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise InputError(f"seed is {self.seed!r}", field="seed", expected="a whole number >= 0")
         if not 0 <= self.drop_rate < 1:
             raise InputError(f"drop rate is {self.drop_rate!r}", field="drop_rate", expected="0 <= rate < 1")
         if not 0 <= self.jitter_s < 1.0 / self.fps:
@@ -129,16 +136,14 @@ def write_truth_json(path, track: KeypointTrack, *, camera: PinholeCamera, clock
                      landmarks_3d: np.ndarray, extra: dict[str, Any] | None = None) -> Path:
     """Write a rendered video's truth: the track JSON of issue 3 plus a ``truth`` object."""
     doc = {"schema": track.schema, "image_width": int(track.image_width), "image_height": int(track.image_height),
-           "candidate": track.candidate, "times_s": [round(float(t), 9) for t in track.times_s],
+           "candidate": jsonable(track.candidate), "times_s": [round(float(t), 9) for t in track.times_s],
            "keypoints": _kp_json(track.keypoints, track.confidence)}
     l3 = np.where(np.isfinite(landmarks_3d), np.round(landmarks_3d, 6), np.nan)
-    doc["truth"] = {"camera": camera.to_dict(), "clock": clock,
+    doc["truth"] = {"camera": camera.to_dict(), "clock": jsonable(clock),
                     "landmarks_3d_m": [[[None if not np.isfinite(v) else float(v) for v in p] for p in fr]
                                        for fr in l3],
-                    **(extra or {})}
-    path = Path(path)
-    path.write_text(json.dumps(doc, separators=(",", ":")))
-    return path
+                    **jsonable(extra or {})}
+    return write_text_atomic(path, json.dumps(doc, separators=(",", ":"), allow_nan=False), field="truth")
 
 
 @dataclass
@@ -157,9 +162,7 @@ def read_truth_json(path) -> RenderTruth:
     """Read a truth file written by :func:`write_truth_json`."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ReaderError("file not found", file=path) from None
+        doc = json.loads(read_text_file(path, what="render truth JSON file"))
     except json.JSONDecodeError as exc:
         raise ReaderError(f"not valid JSON ({exc})", file=path) from None
     validate_type(doc, dict, "truth file")

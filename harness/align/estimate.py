@@ -8,9 +8,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import interpolate, optimize, signal
 
-from ground_truth.kernel import AlignmentError, InputError, check_option
+from ground_truth.kernel import BOUNDS, AlignmentError, InputError, check_option
 
-from .clock import AlignmentResult, checked_signal
+from .clock import AlignmentResult, check_parameter, checked_signal
+
+#: Most points of the coarse search's uniform grid (per signal): 1e7 is ~3 hours at 1 kHz; a finer grid or a
+#: longer signal would only exhaust memory in the FFT correlation.
+MAX_GRID_POINTS = 10_000_000
 
 
 def _lowpass(t, x, cutoff_hz, order=2):
@@ -168,6 +172,14 @@ def estimate_offset(ref_t, ref_x, cand_t, cand_x, *, max_lag_s: float, drift: bo
     check_option("on_unreliable", on_unreliable, ("flag", "raise"))
     if not (np.isfinite(max_lag_s) and max_lag_s > 0):
         raise InputError(f"max_lag_s is {max_lag_s}", field="max_lag_s", expected="a positive number of seconds")
+    rate = BOUNDS["rate_hz"]
+    lowpass_hz = check_parameter(lowpass_hz, "lowpass_hz", 0.0, rate.high, low_open=True, optional=True,
+                                 what="Hz")
+    grid_hz = check_parameter(grid_hz, "grid_hz", 0.0, rate.high, low_open=True, optional=True, what="Hz")
+    window_s = check_parameter(window_s, "window_s", 0.0, BOUNDS["duration_s"].high, low_open=True,
+                               optional=True, what="s")
+    min_peak_corr = check_parameter(min_peak_corr, "min_peak_corr", 0.0, 1.0, what="(a correlation)")
+    max_secondary_ratio = check_parameter(max_secondary_ratio, "max_secondary_ratio", 0.0, 1.0, low_open=True)
     rt, rx, miss_r = checked_signal(ref_t, ref_x, "ref")
     ct, cx, miss_c = checked_signal(cand_t, cand_x, "cand")
     for name, miss in (("ref_x", miss_r), ("cand_x", miss_c)):
@@ -185,6 +197,11 @@ def estimate_offset(ref_t, ref_x, cand_t, cand_x, *, max_lag_s: float, drift: bo
     rate_c = 1.0 / float(np.median(np.diff(ct)))
     grid = float(grid_hz) if grid_hz else min(max(rate_r, rate_c), 100.0)
     duration_c = ct[-1] - ct[0]
+    points = max(rt[-1] - rt[0], duration_c) * grid
+    if points > MAX_GRID_POINTS:
+        raise InputError(f"a {grid:g}-Hz grid over {max(rt[-1] - rt[0], duration_c):.4g} s has {points:.3g} points",
+                         field="grid_hz", expected=f"at most {MAX_GRID_POINTS:,} grid points (a coarser grid or "
+                                                   f"shorter signals)")
     min_overlap_s = 0.5 * min(duration_c, rt[-1] - rt[0])
     tau, r, dt = _coarse_xcorr(rt, rx, ct, cx, max_lag_s, grid, min_overlap_s)
     method = "xcorr+drift" if drift else "xcorr"

@@ -6,9 +6,18 @@ from __future__ import annotations
 import numpy as np
 
 from ground_truth.filters import lowpass_irregular
-from ground_truth.kernel import InputError, as_float_array
+from ground_truth.kernel import BOUNDS, InputError, as_float_array
+
+from .clock import check_parameter
 
 G = 9.80665  # standard gravity, m/s²
+
+
+def _cutoff(lowpass_hz) -> float | None:
+    """The low-pass cutoff as a float, None (or 0) for no filter; NaN, inf and negative values are errors."""
+    if lowpass_hz is None or (lowpass_hz == 0 and not isinstance(lowpass_hz, bool)):
+        return None
+    return check_parameter(lowpass_hz, "lowpass_hz", 0.0, BOUNDS["rate_hz"].high, low_open=True, what="Hz")
 
 
 def com_vertical_force(t, com_z, mass_kg: float, *, lowpass_hz: float = 6.0) -> np.ndarray:
@@ -24,9 +33,11 @@ def com_vertical_force(t, com_z, mass_kg: float, *, lowpass_hz: float = 6.0) -> 
     if tt.size != z.size or tt.size < 16:
         raise InputError(f"t has {tt.size} samples and com_z {z.size}", field="com_z",
                          expected="one height per timestamp, at least 16 samples")
-    if not (np.isfinite(mass_kg) and mass_kg > 0):
-        raise InputError(f"mass_kg is {mass_kg}", field="mass_kg", expected="a body mass > 0 kg")
-    zf = lowpass_irregular(tt, z, float(lowpass_hz)) if lowpass_hz else z
+    mass = BOUNDS["mass_kg"]
+    if not mass.contains(np.array([mass_kg], dtype=float))[0]:
+        raise InputError(f"mass_kg is {mass_kg}", field="mass_kg", expected=f"a body mass in {mass.describe()}")
+    cutoff = _cutoff(lowpass_hz)
+    zf = lowpass_irregular(tt, z, cutoff) if cutoff else z
     acc = np.gradient(np.gradient(zf, tt), tt)
     return float(mass_kg) * (acc + G)
 
@@ -40,7 +51,8 @@ def vertical_velocity(t, z, *, lowpass_hz: float = 6.0) -> np.ndarray:
     if tt.size != zz.size or tt.size < 16:
         raise InputError(f"t has {tt.size} samples and z {zz.size}", field="z",
                          expected="one height per timestamp, at least 16 samples")
-    zf = lowpass_irregular(tt, zz, float(lowpass_hz)) if lowpass_hz else zz
+    cutoff = _cutoff(lowpass_hz)
+    zf = lowpass_irregular(tt, zz, cutoff) if cutoff else zz
     return np.gradient(zf, tt)
 
 
@@ -70,7 +82,9 @@ def motion_energy(t, points, *, lowpass_hz: float = 6.0, min_valid_fraction: flo
     p = as_float_array(points, "points")
     if p.ndim != 3 or p.shape[0] != tt.size or p.shape[0] < 16:
         raise InputError(f"has shape {p.shape}", field="points", expected=f"({tt.size}, k, 2 or 3), >= 16 samples")
-    pf = lowpass_irregular(tt, p, float(lowpass_hz)) if lowpass_hz else p
+    cutoff = _cutoff(lowpass_hz)
+    check_parameter(min_valid_fraction, "min_valid_fraction", 0.0, 1.0)
+    pf = lowpass_irregular(tt, p, cutoff) if cutoff else p
     v = np.gradient(pf, tt, axis=0)
     sq = np.sum(v ** 2, axis=2)                                   # (n, k), NaN where a point is missing
     ok = np.isfinite(sq)

@@ -23,10 +23,24 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _check_options(args) -> None:
+    """Numeric options finite and in range before the files are read (``--lowpass 0|-1|nan`` used to end in a
+    traceback from the filter design)."""
+    from ground_truth.kernel import BOUNDS
+    from harness.align.clock import check_parameter
+
+    rate, dur = BOUNDS["rate_hz"], BOUNDS["duration_s"]
+    check_parameter(args.max_lag, "--max-lag", 0.0, dur.high, low_open=True, what="s")
+    check_parameter(args.lowpass, "--lowpass", 0.0, rate.high, low_open=True, optional=True,
+                    what="Hz (below the Nyquist frequency of both signals)")
+    check_parameter(args.min_peak_corr, "--min-peak-corr", 0.0, 1.0, what="(a correlation)")
+
+
 def run(args) -> int:
     from harness.agreement._io import dumps, read_table
     from harness.align import estimate_offset
 
+    _check_options(args)
     ref = read_table(args.ref, ["t", "value"], numeric=["t", "value"])
     cand = read_table(args.cand, ["t", "value"], numeric=["t", "value"])
     res = estimate_offset(ref["t"].to_numpy(float), ref["value"].to_numpy(float), cand["t"].to_numpy(float),

@@ -27,10 +27,10 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     import math
-    from pathlib import Path
 
     from candidates.backbones import get_candidate
-    from ground_truth.kernel import InputError
+    from candidates.video import probe_video
+    from ground_truth.kernel import InputError, OutputError, check_input_file, check_output_path
 
     params = {}
     if args.static or args.no_smoothing:
@@ -43,16 +43,26 @@ def run(args) -> int:
             params["smooth_landmarks"] = False
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames is {args.max_frames}", field="--max-frames", expected="a positive integer")
-    video = Path(args.video)
-    if not video.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(video))
+    # Every path is checked before the model loads: a directory or FIFO given as the video used to end in a
+    # traceback from hashing it, or to block.
+    video = check_input_file(args.video, what="video file")
+    try:
+        out_path = check_output_path(args.out, field="--out", suffixes=(".json",))
+    except OutputError as exc:
+        raise OutputError(f"cannot write the track: {exc.reason}", file=args.out, field="--out",
+                          expected=exc.expected) from None
+    if args.cache_dir is not None and not args.no_cache:
+        check_output_path(args.cache_dir, field="--cache-dir", kind="dir")
+    # A truncated video, or one with an implausible time scale, is refused from its packets before any
+    # inference (candidates.video checks the decoded frames again).
+    probe_video(video, with_sha256=False)
     candidate = get_candidate(args.candidate, **params)
     track = candidate.run(video, cache_dir=args.cache_dir, cache=not args.no_cache, max_frames=args.max_frames)
     try:
-        out = track.to_json(args.out)
-    except OSError as exc:
-        raise InputError(f"cannot write the track ({exc.strerror})", file=args.out, field="--out",
-                         expected="a writable file path") from None
+        out = track.to_json(out_path)
+    except OutputError as exc:
+        raise OutputError(f"cannot write the track: {exc.reason}", file=args.out, field="--out",
+                          expected=exc.expected) from None
     s = track.summary()
     ms = track.meta.get("ms_per_frame", float("nan"))
     ms_text = "cached (no inference)" if track.meta.get("cache_hit") else \
@@ -62,5 +72,8 @@ def run(args) -> int:
     print(f"frames          {s['n_frames']} ({s['duration_s']:.2f} s, {track.image_width}x{track.image_height})")
     print(f"detection rate  {s['detection_rate']:.3f} ({s['n_missing']} frame(s) with no person)")
     print(f"ms/frame        {ms_text}")
+    partial = track.meta.get("video_completeness") or {}
+    if partial.get("partial"):
+        print(f"partial video   {partial.get('reason')}")
     print(f"track           {out}")
     return 0

@@ -4,6 +4,47 @@ from __future__ import annotations
 HELP = "Render a video of a figure from 3D motion with known camera and clock, plus its 2D truth."
 
 
+#: Output names the H.264 writer can mux (the MP4 family).
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
+
+
+def _number(value, option: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False,
+            unit: str = "") -> None:
+    """Refuse a numeric option that is not finite or outside its range (InputError naming the option)."""
+    import math
+
+    from ground_truth.kernel import InputError
+    if value is None:
+        return
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (math.isfinite(value) and above and below):
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        raise InputError(f"{option} is {value!r}", field=option,
+                         expected=f"a finite number in {lo}{low:g}, {high:g}{hi}{' ' + unit if unit else ''}")
+
+
+def _check_options(args) -> None:
+    """Every numeric option finite and within its range, before anything is read or drawn (``--fps 1e9`` used
+    to exhaust the memory, ``--offset nan`` to render an empty scene and exit 0)."""
+    from candidates.render.scene import MAX_BLUR_SAMPLES
+    from ground_truth.kernel import BOUNDS
+
+    rate, dur, angle = BOUNDS["frame_rate_hz"], BOUNDS["duration_s"], BOUNDS["angle_deg"]
+    _number(args.fps, "--fps", rate.low, rate.high, low_open=True, unit="fps")
+    _number(args.duration, "--duration", dur.low, dur.high, low_open=True, unit="s")
+    _number(args.offset, "--offset", -dur.high, dur.high, unit="s (mocap time at video time 0)")
+    _number(args.drift_ppm, "--drift-ppm", -1e5, 1e5, low_open=True, high_open=True, unit="ppm")
+    _number(args.drop_rate, "--drop-rate", 0.0, 1.0, high_open=True)
+    _number(args.jitter_ms, "--jitter-ms", 0.0, 1000.0, high_open=True, unit="ms (below one frame period)")
+    _number(args.noise, "--noise", 0.0, 255.0, unit="grey levels")
+    _number(args.blur, "--blur", 1, MAX_BLUR_SAMPLES, unit="samples")
+    _number(args.exposure_ms, "--exposure-ms", 0.0, 1000.0, unit="ms (at most one frame period)")
+    _number(args.palette, "--palette", 0, 3)
+    _number(args.seed, "--seed", 0, 2 ** 63 - 1)
+    _number(args.yaw, "--yaw", angle.low, angle.high, unit="deg")
+
+
 def _int_list(text: str) -> list[int]:
     from ground_truth.kernel import InputError
     try:
@@ -54,9 +95,17 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from candidates.calibration import read_camera_toml
     from candidates.render import RenderOptions, VideoClock, load_motion, render_video
+    from candidates.render.scene import check_render_budget
+    from ground_truth.kernel import check_output_path
 
+    _check_options(args)
+    out = check_output_path(args.out, field="--out", suffixes=VIDEO_SUFFIXES)
+    truth = check_output_path(args.truth if args.truth is not None else out.with_suffix(".truth.json"),
+                              field="--truth", suffixes=(".json",))
     if str(args.camera).endswith(".qca.txt"):
         from candidates.calibration import read_qca
         from ground_truth.kernel import InputError
@@ -68,6 +117,16 @@ def run(args) -> int:
         camera = cams[name]
     else:
         camera = read_camera_toml(args.camera, args.camera_name)
+    clock = VideoClock(fps=args.fps or camera.fps, offset_s=args.offset, drift_ppm=args.drift_ppm,
+                       dropped=tuple(args.drop), drop_rate=args.drop_rate, jitter_s=args.jitter_ms / 1000.0,
+                       seed=args.seed)
+    options = RenderOptions(noise_sigma=args.noise, blur_samples=args.blur,
+                            exposure_s=None if args.exposure_ms is None else args.exposure_ms / 1000.0,
+                            clutter=not args.no_clutter, palette=args.palette, seed=args.seed)
+    # Refused before the motion is read: the frames and their truth must fit in memory.
+    if args.duration is not None:
+        check_render_budget(int(args.duration * clock.fps + 1e-9) + 1, camera, options, fps=clock.fps,
+                            field="--duration")
     is_file = args.motion.split(":", 1)[0] not in ("synthetic", "pendulum")
     if args.marker_map is not None and not is_file:
         from ground_truth.kernel import InputError
@@ -79,14 +138,8 @@ def run(args) -> int:
             motion.placed_facing_x()
     elif args.yaw:
         motion = motion.transformed(args.yaw)
-    clock = VideoClock(fps=args.fps or camera.fps, offset_s=args.offset, drift_ppm=args.drift_ppm,
-                       dropped=tuple(args.drop), drop_rate=args.drop_rate, jitter_s=args.jitter_ms / 1000.0,
-                       seed=args.seed)
-    options = RenderOptions(noise_sigma=args.noise, blur_samples=args.blur,
-                            exposure_s=None if args.exposure_ms is None else args.exposure_ms / 1000.0,
-                            clutter=not args.no_clutter, palette=args.palette, seed=args.seed)
-    res = render_video(motion, camera, args.out, clock=clock, options=options, duration_s=args.duration,
-                       truth_path=args.truth)
+    res = render_video(motion, camera, Path(out), clock=clock, options=options, duration_s=args.duration,
+                       truth_path=truth)
     tr = res.track
     print(f"wrote {res.video_path} ({tr.n_frames} frames of {res.n_nominal} nominal, {len(res.dropped_indices)} "
           f"dropped, {tr.times_s[-1]:.3f} s video, {camera.width}x{camera.height}) in {res.seconds:.2f} s")
@@ -99,4 +152,8 @@ def run(args) -> int:
               f"here: {missing}; placed: turned {yaw:.1f} deg about z, moved ({t[0]:.3f}, {t[1]:.3f}) m")
     print(f"truth {res.truth_path}: blazepose33, person in {tr.detection_rate:.0%} of frames; clock "
           f"t_mocap = {res.info['offset_s']:.6f} + (1 + {args.drift_ppm:g}e-6) * t_video")
+    if not tr.detection_rate > 0:
+        import sys
+        print("stancebench render: warning: the figure is in none of the frames (check --offset, --duration and "
+              "where the camera looks)", file=sys.stderr)
     return 0
