@@ -3,22 +3,38 @@
 Pose inference is the slow part of a study; a track depends only on the video bytes, the model bytes, the
 runtime and the candidate's parameters, so those form the key (see ``Candidate.cache_key``) and a second run
 reads the stored track instead of inferring again. Tracks are stored in the stable track-JSON format, written
-atomically (temporary file + rename), so parallel workers never read half-written files.
+atomically (temporary file + fsync + rename), so parallel workers never read half-written files.
+
+A track that cannot be stored (a full disk, no permission) costs only time: :meth:`TrackCache.put` never fails
+the run that computed it, leaves no temporary file, names the failure in the track's ``meta["cache_error"]``
+and counts it in this process's log of failed writes (:func:`take_write_failures`), which the study runner
+turns into the trial's notes.
 
 The default folder is ``$STANCEBENCH_CACHE`` when set, else ``~/.cache/stancebench``.
 """
 from __future__ import annotations
 
+import json
 import os
-import tempfile
 from os import PathLike
 from pathlib import Path
 
-from ground_truth.kernel import InputError
+from ground_truth.kernel import InputError, OutputError, write_text_atomic
 
 from .track import KeypointTrack
 
 CACHE_ENV = "STANCEBENCH_CACHE"
+
+#: Failed writes of this process since the last :func:`take_write_failures`: "<file>: <reason>" each.
+_FAILED_WRITES: list[str] = []
+
+
+def take_write_failures() -> list[str]:
+    """The cache writes that failed in this process since the last call ("<file>: <reason>" each), then forget
+    them."""
+    out = list(_FAILED_WRITES)
+    del _FAILED_WRITES[:len(out)]
+    return out
 
 
 def default_cache_dir() -> Path:
@@ -40,26 +56,31 @@ class TrackCache:
         return self.root / "tracks" / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> KeypointTrack | None:
-        """The cached track, or None (a corrupt entry is ignored and will be overwritten)."""
+        """The cached track, or None (a corrupt or unreadable entry is ignored and will be overwritten)."""
         path = self.path_for(key)
         if not path.exists():
             return None
         try:
             return KeypointTrack.from_json(path)
-        except InputError:
+        except (InputError, OSError):   # corrupt, unreadable, or not a file: computed again and overwritten
             return None
 
-    def put(self, key: str, track: KeypointTrack) -> Path:
+    def put(self, key: str, track: KeypointTrack) -> Path | None:
+        """Store ``track`` under ``key``; the path written, or None when it could not be stored.
+
+        A failed write (a full disk, a file where a folder should be, no permission) leaves neither a temporary
+        nor a partial file; it is named in ``track.meta["cache_error"]`` and counted by
+        :func:`take_write_failures`, and never raised: the track is computed, only the time saving is lost.
+        """
         path = self.path_for(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
+        text = json.dumps(track.to_dict(), allow_nan=False, separators=(",", ":"))
         try:
-            track.to_json(tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            write_text_atomic(path, text, field="cache_dir")
+        except OutputError as exc:
+            why = exc.reason
+            track.meta["cache_error"] = f"{path}: {why}"
+            _FAILED_WRITES.append(f"{path}: {why}")
+            return None
         return path
 
     def clear(self) -> int:

@@ -1,17 +1,17 @@
 """Run a validation study: every trial × candidate, then agreement, device cost, gates, results and report.
 
 ``run_study(manifest, out_dir)`` is what ``stancebench validate`` and ``stancebench demo`` call. Work is split
-into one task per trial × candidate (a reference-only trial is one task without a candidate) and run in a pool
-of processes, one per core by default; a progress bar goes to stderr. A task that fails is recorded with its
-status and reason (``"failed"``: something broke; ``"refused"``: the data did not allow an honest number,
-e.g. no reliable alignment peak) and the study goes on. A part of the project that is not available on this
-machine is recorded as ``"not available: <reason>"`` in the results, never a crash.
+into one task per trial × candidate (a reference-only trial is one task without a candidate) and run in worker
+processes (:mod:`harness.workers`), one per core by default; a progress bar goes to stderr. A task that fails is
+recorded with its status and reason (``"failed"``: something broke, including a native crash that killed its
+worker process; ``"refused"``: the data did not allow an honest number, e.g. no reliable alignment peak) and the
+study goes on; how the study ran (workers that died, inference-cache writes that failed) is in ``study.notes``.
+A part of the project that is not available on this machine is recorded as ``"not available: <reason>"`` in the
+results, never a crash.
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -19,7 +19,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ground_truth.kernel import StancebenchError, file_sha256, jsonable, strict_mode
+from ground_truth.kernel import (InputError, OutputError, StancebenchError, check_input_file, check_output_path,
+                                 file_sha256, jsonable, strict_mode)
 from reports import build_report
 
 from . import gates
@@ -27,9 +28,8 @@ from .aggregate import agreement_sections
 from .composite import ybt_composite_rows
 from .device import device_records
 from .manifest import StudyManifest
-from .pipeline import TrialOutcome, empty_row, run_trial
 from .pipeline.candidate import candidate_identity
-from .progress import Progress
+from .workers import run_tasks, run_trial_batch  # noqa: F401 - run_trial_batch: kept importable from here
 
 from .results import SCHEMA_VERSION, software_versions, utc_now, write_results
 
@@ -83,85 +83,6 @@ def _tasks(manifest: StudyManifest, strict: bool = False) -> list[dict]:
                           # a spawned worker does not know the study's own protocols: carry the definition
                           "protocol_def": manifest.protocol_defs.get(trial.protocol), "strict": strict})
     return tasks
-
-
-def _worker_init(threads: int, log_path: str | None) -> None:
-    # Each worker process runs single-threaded numerics so that N processes use N cores, not N².
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))
-    if log_path:
-        # MediaPipe and LiteRT print INFO/WARNING lines from C++ straight to file descriptor 2; in workers they
-        # go to a log file beside the results so that stderr keeps only the progress bar and real errors.
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(fd, 2)
-        os.close(fd)
-
-
-def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: str = "trials",
-              log_path: str | os.PathLike | None = None) -> list[TrialOutcome]:
-    """Run tasks in a process pool (in-process when ``workers == 1``), keeping the input order.
-
-    Worker processes send their native libraries' log output to ``log_path`` (when given)."""
-    out: list[TrialOutcome | None] = [None] * len(tasks)
-    bar = Progress(len(tasks), label, enabled=progress)
-    try:
-        if workers <= 1 or len(tasks) <= 1:
-            references: dict = {}
-            for i, task in enumerate(tasks):
-                if i and task["trial"]["id"] != tasks[i - 1]["trial"]["id"]:
-                    references.clear()      # one trial's gold standard at a time in memory
-                out[i] = run_trial(task, references=references)
-                _tick(bar, out[i])
-        else:
-            # spawn, not fork: MediaPipe and the TFLite runtime hold threads and must not be forked.
-            ctx = mp.get_context("spawn")
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # inherited by the spawned workers
-            os.environ.setdefault("GLOG_minloglevel", "2")
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                        initargs=(1, None if log_path is None else str(log_path))) as pool:
-                futures = {pool.submit(run_trial_batch, [tasks[i] for i in batch]): batch
-                           for batch in _batches_by_trial(tasks)}
-                for fut in cf.as_completed(futures):
-                    batch = futures[fut]
-                    try:
-                        outcomes = fut.result()
-                    except cf.process.BrokenProcessPool as exc:    # the worker process died (a native crash)
-                        outcomes = []
-                        for i in batch:
-                            row = empty_row(tasks[i])
-                            row["status"], row["reason"] = "failed", f"worker process failed: {exc}"
-                            row["error_type"] = type(exc).__name__
-                            outcomes.append(TrialOutcome(row))
-                    for i, res in zip(batch, outcomes):
-                        out[i] = res
-                        _tick(bar, res)
-    finally:
-        bar.close()
-    return out  # type: ignore[return-value]
-
-
-def _batches_by_trial(tasks: list[dict]) -> list[list[int]]:
-    """Task indices grouped by trial: one worker runs every candidate of a trial in manifest order, so a video
-    that several candidates read (one camera and triangulated views of one backbone, a control degrading that
-    backbone's keypoints) is inferred once and read from the cache by the others, never inferred twice at the
-    same time in two workers."""
-    groups: dict[str, list[int]] = {}
-    for i, task in enumerate(tasks):
-        groups.setdefault(task["trial"]["id"], []).append(i)
-    return list(groups.values())
-
-
-def run_trial_batch(tasks: list[dict]) -> list[TrialOutcome]:
-    """:func:`run_trial` on each task in order (one worker's share: the candidates of one trial, which read one
-    gold-standard side)."""
-    references: dict = {}
-    return [run_trial(task, references=references) for task in tasks]
-
-
-def _tick(bar: Progress, res: TrialOutcome) -> None:
-    row = res.row
-    bar.update(note=f"{row['trial_id']} {row.get('candidate') or '(reference only)'}: {row['status']}",
-               failed=row["status"] != "ok")
 
 
 def _candidate_identity(spec, rows: list[dict]) -> dict:
@@ -225,8 +146,13 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         gates.load_policy(policy)
     if strict is None:
         strict = strict_mode()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    # a folder that cannot hold the results is bad input: said now, not after an hour of trials
+    out = check_output_path(out_dir, field="out_dir", kind="dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot be created ({exc.strerror or exc})", file=out, field="out_dir",
+                          expected="a folder that can be written") from None
     t_start = time.perf_counter()
     settings = manifest.settings
     if settings.cache_dir is None:
@@ -236,9 +162,11 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     n_workers = max(1, min(n_workers, len(tasks)))
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    done = run_tasks(tasks, workers=n_workers, progress=progress, log_path=out / NATIVE_LOG)
+    deaths: list[str] = []
+    done = run_tasks(tasks, workers=n_workers, progress=progress, log_path=out / NATIVE_LOG, deaths=deaths)
     timings["trials_s"] = time.perf_counter() - t
     rows = [d.row for d in done]
+    notes = _study_notes(rows, deaths, out / NATIVE_LOG)
     # subject-level scores made of several trials (the Y-Balance composite), as derived rows
     rows += ybt_composite_rows(rows)
     figures = {"trials": {f"{d.row['trial_id']}|{d.row.get('candidate')}": d.figures
@@ -249,7 +177,7 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         "study": {"name": manifest.name, "kind": kind, "manifest": manifest.path, "seed": settings.seed,
                   "created_utc": utc_now(), "software": software_versions(), "data_root": manifest.data_root,
                   "workers": n_workers, "settings": asdict(settings),
-                  "own_protocols": manifest.protocol_defs},
+                  "own_protocols": manifest.protocol_defs, "notes": notes},
         "provenance": {"files": _provenance_files(manifest), "licences": list(manifest.licences),
                        "manifest": manifest.to_dict()},
         "candidates": [_candidate_identity(c, rows) for c in manifest.candidates],
@@ -306,16 +234,41 @@ def _gates(results: dict, policy) -> tuple[list[dict], str, int]:
 
 
 def _report(results: dict, out_path: Path) -> str:
-    """Build report.html; returns "ok" or why it is missing (results.json stands without it)."""
+    """Build report.html; returns "ok" or why it is missing (results.json stands without it).
+
+    A report that cannot be written (a full disk) raises OutputError: the outputs are incomplete, which is the
+    user's to fix, not a property of the results."""
     data = jsonable(results)
     try:
         build_report(data, out_path, figures_data=data.get("figures_data"))
+    except OutputError:
+        raise
     except StancebenchError as exc:
         return f"failed: the report could not be built ({type(exc).__name__}: {exc})"
     return "ok"
 
 
+def _study_notes(rows: list[dict], deaths: list[str], log_path: Path) -> list[str]:
+    """What the study must say about how it ran: worker processes that died, cache writes that failed."""
+    notes = []
+    if deaths:
+        crashed = [r for r in rows if r.get("error_type") == "WorkerProcessDied"]
+        how = "; ".join(f"{deaths.count(d)} {d}" for d in dict.fromkeys(deaths))
+        notes.append(f"worker processes: {how}; {len(crashed)} trial x candidate run(s) failed with them: "
+                     + ", ".join(f"{r['trial_id']} / {r.get('candidate') or '-'}" for r in crashed[:8])
+                     + (" ..." if len(crashed) > 8 else "") + f" (a native crash's Python stack is in {log_path})")
+    n_cache = sum(int(r.get("cache_write_failures") or 0) for r in rows)
+    if n_cache:
+        first = next(n for r in rows for n in r.get("notes", []) if n.startswith("inference cache:"))
+        notes.append(f"inference cache: {n_cache} track(s) could not be stored in "
+                     f"{sum(bool(r.get('cache_write_failures')) for r in rows)} run(s); results are complete, the "
+                     f"next run infers them again. First: {first.removeprefix('inference cache: ')}")
+    return notes
+
+
 def _provenance_files(manifest: StudyManifest) -> list[dict]:
+    """Every input file with its role, size and SHA-256; a file that cannot be hashed (removed since the
+    manifest was checked, a Core ML package folder) keeps ``sha256`` null and says why."""
     seen, files = set(), []
     for trial in manifest.trials:
         for role, paths in (("gold-standard", trial.gold_standard), ("video", trial.video),
@@ -325,11 +278,23 @@ def _provenance_files(manifest: StudyManifest) -> list[dict]:
                 if p in seen:
                     continue
                 seen.add(p)
-                files.append({"path": str(p), "sha256": file_sha256(p), "role": role, "bytes": p.stat().st_size})
+                files.append(_provenance_entry(p, role))
     for c in manifest.candidates:
         if c.manifest and c.manifest not in seen:
-            files.append({"path": str(c.manifest), "sha256": file_sha256(c.manifest), "role": "model"})
+            entry = _provenance_entry(c.manifest, "model")
+            entry.pop("bytes", None)
+            files.append(entry)
     return files
+
+
+def _provenance_entry(path: Path, role: str) -> dict:
+    try:
+        check_input_file(path, what=f"{role} file")
+        return {"path": str(path), "sha256": file_sha256(path), "role": role, "bytes": path.stat().st_size}
+    except (InputError, OSError) as exc:
+        # the results are still written; the missing fingerprint is named, not invented
+        return {"path": str(path), "sha256": None, "role": role, "bytes": None,
+                "note": f"not hashed: {getattr(exc, 'reason', None) or exc}"}
 
 
 def summary_lines(results: dict, *, max_failed: int = 8) -> list[str]:
@@ -381,4 +346,6 @@ def summary_lines(results: dict, *, max_failed: int = 8) -> list[str]:
                 lines.append(f"    blocking: {g.get('message')}")
     if results.get("gates_status") and not gates:
         lines.append(f"gates: {results['gates_status']}")
+    for note in results.get("study", {}).get("notes") or []:
+        lines.append(f"note: {note}")
     return lines

@@ -20,7 +20,7 @@ from typing import Callable
 
 import jinja2
 
-from ground_truth.kernel import record_unexpected, validate_type
+from ground_truth.kernel import record_unexpected, validate_type, write_text_atomic
 from harness.results import StudyResults
 
 from .builders import (MAX_TRIAL_FIGURES, agreement_table_section, bland_altman_section, candidate_only_section,
@@ -133,6 +133,11 @@ def build_report(results: StudyResults | dict, out_path: str | PathLike, *,
     Path
         The written file.
 
+    Raises
+    ------
+    OutputError
+        When the file cannot be written (a full disk, no permission); the previous file, if any, is left as it was.
+
     Notes
     -----
     One file, no external request: CSS inline, figures as base64 PNG data URIs with alt text, no JavaScript.
@@ -140,7 +145,5 @@ def build_report(results: StudyResults | dict, out_path: str | PathLike, *,
     validate_type(out_path, "path-like", "out_path")
     # read first: a results document this report cannot read must fail before anything is written
     text = render_html(_as_model(results), figures_data=figures_data)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    return out
+    # atomic: a full disk is an OutputError and leaves no 0-byte or half-written report behind
+    return write_text_atomic(out_path, text, field="report")

@@ -1,4 +1,5 @@
-"""``stancebench demo``: run the whole validation study on the embedded synthetic default (no data needed) and write the report."""
+"""``stancebench demo``: run the whole validation study on the embedded synthetic default (no data needed) and write
+the report."""
 from __future__ import annotations
 
 import sys
@@ -58,7 +59,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     apply_strict(args)
-    from ground_truth.kernel import InputError
+    from ground_truth.kernel import InputError, check_output_path
     from harness.manifest import load_manifest
     from harness.study import run_study, summary_lines
     from harness.demo_candidates import write_demo_policy
@@ -70,6 +71,7 @@ def run(args) -> int:
         raise InputError(f"--duration is {args.duration}", field="--duration",
                          expected="3..45 s (the single-leg stance protocol lasts at most 45 s)")
     check_workers(args.workers)
+    check_output_path(args.out, field="--out", kind="dir")
     t0 = time.perf_counter()
     names = tuple(n.strip() for n in args.candidates.split(",") if n.strip())
     known = ("blazepose-tflite", "blazepose-tflite-int8", "mediapipe-full", "mediapipe-lite", "mediapipe-heavy")

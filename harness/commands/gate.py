@@ -44,8 +44,14 @@ def _line(v) -> str:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from ground_truth.kernel import check_output_path
     from harness.gates import (CONTROL_RULE_ID, control_lines, evaluate_policy, exit_code, load_policy, summarize,
-                               write_junit, write_verdicts_json)
+                               write_junit_atomic, write_verdicts_json)
+    # where the verdicts go is checked before anything is evaluated or printed
+    json_out = check_output_path(args.json_out or Path(args.results).with_name("gates.json"), field="--json")
+    junit_out = check_output_path(args.junit, field="--junit") if args.junit else None
     policy = load_policy(args.policy)
     results = load_results(args.results)
     verdicts = evaluate_policy(results, policy)
@@ -67,9 +73,7 @@ def run(args) -> int:
                   f"{v.expected_outcome}, actual {v.actual_outcome}: {v.message}{flag}")
     for line in control_lines(verdicts)[:1]:
         print(line)
-    from pathlib import Path
-    json_out = args.json_out or Path(args.results).with_name("gates.json")
     print(f"verdicts JSON: {write_verdicts_json(verdicts, policy, json_out, results_path=args.results)}")
-    if args.junit:
-        print(f"JUnit XML: {write_junit(verdicts, args.junit, policy_name=policy.name)}")
+    if junit_out is not None:
+        print(f"JUnit XML: {write_junit_atomic(verdicts, junit_out, policy_name=policy.name)}")
     return exit_code(verdicts)

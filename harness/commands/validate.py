@@ -11,7 +11,9 @@ DESCRIPTION = (
     "files, candidates, settings; see docs/manifest.md): every trial x candidate is run or loaded from the cache, "
     "clocks are aligned, KPIs computed on both sides and paired, agreement measured per KPI x candidate x "
     "condition, device cost measured on this host, gates evaluated. Writes DIR/results.json, tidy CSV tables and "
-    "DIR/report.html. The manifest is checked up front; every problem is listed with its field. "
+    "DIR/report.html. The manifest is checked up front (every file it names must be a readable, non-empty regular "
+    "file); every problem is listed with its field. A trial whose native code crashes is marked failed and the "
+    "study goes on. "
     "Exit codes: 0 ok (all blocking gates pass), 1 a blocking gate failed or no trial produced a result, "
     "2 bad input.")
 
@@ -34,9 +36,12 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     apply_strict(args)
+    from ground_truth.kernel import check_output_path
     from harness.manifest import load_manifest
     from harness.study import run_study, summary_lines
 
+    # an output folder that cannot be one is refused before anything runs (also under --check)
+    check_output_path(args.out, field="--out", kind="dir")
     manifest = load_manifest(args.manifest, data_root=args.data_root)
     n_trials = len(manifest.trials)
     print(f"manifest {manifest.path}: {len(manifest.subjects)} subjects, {n_trials} trials, "

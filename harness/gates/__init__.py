@@ -15,6 +15,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from ground_truth.kernel import atomic_output, write_text_atomic
+
 from .controls import (CONTROL_KINDS, CONTROL_RULE_ID, KPI_SECTIONS, control_lines, controls_of, controls_summary,
                        expectation_verdict)
 from .evaluate import evaluate_policy
@@ -40,15 +42,21 @@ def verdicts_document(verdicts: list[GateVerdict], policy: Policy, *, results_pa
 
 def write_verdicts_json(verdicts: list[GateVerdict], policy: Policy, path: str | PathLike, *,
                         results_path: str | None = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write :func:`verdicts_document` as JSON, atomically (OutputError on a full disk; nothing half-written)."""
     doc = verdicts_document(verdicts, policy, results_path=results_path)
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", field="--json")
+
+
+def write_junit_atomic(verdicts: list[GateVerdict], path: str | PathLike, *, policy_name: str = "gate policy"
+                       ) -> Path:
+    """:func:`write_junit`, atomically: a full disk is an OutputError and leaves no 0-byte or partial file."""
+    with atomic_output(path, "wb", field="--junit") as fh:
+        junit_xml(verdicts, policy_name=policy_name).write(fh, encoding="utf-8", xml_declaration=True)
+    return Path(path)
 
 
 __all__ = ["CONTROL_KINDS", "CONTROL_RULE_ID", "GATES_SCHEMA_VERSION", "GateRule", "GateVerdict", "KPI_SECTIONS",
            "MODES", "OPERATORS", "Policy", "SEVERITIES", "STATUSES", "control_lines", "controls_of",
            "controls_summary", "evaluate_policy", "exit_code", "expectation_verdict", "format_number", "junit_xml",
            "load_policy", "policy_from_dict", "sample_policy_path", "summarize", "verdicts_document", "write_junit",
-           "write_sample_policy", "write_verdicts_json"]
+           "write_junit_atomic", "write_sample_policy", "write_verdicts_json"]

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ground_truth.kernel import ManifestError
+from ground_truth.kernel import ManifestError, check_input_file
+
+#: Suffixes of models stored as a folder (a Core ML package), accepted where a file is expected.
+FOLDER_MODELS = (".mlpackage",)
 
 class Problems:
     """Collects every problem in a manifest so the user sees them all at once."""
@@ -80,7 +83,30 @@ def string(problems: Problems, table: dict, key: str, where: str, *, required: b
     return v.strip()
 
 
-def paths(problems: Problems, table: dict, key: str, where: str, root: Path, *, required: bool) -> list[Path]:
+def input_file(problems: Problems, p: Path, fld: str, root: Path, *, what: str = "file",
+               folders: tuple[str, ...] = ()) -> bool:
+    """True when ``p`` can be read as an input: a readable, non-empty regular file (or a folder when its suffix
+    is one of ``folders``). Otherwise the problem is added under ``fld`` and False returned.
+
+    Judged from ``stat`` alone (:func:`ground_truth.kernel.check_input_file`): a FIFO, a device or a directory
+    named like a data file would pass an existence check and then block or crash the study that reads it.
+    """
+    if p.suffix.lower() in folders and p.is_dir():
+        return True
+    try:
+        check_input_file(p, what=what, field=fld, error=ManifestError)
+    except ManifestError as exc:
+        expected = exc.expected
+        if not p.exists() and not p.is_symlink():
+            expected = f"an existing {what} (relative paths resolve against the data root {root})"
+        problems.add(fld, f"{exc.reason}: {p}", expected)
+        return False
+    return True
+
+
+def paths(problems: Problems, table: dict, key: str, where: str, root: Path, *, required: bool,
+          what: str = "file", folders: tuple[str, ...] = ()) -> list[Path]:
+    """The input files a field names (one path or a list), each checked by :func:`input_file`."""
     raw = table.get(key)
     if raw is None:
         if required:
@@ -95,11 +121,8 @@ def paths(problems: Problems, table: dict, key: str, where: str, root: Path, *, 
             continue
         p = Path(item).expanduser()
         p = p if p.is_absolute() else (root / p)
-        if not p.exists():
-            problems.add(fld, f"file not found: {p}", f"an existing file (relative paths resolve against the "
-                                                      f"data root {root})")
-            continue
-        out.append(p.resolve())
+        if input_file(problems, p, fld, root, what=what, folders=folders):
+            out.append(p.resolve())
     if required and not items:
         problems.add(f"{where}.{key}", "is empty", "at least one file")
     return out

@@ -5,7 +5,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from ground_truth.kernel import ManifestError
+from ground_truth.kernel import ManifestError, read_text_file
 
 from .model import StudyManifest
 from .parse import parse_manifest
@@ -35,11 +35,12 @@ def load_manifest(path: str | os.PathLike, *, data_root: str | os.PathLike | Non
         expected.
     """
     p = Path(path).expanduser()
-    if not p.is_file():
+    if not p.exists():
         raise ManifestError("manifest file not found", file=p, expected="a TOML study manifest")
+    # a FIFO or a directory is refused before it is opened; bytes that are not UTF-8 are named by offset and line
+    text = read_text_file(p, what="TOML study manifest", error=ManifestError)
     try:
-        with open(p, "rb") as fh:
-            doc = tomllib.load(fh)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"not valid TOML: {exc}", file=p) from None
     return parse_manifest(doc, path=p.resolve(), data_root=data_root, check_candidates=check_candidates)

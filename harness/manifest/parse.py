@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 from candidates.backbones.base import get_candidate
-from ground_truth.kernel import StancebenchError
+from ground_truth.kernel import ManifestError, StancebenchError, read_text_file
 from ground_truth.marker_mapping import builtin_marker_mappings
 from protocols import KPIS, get_protocol, list_protocols, load_protocol, register_protocol
 
-from .fields import Problems, number, paths, per_view, string
+from .fields import FOLDER_MODELS, Problems, input_file, number, paths, per_view, string
 from .model import (ALIGNMENT_SIGNALS, CONTROLS, DATA_ROOT_ENV, STANCE_LEGS, TRIAL_KINDS, VIEW_KEYWORDS,
                     CandidateSpec, Settings, StudyManifest, Subject, Trial)
 
@@ -34,6 +34,12 @@ def _own_protocols(problems: Problems, doc: dict, root: Path) -> dict[str, dict]
     out = {}
     for i, item in enumerate(items):
         p = Path(item) if Path(item).is_absolute() else root / item
+        try:
+            # refused here when it is no readable UTF-8 file (a FIFO would block the protocol reader)
+            read_text_file(p, what="protocol TOML file", error=ManifestError)
+        except ManifestError as exc:
+            problems.add(f"protocols[{i}]", f"{exc.reason}: {p}", exc.expected)
+            continue
         try:
             proto = register_protocol(load_protocol(p))
         except StancebenchError as exc:
@@ -105,9 +111,12 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
                 problems.add("settings.kpis", f"KPI(s) {', '.join(map(repr, none))} are reported by none of the "
                              f"study's protocols ({', '.join(sorted({t.protocol for t in trials}))})",
                              f"KPIs of those protocols: {', '.join(sorted(reported))}")
-    problems.raise_if_any()
     if settings.cache_dir is not None and not settings.cache_dir.is_absolute():
         settings.cache_dir = (root / settings.cache_dir).resolve()
+    if settings.cache_dir is not None and settings.cache_dir.exists() and not settings.cache_dir.is_dir():
+        problems.add("settings.cache_dir", f"{settings.cache_dir} exists and is not a folder",
+                     "a folder for the inference cache (or a path that can be created)")
+    problems.raise_if_any()
     return StudyManifest(path, str(name), root, subjects, trials, candidates, settings,
                          str(study.get("description", "")), list(licences), doc, protocol_defs)
 
@@ -234,17 +243,18 @@ def _trials(problems: Problems, doc: dict, root: Path, seen_subjects: set[str]) 
         if kind not in TRIAL_KINDS:
             problems.add(f"{where}.kind", f"is {kind!r}", f"one of {', '.join(TRIAL_KINDS)}")
             kind = "paired"
-        gold = paths(problems, t, "gold_standard", where, root, required=kind != "candidate-only")
-        video = paths(problems, t, "video", where, root, required=kind != "reference-only")
+        gold = paths(problems, t, "gold_standard", where, root, required=kind != "candidate-only",
+                     what="gold-standard file")
+        video = paths(problems, t, "video", where, root, required=kind != "reference-only", what="video file")
         if kind == "candidate-only" and t.get("gold_standard"):
             problems.add(f"{where}.gold_standard", "a candidate-only trial lists a gold standard",
                          "kind = 'paired' for trials with both sides")
         if kind == "reference-only" and t.get("video"):
             problems.add(f"{where}.video", "a reference-only trial lists a video",
                          "kind = 'paired' for trials with both sides")
-        cams = paths(problems, t, "camera", where, root, required=False)
+        cams = paths(problems, t, "camera", where, root, required=False, what="camera calibration file")
         n_views = max(len(video), 1)
-        truth = paths(problems, t, "truth", where, root, required=False)
+        truth = paths(problems, t, "truth", where, root, required=False, what="truth file")
         if truth and len(truth) not in (1, n_views):
             problems.add(f"{where}.truth", f"lists {len(truth)} files for {n_views} video(s)",
                          "one truth file for every video, in the order of 'video'")
@@ -286,7 +296,7 @@ def _marker_map(problems: Problems, t: dict, where: str, root: Path) -> str | No
     if isinstance(raw, str) and raw in builtin:
         return raw
     if isinstance(raw, str) and raw.endswith(".toml"):
-        found = paths(problems, t, "marker_map", where, root, required=True)
+        found = paths(problems, t, "marker_map", where, root, required=True, what="marker mapping TOML")
         return str(found[0]) if found else None
     problems.add(f"{where}.marker_map", f"is {raw!r}",
                  f"a mapping .toml (docs/marker-sets.md) or a built-in mapping: {', '.join(builtin)}")
@@ -310,8 +320,11 @@ def _candidates(problems: Problems, doc: dict, root: Path, trials: list[Trial], 
         if not isinstance(c, dict):
             problems.add(where, "is not a table", "a [[candidates]] table")
             continue
-        mpaths = paths(problems, c, "manifest", where, root, required=False) if "manifest" in c else []
-        cname = c.get("name") or (mpaths[0].stem if mpaths else None)
+        mpaths = (paths(problems, c, "manifest", where, root, required=False,
+                        what="candidate manifest or model file", folders=FOLDER_MODELS) if "manifest" in c else [])
+        # a manifest that is not usable is listed above; its name still names the candidate
+        named_by = c["manifest"] if isinstance(c.get("manifest"), str) and c["manifest"] else None
+        cname = c.get("name") or (mpaths[0].stem if mpaths else Path(named_by).stem if named_by else None)
         if not cname:
             problems.add(where, "has neither a name nor a manifest", "name = 'mediapipe-full' or manifest = 'x.toml'")
             continue
@@ -336,9 +349,7 @@ def _candidates(problems: Problems, doc: dict, root: Path, trials: list[Trial], 
                     (".tflite", ".toml", ".mlpackage", ".mlmodel", ".json"))):
                 p = Path(value).expanduser()
                 p = p if p.is_absolute() else root / p
-                if not p.exists():
-                    problems.add(f"{where}.params.{key}", f"file not found: {p}",
-                                 f"an existing file (relative paths resolve against the data root {root})")
+                input_file(problems, p, f"{where}.params.{key}", root, what="file", folders=FOLDER_MODELS)
                 params[key] = str(p.resolve())
         view = c.get("view", "first")
         if not isinstance(view, str) or not view.strip():
@@ -362,7 +373,7 @@ def _candidates(problems: Problems, doc: dict, root: Path, trials: list[Trial], 
             if key not in fields_known:
                 problems.add(f"{where}.{key}", "unknown candidate field", f"one of {', '.join(fields_known)}")
         spec = CandidateSpec(cname, mpaths[0] if mpaths else None, backbone, base, dict(params), view, control)
-        if check_candidates:
+        if check_candidates and (mpaths or "manifest" not in c):
             reason = candidate_unavailable_reason(spec)
             if reason:
                 problems.add(f"{where}", f"candidate {cname!r} cannot run here: {reason}",

@@ -22,7 +22,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ground_truth.kernel import InputError, ReaderError
+from ground_truth.kernel import InputError, ReaderError, read_text_file
 
 from .rows import (CONTROL_KINDS, CONTROL_RULE_ID, AgreementRow, CandidateRow, CategoricalRow, ComparisonRow, KPIInfo,
                    KPIMeasurementInfo, KPIPair, PairRow, ProtocolInfo, Provenance, StudyInfo, TrialRow)
@@ -114,11 +114,13 @@ def read_results_json(path: str | PathLike) -> dict[str, Any]:
     Returns the plain dictionary (for readers that work on it, e.g. the gate evaluation).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError("results file not found", file=path)
+    # a directory or a FIFO is refused before it is opened; bytes that are not UTF-8 are named by offset and line
+    text = read_text_file(path, what="results.json file", error=ReaderError)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise ReaderError(f"not valid JSON ({exc})", file=path) from None
     if not isinstance(data, dict):
         raise ReaderError("top level is not an object", file=path, expected="the results.json object")

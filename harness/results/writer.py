@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from ground_truth.kernel import jsonable
+from ground_truth.kernel import OutputError, atomic_output, check_output_path, jsonable, write_text_atomic
 
 from .model import StudyResults
 
@@ -57,7 +57,8 @@ def write_csv(rows: list[dict], path: Path) -> Path:
         for k in r:
             if k not in cols:
                 cols.append(k)
-    with open(path, "w", newline="") as fh:
+    # atomic: a full disk leaves the previous file (or none) and an OutputError, never half a table
+    with atomic_output(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
         for r in flat:
@@ -95,18 +96,26 @@ def write_results(results: StudyResults | dict, out_dir: str | os.PathLike) -> d
         is refused before anything is written.
     out_dir : path-like
         Folder to write into (created).
+
+    Raises
+    ------
+    OutputError
+        When a file cannot be written (a full disk, no permission, a file where the folder should be). Every
+        file is written atomically: no 0-byte or half-written file and no temporary file is left behind.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_path(out_dir, field="out_dir", kind="dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot be created ({exc.strerror or exc})", file=out, field="out_dir",
+                          expected="a folder that can be written") from None
     paths = {"results": out / "results.json"}
     # plain JSON types first: the orchestration's rows may hold numpy scalars or objects with to_dict()
     doc = results if isinstance(results, StudyResults) else StudyResults.from_dict(jsonable(results))
     # the CSV copies below come from the same normalised data as the JSON
     data = jsonable(doc.to_dict())
-    tmp = paths["results"].with_suffix(".json.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1, allow_nan=False, default=str)
-    os.replace(tmp, paths["results"])
+    # serialised before anything is written: a value JSON cannot hold fails here, not half-way through the file
+    write_text_atomic(paths["results"], json.dumps(data, indent=1, allow_nan=False, default=str))
     paths["trials_csv"] = write_csv(trial_kpi_rows(data.get("trials", [])), out / "trials.csv")
     paths["agreement_csv"] = write_csv(data.get("agreement", []), out / "agreement.csv")
     paths["device_csv"] = write_csv(data.get("device", []), out / "device.csv")
