@@ -139,10 +139,7 @@ class Candidate(ABC):
         track = self._infer(video_path, max_frames=max_frames)
         track.meta.update(video_path=str(video_path), video_sha256=video_sha, cache_hit=False, cache_key=key)
         if store is not None:
-            try:
-                store.put(key, track)
-            except OSError as exc:  # the cache only saves time: a read-only cache must not lose the result
-                track.meta["cache_error"] = f"{store.root}: {exc.strerror or exc}"
+            store.put(key, track)   # a failed write is recorded in track.meta["cache_error"], never raised
         return track
 
     def _infer(self, video_path: Path, *, max_frames: int | None) -> KeypointTrack:

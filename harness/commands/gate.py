@@ -48,7 +48,7 @@ def run(args) -> int:
 
     from ground_truth.kernel import check_output_path
     from harness.gates import (CONTROL_RULE_ID, control_lines, evaluate_policy, exit_code, load_policy, summarize,
-                               write_junit_atomic, write_verdicts_json)
+                               write_junit, write_verdicts_json)
     # where the verdicts go is checked before anything is evaluated or printed
     json_out = check_output_path(args.json_out or Path(args.results).with_name("gates.json"), field="--json")
     junit_out = check_output_path(args.junit, field="--junit") if args.junit else None
@@ -75,5 +75,5 @@ def run(args) -> int:
         print(line)
     print(f"verdicts JSON: {write_verdicts_json(verdicts, policy, json_out, results_path=args.results)}")
     if junit_out is not None:
-        print(f"JUnit XML: {write_junit_atomic(verdicts, junit_out, policy_name=policy.name)}")
+        print(f"JUnit XML: {write_junit(verdicts, junit_out, policy_name=policy.name)}")
     return exit_code(verdicts)

@@ -15,7 +15,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from ground_truth.kernel import atomic_output, write_text_atomic
+from ground_truth.kernel import write_text_atomic
 
 from .controls import (CONTROL_KINDS, CONTROL_RULE_ID, KPI_SECTIONS, control_lines, controls_of, controls_summary,
                        expectation_verdict)
@@ -47,16 +47,8 @@ def write_verdicts_json(verdicts: list[GateVerdict], policy: Policy, path: str |
     return write_text_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", field="--json")
 
 
-def write_junit_atomic(verdicts: list[GateVerdict], path: str | PathLike, *, policy_name: str = "gate policy"
-                       ) -> Path:
-    """:func:`write_junit`, atomically: a full disk is an OutputError and leaves no 0-byte or partial file."""
-    with atomic_output(path, "wb", field="--junit") as fh:
-        junit_xml(verdicts, policy_name=policy_name).write(fh, encoding="utf-8", xml_declaration=True)
-    return Path(path)
-
-
 __all__ = ["CONTROL_KINDS", "CONTROL_RULE_ID", "GATES_SCHEMA_VERSION", "GateRule", "GateVerdict", "KPI_SECTIONS",
            "MODES", "OPERATORS", "Policy", "SEVERITIES", "STATUSES", "control_lines", "controls_of",
            "controls_summary", "evaluate_policy", "exit_code", "expectation_verdict", "format_number", "junit_xml",
            "load_policy", "policy_from_dict", "sample_policy_path", "summarize", "verdicts_document", "write_junit",
-           "write_junit_atomic", "write_sample_policy", "write_verdicts_json"]
+           "write_sample_policy", "write_verdicts_json"]

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
+from ground_truth.kernel import atomic_output
+
 from .controls import CONTROL_RULE_ID, case_name
 from .verdict import GateVerdict
 
@@ -104,8 +106,8 @@ def junit_xml(verdicts: list[GateVerdict], *, policy_name: str = "gate policy") 
 
 
 def write_junit(verdicts: list[GateVerdict], path: str | PathLike, *, policy_name: str = "gate policy") -> Path:
-    """Write the verdicts as a JUnit XML file (UTF-8, with XML declaration)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    junit_xml(verdicts, policy_name=policy_name).write(path, encoding="utf-8", xml_declaration=True)
-    return path
+    """Write the verdicts as a JUnit XML file (UTF-8, with XML declaration), atomically: a full disk is an
+    OutputError and leaves no 0-byte or partial file for the CI to read as a test report."""
+    with atomic_output(path, "wb", field="--junit") as fh:
+        junit_xml(verdicts, policy_name=policy_name).write(fh, encoding="utf-8", xml_declaration=True)
+    return Path(path)
