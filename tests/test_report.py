@@ -492,3 +492,12 @@ def test_an_icc_or_kappa_interval_reaching_zero_is_said_in_plain_words():
     assert "cannot show" not in " ".join(agreement_sentences(dict(row, icc_ci_low=0.4)))
     assert "not shown" in kappa_sentence({"kappa": 0.33, "kappa_ci_low": -0.01, "kappa_ci_high": 0.67, "n": 6})
     assert "not shown" not in kappa_sentence({"kappa": 0.8, "kappa_ci_low": 0.5, "kappa_ci_high": 1.0, "n": 6})
+
+
+def test_study_notes_reach_the_trials_section(results, tmp_path):
+    # a study whose worker died says so where the trials are listed, not only in results.json
+    res = copy.deepcopy(results)
+    note = "worker processes: 1 died with signal SIGSEGV; 1 trial x candidate run(s) failed with them: T1"
+    res.setdefault("study", {})["notes"] = [note]
+    html = build_report(res, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert note in section(html, "trials")

@@ -241,6 +241,8 @@ class StudyInfo(Row):
     created_utc: str | None = None
     software: dict[str, str] = field(default_factory=dict)
     own_protocols: dict[str, Any] = field(default_factory=dict)
+    #: what the study as a whole should know: runs whose worker process died, cache writes that failed
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

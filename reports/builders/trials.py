@@ -138,6 +138,8 @@ def trials_section(results: StudyResults) -> Section:
                sum(t.candidate == n and t.status == "failed" for t in trials),
                sum(t.candidate == n and t.status == "refused" for t in trials)] for n in names]
     sec.blocks.append(Table(["candidate", "ok", "failed", "refused"], counts, caption="Trials per candidate"))
+    for note in results.study.notes:
+        sec.blocks.append(Paragraph(f"Note: {note}", css="note"))
     bad = [t for t in trials if t.status != "ok"]
     if bad:
         sec.blocks.append(Table(["trial", "candidate", "status", "reason"],
