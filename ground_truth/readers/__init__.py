@@ -6,25 +6,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..kernel import ReaderError, check_option
+from ..kernel import ReaderError, check_input_file, check_option
 from ..recording import DEFAULT_FZ_THRESHOLD_N, Recording
 
 FORMATS = ("auto", "c3d", "bmclab", "motive", "mot", "trc")
 
 
 def detect_format(path: str | Path) -> str:
-    """Guess a file's format from its extension and first line."""
-    path = Path(path)
+    """Guess a file's format from its extension and first line (the path is checked first: a FIFO, a device or
+    a directory is refused without being opened)."""
+    path = check_input_file(path, what="gold-standard file")
     suffix = path.suffix.lower()
     if suffix in (".c3d", ".mot", ".trc"):         # the format is named by the extension
         return suffix[1:]
-    try:
-        with open(path, "r", errors="replace") as fh:
-            head = fh.readline()
-    except FileNotFoundError:
-        raise ReaderError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise ReaderError("is a directory", file=path, expected="a file") from None
+    with open(path, "rb") as fh:
+        # only to recognise a layout; the reader decodes the whole file strictly and names a bad byte
+        head = fh.read(4096).split(b"\n", 1)[0].decode("utf-8", "replace")
     if head.startswith("Time[s]") or head.lower().startswith("time\t"):
         return "bmclab"
     if head.startswith("Format Version") or "Take Name" in head or suffix == ".csv":
@@ -38,9 +35,7 @@ def read_recording(path: str | Path, format: str = "auto", *, fz_threshold_n: fl
                    ) -> Recording:
     """Read any supported gold-standard file into a :class:`Recording`."""
     check_option("format", format, FORMATS)
-    path = Path(path)
-    if not path.exists():
-        raise ReaderError("file not found", file=path)
+    path = check_input_file(path, what="gold-standard file")
     fmt = detect_format(path) if format == "auto" else format
     if fmt == "c3d":
         from .c3d import read_c3d

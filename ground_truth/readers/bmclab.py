@@ -23,22 +23,27 @@ from pathlib import Path
 
 import numpy as np
 
-from ..kernel import ReaderError, TimeSeries, UnitError, validate_type
+from ..kernel import ReaderError, TimeSeries, UnitError, read_text_file, require_plausible, validate_type
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
+from .plausibility import mask_rows, mask_together, note_spikes
 
 
-def _read_numeric_body(path: Path, names: list[str], *, skiprows: int, sep: str, first_data_line: int
-                      ) -> np.ndarray:
-    """Parse the data rows of a text export into a (n, len(names)) float64 array.
+def _read_numeric_body(path: Path, names: list[str], *, skiprows: int, sep: str, first_data_line: int,
+                       text: str, notes: list[str]) -> np.ndarray:
+    """Parse the data rows of a text export (``text``, the decoded file) into a (n, len(names)) float64 array.
 
     ``first_data_line`` is the 1-based line number of the first data row, used in error messages.
     Raises ReaderError for an empty body, a row with too many or too few cells, or a cell that is not a number.
+    A cell that spells not-a-number ('nan') is NaN, counted per column in ``notes``; an empty cell is an error.
     """
+    import io
+
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path, sep=sep, header=None, skiprows=skiprows, names=names, dtype=np.float64,
-                            engine="c", skip_blank_lines=True, skipinitialspace=True)
+        # the file is read again (its bytes are known to be UTF-8): pandas parses a path faster than a string
+        frame = pd.read_csv(path, encoding="utf-8", sep=sep, header=None, skiprows=skiprows, names=names,
+                            dtype=np.float64, engine="c", skip_blank_lines=True, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise ReaderError("has a header but no data rows", file=path, field="data",
                           expected="at least 2 rows of numbers") from None
@@ -46,7 +51,7 @@ def _read_numeric_body(path: Path, names: list[str], *, skiprows: int, sep: str,
         raise ReaderError(f"malformed row ({exc})", file=path, field="data",
                           expected=f"{len(names)} {sep!r}-separated numbers per row") from None
     except (ValueError, TypeError):
-        _raise_first_bad_cell(path, names, skiprows=skiprows, sep=sep, first_data_line=first_data_line)
+        _raise_first_bad_cell(path, names, skiprows=skiprows, sep=sep, first_data_line=first_data_line, text=text)
         raise  # pragma: no cover - _raise_first_bad_cell always raises
     data = frame.to_numpy()
     if data.shape[0] == 0:
@@ -54,17 +59,30 @@ def _read_numeric_body(path: Path, names: list[str], *, skiprows: int, sep: str,
                           expected="at least 2 rows of numbers")
     missing = np.isnan(data)
     if missing.any():
-        row, col = np.argwhere(missing)[0]
-        raise ReaderError(f"data row {row + 1} (line ~{first_data_line + row}) has no value in column "
-                          f"'{names[col]}': the row is empty or the file is truncated", file=path,
-                          field=names[col], expected=f"{len(names)} numbers on every row")
+        cells = pd.read_csv(io.StringIO(text), sep=sep, header=None, skiprows=skiprows, names=names, dtype=str,
+                            engine="c", skip_blank_lines=True, skipinitialspace=True, keep_default_na=False)
+        spelled = missing & (cells.to_numpy(dtype=str) != "")
+        empty = missing & ~spelled
+        if empty.any():
+            row, col = np.argwhere(empty)[0]
+            raise ReaderError(f"data row {row + 1} (line ~{first_data_line + row}) has no value in column "
+                              f"'{names[col]}': the row is empty or the file is truncated", file=path,
+                              field=names[col], expected=f"{len(names)} numbers on every row")
+        per = spelled.sum(axis=0)
+        row = int(np.argwhere(spelled)[0][0])
+        notes.append(f"{path.name}: {int(per.sum())} cell(s) spell not-a-number (first at data row {row + 1}, line "
+                     f"~{first_data_line + row}), read as NaN: "
+                     + ", ".join(f"{names[j]}: {int(c)}" for j, c in enumerate(per) if c))
     return data
 
 
-def _raise_first_bad_cell(path: Path, names: list[str], *, skiprows: int, sep: str, first_data_line: int):
+def _raise_first_bad_cell(path: Path, names: list[str], *, skiprows: int, sep: str, first_data_line: int,
+                          text: str):
+    import io
+
     import pandas as pd
 
-    frame = pd.read_csv(path, sep=sep, header=None, skiprows=skiprows, names=names, dtype=str, engine="c",
+    frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, skiprows=skiprows, names=names, dtype=str, engine="c",
                         skip_blank_lines=True, skipinitialspace=True, keep_default_na=False)
     for j, name in enumerate(names):
         col = frame.iloc[:, j]
@@ -79,14 +97,20 @@ def _raise_first_bad_cell(path: Path, names: list[str], *, skiprows: int, sep: s
 
 
 def _check_time(path: Path, time: np.ndarray, field: str = "Time") -> None:
-    """ReaderError unless time is finite and strictly increasing (names the first bad row)."""
+    """ReaderError unless time is finite, strictly increasing and spans a plausible duration (names the first
+    bad row)."""
     if time.size < 2:
         raise ReaderError(f"has {time.size} data row(s)", file=path, field=field, expected="at least 2 samples")
+    if not np.isfinite(time).all():
+        i = int(np.flatnonzero(~np.isfinite(time))[0])
+        raise ReaderError(f"time is {time[i]!r} at data row {i + 1}", file=path, field=field,
+                          expected="finite times in seconds")
     steps = np.diff(time)
     if not np.all(steps > 0):
         i = int(np.flatnonzero(~(steps > 0))[0])
         raise ReaderError(f"time is not strictly increasing at data row {i + 2} ({time[i]!r} then {time[i + 1]!r})",
                           file=path, field=field, expected="monotonically increasing time in seconds")
+    require_plausible(time[-1] - time[0], "duration_s", file=path, field=field)
 
 
 # Unit strings of text exports -> (SI unit, factor). Anything else is a UnitError: a silently wrong
@@ -176,10 +200,8 @@ def read_bmclab(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> Reco
     validate_type(path, "path-like", "path")
     validate_type(fz_threshold_n, "numeric", "fz_threshold_n")
     path = Path(path)
-    if not path.is_file():
-        raise ReaderError("file not found", file=path)
-    with open(path, "r", errors="replace") as fh:
-        header = fh.readline()
+    text = read_text_file(path, what="BMClab force-plate export")
+    header = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     if not header.strip():
         raise ReaderError("file is empty", file=path, expected="a BMClab header line starting with 'Time'")
     cells = [c for c in header.rstrip("\r\n").split("\t")] if "\t" in header else header.split()
@@ -192,9 +214,9 @@ def read_bmclab(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> Reco
     names = [n for n, _ in parsed]
     sep = "\t" if "\t" in header else r"\s+"
     if names and names[0] == "Time" and parsed[0][1] is not None:
-        return _read_bds(path, parsed, sep, float(fz_threshold_n))
+        return _read_bds(path, text, parsed, sep, float(fz_threshold_n))
     if names and names[0] == "Time" and any(n.startswith("RGRF") or n.startswith("COPNET") for n in names):
-        return _read_pds(path, names, sep, float(fz_threshold_n))
+        return _read_pds(path, text, names, sep, float(fz_threshold_n))
     raise ReaderError("header is neither the BDS layout (Time[s] Fx[N] ... COPy[cm]) nor the PDS layout "
                       "(Time RGRF_X ... COPNET_Z)", file=path, field="header",
                       expected=f"columns {' '.join(BDS_COLUMNS)} with [units], or {' '.join(PDS_COLUMNS)}")
@@ -210,12 +232,34 @@ def _require(path: Path, names: list[str], required) -> None:
         raise ReaderError(f"duplicate column(s) {', '.join(dup)}", file=path, field=dup[0])
 
 
-def _plate_signals(path: Path, time, force, cop, threshold, vertical_axis, *, moment=None, free_moment=None,
-                   source_units=None, method=""):
+def _plate_signals(path: Path, time, force, cop, threshold, vertical_axis, *, name: str, notes: list[str],
+                   moment=None, free_moment=None, source_units=None, method=""):
+    """One plate's TimeSeries, its vertical-force sign, and its COP after the plausibility checks but before
+    the loading threshold (for the PDS net-COP check).
+
+    Implausible force or moment values (see :mod:`ground_truth.readers.plausibility`) make their whole sample
+    NaN; an implausible COP value makes that COP NaN; every such value and every isolated spike is named in
+    ``notes``.
+    """
+    what = f"{path.name} {name}"
+    arrays = {"force": force}
+    quantities = {"force": "force_n"}
+    if moment is not None:
+        arrays["moment"], quantities["moment"] = moment, "moment_nm"
+    if free_moment is not None:
+        arrays["free moment"], quantities["free moment"] = free_moment, "moment_nm"
+    masked, bad = mask_together(arrays, quantities, what=what, notes=notes)
+    force, moment, free_moment = masked["force"], masked.get("moment"), masked.get("free moment")
+    cop = mask_rows(np.where(bad[:, None], np.nan, cop) if bad.size else cop, "cop_m", what=f"{what} COP",
+                    notes=notes)
+    for key, values in masked.items():
+        note_spikes(values, quantities[key], what=f"{what} {key}", notes=notes)
     sign = _vertical_sign(force[:, vertical_axis])
-    loaded = sign * force[:, vertical_axis] >= threshold
-    cop = np.where(loaded[:, None], cop, np.nan)
-    data = {"force": force, "cop": cop, "loaded": loaded}
+    with np.errstate(invalid="ignore"):
+        loaded = sign * force[:, vertical_axis] >= threshold
+    loaded_cop = np.where(loaded[:, None], cop, np.nan)
+    note_spikes(loaded_cop, "cop_m", what=f"{what} COP", notes=notes)
+    data = {"force": force, "cop": loaded_cop, "loaded": loaded}
     units = {"force": "N", "cop": "m", "loaded": "bool"}
     if moment is not None:
         data["moment"], units["moment"] = moment, "N*m"
@@ -223,10 +267,10 @@ def _plate_signals(path: Path, time, force, cop, threshold, vertical_axis, *, mo
         data["free_moment"], units["free_moment"] = free_moment, "N*m"
     meta = {"file": str(path), "method": method, "vertical_force_sign": sign,
             "n_unloaded": int(np.count_nonzero(~loaded))}
-    return TimeSeries(time, data, units, dict(source_units or {}), meta=meta), sign
+    return TimeSeries(time, data, units, dict(source_units or {}), meta=meta), sign, cop
 
 
-def _read_bds(path: Path, parsed, sep: str, threshold: float) -> Recording:
+def _read_bds(path: Path, text: str, parsed, sep: str, threshold: float) -> Recording:
     names = [n for n, _ in parsed]
     _require(path, names, BDS_COLUMNS)
     units = dict(parsed)
@@ -238,28 +282,30 @@ def _read_bds(path: Path, parsed, sep: str, threshold: float) -> Recording:
                             expected=f"e.g. {col}[{ {'s': 's', 'N': 'N', 'N*m': 'Nm', 'm': 'cm'}[_BDS_KIND[col]]}]")
         _, scale[col] = _si_unit(path, col, units[col], _BDS_KIND[col])
         src_units[col] = units[col]
-    data = _read_numeric_body(path, names, skiprows=1, sep=sep, first_data_line=2)
+    notes: list[str] = []
+    data = _read_numeric_body(path, names, skiprows=1, sep=sep, first_data_line=2, text=text, notes=notes)
     col = {n: data[:, i] for i, n in enumerate(names)}
     time = col["Time"] * scale["Time"]
     _check_time(path, time, "Time")
     force = np.column_stack([col["Fx"] * scale["Fx"], col["Fy"] * scale["Fy"], col["Fz"] * scale["Fz"]])
     moment = np.column_stack([col["Mx"] * scale["Mx"], col["My"] * scale["My"], col["Mz"] * scale["Mz"]])
     cop = np.column_stack([col["COPx"] * scale["COPx"], col["COPy"] * scale["COPy"], np.zeros_like(time)])
-    ts, sign = _plate_signals(
-        path, time, force, cop, threshold, 2, moment=moment,
+    ts, sign, _ = _plate_signals(
+        path, time, force, cop, threshold, 2, name="plate", notes=notes, moment=moment,
         source_units={"force": units["Fz"], "cop": units["COPx"], "moment": units["Mz"]},
         method="BDS export: COP as stored in the file (COPx, COPy), z = 0 on the plate surface")
     plate = ForcePlate(0, ts, threshold_n=threshold, name="plate")
     meta = {"format": "bmclab", "layout": "BDS", "source_units": src_units, "vertical_force_sign": sign,
-            "n_unloaded": {"plate": ts.meta["n_unloaded"]}, "horizontal_axis_names": ("ap", "ml"),
+            "n_unloaded": {"plate": ts.meta["n_unloaded"]}, "horizontal_axis_names": ("ap", "ml"), "notes": notes,
             "citation": "Santos DA, Duarte M (2016) A public data set of human balance evaluations. "
                         "PeerJ 4:e2648"}
     return Recording(str(path), plates=[plate], vertical_axis=2, meta=meta)
 
 
-def _read_pds(path: Path, names: list[str], sep: str, threshold: float) -> Recording:
+def _read_pds(path: Path, text: str, names: list[str], sep: str, threshold: float) -> Recording:
     _require(path, names, PDS_COLUMNS)
-    data = _read_numeric_body(path, names, skiprows=1, sep=sep, first_data_line=2)
+    notes: list[str] = []
+    data = _read_numeric_body(path, names, skiprows=1, sep=sep, first_data_line=2, text=text, notes=notes)
     col = {n: data[:, i] for i, n in enumerate(names)}
     time = col["Time"]
     _check_time(path, time, "Time")
@@ -271,25 +317,28 @@ def _read_pds(path: Path, names: list[str], sep: str, threshold: float) -> Recor
     for index, (side, p) in enumerate((("right", "R"), ("left", "L"))):
         free = np.zeros((time.size, 3))
         free[:, 1] = col[f"{p}FREEMOMENT_Y"]
-        ts, sign = _plate_signals(
-            path, time, vec(f"{p}GRF"), vec(f"{p}COP"), threshold, 1, free_moment=free,
-            source_units={"force": "N", "cop": "m", "free_moment": "N*m"},
+        ts, sign, cop = _plate_signals(
+            path, time, vec(f"{p}GRF"), vec(f"{p}COP"), threshold, 1, name=f"{side} plate", notes=notes,
+            free_moment=free, source_units={"force": "N", "cop": "m", "free_moment": "N*m"},
             method=f"PDS export: {side}-foot plate GRF and COP as stored in the file (y vertical)")
         plates.append(ForcePlate(index, ts, threshold_n=threshold, name=side))
         signs.append(sign)
         unloaded[side] = ts.meta["n_unloaded"]
-        loads.append(sign * col[f"{p}GRF_Y"])
-        cops.append(vec(f"{p}COP"))
-    net_check = _check_pds_net_cop(path, time, np.stack(loads), np.stack(cops), vec("COPNET"), threshold)
-    analogs = TimeSeries(time, {"file_net_force": vec("GRFNET"), "file_net_cop": vec("COPNET")},
+        loads.append(sign * ts["force"][:, 1])
+        cops.append(cop)
+    net = mask_together({"force": vec("GRFNET"), "COP": vec("COPNET")}, {"force": "force_n", "COP": "cop_m"},
+                        what=f"{path.name} file net", notes=notes)[0]
+    net_check = _check_pds_net_cop(path, time, np.stack(loads), np.stack(cops), net["COP"], threshold)
+    analogs = TimeSeries(time, {"file_net_force": net["force"], "file_net_cop": net["COP"]},
                          {"file_net_force": "N", "file_net_cop": "m"},
                          {"file_net_force": "N", "file_net_cop": "m"},
                          meta={"file": str(path), "method": "net GRF and COP as computed by the data set's "
-                                                            "authors (not masked)"})
+                                                            "authors (not masked by the loading threshold; "
+                                                            "implausible values NaN, see the notes)"})
     meta = {"format": "bmclab", "layout": "PDS",
             "source_units": {"GRF": "N (PDS README; the header has no units)", "COP": "m", "FREEMOMENT": "N*m"},
             "vertical_force_sign": signs, "n_unloaded": unloaded, "horizontal_axis_names": ("ap", "ml"),
-            "plate_names": ["right", "left"], "file_net_cop": net_check,
+            "plate_names": ["right", "left"], "file_net_cop": net_check, "notes": notes,
             "citation": "dos Santos DA, Fukuchi CA, Fukuchi RK, Duarte M (2017) A data set with kinematic and "
                         "ground reaction forces of human balance. PeerJ 5:e3626"}
     return Recording(str(path), plates=plates, analogs=analogs, vertical_axis=1, meta=meta)
@@ -327,7 +376,10 @@ def _check_pds_net_cop(path: Path, time: np.ndarray, loads: np.ndarray, cops: np
         :data:`PDS_NET_COP_TOLERANCE_M` on any compared frame.
     """
     total = loads.sum(axis=0)
-    ok = total >= threshold
+    # frames where a value was implausible (NaN, named in the notes) cannot be compared
+    finite = np.isfinite(cops).all(axis=(0, 2)) & np.isfinite(loads).all(axis=0) & np.isfinite(file_cop).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        ok = (total >= threshold) & finite
     # Every plate weighted by its own vertical force, unloaded or not: that is how COPNET was made, so a
     # lightly loaded foot (below the per-plate threshold but not zero) does not count as a disagreement.
     recomputed = np.einsum("pn,pnk->nk", loads[:, ok], cops[:, ok]) / total[ok, None]

@@ -13,6 +13,25 @@ Conventions
   files that store the action on the plate are sign-flipped, and the flip is recorded), and mask the COP to NaN
   where the vertical force is below ``fz_threshold_n`` (ezc3d computes a COP even for an unloaded plate).
 - The vertical axis is the normal of the force plates' corner plane (or POINT:Y_SCREEN when there are no plates).
+
+Hostile files
+-------------
+- The path must be a readable regular file (``check_input_file``: a directory, FIFO or device is refused from
+  its ``stat``; the library would block on them).
+- Before ezc3d sees the file, plain Python checks its structure (:mod:`ground_truth.readers.c3d_structure`):
+  header length and key byte, where the parameter and data sections start, the processor type, every parameter
+  record fitting in its record (a dimension count of 255 made ezc3d 1.7.2 die with SIGSEGV), and the scale
+  factors and rates that size and scale all data.
+- ezc3d itself runs in a child process (:mod:`ground_truth.readers.isolated`): a crash is
+  ``ReaderError("the C3D library crashed reading this file (signal SIGSEGV)")``, a hang is stopped after
+  :data:`READ_TIMEOUT_S` + :data:`READ_TIMEOUT_S_PER_MB` per MB with a ReaderError; the next file gets a new
+  child.
+- Values no instrument produces become NaN and are counted in ``meta["notes"]`` (bounds of
+  :data:`ground_truth.kernel.BOUNDS`): marker positions, plate forces and moments (the whole sample), COP and
+  free moment (loaded samples only, where they are defined), plates whose FORCE_PLATFORM:CORNERS or ORIGIN are
+  not a place in a lab, a COP more than a plate length off its plate. ANALOG:SCALE entries must be finite and
+  non-zero-or-absurd (ReaderError naming the channel). Isolated one-sample spikes of forces, moments and
+  markers are named in the notes and kept.
 """
 from __future__ import annotations
 
@@ -20,8 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..kernel import Event, ReaderError, TimeSeries, UnitError, file_sha256
+from ..kernel import (BOUNDS, Event, ReaderError, TimeSeries, UnitError, check_input_file, file_sha256,
+                      require_plausible)
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
+from .c3d_structure import NOT_C3D as _NOT_C3D
+from .c3d_structure import structure as _structure
+from .plausibility import mask_rows, mask_together, mask_vectors, note_spikes, note_vector_spikes, off_plate
 from .units import length_scale, moment_scale, si_analog
 
 #: Plate types ezc3d 1.7 can compute (C3D manual, force platform types 1-4).
@@ -43,66 +66,96 @@ def _strings(values) -> list[str]:
     return [str(v).strip() for v in np.ravel(values)]
 
 
-def _open(path: Path, extract_plates: bool):
+#: What the C3D library is given to read one file before it is stopped: a base plus a time per MB of file. The
+#: slowest real file here reads at 2.5 s/MB (Kistler.c3d, 16-bit analogs, plates extracted); the limit is many
+#: times that, for a machine busy with other work.
+READ_TIMEOUT_S = 60.0
+READ_TIMEOUT_S_PER_MB = 20.0
+#: How much memory the C3D library may take to read one file: a base plus a multiple of the file's size (the
+#: real files here peak at ~100 MB over the reading process's own ~130 MB, Kistler.c3d: 75x its size).
+READ_MEMORY_BYTES = 2 * 1024 ** 3
+READ_MEMORY_PER_FILE_BYTE = 200
+
+# -- reading through the C3D library, in a child process -------------------------------------------------------------
+def _library_read(path: str, extract_plates: bool) -> dict:
+    """Run in the reading child process: ezc3d's reading of the file as plain dicts and arrays.
+
+    ezc3d's own errors on bad input come back as ``{"error": kind, "message": ...}``.
+    """
     import ezc3d
 
-    if not path.exists():
-        raise ReaderError("file not found", file=path)
-    if path.stat().st_size == 0:
-        raise ReaderError("file is empty", file=path, expected="a C3D file")
     try:
-        return ezc3d.c3d(str(path), extract_forceplat_data=extract_plates)
+        c = ezc3d.c3d(path, extract_forceplat_data=extract_plates)
     except RuntimeError as exc:
-        text = str(exc)
-        if "Type" in text and "not supported" in text:
-            types = None
+        out = {"error": "runtime", "message": str(exc)}
+        if "Type" in str(exc) and "not supported" in str(exc):
             try:
-                types = _param(ezc3d.c3d(str(path))["parameters"], "FORCE_PLATFORM", "TYPE")
+                out["plate_types"] = _strings(_param(ezc3d.c3d(path)["parameters"], "FORCE_PLATFORM", "TYPE"))
             except (RuntimeError, OSError, ValueError, IndexError):
-                # ezc3d's errors (as caught below): the file cannot list its plate types either; the error
-                # raised next still says what matters (the plate type is not supported)
+                # ezc3d's errors (as below): the file cannot list its plate types either; the error raised
+                # from this still says what matters (the plate type is not supported)
                 pass
-            raise ReaderError(f"force platform type not supported ({text.split(',')[0]}); plate types in file: "
-                              f"{_strings(types)}", file=path, field="FORCE_PLATFORM:TYPE",
-                              expected=f"types {SUPPORTED_PLATE_TYPES}") from None
-        raise ReaderError(f"cannot be read as C3D ({text})", file=path) from None
+        return out
     except (OSError, ValueError, IndexError) as exc:
-        raise ReaderError(f"not a valid or complete C3D file ({exc})", file=path,
-                          expected="a C3D file (parameter section and data section)") from None
+        return {"error": "invalid", "message": str(exc)}
+    except MemoryError:
+        return {"error": "memory", "message": "out of memory"}
+    params = {}
+    for group, entries in c["parameters"].items():
+        if isinstance(entries, dict):
+            params[group] = {name: {"value": p["value"]} for name, p in entries.items()
+                             if isinstance(p, dict) and "value" in p}
+    header = {part: dict(c["header"][part]) for part in ("points", "analogs")}
+    data = {"points": np.asarray(c["data"]["points"]), "analogs": np.asarray(c["data"]["analogs"])}
+    if extract_plates:
+        data["platform"] = [{k: v for k, v in pf.items()} for pf in c["data"]["platform"]]
+    return {"parameters": params, "header": header, "data": data}
 
 
-def _header_words(path: Path) -> tuple[dict, int] | None:
-    """The raw C3D header (ezc3d rewrites its parsed copy to what it could read) and the file size."""
-    import struct
+def _open(path: Path, extract_plates: bool) -> tuple[dict, dict | None]:
+    """The checked file's structure and ezc3d's reading of it (run in a child process)."""
+    from . import isolated
 
+    check_input_file(path, what="C3D file")
+    structure = _structure(path)
     size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-        if len(head) < 20:
-            return None
-        fh.seek(max(head[0] - 1, 0) * 512)
-        param_head = fh.read(4)
-    if len(param_head) < 4:
-        return None
-    fmt = ">" if param_head[3] == 86 else "<"  # processor type: 84 Intel, 85 DEC, 86 MIPS (big-endian)
-    n_points, analog_per_frame, first, last = struct.unpack(fmt + "HHHH", head[2:10])
-    data_block = struct.unpack(fmt + "H", head[16:18])[0]
-    return {"n_points": n_points, "analog_per_frame": analog_per_frame, "first": first, "last": last,
-            "data_block": data_block}, size
+    try:
+        c3d = isolated.call(_library_read, str(path), extract_plates,
+                            timeout_s=READ_TIMEOUT_S + READ_TIMEOUT_S_PER_MB * size / 1e6,
+                            memory_budget=READ_MEMORY_BYTES + READ_MEMORY_PER_FILE_BYTE * size)
+    except isolated.WorkerCrashed as exc:
+        raise ReaderError(f"the C3D library crashed reading this file ({exc.cause})", file=path,
+                          expected="a C3D file the library can read (this one is probably corrupted)") from None
+    except isolated.WorkerTimeout as exc:
+        raise ReaderError(f"the C3D library did not finish reading this file within {exc.seconds:g} s and was "
+                          f"stopped", file=path,
+                          expected="a C3D file the library can read (this one is probably corrupted)") from None
+    if "error" in c3d:
+        text = c3d["message"]
+        if c3d["error"] == "runtime" and "Type" in text and "not supported" in text:
+            raise ReaderError(f"force platform type not supported ({text.split(',')[0]}); plate types in file: "
+                              f"{c3d.get('plate_types')}", file=path, field="FORCE_PLATFORM:TYPE",
+                              expected=f"types {SUPPORTED_PLATE_TYPES}")
+        if c3d["error"] == "runtime":
+            raise ReaderError(f"cannot be read as C3D ({text})", file=path)
+        if c3d["error"] == "memory":
+            raise ReaderError("the C3D library ran out of memory reading this file (it declares more data than "
+                              "it holds?)", file=path, expected=_NOT_C3D)
+        raise ReaderError(f"not a valid or complete C3D file ({text})", file=path,
+                          expected="a C3D file (parameter section and data section)")
+    return c3d, structure
 
 
-def _check_complete(c3d, path: Path, meta: dict) -> None:
+def _check_complete(c3d, path: Path, meta: dict, h: dict | None) -> None:
     """Refuse a file cut short; ezc3d silently returns the frames it could read.
 
     A file cut in transfer ends part-way through a frame: that is refused. A file whose data section ends
     exactly on a frame boundary but holds fewer frames than its header declares (a shortened export, such as
     the Optotrak sample) is read, and the shortfall is stated in ``meta['notes']``.
     """
-    words = _header_words(path)
     held = c3d["data"]["points"].shape[2]
-    if words is None or held == 0:
+    if h is None or held == 0:
         return
-    h, size = words
     if h["last"] == 65535:  # 16-bit field saturated; the true count lives in parameters ezc3d already used
         return
     declared = h["last"] - h["first"] + 1
@@ -111,7 +164,7 @@ def _check_complete(c3d, path: Path, meta: dict) -> None:
     scale = np.ravel(_param(c3d["parameters"], "POINT", "SCALE", [-1.0]))[0]
     word = 4 if scale < 0 else 2
     frame_bytes = (4 * h["n_points"] + h["analog_per_frame"]) * word
-    data_bytes = size - (h["data_block"] - 1) * 512
+    data_bytes = h["size"] - (h["data_block"] - 1) * 512
     partial = data_bytes - held * frame_bytes
     if frame_bytes == 0 or partial != 0:
         raise ReaderError(f"truncated: the header declares {declared} frames but the file holds {held} and "
@@ -120,6 +173,42 @@ def _check_complete(c3d, path: Path, meta: dict) -> None:
     meta["notes"].append(f"the header declares {declared} frames but the data section ends, on a frame "
                          f"boundary, after {held}: only those {held} frames exist in the file")
     meta["declared_frames"] = declared
+
+
+def _check_scales(params: dict, path: Path, n_points: int, n_analogs: int, meta: dict) -> None:
+    """Scale factors multiply every stored value: a non-finite or absurd one is an error naming it."""
+    if n_points:
+        scale = _param(params, "POINT", "SCALE")
+        if scale is not None and np.size(scale):
+            require_plausible(np.ravel(scale)[0], "scale_abs", file=path, field="POINT:SCALE")
+    if not n_analogs:
+        return
+    gen = _param(params, "ANALOG", "GEN_SCALE")
+    if gen is not None and np.size(gen):
+        require_plausible(np.ravel(gen)[0], "scale_abs", file=path, field="ANALOG:GEN_SCALE")
+    labels = _strings(_param(params, "ANALOG", "LABELS"))
+
+    def channel(j: int) -> str:
+        return labels[j] if j < len(labels) and labels[j] else f"channel {j + 1}"
+
+    scales = _param(params, "ANALOG", "SCALE")
+    for j, v in enumerate(np.ravel(np.asarray([] if scales is None else scales, dtype=float))[:n_analogs]):
+        if v == 0:
+            meta["notes"].append(f"ANALOG:SCALE of {channel(j)} is 0: that channel reads 0")
+        else:
+            require_plausible(v, "scale_abs", file=path, field=f"ANALOG:SCALE[{j + 1}] ({channel(j)})")
+    offsets = _param(params, "ANALOG", "OFFSET")
+    for j, v in enumerate(np.ravel(np.asarray([] if offsets is None else offsets, dtype=float))[:n_analogs]):
+        if not np.isfinite(v):
+            raise ReaderError(f"{v:g} is not an offset", file=path, field=f"ANALOG:OFFSET[{j + 1}] ({channel(j)})",
+                              expected="a finite integer")
+
+
+def _check_rate(value: float, path: Path, field: str) -> float:
+    """A sampling rate the data need: finite and within bounds, or 0 (not stated: the stream is not read)."""
+    if value == 0:
+        return 0.0
+    return require_plausible(value, "rate_hz", file=path, field=field)
 
 
 def _point_units(params: dict, path: Path) -> tuple[str, str | None]:
@@ -159,7 +248,7 @@ def _vertical_axis(params: dict, plates_corners: list[np.ndarray | None], to_m: 
     return 2, "POINT:Y_SCREEN" if screen else "default (z up)"
 
 
-def _events(params: dict) -> list[Event]:
+def _events(params: dict, notes: list[str]) -> list[Event]:
     labels = _strings(_param(params, "EVENT", "LABELS"))
     times = _param(params, "EVENT", "TIMES")
     if not labels or times is None:
@@ -174,8 +263,14 @@ def _events(params: dict) -> list[Event]:
     n = min(len(labels), seconds.size)
     if used is not None and np.size(used):
         n = min(n, int(np.ravel(used)[0]))
-    out = [Event(labels[i], float(seconds[i]), contexts[i] if i < len(contexts) else "", "C3D EVENT group")
-           for i in range(n)]
+    out, dropped = [], []
+    for i in range(n):
+        if not BOUNDS["duration_s"].contains(np.array([abs(seconds[i])]))[0] and seconds[i] != 0:
+            dropped.append(f"{labels[i]} ({seconds[i]:g} s)")
+            continue
+        out.append(Event(labels[i], float(seconds[i]), contexts[i] if i < len(contexts) else "", "C3D EVENT group"))
+    if dropped:
+        notes.append(f"EVENT:TIMES: {len(dropped)} event(s) with an implausible time left out: {', '.join(dropped)}")
     return sorted(out, key=lambda e: e.time)
 
 
@@ -202,15 +297,25 @@ def read_c3d(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
         (sha256, rates, units found, vertical axis and how it was found, gap counts, sign flips, notes).
     """
     path = Path(path)
-    c3d = _open(path, extract_plates)
+    c3d, structure = _open(path, extract_plates)
     params = c3d["parameters"]
     meta: dict = {"file": str(path), "format": "c3d", "sha256": file_sha256(path), "notes": []}
-    _check_complete(c3d, path, meta)
+    notes = meta["notes"]
+    _check_complete(c3d, path, meta, structure)
+    pts = c3d["data"]["points"]
+    ana = c3d["data"]["analogs"]
+    has_points = pts.shape[1] > 0 and pts.shape[2] > 0
+    has_analogs = ana.shape[1] > 0 and ana.shape[2] > 0
+    _check_scales(params, path, pts.shape[1] if has_points else 0, ana.shape[1] if has_analogs else 0, meta)
 
     point_rate = float(c3d["header"]["points"]["frame_rate"])
     analog_rate = float(c3d["header"]["analogs"]["frame_rate"])
-    if analog_rate <= 0:  # some writers (Kistler) leave the header rate at 0 and fill ANALOG:RATE
+    if has_points:
+        point_rate = _check_rate(point_rate, path, "header words 11-12 (frame rate) / POINT:RATE")
+    if not analog_rate > 0:  # some writers (Kistler) leave the header rate at 0 and fill ANALOG:RATE
         analog_rate = float(np.ravel(_param(params, "ANALOG", "RATE", [0.0]))[0] or 0.0)
+    if has_analogs:
+        analog_rate = _check_rate(analog_rate, path, "ANALOG:RATE (header frame rate x analog samples per frame)")
     first = int(c3d["header"]["points"]["first_frame"])
     meta.update(point_rate_hz=point_rate, analog_rate_hz=analog_rate, first_frame=first)
     if point_rate > 0:
@@ -221,16 +326,15 @@ def read_c3d(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
     # -- markers ---------------------------------------------------------------------------------------------
     unit, note = _point_units(params, path)
     if note:
-        meta["notes"].append(note)
+        notes.append(note)
     try:
         to_m = length_scale(unit)
     except UnitError:
         raise UnitError(f"unknown marker unit {unit!r}", file=path, field="POINT:UNITS",
                         expected="a length unit such as mm, cm or m") from None
     meta["point_units"] = unit
-    pts = c3d["data"]["points"]
     markers = None
-    if pts.shape[1] > 0 and pts.shape[2] > 0 and point_rate > 0:
+    if has_points and point_rate > 0:
         labels = _strings(_param(params, "POINT", "LABELS"))
         for extra in ("LABELS2", "LABELS3", "LABELS4"):
             labels += _strings(_param(params, "POINT", extra))
@@ -240,8 +344,7 @@ def read_c3d(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
             zero = np.all(xyz == 0.0, axis=2)
             xyz[zero] = np.nan
             gaps |= zero
-        time = t0 + np.arange(xyz.shape[0]) / point_rate
-        data, seen = {}, {}
+        names, seen = [], {}
         for j in range(xyz.shape[1]):
             name = labels[j] if j < len(labels) and labels[j] else f"point_{j}"
             if name in seen:  # duplicate labels exist in real files; keep both, never overwrite
@@ -249,22 +352,31 @@ def read_c3d(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
                 name = f"{name}#{seen[name]}"
             else:
                 seen[name] = 0
-            data[name] = xyz[:, j]
+            names.append(name)
+        implausible = mask_vectors(xyz, names, "position_m", what=f"{path.name} markers", notes=notes)
+        gaps |= implausible
+        if implausible.any():
+            meta["marker_implausible_samples"] = {n: int(c) for n, c in zip(names, implausible.sum(axis=0)) if c}
+        note_vector_spikes(xyz, names, "position_m", what=f"{path.name} markers", notes=notes)
+        time = t0 + np.arange(xyz.shape[0]) / point_rate
+        data = {name: xyz[:, j] for j, name in enumerate(names)}
         markers = TimeSeries(time, data, {k: "m" for k in data}, {k: unit for k in data},
                              meta={"file": str(path), "kind": "markers"})
         meta["marker_gap_samples"] = {name: int(g) for name, g in zip(data, gaps.sum(axis=0)) if g}
         meta["marker_gap_fraction"] = float(gaps.mean()) if gaps.size else 0.0
+    elif has_points:
+        notes.append("the file holds marker data but no frame rate (0): markers not read")
 
     # -- analogs ---------------------------------------------------------------------------------------------
-    ana = c3d["data"]["analogs"]
     analogs = None
-    if ana.shape[1] > 0 and ana.shape[2] > 0 and analog_rate > 0:
+    if has_analogs and analog_rate > 0:
         labels = _strings(_param(params, "ANALOG", "LABELS"))
         units = _strings(_param(params, "ANALOG", "UNITS"))
         values = ana[0].T.astype(float)  # (n, C)
         time = t0 + np.arange(values.shape[0]) / analog_rate
         analogs = TimeSeries(time, meta={"file": str(path), "kind": "analogs"})
         seen = {}
+        not_finite = {}
         for j in range(values.shape[1]):
             name = labels[j] if j < len(labels) and labels[j] else f"analog_{j}"
             if name in seen:
@@ -274,7 +386,17 @@ def read_c3d(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
                 seen[name] = 0
             src = units[j] if j < len(units) else ""
             si_unit, scale = si_analog(src)
+            bad = int(np.count_nonzero(~np.isfinite(values[:, j])))
+            if bad:
+                not_finite[name] = bad
             analogs.add_channel(name, values[:, j] * scale, si_unit, src or "(none)")
+        if not_finite:
+            named = ", ".join(f"{k}: {v}" for k, v in list(not_finite.items())[:5])
+            more = f" and {len(not_finite) - 5} more" if len(not_finite) > 5 else ""
+            notes.append(f"{path.name} analogs: {sum(not_finite.values())} non-finite value(s) in "
+                         f"{len(not_finite)} channel(s) ({named}{more})")
+    elif has_analogs:
+        notes.append("the file holds analog data but no analog rate (0): analogs not read")
 
     # -- force plates ----------------------------------------------------------------------------------------
     plates: list[ForcePlate] = []
@@ -299,19 +421,40 @@ def read_c3d(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
         if force.shape[0] == 0:
             skipped.append(f"plate {i} (type {ptype}): no analog samples in the file")
             continue
+        if not analog_rate > 0:
+            skipped.append(f"plate {i} (type {ptype}): no analog rate")
+            continue
         pos_unit = unit  # ezc3d expresses plate positions in the point unit (and labels it 'm' when absent)
         to_pos = length_scale(pos_unit)
         moment = np.asarray(pf["moment"], dtype=float).T * moment_scale(f"N{pos_unit}")
         cop = np.asarray(pf["center_of_pressure"], dtype=float).T * to_pos
         tz = np.asarray(pf["Tz"], dtype=float).T * moment_scale(f"N{pos_unit}")
+        what = f"{path.name} plate {i + 1}"
+        corners_m = None if corners_all[i] is None else corners_all[i].T * to_pos
+        origin_m = np.asarray(pf["origin"], float) * to_pos if "origin" in pf else None
+        force, moment, cop, tz, corners_m, moments_ok = _plate_geometry(force, moment, cop, tz, corners_m,
+                                                                        origin_m, what=what, notes=notes)
+        checked = {"force": force, "moment": moment} if moments_ok else {"force": force}
+        masked, bad = mask_together(checked, {"force": "force_n", "moment": "moment_nm"}, what=what, notes=notes)
+        force, moment = masked["force"], masked.get("moment", moment)
+        cop[bad] = np.nan
+        tz[bad] = np.nan
         fv = force[:, vertical]
-        big = np.abs(fv) >= max(fz_threshold_n, 1e-9)
+        with np.errstate(invalid="ignore"):
+            big = np.abs(fv) >= max(fz_threshold_n, 1e-9)
         flipped = bool(big.any() and np.median(fv[big]) < 0)
         if flipped:  # the file stores the action on the plate; report the reaction on the subject
             force, moment, tz = -force, -moment, -tz
             fv = -fv
-        loaded = np.abs(fv) >= fz_threshold_n if fz_threshold_n > 0 else np.ones(fv.shape, bool)
+        with np.errstate(invalid="ignore"):
+            loaded = np.abs(fv) >= fz_threshold_n if fz_threshold_n > 0 else np.isfinite(fv)
+        # the COP and the free moment about it are defined where the plate carries a load, not elsewhere
         cop = np.where(loaded[:, None], cop, np.nan)
+        tz = mask_rows(np.where(loaded[:, None], tz, np.nan), "moment_nm", what=f"{what} free moment",
+                       notes=notes)
+        cop = _plausible_cop(cop, corners_m, fv, what=what, notes=notes)
+        note_spikes(force, "force_n", what=f"{what} force", notes=notes)
+        note_spikes(moment, "moment_nm", what=f"{what} moment", notes=notes)
         time = t0 + np.arange(force.shape[0]) / analog_rate
         src = {"force": pf.get("unit_force", "N"), "moment": f"N{pos_unit}", "cop": pos_unit,
                "free_moment": f"N{pos_unit}"}
@@ -320,9 +463,8 @@ def read_c3d(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
                          {"force": "N", "moment": "N*m", "cop": "m", "free_moment": "N*m", "loaded": "bool"},
                          src, meta={"file": str(path), "kind": "force plate", "plate": i, "type": ptype,
                                     "sign_flipped": flipped, "fz_threshold_n": fz_threshold_n})
-        plates.append(ForcePlate(index=i, signals=sig, type=ptype, corners=(corners_all[i].T * to_pos
-                                 if corners_all[i] is not None else None),
-                                 origin=np.asarray(pf.get("origin", [np.nan] * 3), float) * to_pos,
+        plates.append(ForcePlate(index=i, signals=sig, type=ptype, corners=corners_m,
+                                 origin=np.full(3, np.nan) if origin_m is None else origin_m,
                                  threshold_n=fz_threshold_n, name=f"FP{i + 1}"))
     if skipped:
         meta["plates_skipped"] = skipped
@@ -330,5 +472,45 @@ def read_c3d(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
             meta["plates_note"] = "; ".join(skipped)
     meta["plate_types"] = types
     meta["plates_sign_flipped"] = [p.signals.meta["sign_flipped"] for p in plates]
-    return Recording(str(path), markers=markers, plates=plates, analogs=analogs, events=_events(params),
+    return Recording(str(path), markers=markers, plates=plates, analogs=analogs, events=_events(params, notes),
                      vertical_axis=vertical, meta=meta)
+
+
+def _plate_geometry(force, moment, cop, tz, corners, origin, *, what: str, notes: list[str]):
+    """Plate signals with what depends on implausible FORCE_PLATFORM:CORNERS or ORIGIN set to NaN, and whether
+    the moments are still meaningful.
+
+    ezc3d expresses force, moments and COP in the lab frame through the corners, and moments (hence the COP)
+    about the origin: corners that are not a place in a lab make every signal of the plate meaningless; an
+    origin that is not one makes its moments and COP meaningless (the force is still right).
+    """
+    b = BOUNDS["position_m"]
+    if corners is not None and not b.contains(corners).all():
+        finite = corners[np.isfinite(corners)]
+        worst = f"{finite[np.argmax(np.abs(finite))]:.4g} m" if finite.size else "non-finite"
+        notes.append(f"{what}: FORCE_PLATFORM:CORNERS not a place in a lab (a coordinate {worst}, outside "
+                     f"{b.describe()}): its force, moments and COP, which the library expresses in the lab frame "
+                     f"through the corners, are NaN")
+        nan = np.full_like(force, np.nan)
+        return nan, nan.copy(), nan.copy(), nan.copy(), None, False
+    if origin is not None and not b.contains(origin).all():
+        notes.append(f"{what}: FORCE_PLATFORM:ORIGIN {np.array2string(origin, precision=4)} m is not a plausible "
+                     f"offset (outside {b.describe()}): its moments and COP, taken about that origin, are NaN")
+        nan = np.full_like(force, np.nan)
+        return force, nan, nan.copy(), nan.copy(), corners, False
+    return force, moment, cop, tz, corners, True
+
+
+def _plausible_cop(cop, corners, fv, *, what: str, notes: list[str]) -> np.ndarray:
+    """The lab-frame COP with positions outside any lab, or off the plate beyond a margin, set to NaN."""
+    cop = mask_rows(cop, "position_m", what=f"{what} COP", notes=notes)
+    found = off_plate(cop, corners) if corners is not None else None
+    if found is not None and found[0].any():
+        off, margin = found
+        with np.errstate(invalid="ignore"):
+            loads = np.abs(fv[off])
+        notes.append(f"{what}: COP of {int(off.sum())} loaded sample(s) more than {margin * 100:.0f} cm (one plate "
+                     f"length) outside the plate's corners (vertical force {np.nanmin(loads):.0f}-"
+                     f"{np.nanmax(loads):.0f} N) set to NaN: a COP lies on or near its plate")
+        cop[off] = np.nan
+    return cop

@@ -14,13 +14,16 @@ the threshold get NaN COP, ``loaded = False``, and are counted in ``meta`` -- ne
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ..kernel import ReaderError, TimeSeries, validate_type
+from ..kernel import (ReaderError, TimeSeries, check_input_file, read_text_file, require_plausible,
+                      validate_type)
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
 from .bmclab import _check_time, _read_numeric_body, _vertical_sign
+from .plausibility import mask_rows, mask_together, note_spikes
 
 REQUIRED = ("Fx", "Fy", "Fz", "Mx", "My", "Mz")
 _MAX_HEADER_LINES = 200
@@ -49,24 +52,31 @@ def read_motive_csv(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> 
     validate_type(path, "path-like", "path")
     validate_type(fz_threshold_n, "numeric", "fz_threshold_n")
     path = Path(path)
-    if not path.is_file():
-        raise ReaderError("file not found", file=path)
+    kind = "Motive force-plate CSV export"
+    # an empty file gets the same message as a file without a Motive header
+    text = read_text_file(path, what=kind) if check_input_file(path, what=kind, allow_empty=True).stat().st_size \
+        else ""
     header_meta: dict[str, str] = {}
+    meta_lines: dict[str, int] = {}
     header_line = None
-    with open(path, "r", errors="replace") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            cells = [c.strip() for c in text.split(",")]
-            if "Fz" in cells or cells[0] in ("MocapFrame", "Frame"):
-                header_line = lineno
-                columns = cells
-                break
-            if len(cells) >= 2 and cells[0]:
-                header_meta[cells[0]] = cells[1]
-            if lineno >= _MAX_HEADER_LINES:
-                break
+    # lines end as pandas ends them (\n, \r\n or \r), so that line numbers match its skiprows
+    for lineno, line in enumerate(re.split(r"\r\n|\r|\n", text, maxsplit=_MAX_HEADER_LINES)[:_MAX_HEADER_LINES],
+                                  start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        cells = [c.strip() for c in stripped.split(",")]
+        if "Fz" in cells or cells[0] in ("MocapFrame", "Frame"):
+            header_line = lineno
+            columns = cells
+            break
+        if len(cells) >= 2 and cells[0]:
+            if cells[0] in header_meta and header_meta[cells[0]] != cells[1]:
+                raise ReaderError(f"the metadata key {cells[0]!r} appears twice with different values (line "
+                                  f"{meta_lines[cells[0]]}: {header_meta[cells[0]]!r}, line {lineno}: {cells[1]!r})",
+                                  file=path, field=cells[0], expected="each metadata key once")
+            header_meta[cells[0]] = cells[1]
+            meta_lines[cells[0]] = lineno
     if header_line is None:
         if not header_meta:
             raise ReaderError("file is empty or not a Motive export", file=path, field="header",
@@ -79,17 +89,20 @@ def read_motive_csv(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> 
     if missing:
         raise ReaderError(f"missing column(s) {', '.join(missing)}", file=path, field=missing[0],
                           expected=f"columns {', '.join(REQUIRED)}")
-    data = _read_numeric_body(path, columns, skiprows=header_line, sep=",", first_data_line=header_line + 1)
+    dup = sorted({c for c in columns if columns.count(c) > 1})
+    if dup:
+        raise ReaderError(f"duplicate column(s) {', '.join(dup)} in the column header (line {header_line})",
+                          file=path, field=dup[0], expected="each column once")
+    notes: list[str] = []
+    data = _read_numeric_body(path, columns, skiprows=header_line, sep=",", first_data_line=header_line + 1,
+                              text=text, notes=notes)
     col = {n: data[:, i] for i, n in enumerate(columns)}
     if "MocapTime" in col:
         time = col["MocapTime"]
         time_field = "MocapTime"
     elif "MocapFrame" in col and "Capture Frame Rate" in header_meta:
-        try:
-            rate = float(header_meta["Capture Frame Rate"])
-        except ValueError:
-            raise ReaderError(f"Capture Frame Rate is {header_meta['Capture Frame Rate']!r}", file=path,
-                              field="Capture Frame Rate", expected="a number in Hz") from None
+        rate = require_plausible(header_meta["Capture Frame Rate"], "rate_hz", file=path,
+                                 field="Capture Frame Rate")
         time = col["MocapFrame"] / rate
         time_field = "MocapFrame"
     else:
@@ -97,18 +110,26 @@ def read_motive_csv(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> 
                           expected="a MocapTime column, or MocapFrame plus a 'Capture Frame Rate' line")
     _check_time(path, time, time_field)
 
-    force = np.column_stack([col["Fx"], col["Fy"], col["Fz"]])
-    moment = np.column_stack([col["Mx"], col["My"], col["Mz"]])
-    fz = col["Fz"]
+    plate_name = header_meta.get("Device Name", "plate")
+    what = f"{path.name} {plate_name}"  # from here: what the notes name
+    masked, _ = mask_together({"force": np.column_stack([col["Fx"], col["Fy"], col["Fz"]]),
+                               "moment": np.column_stack([col["Mx"], col["My"], col["Mz"]])},
+                              {"force": "force_n", "moment": "moment_nm"}, what=what, notes=notes)
+    force, moment = masked["force"], masked["moment"]
+    note_spikes(force, "force_n", what=f"{what} force", notes=notes)
+    note_spikes(moment, "moment_nm", what=f"{what} moment", notes=notes)
+    fz = force[:, 2]
     sign = _vertical_sign(fz)
     threshold = float(fz_threshold_n)
-    loaded = sign * fz >= threshold
+    with np.errstate(invalid="ignore"):
+        loaded = sign * fz >= threshold
     dropout = fz == 0
     cop = np.full((time.size, 3), np.nan)
     # Divide only where loaded: dropout frames (Fz = 0) must not produce inf or a RuntimeWarning.
-    np.divide(-col["My"], fz, out=cop[:, 0], where=loaded)
-    np.divide(col["Mx"], fz, out=cop[:, 1], where=loaded)
+    np.divide(-moment[:, 1], fz, out=cop[:, 0], where=loaded)
+    np.divide(moment[:, 0], fz, out=cop[:, 1], where=loaded)
     cop[loaded, 2] = 0.0
+    cop = mask_rows(cop, "cop_m", what=f"{what} COP", notes=notes)
     meta_plate = {"file": str(path), "vertical_force_sign": sign,
                   "method": "COP = (-My/Fz, Mx/Fz, 0) from the export's forces and moments (plate frame)",
                   "n_unloaded": int(np.count_nonzero(~loaded))}
@@ -118,16 +139,18 @@ def read_motive_csv(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> 
                     meta=meta_plate)
     analogs = None
     if all(c in col for c in ("Cx", "Cy", "Cz")):
-        analogs = TimeSeries(time, {"file_cop": np.column_stack([col["Cx"], col["Cy"], col["Cz"]])},
+        file_cop = mask_rows(np.column_stack([col["Cx"], col["Cy"], col["Cz"]]), "cop_m",
+                             what=f"{what} file COP (Cx, Cy, Cz)", notes=notes)
+        analogs = TimeSeries(time, {"file_cop": file_cop},
                              {"file_cop": "m"}, {"file_cop": "m (assumed)"},
                              meta={"file": str(path), "method": "COP columns as exported by Motive (not masked)"})
-    plate = ForcePlate(0, ts, threshold_n=threshold, name=header_meta.get("Device Name", "plate"))
+    plate = ForcePlate(0, ts, threshold_n=threshold, name=plate_name)
     meta = {"format": "motive", "export": header_meta, "header_line": header_line,
             "source_units": {"force": "N", "moment": "N*m", "cop": "m",
                              "note": "the export states no units; Motive's AMTI defaults assumed"},
             "vertical_force_sign": sign, "n_dropout_frames": int(np.count_nonzero(dropout)),
             "dropout_times_s": time[dropout].tolist(), "n_unloaded": int(np.count_nonzero(~loaded)),
-            "horizontal_axis_names": ("ml", "ap"),
+            "horizontal_axis_names": ("ml", "ap"), "notes": notes,
             "quijoux2021_cop_note": "Quijoux et al. 2021 use (My/Fz, Mx/Fz)*100 cm as (ML, AP): the mirror "
                                     "image in x of this COP (x = -My/Fz); y is identical."}
     return Recording(str(path), plates=[plate], analogs=analogs, vertical_axis=2, meta=meta)

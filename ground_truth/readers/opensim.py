@@ -13,23 +13,37 @@ from pathlib import Path
 
 import numpy as np
 
-from ..kernel import ReaderError, TimeSeries, UnitError, file_sha256
+from ..kernel import ReaderError, TimeSeries, UnitError, check_input_file, file_sha256, require_plausible
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
+from .plausibility import mask_rows, mask_together, mask_vectors, note_spikes, note_vector_spikes
 from .units import length_scale
 
 OPENSIM_VERTICAL_AXIS = 1  # y up
 
 
 def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise ReaderError("file not found", file=path)
+    data = check_input_file(path, what="OpenSim text file").read_bytes()
     try:
-        text = path.read_text(errors="strict")
-    except UnicodeDecodeError:
-        raise ReaderError("is not a text file", file=path, expected="an OpenSim text file") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:   # binary (a C3D given as --format mot) or a corrupted byte: say where
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ReaderError(f"is not a text file: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}) is "
+                          f"not UTF-8", file=path, expected="an OpenSim text file") from None
     if not text.strip():
         raise ReaderError("file is empty", file=path)
     return text
+
+
+def _header_count(path: Path, header: dict, key: str) -> int:
+    """A header count (NumMarkers, NumFrames, datarows): a non-negative whole number, else ReaderError."""
+    value = header[key]
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not (np.isfinite(number) and number >= 0 and number == int(number) and number < 2 ** 31):
+        raise ReaderError(f"{value!r} is not a count", file=path, field=key, expected="a whole number >= 0")
+    return int(number)
 
 
 def _numeric_block(path: Path, body: str, n_cols: int | None, what: str) -> np.ndarray:
@@ -54,6 +68,8 @@ def _check_time(path: Path, t: np.ndarray) -> None:
         bad = int(np.flatnonzero(~np.isfinite(t) | np.r_[False, np.diff(t) <= 0])[0])
         raise ReaderError(f"time is not strictly increasing at row {bad + 1}", file=path, field="time",
                           expected="monotonically increasing times in seconds")
+    if t.size > 1:
+        require_plausible(t[-1] - t[0], "duration_s", file=path, field="time")
 
 
 def read_trc(path: str | Path) -> Recording:
@@ -64,12 +80,17 @@ def read_trc(path: str | Path) -> Recording:
         raise ReaderError("not a TRC file: the first line does not start with 'PathFileType'", file=path,
                           expected="the TRC header (PathFileType, DataRate/.../Units line, values, marker names, "
                                    "X1 Y1 Z1 ...)")
-    keys = lines[1].split("\t")
-    vals = lines[2].split("\t")
-    header = {k.strip(): v.strip() for k, v in zip(keys, vals)}
+    keys = [k.strip() for k in lines[1].split("\t")]
+    vals = [v.strip() for v in lines[2].split("\t")]
+    twice = sorted({k for k in keys if k and keys.count(k) > 1})
+    if twice:
+        raise ReaderError("the header names this key more than once (line 2)", file=path, field=twice[0],
+                          expected="each header key once")
+    header = dict(zip(keys, vals))
     for required in ("DataRate", "NumMarkers", "Units"):
         if required not in header:
             raise ReaderError("header lacks this key", file=path, field=required)
+    rate = require_plausible(header["DataRate"], "rate_hz", file=path, field="DataRate")
     unit = header["Units"]
     try:
         to_m = length_scale(unit)
@@ -79,7 +100,11 @@ def read_trc(path: str | Path) -> Recording:
     if len(names_row) < 2 or names_row[0].strip() != "Frame#":
         raise ReaderError("the marker-name row does not start with 'Frame#'", file=path, field="line 4")
     names = [n.strip() for n in names_row[2::3] if n.strip()]
-    n_markers = int(float(header["NumMarkers"]))
+    n_markers = _header_count(path, header, "NumMarkers")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ReaderError(f"marker {twice[0]!r} is named more than once in the marker-name row", file=path,
+                          field="line 4", expected="each marker name once")
     if len(names) != n_markers:
         raise ReaderError(f"header says {n_markers} markers but the name row has {len(names)}", file=path,
                           field="NumMarkers")
@@ -105,17 +130,20 @@ def read_trc(path: str | Path) -> Recording:
     _check_time(path, time)
     xyz = values[:, 2:].reshape(values.shape[0], n_markers, 3) * to_m
     gaps = np.any(np.isnan(xyz), axis=2)
+    notes: list[str] = []
+    gaps |= mask_vectors(xyz, names, "position_m", what=f"{path.name} markers", notes=notes)
+    note_vector_spikes(xyz, names, "position_m", what=f"{path.name} markers", notes=notes)
     markers = TimeSeries(time, {n: xyz[:, j] for j, n in enumerate(names)}, {n: "m" for n in names},
                          {n: unit for n in names}, meta={"file": str(path), "kind": "markers"})
     declared = header.get("NumFrames")
     meta = {"file": str(path), "format": "trc", "sha256": file_sha256(path), "point_units": unit,
-            "point_rate_hz": float(header["DataRate"]), "vertical_axis": OPENSIM_VERTICAL_AXIS,
-            "vertical_axis_from": "OpenSim convention (y up)", "notes": [],
+            "point_rate_hz": rate, "vertical_axis": OPENSIM_VERTICAL_AXIS,
+            "vertical_axis_from": "OpenSim convention (y up)", "notes": notes,
             "marker_gap_samples": {n: int(g) for n, g in zip(names, gaps.sum(axis=0)) if g},
             "marker_gap_fraction": float(gaps.mean())}
-    if declared is not None and int(float(declared)) != values.shape[0]:
-        raise ReaderError(f"header declares {int(float(declared))} frames but the file holds {values.shape[0]} "
-                          "(truncated?)", file=path, field="NumFrames")
+    if declared is not None and _header_count(path, header, "NumFrames") != values.shape[0]:
+        raise ReaderError(f"header declares {_header_count(path, header, 'NumFrames')} frames but the file holds "
+                          f"{values.shape[0]} (truncated?)", file=path, field="NumFrames")
     return Recording(str(path), markers=markers, vertical_axis=OPENSIM_VERTICAL_AXIS, meta=meta)
 
 
@@ -136,24 +164,33 @@ def read_mot(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
     except StopIteration:
         raise ReaderError("no 'endheader' line", file=path, expected="an OpenSim .mot/.sto header") from None
     header = {}
-    for line in lines[:end]:
+    for lineno, line in enumerate(lines[:end], start=1):
         if "=" in line:
-            k, v = line.split("=", 1)
-            header[k.strip()] = v.strip()
+            k, v = (part.strip() for part in line.split("=", 1))
         elif line.strip():
             parts = line.split(None, 1)
-            header[parts[0]] = parts[1].strip() if len(parts) > 1 else ""
+            k, v = parts[0], parts[1].strip() if len(parts) > 1 else ""
+        else:
+            continue
+        if k in header and header[k] != v:
+            raise ReaderError(f"the header sets {k!r} twice ({header[k]!r}, then {v!r} on line {lineno})",
+                              file=path, field=k, expected="each header key once")
+        header[k] = v
     if end + 1 >= len(lines):
         raise ReaderError("no column-name row after 'endheader'", file=path)
     columns = lines[end + 1].split()
     if not columns or columns[0].lower() != "time":
         raise ReaderError(f"first column is {columns[0] if columns else None!r}", file=path, field="time",
                           expected="'time' as the first column")
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise ReaderError(f"column {twice[0]!r} is named more than once", file=path, field=twice[0],
+                          expected="each column once")
     data = _numeric_block(path, "\n".join(lines[end + 2:]), None, "data")
     if data.shape[1] != len(columns):
         raise ReaderError(f"data rows have {data.shape[1]} values but there are {len(columns)} column names",
                           file=path, expected="one value per named column")
-    if "datarows" in header and int(float(header["datarows"])) != data.shape[0]:
+    if "datarows" in header and _header_count(path, header, "datarows") != data.shape[0]:
         raise ReaderError(f"header declares {header['datarows']} rows but the file holds {data.shape[0]} "
                           "(truncated?)", file=path, field="datarows")
     time = data[:, 0]
@@ -169,6 +206,7 @@ def read_mot(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
                           expected="OpenSim external-load columns such as '<prefix>ground_force_vx', "
                                    "'<prefix>ground_force_px', '<prefix>ground_torque_x'")
     plates = []
+    notes = ["units not stated in .mot headers: N, m and N*m assumed (OpenSim convention)"]
     for k, prefix in enumerate(prefixes):
         def cols(stem: str, prefix=prefix) -> np.ndarray:
             names = [f"{prefix}{stem}{a}" for a in "xyz"]
@@ -182,12 +220,20 @@ def read_mot(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
         point = cols("ground_force_p")
         try:
             torque = cols("ground_torque_")
+            checked = {"force": force, "torque": torque}
         except ReaderError:
             torque = np.full_like(force, np.nan)
-        fv = force[:, OPENSIM_VERTICAL_AXIS]
-        loaded = np.abs(fv) >= fz_threshold_n
-        cop = np.where(loaded[:, None], point, np.nan)
+            checked = {"force": force}
         name = prefix.rstrip("_") or f"force{k + 1}"
+        what = f"{path.name} {name}"
+        masked, _ = mask_together(checked, {"force": "force_n", "torque": "moment_nm"}, what=what, notes=notes)
+        force, torque = masked["force"], masked.get("torque", torque)
+        note_spikes(force, "force_n", what=f"{what} force", notes=notes)
+        fv = force[:, OPENSIM_VERTICAL_AXIS]
+        with np.errstate(invalid="ignore"):
+            loaded = np.abs(fv) >= fz_threshold_n
+        cop = mask_rows(np.where(loaded[:, None], point, np.nan), "position_m", what=f"{what} point",
+                        notes=notes)
         sig = TimeSeries(time, {"force": force, "cop": cop, "free_moment": torque, "loaded": loaded},
                          {"force": "N", "cop": "m", "free_moment": "N*m", "loaded": "bool"},
                          {"force": "N (OpenSim convention)", "cop": "m (OpenSim convention)",
@@ -197,6 +243,6 @@ def read_mot(path: str | Path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N
         plates.append(ForcePlate(index=k, signals=sig, threshold_n=fz_threshold_n, name=name))
     meta = {"file": str(path), "format": "mot", "sha256": file_sha256(path), "analog_rate_hz": None,
             "vertical_axis": OPENSIM_VERTICAL_AXIS, "vertical_axis_from": "OpenSim convention (y up)",
-            "notes": ["units not stated in .mot headers: N, m and N*m assumed (OpenSim convention)"],
+            "notes": notes,
             "plate_names": [p.name for p in plates], "header": header}
     return Recording(str(path), plates=plates, vertical_axis=OPENSIM_VERTICAL_AXIS, meta=meta)

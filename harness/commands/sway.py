@@ -14,6 +14,10 @@ for files with several plates. ``--window`` is in seconds from the first sample,
      "n_samples", "axes", "metrics": {"area95_cm2": ..., "mean_velocity_cm_s": ..., ...}, "units", "notes",
      "net_cop"}
 
+``notes`` also carry, prefixed ``reader:``, what the reader noted about the file: values set to NaN as
+implausible (non-finite, outside physical bounds, a COP off its plate), isolated spikes kept as read, units
+assumed. When too little data is left for the metrics, the error names those notes too.
+
 ``net_cop`` is null unless the plate is ``net``; then it says where the net COP came from: ``{"source":
 "file", "description": "the file's COPNET columns", "max_abs_diff_mm", "tolerance_mm", ...}`` when the file
 has its own net COP columns (BMClab PDS), checked against the net COP recomputed from the per-plate columns
@@ -116,13 +120,15 @@ def compute(path, *, format: str = "auto", convention: str = "bds2016", plate: s
         fs = round(fs, 6)
     axis_names = tuple(axes.split(",")) if axes != "auto" else tuple(rec.meta.get("horizontal_axis_names",
                                                                                    ("ap", "ml")))
+    reader_notes = [f"reader: {n}" for n in rec.meta.get("notes", [])]
     try:
         res = sway_metrics(ts["cop"], fs, convention, units_in="m", axes=axis_names)
-    except InputError as exc:  # name the file: sway_metrics only sees an array
-        if exc.file:
+    except InputError as exc:  # name the file (sway_metrics only sees an array) and what the reader masked
+        if exc.file and not reader_notes:
             raise
-        raise InputError(exc.reason, file=path, field=exc.field, expected=exc.expected) from None
-    notes = list(res.notes)
+        reason = exc.reason + ("; " + "; ".join(reader_notes) if reader_notes else "")
+        raise type(exc)(reason, file=exc.file or path, field=exc.field, expected=exc.expected) from None
+    notes = list(res.notes) + reader_notes
     if axes == "auto" and "horizontal_axis_names" not in rec.meta:
         notes.append("axes assumed: first horizontal lab axis AP, second ML (pass --axes to change)")
     lab = "xyz"
