@@ -17,8 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, ReaderError, as_float_array, validate_type
+from ground_truth.kernel import (BOUNDS, Bound, InputError, ReaderError, as_float_array, read_text_file,
+                                 write_text_atomic)
 from ground_truth.kernel import file_sha256 as sha256_file  # noqa: F401 - used by model_info, variants
+
+from .plausibility import (CHARGE_MAH, COUNT, LATENCY_FIELDS, LATENCY_SPREAD, MEMORY_DELTA, MEMORY_DELTA_FIELDS,
+                           MEMORY_FIELDS, SETUP_S, THROUGHPUT, plausible_tree, plausible_value)
 
 #: Bump when a field is removed or renamed (adding fields keeps the version).
 SCHEMA_VERSION = 1
@@ -232,15 +236,98 @@ class DeviceRecord:
             self.status = "partial"
         return self
 
+    def check_plausible(self, file=None) -> "DeviceRecord":
+        """Set every figure that is not a plausible number to None, with a note in ``errors`` naming the file
+        and the field (a corrupted log, a bit flip or a tool bug must not give a negative or 1e308 latency).
+
+        Latencies against ``BOUNDS['latency_ms']``, memory footprints against ``BOUNDS['memory_bytes']`` (MB x
+        10^6), energy in J against ``BOUNDS['energy_j']``, model size against ``BOUNDS['model_bytes']``; counts
+        must be whole numbers. A removed field is added to ``missing`` and makes a complete record partial when
+        it is one of :attr:`REQUIRED`. Returns the record.
+        """
+        where = f"{file}: " if file is not None else ""
+
+        def check(section, name, bound, *, scale=1.0, integer=False):
+            obj = getattr(self, section)
+            value, why = plausible_value(getattr(obj, name), bound, scale=scale, integer=integer)
+            if why is not None:
+                setattr(obj, name, None)
+                self.errors.append(f"{where}{section}.{name}: {why}; set to null as implausible")
+                if f"{section}.{name}" not in self.missing:
+                    self.missing.append(f"{section}.{name}")
+                if f"{section}.{name}" in self.REQUIRED and self.status == "complete":
+                    self.status = "partial"
+            elif value is not None:
+                setattr(obj, name, value)
+
+        for name in LATENCY_FIELDS:
+            check("latency", name, BOUNDS["latency_ms"])
+        check("latency", "std_ms", LATENCY_SPREAD)
+        check("latency", "n", COUNT, integer=True)
+        check("latency", "throughput_per_s", THROUGHPUT)
+        raw = self.latency.raw_ms
+        if raw is not None:
+            if not isinstance(raw, (list, tuple)):
+                self.latency.raw_ms = None
+                self.errors.append(f"{where}latency.raw_ms: {raw!r} is not a list of latencies; set to null")
+            else:
+                checked = [plausible_value(v, BOUNDS["latency_ms"]) for v in raw]
+                bad = [why for _, why in checked if why is not None]
+                if bad:
+                    self.latency.raw_ms = [v for v, _ in checked]
+                    self.errors.append(f"{where}latency.raw_ms: {len(bad)} of {len(raw)} run(s) implausible (e.g. "
+                                       f"{bad[0]}); set to null")
+        for name in MEMORY_FIELDS:
+            check("memory", name, BOUNDS["memory_bytes"], scale=MB)
+        for name in MEMORY_DELTA_FIELDS:
+            check("memory", name, MEMORY_DELTA, scale=MB)
+        figures = self.memory.figures if isinstance(self.memory.figures, list) else []
+        self.memory.figures = [f for f in figures if isinstance(f, str) and getattr(self.memory, f, None) is not None]
+        energy_bound = {"mAh": CHARGE_MAH, "J": BOUNDS["energy_j"], "J/inference": BOUNDS["energy_j"]}
+        if self.energy.value is not None:
+            bound = energy_bound.get(self.energy.unit)
+            if bound is None:
+                bound = Bound(-math.inf, math.inf, str(self.energy.unit), "a finite number")
+            check("energy", "value", bound)
+            if self.energy.value is None:
+                self.energy.reason = "the log's figure is implausible (see errors)"
+        check("energy", "assessment_mah", CHARGE_MAH)
+        check("energy", "assessment_j", BOUNDS["energy_j"])
+        check("model", "bytes", BOUNDS["model_bytes"], integer=True)
+        for name in ("warmup_runs", "runs", "trial", "trials"):
+            check("protocol", name, COUNT, integer=True)
+        for name in ("min_secs", "cooldown_s"):
+            check("protocol", name, SETUP_S)
+        check("runtime", "threads", COUNT, integer=True)
+        return self
+
+    def check_extra(self, path: str, bound: Bound, *, scale: float = 1.0, file=None) -> "DeviceRecord":
+        """Replace the implausible numbers of ``extra`` at the dotted ``path`` (a number, or dicts/lists of
+        numbers) by None, with a note in ``errors`` naming the file and the figure. Returns the record."""
+        *parents, key = path.split(".")
+        holder = self.extra
+        for part in parents:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if not isinstance(holder, dict) or key not in holder:
+            return self
+        value, n_bad, why = plausible_tree(holder[key], bound, scale=scale)
+        if n_bad:
+            holder[key] = value
+            where = f"{file}: " if file is not None else ""
+            self.errors.append(f"{where}extra.{path}: {n_bad} figure(s) implausible (e.g. {why}); set to null")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return _clean(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, file=None) -> "DeviceRecord":
         """Rebuild a record from :meth:`to_dict` output (unknown keys are ignored: forward compatible)."""
-        validate_type(data, dict, "record")
+        if not isinstance(data, dict):
+            raise ReaderError(f"a device record is {type(data).__name__}", file=file, field="records",
+                              expected="an object")
         version = data.get("schema_version")
-        if version is None or int(version) > SCHEMA_VERSION:
+        if isinstance(version, bool) or not isinstance(version, int) or version > SCHEMA_VERSION:
             raise ReaderError(f"device record schema_version {version!r} is not supported", file=file,
                               field="schema_version", expected=f"an integer <= {SCHEMA_VERSION}")
         sections = {"model": ModelInfo, "device": DeviceInfo, "runtime": RuntimeInfo,
@@ -251,9 +338,21 @@ class DeviceRecord:
             if f.name not in data:
                 continue
             if f.name in sections:
+                section = data[f.name] or {}
+                if not isinstance(section, dict):
+                    raise ReaderError(f"{f.name} is {type(section).__name__}", file=file, field=f.name,
+                                      expected="an object of named fields")
                 known = {g.name for g in fields(sections[f.name])}
-                kwargs[f.name] = sections[f.name](**{k: v for k, v in (data[f.name] or {}).items()
-                                                     if k in known})
+                kwargs[f.name] = sections[f.name](**{k: v for k, v in section.items() if k in known})
+            elif f.name in ("source", "extra"):
+                kwargs[f.name] = data[f.name] if isinstance(data[f.name], dict) else {}
+            elif f.name in ("missing", "errors"):
+                kwargs[f.name] = [str(v) for v in data[f.name]] if isinstance(data[f.name], list) else []
+            elif f.name == "status" and data[f.name] not in ("complete", "partial", "failed"):
+                raise ReaderError(f"status {data[f.name]!r} is not a record status", file=file, field="status",
+                                  expected="'complete', 'partial' or 'failed'")
+            elif f.name == "raw_log":
+                kwargs[f.name] = data[f.name] if isinstance(data[f.name], str) else None
             else:
                 kwargs[f.name] = data[f.name]
         return cls(**kwargs)
@@ -357,30 +456,39 @@ def replicability(records: list[DeviceRecord], *, statistic: str = "p50_ms",
 
 def write_records(path, records: list[DeviceRecord], *, replicability_summary: dict | None = None,
                   errors: list[str] | None = None) -> Path:
-    """Write records as one JSON file ``{"schema_version", "kind", "records": [...], ...}``."""
+    """Write records as one JSON file ``{"schema_version", "kind", "records": [...], ...}``, atomically.
+
+    Every record's figures are checked first (:meth:`DeviceRecord.check_plausible`): what is written is a
+    plausible number, or null with a note.
+    """
     path = Path(path)
+    for rec in records:
+        rec.check_plausible()
     doc = {"schema_version": SCHEMA_VERSION, "kind": FILE_KIND, "mb_definition": "1 MB = 10^6 bytes",
            "records": [r.to_dict() for r in records]}
     if replicability_summary is not None:
         doc["replicability"] = _clean(replicability_summary)
     if errors:
         doc["errors"] = list(errors)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(path, json.dumps(doc, indent=2, allow_nan=False) + "\n", field="--json")
 
 
 def read_records(path) -> list[DeviceRecord]:
-    """Read a file written by :func:`write_records` (or a bare list of record dicts)."""
+    """Read a file written by :func:`write_records` (or a bare list of record dicts).
+
+    The path is checked before it is opened; figures that are not plausible numbers become None with a note
+    (:meth:`DeviceRecord.check_plausible`): a hand-edited or corrupted file cannot bring a negative latency in.
+    """
     path = Path(path)
+    text = read_text_file(path, what="device records JSON file")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ReaderError(f"not valid JSON ({exc})", file=path) from None
     items = doc.get("records") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise ReaderError("no 'records' list", file=path, field="records", expected="a list of device records")
-    return [DeviceRecord.from_dict(item, file=path) for item in items]
+    return [DeviceRecord.from_dict(item, file=path).check_plausible(file=path) for item in items]
 
 
 def records_frame(records: list[DeviceRecord]):

@@ -20,8 +20,8 @@ from .xctest import parse_xctest
 #: ``stancebench device-parse --kind`` -> function(text, *, file=None) -> list[DeviceRecord]
 KINDS = {
     "benchmark_model": parse_benchmark_model,
-    "batterystats": lambda text, file=None: batterystats_records(parse_batterystats(text, file=file)),
-    "meminfo": lambda text, file=None: meminfo_records(parse_meminfo(text, file=file)),
+    "batterystats": lambda text, file=None: batterystats_records(parse_batterystats(text, file=file), file=file),
+    "meminfo": lambda text, file=None: meminfo_records(parse_meminfo(text, file=file), file=file),
     "xctest": parse_xctest,
     "metrickit": parse_metrickit,
     "mlperf": parse_mlperf,
@@ -50,6 +50,6 @@ def guess_kind(text: str) -> str | None:
     return None
 
 
-__all__ = ["KINDS", "guess_kind", "split_excerpts", "parse_benchmark_model", "parse_batterystats", "batterystats_records",
-           "BatteryStats", "parse_meminfo", "meminfo_records", "MemInfo", "parse_xctest", "parse_metrickit",
-           "parse_mlperf", "parse_litert_benchmark"]
+__all__ = ["KINDS", "guess_kind", "split_excerpts", "parse_benchmark_model", "parse_batterystats",
+           "batterystats_records", "BatteryStats", "parse_meminfo", "meminfo_records", "MemInfo", "parse_xctest",
+           "parse_metrickit", "parse_mlperf", "parse_litert_benchmark"]

@@ -1,6 +1,7 @@
 """Text helpers shared by the parsers."""
 from __future__ import annotations
 
+import math
 import re
 
 #: a number as tools print it: 12, -3.5, 2.71985e+06, 1.04176E+06
@@ -28,3 +29,22 @@ def to_float(token: str) -> float:
 def kv_numbers(text: str) -> dict[str, float]:
     """``key=value`` pairs with numeric values (``avg=2.71985e+06``) -> dict."""
     return {k: float(v) for k, v in re.findall(rf"(\w+)=({NUM})(?![\w.])", text)}
+
+
+def to_int(value) -> int | None:
+    """A whole number from a printed token or a JSON value ('4', 4, 4.0, ' 4 '); None when it is none ('nan',
+    'inf', '2.5', 'abc', True, a list): a corrupted count is missing, never a crash."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        token = value.strip()
+        if re.fullmatch(r"[-+]?\d+", token):
+            return int(token)
+        if not re.fullmatch(NUM, token):
+            return None
+        value = float(token)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None

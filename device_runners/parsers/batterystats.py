@@ -8,13 +8,21 @@ All are *modelled* estimates from the device's power profile (charge in mAh), no
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
 from ground_truth.kernel import ReaderError
 
-from ..record import DeviceRecord, DeviceInfo, EnergyInfo
-from ._text import NUM, split_excerpts, to_float
+from ground_truth.kernel import Bound
+
+from ..plausibility import CHARGE_MAH
+from ..record import DeviceInfo, DeviceRecord, EnergyInfo
+from ._text import NUM, split_excerpts, to_float, to_int
+
+#: device-level balance items may be negative; any charge stays within the plausible range in size
+_SIGNED_CHARGE = Bound(-CHARGE_MAH.high, CHARGE_MAH.high, "mAh", "a balance of charge is smaller than the largest "
+                       "plausible battery charge")
 
 _UID_LINE = re.compile(rf"^(\s*)(?:Uid|UID)\s+(u\d+[ai]\d+|\d+)\s*:\s*({NUM})(.*)$")
 _ITEM_LINE = re.compile(rf"^\s*([A-Za-z][\w ]*?):\s*({NUM})\s*(?:\((.*)\))?\s*$")
@@ -50,36 +58,57 @@ class BatteryStats:
     packages: dict[int, str] = field(default_factory=dict)  # checkin uid -> package
     on_battery: bool | None = None
     raw: str = ""
+    #: rows left out because a field that identifies them is not a number (e.g. a corrupted UID)
+    notes: list[str] = field(default_factory=list)
 
 
 def _components(text: str | None) -> dict[str, float]:
     return {} if not text else {k: float(v) for k, v in _COMPONENT.findall(text)}
 
 
+def _number(token: str) -> float | None:
+    """A charge as printed ('15.8', '1,234.5'); None when the token is not a finite number."""
+    token = token.strip()
+    if not re.fullmatch(NUM, token.replace(",", "")):
+        return None
+    value = to_float(token)
+    return value if math.isfinite(value) else None
+
+
 def _parse_checkin(text: str) -> BatteryStats:
     bs = BatteryStats(format="checkin", raw=text)
-    for line in text.splitlines():
+    for n_line, line in enumerate(text.splitlines(), 1):
         cols = [c.strip() for c in line.split(",")]
         if len(cols) < 4:
             continue
         if cols[2] == "i" and cols[3] == "uid" and len(cols) >= 6:
-            bs.packages[int(cols[4])] = cols[5]
+            uid = to_int(cols[4])
+            if uid is None:
+                bs.notes.append(f"checkin line {n_line}: uid {cols[4]!r} is not a whole number; row left out")
+            else:
+                bs.packages[uid] = cols[5]
         elif cols[3] == "pwi" and len(cols) >= 6 and cols[4] == "uid":
-            uid = int(cols[1])
-            entry = {"label": str(uid), "total_mah": to_float(cols[5]), "components": {}}
+            uid, total = to_int(cols[1]), _number(cols[5])
+            if uid is None or total is None:
+                what = f"uid {cols[1]!r}" if uid is None else f"charge {cols[5]!r}"
+                bs.notes.append(f"checkin line {n_line}: {what} is not a number; row left out")
+                continue
+            entry = {"label": str(uid), "total_mah": total, "components": {}}
             if len(cols) >= 7:  # newer layout: total, shouldHide, screen, proportional smear
                 entry["hidden"] = cols[6] == "1"
             if len(cols) >= 9:
-                entry["components"] = {"screen": to_float(cols[7]), "proportional_smear": to_float(cols[8])}
+                entry["components"] = {"screen": _number(cols[7]), "proportional_smear": _number(cols[8])}
             bs.uids[uid] = entry
         elif cols[3] == "pwi" and len(cols) >= 6:  # device-level items: scrn, idle, wifi, unacc, ...
-            try:
-                bs.items[f"checkin.{cols[4]}"] = bs.items.get(f"checkin.{cols[4]}", 0.0) + to_float(cols[5])
-            except ValueError:
-                pass
+            value = _number(cols[5])
+            if value is not None:
+                bs.items[f"checkin.{cols[4]}"] = bs.items.get(f"checkin.{cols[4]}", 0.0) + value
+            else:
+                bs.notes.append(f"checkin line {n_line}: {cols[4]} charge {cols[5]!r} is not a number; left out")
         elif cols[3] == "pws" and len(cols) >= 8:
-            bs.capacity_mah, bs.computed_drain_mah = to_float(cols[4]), to_float(cols[5])
-            bs.actual_drain_mah = (to_float(cols[6]), to_float(cols[7]))
+            bs.capacity_mah, bs.computed_drain_mah = _number(cols[4]), _number(cols[5])
+            lo, hi = _number(cols[6]), _number(cols[7])
+            bs.actual_drain_mah = (lo, hi) if lo is not None and hi is not None else None
     for uid, entry in bs.uids.items():
         if uid in bs.packages:
             entry["package"] = bs.packages[uid]
@@ -207,6 +236,11 @@ def batterystats_records(stats: list[BatteryStats], *, uid: int | None = None, f
                                         scope=f"uid {u} ({entry.get('package', entry['label'])})",
                                         reason="modelled from the device power profile, not measured")
                 rec.extra["batterystats"]["components_mah"] = entry["components"]
-            rec.flag_missing(required=())
+            rec.errors.extend(f"{'' if file is None else f'{file}: '}{note}" for note in bs.notes)
+            for key in ("capacity_mah", "computed_drain_mah", "actual_drain_mah", "items", "components_mah"):
+                # charges are >= 0, except the "Unaccounted"/"Over-counted" balance items legacy Android prints
+                bound = _SIGNED_CHARGE if key == "items" else CHARGE_MAH
+                rec.check_extra(f"batterystats.{key}", bound, file=file)
+            rec.check_plausible(file).flag_missing(required=())
             records.append(rec)
     return records

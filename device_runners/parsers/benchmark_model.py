@@ -16,9 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..record import (DeviceRecord, LatencyStats, MemoryStats, MIB_TO_MB, ModelInfo, ProtocolInfo,
-                      RuntimeInfo)
-from ._text import NUM, kv_numbers, split_excerpts
+from ground_truth.kernel import BOUNDS
+
+from ..plausibility import LATENCY_SPREAD, MEMORY_DELTA, plausible_value
+from ..record import MB, MIB_TO_MB, DeviceRecord, LatencyStats, MemoryStats, ModelInfo, ProtocolInfo, RuntimeInfo
+from ._text import NUM, kv_numbers, split_excerpts, to_int
 
 _STAT = re.compile(r"(?:^|[\s:])count=(\d+)\b(.*)$")
 _RUNNING = re.compile(rf"Running benchmark for at least (\d+) iterations and at least ({NUM}) seconds")
@@ -44,6 +46,42 @@ _DELEGATE = re.compile(r"Created TensorFlow Lite (XNNPACK )?delegate for (\w+)|"
 _ERROR = re.compile(r"(?:^|\s|:)ERROR:\s*(.+)$")
 _START = re.compile(r"STARTING!")
 
+#: lines that carry figures, by a label the tool prints before them, with the pattern that reads them and the
+#: record fields they fill: a labelled line the pattern does not read holds a value that is not a number
+#: (a corrupted log), and its figures are named as left out rather than silently absent
+_FIGURE_LINES = (
+    ("Inference timings in us: Init:", (_SUMMARY,), "latency.init_ms, latency.first_ms, latency.warmup_mean_ms, "
+                                                    "latency.mean_ms"),
+    ("Average inference timings in us:", (_SUMMARY_OLD,), "latency.warmup_mean_ms, latency.init_ms, "
+                                                           "latency.mean_ms"),
+    ('"average time in us"', (_REPORT_JSON,), "latency.init_ms, latency.warmup_mean_ms, latency.mean_ms"),
+    ("Initialized session in", (_INIT_SESSION,), "latency.init_ms"),
+    ("Memory footprint delta from the start of the tool", (_MEM_DELTA,),
+     "memory.tool_delta_init_mb, memory.tool_delta_overall_mb"),
+    ("Overall peak memory footprint", (_MEM_PEAK,), "memory.peak_mb"),
+    ("VmRSS", (_VMRSS,), "memory.rss_mb"),
+    ("The input model file size", (_MODEL_SIZE,), "the reported model size"),
+)
+#: the record field a stat line's key fills (the timed-run line; a warm-up line's avg is the warm-up mean)
+_STAT_FIELDS = {"count": "latency.n", "first": "latency.first_ms", "min": "latency.min_ms", "max": "latency.max_ms",
+                "avg": "latency.mean_ms", "std": "latency.std_ms", "p5": "latency.p5_ms", "median": "latency.p50_ms",
+                "p95": "latency.p95_ms"}
+
+
+def _unreadable(line: str) -> str | None:
+    """Why a line that carries figures could not be read (a value that is not a number), or None."""
+    for label, patterns, fields in _FIGURE_LINES:
+        if label in line and not any(p.search(line) for p in patterns):
+            return f"{fields} left out: a value is not a number in {line.strip()[-160:]!r}"
+    if re.search(r"(?:^|[\s:])count=", line) and "Memory (bytes)" not in line:
+        bad = [(k, v) for k, v in re.findall(r"(\w+)=(\S*)", line)
+               if k in _STAT_FIELDS and not re.fullmatch(NUM, v)]
+        if bad:
+            return (f"{', '.join(_STAT_FIELDS[k] for k, _ in bad)} left out: "
+                    f"{', '.join(f'{k}={v}' for k, v in bad)} is not a number in {line.strip()[-160:]!r}")
+    return None
+
+
 _DELEGATE_NAMES = {"tflitexnnpackdelegate": "xnnpack", "tflitegpudelegatev2": "gpu", "tflitennapidelegate": "nnapi",
                    "xnnpack": "xnnpack", "gpu": "gpu", "nnapi": "nnapi", "hexagon": "hexagon",
                    "tflitehexagondelegate": "hexagon", "cpu": "xnnpack"}
@@ -62,6 +100,7 @@ class _Session:
     delegate: str | None = None
     model_size_reported: float | None = None
     errors: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # figure lines whose values are not numbers
     op_summary: list[dict] = field(default_factory=list)  # last "Summary by node type" table
     in_op_table: bool = False
 
@@ -73,7 +112,7 @@ class _Session:
     @property
     def empty(self) -> bool:
         return not (self.stats or self.summary or self.mem or self.model_size_reported is not None
-                    or self.init_session_ms is not None or self.errors or self.op_summary)
+                    or self.init_session_ms is not None or self.errors or self.op_summary or self.unreadable)
 
 
 def _delegate_name(match: re.Match) -> str:
@@ -110,6 +149,8 @@ def _split_sessions(text: str) -> list[_Session]:
             s.in_op_table = False
         if m := _ERROR.search(line):
             s.errors.append(m.group(1).strip())
+        if why := _unreadable(line):
+            s.unreadable.append(why)
         if m := _SUMMARY.search(line):
             init, first, warm, inf = (float(x) for x in m.groups())
             s.summary = {"init_us": init, "first_us": first, "warmup_avg_us": warm, "inference_avg_us": inf}
@@ -257,13 +298,11 @@ def _memory(s: _Session) -> MemoryStats:
 
 
 def _int_param(params: dict, *names: str) -> int | None:
+    """The first of the ``--param`` values ``names`` that is a whole number ('[4]' printed as '4')."""
     for name in names:
-        value = params.get(name)
-        if value not in (None, ""):
-            try:
-                return int(float(value))
-            except ValueError:
-                pass
+        value = to_int(params.get(name) or "")
+        if value is not None:
+            return value
     return None
 
 
@@ -299,11 +338,20 @@ def _record(s: _Session, *, file, excerpt: int, session: int) -> DeviceRecord:
         del lat.extra_warmup_n  # type: ignore[attr-defined]
     rec.errors.extend(notes)
     rec.errors.extend(f"tool error: {e}" for e in s.errors)
+    rec.errors.extend(f"{'' if file is None else f'{file}: '}{why}" for why in s.unreadable)
     for name in ("init_ms", "first_ms", "mean_ms", "std_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
                  "max_ms", "n"):
         if getattr(lat, name) is None:
             rec.missing.append(f"latency.{name}")
-    return rec.flag_missing()
+    rec.check_extra("model_file_size_reported.value", BOUNDS["model_bytes"], scale=MIB_TO_MB * MB, file=file)
+    for row in rec.extra.get("op_summary", []):
+        row["avg_ms"], why = plausible_value(row["avg_ms"], LATENCY_SPREAD)
+        row["mem_kb"], why_mem = plausible_value(row["mem_kb"], MEMORY_DELTA, scale=1024)
+        for what, reason in (("avg_ms", why), ("mem_kb", why_mem)):
+            if reason:
+                rec.errors.append(f"{'' if file is None else f'{file}: '}extra.op_summary {row['node_type']} "
+                                  f"{what}: {reason}; set to null as implausible")
+    return rec.check_plausible(file).flag_missing()
 
 
 def parse_benchmark_model(text: str, *, file=None) -> list[DeviceRecord]:

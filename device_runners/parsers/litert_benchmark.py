@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import re
 
-from ground_truth.kernel import ReaderError
+from ground_truth.kernel import BOUNDS, ReaderError
 
-from ..record import DeviceRecord, LatencyStats, MIB_TO_MB, ModelInfo, ProtocolInfo, RuntimeInfo
-from ._text import NUM
+from ..plausibility import plausible_value
+from ..record import MB, MIB_TO_MB, DeviceRecord, LatencyStats, ModelInfo, ProtocolInfo, RuntimeInfo
+from ._text import NUM, to_int
 
 _LINE = re.compile(rf"^(Model initialization|Warmup \(first\)|Warmup \(avg\)|Inference \((?:avg|min|max|median|std|"
                    rf"p5|p95)\)):\s*({NUM})\s*ms(?:\s*\((\d+) runs\))?", re.MULTILINE)
@@ -21,26 +22,34 @@ _KEYS = {"Model initialization": "init_ms", "Warmup (first)": "first_ms", "Warmu
          "Inference (p95)": "p95_ms"}
 
 
+def _str(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _from_json(doc: dict, file) -> DeviceRecord:
-    lat = doc.get("latency") or {}
+    # figures are checked by DeviceRecord.check_plausible; the shapes (an object, a list, a string) here, so a
+    # value of the wrong type is missing rather than a crash
+    lat = doc.get("latency") if isinstance(doc.get("latency"), dict) else {}
     latency = LatencyStats(init_ms=lat.get("init_ms"), first_ms=lat.get("warmup_first_ms"),
                            warmup_mean_ms=lat.get("warmup_avg_ms"), mean_ms=lat.get("avg_ms"),
                            std_ms=lat.get("std_ms"), min_ms=lat.get("min_ms"), max_ms=lat.get("max_ms"),
                            p5_ms=lat.get("p5_ms"), p50_ms=lat.get("median_ms"), p95_ms=lat.get("p95_ms"),
                            n=lat.get("num_runs"))
-    path = doc.get("model")
-    accel = doc.get("accelerators") or []
+    path = _str(doc.get("model"))
+    accel = doc.get("accelerators") if isinstance(doc.get("accelerators"), list) else []
     rec = DeviceRecord(model=ModelInfo(name=path.rsplit("/", 1)[-1] if path else None, path=path, format="tflite"),
                        runtime=RuntimeInfo(name="litert (benchmark_litert_model)",
-                                           delegate=",".join(a.lower() for a in accel) or None,
+                                           delegate=",".join(a.lower() for a in accel if isinstance(a, str)) or None,
                                            threads=doc.get("num_threads")),
                        protocol=ProtocolInfo(warmup_runs=lat.get("num_warmup_runs"), runs=lat.get("num_runs")),
                        latency=latency, raw_log=json.dumps(doc),
                        source={"tool": "benchmark_litert_model", "parser": "litert_benchmark", "layout": "json",
                                "file": None if file is None else str(file)})
-    if doc.get("model_size_mb") is not None:
-        rec.extra["model_file_size_reported"] = {"value": doc["model_size_mb"], "unit": "MiB",
-                                                 "mb": doc["model_size_mb"] * MIB_TO_MB}
+    size, why = plausible_value(doc.get("model_size_mb"), BOUNDS["model_bytes"], scale=MIB_TO_MB * MB)
+    if size is not None:
+        rec.extra["model_file_size_reported"] = {"value": size, "unit": "MiB", "mb": size * MIB_TO_MB}
+    elif why is not None:
+        rec.errors.append(f"{'' if file is None else f'{file}: '}model_size_mb: {why}; left out as implausible")
     rec.extra["fully_accelerated"] = doc.get("fully_accelerated")
     return rec
 
@@ -54,15 +63,24 @@ def _from_stdout(text: str, file) -> DeviceRecord:
     hdr = {k: v.strip() for k, v in _HDR.findall(text)}
     path = hdr.get("Model")
     lat = LatencyStats(**values, n=runs.get("mean_ms"))
+    where = "" if file is None else f"{file}: "
+    notes = [f"{where}header '{key}: {hdr[key]}' is not a whole number; left out"
+             for key in ("Num threads", "Benchmark runs") if key in hdr and to_int(hdr[key]) is None]
+    # a result line whose value is not a number does not match _LINE: name its figure as left out
+    read = {m.start() for m in _LINE.finditer(text)}
+    for m in re.finditer(rf"^({'|'.join(re.escape(k) for k in _KEYS)}):(.*)$", text, re.MULTILINE):
+        if m.start() not in read:
+            notes.append(f"{where}latency.{_KEYS[m.group(1)]} left out: {m.group(0).strip()!r} is not a number of ms")
     rec = DeviceRecord(model=ModelInfo(name=path.rsplit("/", 1)[-1] if path else None, path=path, format="tflite"),
                        runtime=RuntimeInfo(name="litert (benchmark_litert_model)",
                                            delegate=(hdr.get("Accelerators") or "").lower() or None,
-                                           threads=int(hdr["Num threads"]) if "Num threads" in hdr else None),
+                                           threads=to_int(hdr.get("Num threads"))),
                        protocol=ProtocolInfo(warmup_runs=runs.get("warmup_mean_ms"),
-                                             runs=int(hdr["Benchmark runs"]) if "Benchmark runs" in hdr else None),
+                                             runs=to_int(hdr.get("Benchmark runs"))),
                        latency=lat, raw_log=text,
                        source={"tool": "benchmark_litert_model", "parser": "litert_benchmark", "layout": "stdout",
                                "file": None if file is None else str(file)})
+    rec.errors.extend(notes)
     return rec
 
 
@@ -71,9 +89,10 @@ def parse_litert_benchmark(text: str, *, file=None) -> list[DeviceRecord]:
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
-            rec = _from_json(json.loads(stripped), file)
-        except json.JSONDecodeError as exc:
+            doc = json.loads(stripped)
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise ReaderError(f"not valid JSON ({exc})", file=file) from None
+        rec = _from_json(doc, file)
     elif "BENCHMARK RESULTS" in text or _LINE.search(text):
         rec = _from_stdout(text, file)
     else:
@@ -83,4 +102,4 @@ def parse_litert_benchmark(text: str, *, file=None) -> list[DeviceRecord]:
                  "max_ms", "n"):
         if getattr(rec.latency, name) is None:
             rec.missing.append(f"latency.{name}")
-    return [rec.flag_missing()]
+    return [rec.check_plausible(file).flag_missing()]

@@ -9,18 +9,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ground_truth.kernel import ReaderError
+from ground_truth.kernel import BOUNDS, ReaderError
 
 from ..record import DeviceRecord, DeviceInfo, KIB_TO_MB, MemoryStats
 from ._text import split_excerpts
 
 _PID = re.compile(r"\*\* MEMINFO in pid (\d+) \[([^\]]+)\] \*\*")
-_SWAP = r"(?:\s+TOTAL SWAP(?: PSS)?(?: \(KB\))?:\s*(\d+))?"
-_TOTAL_NEW = re.compile(r"TOTAL PSS:\s*(\d+)\s+TOTAL RSS:\s*(\d+)" + _SWAP)
-_TOTAL_OLD = re.compile(r"^\s*TOTAL:\s*(\d+)" + _SWAP, re.MULTILINE)
 _TABLE_TOTAL = re.compile(r"^\s*TOTAL\s+(\d+(?:\s+\d+)*)\s*$", re.MULTILINE)
 _SUMMARY_ROW = re.compile(r"^\s*(Java Heap|Native Heap|Code|Stack|Graphics|Private Other|System|Unknown):"
                           r"\s*(\d+)?(?:\s+(\d+))?\s*$", re.MULTILINE)
+
+
+#: App Summary totals: label -> the figure it gives; a label followed by something other than a whole number
+#: of KiB is a corrupted value, named as left out
+_TOTAL_LABELS = {"TOTAL PSS": "memory.pss_mb", "TOTAL RSS": "memory.rss_mb", "TOTAL SWAP PSS": "memory.swap_pss_mb",
+                 "TOTAL SWAP (KB)": "memory.swap_pss_mb", "TOTAL": "memory.pss_mb"}
+_TOTAL_VALUE = re.compile(r"(TOTAL(?: PSS| RSS| SWAP PSS| SWAP \(KB\))?):[ \t]*(\S*)")
+
+
+def _unreadable_totals(excerpt: str) -> list[str]:
+    return [f"{_TOTAL_LABELS[label]} left out: '{label}: {value}' is not a number of KiB as the tool prints them "
+            "(a whole number)" for label, value in _TOTAL_VALUE.findall(excerpt) if not value.isdigit()]
 
 
 @dataclass
@@ -28,13 +37,14 @@ class MemInfo:
     """App memory from one ``dumpsys meminfo`` dump (KiB as printed)."""
 
     layout: str  # "android10+" | "android8-9"
-    total_pss_kib: int | None
+    total_pss_kib: int | None  # None when the App Summary's value is corrupted and no table row is there
     total_rss_kib: int | None = None
     total_swap_pss_kib: int | None = None
     pid: int | None = None
     package: str | None = None
     summary_pss_kib: dict[str, int] = field(default_factory=dict)
     raw: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 def parse_meminfo(text: str, *, file=None) -> list[MemInfo]:
@@ -53,17 +63,31 @@ def parse_meminfo(text: str, *, file=None) -> list[MemInfo]:
         else:
             dumps.append(excerpt)
     for excerpt in dumps:
-        info = None
-        if m := _TOTAL_NEW.search(excerpt):
-            info = MemInfo("android10+", int(m.group(1)), int(m.group(2)),
-                           int(m.group(3)) if m.group(3) else None)
-        elif m := _TOTAL_OLD.search(excerpt):
-            info = MemInfo("android8-9", int(m.group(1)), None, int(m.group(2)) if m.group(2) else None)
-        elif m := _TABLE_TOTAL.search(excerpt):
-            info = MemInfo("table-only", int(m.group(1).split()[0]))
-        if info is None:
+        totals: dict[str, str] = {}
+        for label, value in _TOTAL_VALUE.findall(excerpt):
+            totals.setdefault(label, value)
+
+        def kib(label: str) -> int | None:
+            value = totals.get(label)
+            return int(value) if value is not None and value.isdigit() else None
+
+        table = _TABLE_TOTAL.search(excerpt)
+        table_pss = int(table.group(1).split()[0]) if table else None
+        swap = kib("TOTAL SWAP PSS") if "TOTAL SWAP PSS" in totals else kib("TOTAL SWAP (KB)")
+        # each total is read on its own, so that one corrupted value does not lose the others
+        if "TOTAL PSS" in totals:
+            info = MemInfo("android10+", kib("TOTAL PSS"), kib("TOTAL RSS"), swap)
+        elif "TOTAL" in totals:
+            info = MemInfo("android8-9", kib("TOTAL"), None, swap)
+        elif table_pss is not None:
+            info = MemInfo("table-only", table_pss)
+        else:
             continue
         info.raw = excerpt
+        info.notes = _unreadable_totals(excerpt)
+        if info.total_pss_kib is None and table_pss is not None:
+            info.total_pss_kib = table_pss
+            info.notes.append("memory.pss_mb taken from the first column of the TOTAL table row instead")
         if m := _PID.search(excerpt):
             info.pid, info.package = int(m.group(1)), m.group(2)
         for name, pss, _rss in _SUMMARY_ROW.findall(excerpt):
@@ -81,8 +105,9 @@ def meminfo_records(infos: list[MemInfo], *, file=None) -> list[DeviceRecord]:
     records = []
     for i, info in enumerate(infos):
         mem = MemoryStats(source_unit="KiB (dumpsys meminfo)")
-        mem.pss_mb = info.total_pss_kib * KIB_TO_MB
-        mem.figures.append("pss_mb")
+        if info.total_pss_kib is not None:
+            mem.pss_mb = info.total_pss_kib * KIB_TO_MB
+            mem.figures.append("pss_mb")
         if info.total_rss_kib is not None:
             mem.rss_mb = info.total_rss_kib * KIB_TO_MB
             mem.figures.append("rss_mb")
@@ -97,6 +122,8 @@ def meminfo_records(infos: list[MemInfo], *, file=None) -> list[DeviceRecord]:
                                 "summary_pss_kib": info.summary_pss_kib}
         if info.layout == "table-only":
             rec.errors.append("App Summary absent (truncated dump): PSS from the TOTAL table row")
-        rec.flag_missing(required=())
+        rec.errors.extend(f"{'' if file is None else f'{file}: '}{note}" for note in info.notes)
+        rec.check_extra("meminfo.summary_pss_kib", BOUNDS["memory_bytes"], scale=1024, file=file)
+        rec.check_plausible(file).flag_missing(required=())
         records.append(rec)
     return records

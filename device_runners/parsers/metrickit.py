@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import re
 
-from ..record import DeviceRecord, DeviceInfo, KB_TO_MB, MemoryStats
+from ground_truth.kernel import BOUNDS, Bound
+
+from ..plausibility import plausible_value
+from ..record import KB_TO_MB, MB, DeviceInfo, DeviceRecord, MemoryStats
 from ._text import split_excerpts
 
 _TOKEN = re.compile(r'"(\w+)"\s*:\s*(?:(\{)|"([^"]*)")|(\})')
@@ -25,6 +28,10 @@ _UNITS = {
     "字节": ("storage_mb", 1e-6), "b": ("storage_mb", 1e-6),
     "kiloinstructions": ("instructions_k", 1.0),
 }
+
+
+#: "<something> <unit>": the last run of characters that are not digits, separators or signs
+_UNIT_TAIL = re.compile(r"^\s*(.+?)\s*([^\d\s,.\u202f\u00a0'+-]+)\s*$")
 
 
 def parse_measurement(text: str) -> tuple[float, str, str] | None:
@@ -42,7 +49,11 @@ def parse_measurement(text: str) -> tuple[float, str, str] | None:
     if key not in _UNITS:
         return None
     quantity, factor = _UNITS[key]
-    return float(number) * factor, quantity, unit
+    try:
+        value = float(number)
+    except ValueError:   # '1.2.3': separators that make no number
+        return None
+    return value * factor, quantity, unit
 
 
 def parse_metrickit(text: str, *, file=None) -> list[DeviceRecord]:
@@ -82,19 +93,45 @@ def _payloads(excerpt: str) -> list[dict]:
         parsed = parse_measurement(value)
         if parsed is not None:
             metrics[key] = {"value": parsed[0], "quantity": parsed[1], "source_text": value}
+        elif (m := _UNIT_TAIL.match(value)) and m.group(2).lower() in _UNITS:
+            # a number with a unit MetricKit prints, whose number is not one: corrupted, named as left out
+            metrics[key] = {"value": None, "quantity": _UNITS[m.group(2).lower()][0], "source_text": value,
+                            "unreadable": True}
     payloads.append({"metrics": metrics, "device": device})
     return [p for p in payloads if p["metrics"]]
 
 
+#: plausible values per quantity. Storage against the kernel's memory bound (MB -> bytes); times and
+#: instruction counts are cumulative over a payload's day (local bounds: the kernel's table has no CPU time)
+_BOUNDS = {
+    "storage_mb": (BOUNDS["memory_bytes"], MB),
+    "time_s": (Bound(0.0, 1e7, "s", "a payload covers about a day: CPU or wall time of a few cores stays below "
+                     "1e7 s"), 1.0),
+    "instructions_k": (Bound(0.0, 1e18, "k instructions", "a day of a few GHz cores runs < 1e18 k instructions"), 1.0),
+}
+
+
 def _add_record(records: list, payload: dict, excerpt: int, file) -> None:
     metrics = payload["metrics"]
+    notes = []
+    where = "" if file is None else f"{file}: "
+    for key, entry in metrics.items():
+        if entry.pop("unreadable", False):
+            figure = "memory.peak_mb" if key == "peakMemoryUsage" else key
+            notes.append(f"{where}{figure} left out: {entry['source_text']!r} is not a number with a unit")
+            continue
+        bound, scale = _BOUNDS[entry["quantity"]]
+        entry["value"], why = plausible_value(entry["value"], bound, scale=scale)
+        if why:
+            notes.append(f"{where}{key} {entry['source_text']!r}: {why}; set to null as implausible")
     rec = DeviceRecord(device=payload["device"],
                        source={"tool": "metrickit", "parser": "metrickit",
                                "file": None if file is None else str(file), "excerpt": excerpt,
                                "payload": sum(1 for r in records if r.source.get("excerpt") == excerpt)},
                        raw_log=json.dumps({k: v["source_text"] for k, v in metrics.items()}, ensure_ascii=False))
     rec.extra["metrickit"] = metrics
-    if "peakMemoryUsage" in metrics:
+    rec.errors.extend(notes)
+    if "peakMemoryUsage" in metrics and metrics["peakMemoryUsage"]["value"] is not None:
         rec.memory = MemoryStats(peak_mb=metrics["peakMemoryUsage"]["value"], figures=["peak_mb"],
                                  source_unit="MetricKit localised storage string")
-    records.append(rec.flag_missing())
+    records.append(rec.check_plausible(file).flag_missing())

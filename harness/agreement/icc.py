@@ -10,7 +10,7 @@ from scipy import stats
 
 from ground_truth.kernel import InputError, check_option, validate_type
 
-from ._checks import check_confidence
+from ._checks import check_confidence, check_magnitude, distinct_columns, normalise_ids
 
 ICC_TYPES = ("ICC(1,1)", "ICC(A,1)", "ICC(C,1)", "ICC(1,k)", "ICC(A,k)", "ICC(C,k)")
 #: Shrout & Fleiss (1979) names of the McGraw & Wong (1996) forms.
@@ -24,6 +24,21 @@ DESCRIPTIONS = {
     "ICC(A,k)": "two-way random effects, absolute agreement, mean of k raters",
     "ICC(C,k)": "two-way mixed effects, consistency, mean of k raters",
 }
+
+
+def _unit_scaled(y: np.ndarray) -> tuple[np.ndarray, float]:
+    """``y / s`` and ``s``, a power of two that brings the largest |rating| into [0.5, 1).
+
+    Every ICC, F statistic and CI is a ratio of mean squares, so it does not change with the unit; dividing by a
+    power of two is exact, and it keeps squared deviations of ratings like 1e-300 from underflowing to 0 (which
+    read as "no residual variance") and those of very large ratings from overflowing.
+    """
+    y = np.asarray(y, dtype=float)
+    biggest = float(np.max(np.abs(y))) if y.size else 0.0
+    if not np.isfinite(biggest) or biggest == 0.0:
+        return y, 1.0
+    s = float(np.ldexp(1.0, int(np.frexp(biggest)[1])))
+    return y / s, s
 
 
 def mean_squares(y: np.ndarray) -> dict[str, np.ndarray]:
@@ -43,7 +58,7 @@ def mean_squares(y: np.ndarray) -> dict[str, np.ndarray]:
 
 def icc_values(y: np.ndarray) -> dict[str, np.ndarray]:
     """The six ICC point estimates of ratings ``y`` (..., n, k); batched over leading axes."""
-    ms = mean_squares(y)
+    ms = mean_squares(_unit_scaled(y)[0])
     msb, msj, mse, msw, n, k = ms["msb"], ms["msj"], ms["mse"], ms["msw"], ms["n"], ms["k"]
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
@@ -58,7 +73,7 @@ def icc_values(y: np.ndarray) -> dict[str, np.ndarray]:
 
 def icc_table(y: np.ndarray, confidence: float = 0.95) -> pd.DataFrame:
     """ICC table (six rows) of a complete (n_targets, k_raters) matrix; see :func:`icc`."""
-    y = np.asarray(y, dtype=float)
+    y, _ = _unit_scaled(np.asarray(y, dtype=float))
     ms = mean_squares(y)
     msb, msj, mse, msw, n, k = (np.float64(ms[key]) if key not in ("n", "k") else ms[key]
                                 for key in ("msb", "msj", "mse", "msw", "n", "k"))
@@ -111,6 +126,14 @@ def _icc_rows(msb, msj, mse, msw, n, k, est, confidence, note):
     out = pd.DataFrame(rows)
     if note:
         out[["ci_low", "ci_high"]] = np.nan
+    else:
+        # anything else that is not a number must say why (it would be a silent null in JSON)
+        cols = ["icc", "ci_low", "ci_high", "f", "p"]
+        bad = [f"{c} of {t}" for t, row in zip(out["type"], out[cols].to_numpy(dtype=float))
+               for c, v in zip(cols, row) if not np.isfinite(v)]
+        if bad:
+            out["note"] = (f"{', '.join(bad)} could not be computed (not a finite number in float64 for "
+                           f"{n} targets x {k} raters)")
     return out
 
 
@@ -122,6 +145,7 @@ def ratings_matrix(data: pd.DataFrame, targets: str, raters: str, ratings: str, 
     """
     validate_type(data, pd.DataFrame, "data")
     check_option("nan_policy", nan_policy, ("raise", "omit"))
+    distinct_columns({"targets": targets, "raters": raters, "ratings": ratings})
     for col in (targets, raters, ratings):
         if col not in data.columns:
             raise InputError(f"no column named {col!r}", field=col, expected=f"one of {list(data.columns)}")
@@ -129,7 +153,17 @@ def ratings_matrix(data: pd.DataFrame, targets: str, raters: str, ratings: str, 
         values = pd.to_numeric(data[ratings], errors="raise")
     except (TypeError, ValueError) as exc:
         raise InputError(f"ratings are not numbers ({exc})", field=ratings) from None
-    frame = pd.DataFrame({"t": data[targets].to_numpy(), "r": data[raters].to_numpy(), "y": values.to_numpy()})
+    # ids typed by value, as kappa labels are: ' 1', '1' and 1.0 name one target (or rater)
+    frame = pd.DataFrame({"t": pd.Series(normalise_ids(list(data[targets])), dtype=object),
+                          "r": pd.Series(normalise_ids(list(data[raters])), dtype=object),
+                          "y": values.to_numpy(dtype=float)})
+    for col, key in ((targets, "t"), (raters, "r")):
+        if frame[key].isna().any():
+            raise InputError(f"{int(frame[key].isna().sum())} row(s) have no id (first at index "
+                             f"{int(np.flatnonzero(frame[key].isna().to_numpy())[0])})", field=col,
+                             expected="an id on every row")
+    if np.isinf(frame["y"].to_numpy()).any():
+        raise InputError("ratings contain infinite values", field=ratings, expected="finite numbers")
     n_raters = frame["r"].nunique(dropna=True)
     if n_raters < 2:
         raise InputError(f"the rater column has {n_raters} level(s)", field=raters,
@@ -149,8 +183,6 @@ def ratings_matrix(data: pd.DataFrame, targets: str, raters: str, ratings: str, 
                                                      "nan_policy='omit'")
         note = f"{int(bad.sum())} target(s) with missing ratings excluded"
         wide = wide.loc[~bad]
-    if not np.all(np.isfinite(wide.to_numpy())):
-        raise InputError("ratings contain infinite values", field=ratings, expected="finite numbers")
     return wide.to_numpy(dtype=float), note
 
 
@@ -166,6 +198,7 @@ def _check_matrix(y: np.ndarray) -> None:
     if not np.all(np.isfinite(y)):
         raise InputError("ratings matrix contains NaN or infinite values", field="ratings",
                          expected="complete finite ratings")
+    check_magnitude(y, "ratings", n=y.size)
     if np.ptp(y) == 0:
         raise InputError(f"all {y.size} ratings are identical ({y.flat[0]!r}): between- and within-target "
                          f"variances are 0 and the ICC is undefined", field="ratings",
@@ -228,10 +261,11 @@ def sem_mdc(data: pd.DataFrame, targets: str, raters: str, ratings: str, *, icc_
     confidence = check_confidence(confidence)
     y, note = ratings_matrix(data, targets, raters, ratings)
     _check_matrix(y)
-    ms = mean_squares(y)
     value = float(icc_values(y)[icc_type])
-    sem = float(np.sqrt(ms["mse"]))
-    sd_all = float(y.std(ddof=1))
+    y_unit, scale = _unit_scaled(y)
+    ms = mean_squares(y_unit)
+    sem = float(np.sqrt(ms["mse"]) * scale)
+    sd_all = float(y_unit.std(ddof=1) * scale)
     sem_icc = float(sd_all * np.sqrt(max(1.0 - value, 0.0)))
     z = stats.norm.ppf(0.5 + confidence / 2)
     # Weir 2005: test for systematic differences between raters/trials (learning, fatigue) before choosing
@@ -239,7 +273,8 @@ def sem_mdc(data: pd.DataFrame, targets: str, raters: str, ratings: str, *, icc_
     n, k = y.shape
     f_r = float(ms["msj"] / ms["mse"]) if ms["mse"] > 0 else float("inf")
     df_r = (k - 1, (n - 1) * (k - 1))
-    return {"f_raters": f_r, "df_raters": df_r, "p_raters": float(stats.f.sf(f_r, *df_r)), "sem": sem, "sem_formula": "sqrt(MS_error)", "sem_icc": sem_icc,
+    return {"f_raters": f_r, "df_raters": df_r, "p_raters": float(stats.f.sf(f_r, *df_r)), "sem": sem,
+            "sem_formula": "sqrt(MS_error)", "sem_icc": sem_icc,
             "sem_icc_formula": f"SD * sqrt(1 - {icc_type})", "icc_type": icc_type, "icc": value,
             "mdc": float(z * np.sqrt(2) * sem), "mdc_formula": f"{z:.4g} * sqrt(2) * sem",
             "confidence": confidence, "note": note}

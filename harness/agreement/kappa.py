@@ -9,7 +9,7 @@ from scipy import stats
 
 from ground_truth.kernel import InputError, check_option
 
-from ._checks import check_confidence
+from ._checks import check_confidence, check_distinct, normalise_labels
 
 WEIGHTS = (None, "none", "linear", "quadratic")
 
@@ -49,33 +49,28 @@ def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _sorted_labels(values) -> list:
-    uniq = pd.unique(pd.Series(values))
-    try:
-        return sorted(uniq)
-    except TypeError:
-        return sorted(uniq, key=str)
-
-
 def _complete_rows(ratings: pd.DataFrame):
     missing = ratings.isna().any(axis=1)
     return ratings.loc[~missing], int(missing.sum())
 
 
 def cohen_kappa(rater1, rater2, *, weights: str | None = None, labels=None,
-                confidence: float = 0.95) -> KappaResult:
+                confidence: float = 0.95, names: tuple[str, str] = ("rater1", "rater2")) -> KappaResult:
     """Cohen's kappa between two raters, unweighted or with linear/quadratic disagreement weights.
 
     Parameters
     ----------
     rater1, rater2 : array-like
-        Labels per subject; categories are matched by label (not by position), pairs with a missing label
+        Labels per subject; categories are matched by value (not by position or spelling: 1, '1' and '1.0'
+        are one category, see :func:`harness.agreement._checks.normalise_labels`), pairs with a missing label
         are dropped (counted in ``n_dropped``).
     weights : {None, 'none', 'linear', 'quadratic'}
         Agreement weights 1 − |i − j|/(q − 1) (linear) or 1 − (i − j)²/(q − 1)² (quadratic) over the ordered
         ``labels``; weights need an order, so give ``labels`` for non-numeric ordinal categories.
     labels : list, optional
-        All categories in order (default: sorted union of observed labels).
+        All categories in order (default: sorted union of observed labels); a category given twice is refused.
+    names : (str, str)
+        What to call the two raters in notes and errors (e.g. their column names).
 
     Returns
     -------
@@ -92,15 +87,17 @@ def cohen_kappa(rater1, rater2, *, weights: str | None = None, labels=None,
     check_option("weights", weights, WEIGHTS)
     weights = "none" if weights is None else weights
     confidence = check_confidence(confidence)
-    r1, r2 = pd.Series(np.asarray(rater1, dtype=object)), pd.Series(np.asarray(rater2, dtype=object))
-    if len(r1) != len(r2):
-        raise InputError(f"rater1 has {len(r1)} labels but rater2 has {len(r2)}", field="rater2",
+    check_distinct(names, "names", what="rater name")
+    a, b = list(np.asarray(rater1, dtype=object).ravel()), list(np.asarray(rater2, dtype=object).ravel())
+    if len(a) != len(b):
+        raise InputError(f"{names[0]} has {len(a)} labels but {names[1]} has {len(b)}", field=names[1],
                          expected="one label per subject from each rater")
-    frame, n_dropped = _complete_rows(pd.DataFrame({"a": r1.where(r1.notna()), "b": r2.where(r2.notna())}))
+    typed, cats, type_note = normalise_labels({names[0]: a, names[1]: b}, labels)
+    frame, n_dropped = _complete_rows(pd.DataFrame({"a": pd.Series(typed[names[0]], dtype=object),
+                                                    "b": pd.Series(typed[names[1]], dtype=object)}))
     n = len(frame)
     if n < 2:
-        raise InputError(f"only {n} subject(s) rated by both raters", field="rater1", expected="at least 2")
-    cats = list(labels) if labels is not None else _sorted_labels(np.concatenate([frame.a, frame.b]))
+        raise InputError(f"only {n} subject(s) rated by both raters", field=names[0], expected="at least 2")
     unknown = set(frame.a) | set(frame.b)
     unknown -= set(cats)
     if unknown:
@@ -125,18 +122,21 @@ def cohen_kappa(rater1, rater2, *, weights: str | None = None, labels=None,
     pe = float(np.sum(w * np.outer(pr, pc)))
     if np.isclose(pe, 1.0):
         raise InputError(f"both raters used a single category ({cats[int(np.argmax(pr))]!r}) for every subject: "
-                         "chance agreement is 1 and kappa is undefined", field="rater1",
+                         "chance agreement is 1 and kappa is undefined", field=names[0],
                          expected="ratings that use at least two categories")
-    constant = [name for name, marg in (("rater1", pr), ("rater2", pc)) if np.isclose(marg.max(), 1.0)]
+    constant = [name for name, marg in ((names[0], pr), (names[1], pc)) if np.isclose(marg.max(), 1.0)]
     confusion = pd.DataFrame(table.astype(int), index=pd.Index(cats, name="rater1"),
                              columns=pd.Index(cats, name="rater2"))
-    base_note = "" if not n_dropped else f"{n_dropped} subject(s) with a missing label dropped"
+    base_note = _join(type_note, f"{n_dropped} subject(s) with a missing label dropped" if n_dropped else "")
+    if weights != "none" and labels is None and any(isinstance(c, str) for c in cats):
+        base_note = _join(base_note, f"{weights} weights follow the sorted order of the categories {cats} "
+                                     "(give labels to set their order)")
     if constant:
         # One rater never varies: observed agreement equals chance agreement whatever the other does, so kappa
         # is 0 by construction and its large-sample SE degenerates to 0 (z, p and CI would be meaningless).
         nan = float("nan")
         which = constant[0]
-        cat = cats[int(np.argmax(pr if which == "rater1" else pc))]
+        cat = cats[int(np.argmax(pr if which == names[0] else pc))]
         note = "; ".join(x for x in (base_note, f"{which} used a single category ({cat!r}) for every subject: "
                                      "kappa is 0 by construction (no agreement beyond chance is possible); "
                                      "SE, z, p and CI are undefined") if x)
@@ -164,6 +164,10 @@ def cohen_kappa(rater1, rater2, *, weights: str | None = None, labels=None,
                        n_dropped=n_dropped, note=note)
 
 
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
 def _wald_ci(kappa: float, se: float, zq: float, note: str) -> tuple[float, float, str]:
     """kappa ± z·SE, truncated to kappa's range [-1, 1]; the large-sample interval can cross 1 on small or
     nearly perfect tables, and a bound above 1 is not a possible kappa. Truncation is stated in the note."""
@@ -180,7 +184,8 @@ def fleiss_kappa(ratings, *, labels=None, confidence: float = 0.95) -> KappaResu
     Parameters
     ----------
     ratings : DataFrame or 2-D array (n_subjects, m_raters)
-        Labels; subjects with any missing label are dropped (counted), as in irr::kappam.fleiss.
+        Labels; subjects with any missing label are dropped (counted), as in irr::kappam.fleiss. Labels are
+        typed as in :func:`cohen_kappa`; a rater column given twice is refused.
 
     Notes
     -----
@@ -192,14 +197,15 @@ def fleiss_kappa(ratings, *, labels=None, confidence: float = 0.95) -> KappaResu
     """
     confidence = check_confidence(confidence)
     frame = pd.DataFrame(ratings)
-    frame = frame.astype(object).where(frame.notna())
+    check_distinct(frame.columns, "ratings", what="rater column")
+    typed, cats, type_note = normalise_labels({str(c): list(frame[c]) for c in frame.columns}, labels)
+    frame = pd.DataFrame({c: pd.Series(typed[str(c)], dtype=object) for c in frame.columns})
     frame, n_dropped = _complete_rows(frame)
     n, m = frame.shape
     if m < 2:
         raise InputError(f"only {m} rater column(s)", field="ratings", expected="at least 2 raters")
     if n < 2:
         raise InputError(f"only {n} subject(s) with complete ratings", field="ratings", expected="at least 2")
-    cats = list(labels) if labels is not None else _sorted_labels(frame.to_numpy().ravel())
     index = {c: i for i, c in enumerate(cats)}
     codes = frame.apply(lambda col: col.map(index)).to_numpy()
     if pd.isna(codes).any():
@@ -224,7 +230,8 @@ def fleiss_kappa(ratings, *, labels=None, confidence: float = 0.95) -> KappaResu
     with np.errstate(invalid="ignore", divide="ignore"):
         kj = 1 - np.sum(counts * (m - counts), axis=0) / (n * m * (m - 1) * pj * qj)
     lo, hi, note = _wald_ci(kappa, se0, zq,
-                            "" if not n_dropped else f"{n_dropped} subject(s) with a missing label dropped")
+                            _join(type_note, f"{n_dropped} subject(s) with a missing label dropped" if n_dropped
+                                  else ""))
     return KappaResult(method="fleiss", kappa=float(kappa), se=float(se0), ci_low=lo, ci_high=hi, z=float(z),
                        p=float(2 * stats.norm.sf(abs(z))), n=n, n_raters=m, labels=cats, weights="none",
                        p_observed=pbar, p_expected=pe, confusion=None, confidence=confidence,
@@ -236,11 +243,12 @@ def kappa(data: pd.DataFrame, raters: list[str], *, weights: str | None = None, 
           confidence: float = 0.95) -> KappaResult:
     """Kappa of the ``raters`` columns of ``data``: Cohen's for two raters, Fleiss' for more.
 
-    Weights apply to Cohen's kappa only (Fleiss' kappa is for nominal categories).
+    Weights apply to Cohen's kappa only (Fleiss' kappa is for nominal categories). A column named twice in
+    ``raters`` is refused (a rater always agrees with itself).
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"data must be a DataFrame, got {type(data).__name__}", field="data")
-    raters = list(raters)
+    raters = check_distinct(raters, "raters", what="rater column")
     for col in raters:
         if col not in data.columns:
             raise InputError(f"no column named {col!r}", field=col, expected=f"one of {list(data.columns)}")
@@ -248,7 +256,7 @@ def kappa(data: pd.DataFrame, raters: list[str], *, weights: str | None = None, 
         raise InputError(f"{len(raters)} rater column(s) given", field="raters", expected="at least 2")
     if len(raters) == 2:
         return cohen_kappa(data[raters[0]], data[raters[1]], weights=weights, labels=labels,
-                           confidence=confidence)
+                           confidence=confidence, names=(str(raters[0]), str(raters[1])))
     if weights not in (None, "none"):
         raise InputError(f"weights={weights!r} with {len(raters)} raters", field="weights",
                          expected="'none': Fleiss' kappa (more than two raters) is for nominal categories")

@@ -21,3 +21,21 @@ def add_confidence_and_json(p, run) -> None:
     p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=run)
+
+
+def column_list(text: str, option: str, *, file=None) -> list[str]:
+    """The comma-separated column names of ``option``; an empty entry or a name given twice is refused (a
+    rater column named twice would agree with itself)."""
+    from ground_truth.kernel import InputError
+
+    names = [c.strip() for c in text.split(",")]
+    if any(not c for c in names):
+        raise InputError(f"{text!r} has an empty column name", file=file, field=option,
+                         expected="comma-separated column names, e.g. r1,r2")
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"column {name!r} is given twice", file=file, field=option,
+                             expected="each rater column once")
+        seen.add(name)
+    return names

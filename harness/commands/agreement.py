@@ -28,12 +28,35 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ground_truth.kernel import InputError
-    from harness.agreement import bland_altman, bland_altman_regression, bland_altman_replicates
-    from harness.agreement._io import dumps, read_table
+    from harness.agreement._checks import distinct_columns
+    from harness.agreement._io import dumps, naming_file, read_table
 
+    distinct_columns({"--reference": args.reference, "--candidate": args.candidate, "--subject": args.subject},
+                     file=args.csv)
     cols = [args.reference, args.candidate] + ([args.subject] if args.subject else [])
     frame = read_table(args.csv, cols, numeric=[args.reference, args.candidate])
+    with naming_file(args.csv, {"reference": args.reference, "candidate": args.candidate}):
+        out = _compute(args, frame)
+    out = {"n": out.pop("n"), "method": out.pop("method"), **out, "file": str(args.csv),
+           "reference": args.reference, "candidate": args.candidate}
+    if args.json:
+        print(dumps(out))
+    else:
+        print(f"Bland-Altman ({out['method']}), n = {out['n']}; difference = {args.candidate} - {args.reference}")
+        for key in ("bias", "sd", "loa_lower", "loa_upper"):
+            ci = out.get(f"{key}_ci")
+            extra = f"   {int(round(args.confidence * 100))}% CI [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else ""
+            print(f"  {key:<10} {out[key]:.4g}{extra}")
+        if out.get("note"):
+            print(f"  note: {out['note']}")
+    return 0
+
+
+def _compute(args, frame) -> dict:
+    """The Bland-Altman result of ``--method`` as the JSON dict of the CLI."""
+    from ground_truth.kernel import InputError
+    from harness.agreement import bland_altman, bland_altman_regression, bland_altman_replicates
+
     loa_ci = args.loa_ci or "approximate"
     method = args.method
     if method.startswith("replicates"):
@@ -73,18 +96,4 @@ def run(args) -> int:
             scale = {"classic": "difference", "log": "log", "percent": "percent"}[method]
             out = bland_altman(ref, cand, multiplier=args.multiplier, confidence=args.confidence, loa_ci=loa_ci,
                                scale=scale).to_json_dict()
-    out = {"n": out.pop("n"), "method": out.pop("method"), **out, "file": str(args.csv),
-           "reference": args.reference, "candidate": args.candidate}
-    if args.json:
-        print(dumps(out))
-    else:
-        print(f"Bland-Altman ({out['method']}), n = {out['n']}; difference = {args.candidate} - {args.reference}")
-        for key in ("bias", "sd", "loa_lower", "loa_upper"):
-            ci = out.get(f"{key}_ci")
-            extra = f"   {int(round(args.confidence * 100))}% CI [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else ""
-            print(f"  {key:<10} {out[key]:.4g}{extra}")
-        if out.get("note"):
-            print(f"  note: {out['note']}")
-    return 0
-
-
+    return out

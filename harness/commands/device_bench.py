@@ -64,6 +64,37 @@ def _print(records, summary) -> None:
               f"of their median ({'ok' if summary['within'] else 'NOT'} within {summary['tolerance'] * 100:.0f}%)")
 
 
+def _check_args(args) -> None:
+    """Refuse, before anything runs on a device, options that cannot be a benchmark (negative runs, a NaN
+    duration), a model path that is not a model file and an output path that cannot be written."""
+    import math
+    from pathlib import Path
+
+    from device_runners.record import COUNT, SETUP_S
+    from ground_truth.kernel import InputError, ModelError, check_input_file, check_output_path
+
+    for option, value, low in (("--threads", args.threads, 1), ("--runs", args.runs, 1), ("--warmup", args.warmup, 0),
+                               ("--trials", args.trials, 1)):
+        if value is not None and not low <= value <= COUNT.high:
+            raise InputError(f"{option} is {value}", field=option, expected=f"a whole number in [{low}, "
+                                                                            f"{COUNT.high:.0e}]")
+    for option, value, positive in (("--min-secs", args.min_secs, False), ("--cooldown", args.cooldown, False),
+                                    ("--app-secs", args.app_secs, True)):
+        if value is None:
+            continue
+        if not (math.isfinite(value) and (value > 0 if positive else value >= 0) and value <= SETUP_S.high):
+            raise InputError(f"{option} is {value}", field=option,
+                             expected=f"seconds in {'(' if positive else '['}0, {SETUP_S.high:g}]")
+    model = Path(args.model)
+    if model.suffix.lower() == ".mlpackage":   # a Core ML package is a directory
+        if not model.is_dir():
+            raise ModelError("is not a directory", file=model, field="model", expected="a .mlpackage directory")
+    else:
+        check_input_file(model, what="model file", field="model", error=ModelError)
+    if args.json_out:
+        check_output_path(args.json_out, field="--json", suffixes=(".json",))
+
+
 def run(args) -> int:
     import sys
 
@@ -71,6 +102,7 @@ def run(args) -> int:
     from device_runners.record import write_records
     from ground_truth.kernel import InputError
 
+    _check_args(args)
     records, summary = [], None
     if args.runner == "host" and args.delegate not in (None, "xnnpack"):
         raise InputError(f"the host runner has no {args.delegate!r} delegate", field="--delegate",

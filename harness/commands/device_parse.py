@@ -8,7 +8,9 @@ KINDS = ["benchmark_model", "batterystats", "meminfo", "xctest", "metrickit", "m
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "device-parse", help=HELP, description=HELP + " Fields the log does not contain are null and listed in "
-        "'missing'; a record missing its mean, median or run count has status 'partial'. MB = 10^6 bytes.")
+        "'missing'; a record missing its mean, median or run count has status 'partial'. A figure that is not "
+        "plausible (a negative or 1e308 latency, memory beyond 16 TiB) is null and named in 'errors'. "
+        "MB = 10^6 bytes.")
     p.add_argument("file", help="saved log (text or JSON); '---8<---' lines separate independent excerpts")
     p.add_argument("--kind", required=True, choices=KINDS + ["auto"],
                    help="which tool printed the log ('auto': guess from its content)")
@@ -29,12 +31,24 @@ def _summary_line(rec) -> str:
     if lat.n is not None:
         parts.append(f"n={lat.n}")
     for name in mem.figures:
-        parts.append(f"{name}={getattr(mem, name):.3f}")
+        if getattr(mem, name, None) is not None:
+            parts.append(f"{name}={getattr(mem, name):.3f}")
     if en.value is not None:
         parts.append(f"energy={en.value:g}{en.unit} ({en.method})")
     if rec.missing:
         parts.append("missing: " + ",".join(m.split(".")[-1] for m in rec.missing))
+    flagged = [e for e in rec.errors if "implausible" in e]
+    if flagged:
+        parts.append(f"implausible: {len(flagged)} figure(s) set to null (see errors in --json)")
     return "  ".join(parts)
+
+
+def _has_figures(rec) -> bool:
+    """Does a record hold any measured latency, memory or energy figure?"""
+    lat = rec.latency
+    return (any(getattr(lat, name) is not None for name in ("mean_ms", "p50_ms", "min_ms", "max_ms", "init_ms",
+                                                            "first_ms", "warmup_mean_ms", "throughput_per_s"))
+            or bool(rec.memory.figures) or rec.energy.value is not None)
 
 
 def run(args) -> int:
@@ -44,13 +58,13 @@ def run(args) -> int:
 
     from device_runners.parsers import KINDS as PARSERS, batterystats_records, parse_batterystats
     from device_runners.record import FILE_KIND, SCHEMA_VERSION
-    from ground_truth.kernel import ReaderError
+    from ground_truth.kernel import ReaderError, check_output_path, read_text_file, write_text_atomic
 
     path = Path(args.file)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except IsADirectoryError:
-        raise ReaderError("is a directory", file=path, expected="a saved log file") from None
+    if args.json_out and args.json_out != "-":
+        check_output_path(args.json_out, field="--json")
+    # a directory, FIFO or device is refused before anything opens it; bytes that are not UTF-8 are named
+    text = read_text_file(path, what="saved log file")
     if args.kind == "auto":
         from device_runners.parsers import guess_kind
         args.kind = guess_kind(text)
@@ -66,6 +80,12 @@ def run(args) -> int:
     if not records:
         raise ReaderError(f"no {args.kind} measurements found", file=path,
                           expected=f"the output of {args.kind}")
+    if not any(_has_figures(rec) for rec in records):
+        flagged = [e for rec in records for e in rec.errors if "implausible" in e or "not a number" in e]
+        if flagged:
+            raise ReaderError(f"no plausible figure left in {len(records)} record(s): {flagged[0]}"
+                              + (f" (and {len(flagged) - 1} more)" if len(flagged) > 1 else ""), file=path,
+                              expected=f"the output of {args.kind} with plausible latencies, memory or energy")
     for skip in skipped:
         print(f"{path}: excerpt {skip['excerpt']} skipped: {skip['reason']}", file=sys.stderr)
     if args.json_out:
@@ -75,7 +95,7 @@ def run(args) -> int:
         if args.json_out == "-":
             sys.stdout.write(text_out)
         else:
-            Path(args.json_out).write_text(text_out, encoding="utf-8")
+            write_text_atomic(args.json_out, text_out, field="--json")
             print(f"{len(records)} record(s) written to {args.json_out}")
     else:
         for rec in records:

@@ -22,12 +22,16 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from harness.agreement import icc, koo_li
-    from harness.agreement._io import dumps, read_table
+    from harness.agreement._checks import distinct_columns
+    from harness.agreement._io import dumps, naming_file, read_table
     from harness.agreement.interpret import KOO_LI_2016
 
-    frame = read_table(args.csv, [args.targets, args.raters, args.ratings])
-    table = icc(frame, args.targets, args.raters, args.ratings, confidence=args.confidence,
-                nan_policy=args.nan_policy)
+    distinct_columns({"--targets": args.targets, "--raters": args.raters, "--ratings": args.ratings},
+                     file=args.csv)
+    frame = read_table(args.csv, [args.targets, args.raters, args.ratings], numeric=[args.ratings])
+    with naming_file(args.csv):
+        table = icc(frame, args.targets, args.raters, args.ratings, confidence=args.confidence,
+                    nan_policy=args.nan_policy)
     # the words of the one vocabulary (harness.agreement.interpret), as in results.json and the report
     table["interpretation"] = [koo_li(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"])]
     table["interpretation_source"] = KOO_LI_2016.reference

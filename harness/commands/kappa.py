@@ -1,13 +1,16 @@
 """``stancebench kappa``: Cohen's (two raters) or Fleiss' (more raters) kappa of label columns of a CSV."""
 from __future__ import annotations
 
-from ._options import add_confidence_and_json, csv_columns_parser
+from ._options import add_confidence_and_json, column_list, csv_columns_parser
 
 HELP = "Cohen's kappa (two raters) or Fleiss' kappa (more raters) of label columns of a CSV."
 
 
 def add_parser(subparsers) -> None:
-    p = csv_columns_parser(subparsers, "kappa", HELP, "Categories are matched by label.",
+    p = csv_columns_parser(subparsers, "kappa", HELP, "Categories are matched by value: in a column of numbers 1, '1' "
+                           "and '1.0' are one category; a column with any non-numeric label is text (blanks "
+                           "stripped), and when the raters' columns differ in kind labels are matched by value "
+                           "across them (the note says so). A rater column or a label given twice is refused.",
                            csv_help="CSV with one row per subject and one column per rater",
                            columns=(("--raters", "COL,COL[,...]", "comma-separated rater columns"),))
     p.add_argument("--weights", choices=("none", "linear", "quadratic"), default="none",
@@ -19,22 +22,16 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from harness.agreement import kappa, landis_koch
-    from harness.agreement._io import dumps, read_table
+    from harness.agreement._io import dumps, naming_file, read_table
     from harness.agreement.interpret import LANDIS_KOCH_1977
 
-    raters = [c.strip() for c in args.raters.split(",") if c.strip()]
+    raters = column_list(args.raters, "--raters", file=args.csv)
     frame = read_table(args.csv, raters)
-    labels = None
-    if args.labels:
-        labels = [s.strip() for s in args.labels.split(",")]
-        # labels given as text match numeric columns too
-        for col in raters:
-            if frame[col].dtype.kind in "iuf":
-                try:
-                    labels = [type(frame[col].dropna().iloc[0].item())(v) for v in labels]
-                except (ValueError, IndexError):
-                    pass
-    res = kappa(frame, raters, weights=args.weights, labels=labels, confidence=args.confidence)
+    # label strings are typed against the columns inside kappa() (by value: '1' on the command line is the
+    # category 1 of a numeric column); a category given twice is refused there
+    labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
+    with naming_file(args.csv):
+        res = kappa(frame, raters, weights=args.weights, labels=labels, confidence=args.confidence)
     out = res.to_dict()
     # the words of the one vocabulary (harness.agreement.interpret), as in results.json and the report
     out["interpretation"] = landis_koch(res.kappa)

@@ -12,7 +12,7 @@ from scipy import stats
 
 from ground_truth.kernel import InputError, check_option
 
-from .._checks import check_confidence, check_positive, paired_arrays
+from .._checks import check_confidence, check_multiplier, paired_arrays, unit_scale
 
 LOA_CI_METHODS = ("approximate", "approximate-1986", "exact", "mover")
 SCALES = ("difference", "log", "percent")
@@ -57,12 +57,30 @@ class BlandAltmanResult(_JsonCIForm):
     extra: dict = field(default_factory=dict)
     note: str = ""
 
+    def __post_init__(self):
+        self.note = _explain_nonfinite(self.note, {name: getattr(self, name) for name in _CORE_FIELDS})
+
     def to_dict(self) -> dict:
         """Flat dict (schema names of docs/results-schema.md "agreement"); ``extra`` is merged in."""
         d = asdict(self)
         extra = d.pop("extra")
         d.update(extra)
         return d
+
+
+#: the figures every Bland-Altman result reports; one that is not a finite number is named in the note
+_CORE_FIELDS = ("bias", "bias_ci_low", "bias_ci_high", "sd", "loa_lower", "loa_lower_ci_low", "loa_lower_ci_high",
+                "loa_upper", "loa_upper_ci_low", "loa_upper_ci_high")
+
+
+def _explain_nonfinite(note: str, values: dict) -> str:
+    """``note`` plus a reason for every figure that is not a finite number (JSON would show a bare null)."""
+    bad = [name for name, v in values.items() if not np.isfinite(float(v))]
+    if not bad:
+        return note
+    reason = (f"{', '.join(bad)} could not be computed: not finite in float64 (the multiplier or the spread of "
+              "the values is beyond the range of double precision)")
+    return "; ".join(x for x in (note, reason) if x)
 
 
 def _differences(ref, cand, scale):
@@ -78,6 +96,18 @@ def _differences(ref, cand, scale):
                              expected="non-zero pair means, or scale='difference'")
         return 100.0 * (cand - ref) / mean
     return cand - ref
+
+
+def check_sd(sd: float, what: str = "differences", spread: float | None = None) -> float:
+    """``sd`` when it is a finite number > 0. Callers have checked that the values vary
+    (:func:`_check_spread`), so an SD of 0 or inf is float64 failing (squares below ~1e-308 or above ~1e308):
+    it is said so, never returned as a limit of agreement of 0 or a null."""
+    if not (np.isfinite(sd) and sd > 0):
+        rng = "" if spread is None else f" (range {spread:.3g})"
+        raise InputError(f"the SD of the {what} comes out as {sd:g} in float64 although they vary{rng}: their "
+                         "squares are beyond double precision", field="candidate",
+                         expected="measurements in a unit where differences lie between ~1e-150 and ~1e150")
+    return sd
 
 
 def _check_spread(d, what="differences"):
@@ -126,14 +156,15 @@ def bland_altman(reference, candidate, *, multiplier: float = 1.96, confidence: 
     """
     check_option("scale", scale, SCALES)
     check_option("loa_ci", loa_ci, LOA_CI_METHODS[:3], extra="(use bland_altman_replicates for 'mover')")
-    multiplier = check_positive(multiplier, "multiplier")
+    multiplier = check_multiplier(multiplier)
     confidence = check_confidence(confidence)
     ref, cand = paired_arrays(reference, candidate, min_n=3)
     d = _differences(ref, cand, scale)
     _check_spread(d)
     n = d.size
-    bias = float(d.mean())
-    sd = float(d.std(ddof=1))
+    unit = unit_scale(d)
+    bias = float(np.mean(d / unit) * unit)
+    sd = check_sd(float(np.std(d / unit, ddof=1) * unit), spread=float(np.ptp(d)))
     alpha = 1.0 - confidence
     t = stats.t.ppf(1 - alpha / 2, n - 1)
     se_bias = sd / np.sqrt(n)
@@ -165,17 +196,22 @@ def bland_altman(reference, candidate, *, multiplier: float = 1.96, confidence: 
         loa_lower_ci_high=float(low_ci[1]), loa_upper=float(hi), loa_upper_ci_low=float(up_ci[0]),
         loa_upper_ci_high=float(up_ci[1]), confidence=confidence, loa_ci_method=loa_ci, scale=scale,
         se_bias=float(se_bias), se_loa=float(se_loa), extra=extra,
-        note={"log": "differences are ln(candidate) - ln(reference); exp() gives ratios candidate/reference",
-              "percent": "differences are 100*(candidate - reference)/mean(candidate, reference)",
-              "difference": ""}[scale])
+        note="; ".join(x for x in (
+            {"log": "differences are ln(candidate) - ln(reference); exp() gives ratios candidate/reference",
+             "percent": "differences are 100*(candidate - reference)/mean(candidate, reference)",
+             "difference": ""}[scale],
+            "" if np.ptp(mean) else "proportional bias undefined: every pair has the same mean") if x))
 
 
 def _proportional_bias(mean, d, confidence):
     if np.ptp(mean) == 0:
         return {"prop_bias_slope": float("nan"), "prop_bias_slope_ci_low": float("nan"),
                 "prop_bias_slope_ci_high": float("nan"), "prop_bias_p": float("nan")}
-    fit = stats.linregress(mean, d)
+    # fitted in units near 1 (exact powers of two): sums of products of values like 1e150 overflow otherwise
+    um, ud = unit_scale(mean), unit_scale(d)
+    fit = stats.linregress(mean / um, d / ud)
+    slope, stderr = fit.slope * ud / um, fit.stderr * ud / um
     tq = stats.t.ppf(0.5 + confidence / 2, d.size - 2)
-    return {"prop_bias_slope": float(fit.slope), "prop_bias_intercept": float(fit.intercept),
-            "prop_bias_slope_ci_low": float(fit.slope - tq * fit.stderr),
-            "prop_bias_slope_ci_high": float(fit.slope + tq * fit.stderr), "prop_bias_p": float(fit.pvalue)}
+    return {"prop_bias_slope": float(slope), "prop_bias_intercept": float(fit.intercept * ud),
+            "prop_bias_slope_ci_low": float(slope - tq * stderr),
+            "prop_bias_slope_ci_high": float(slope + tq * stderr), "prop_bias_p": float(fit.pvalue)}

@@ -9,8 +9,8 @@ from scipy import stats
 
 from ground_truth.kernel import InputError
 
-from .._checks import check_confidence, check_positive, paired_arrays
-from .classic import DIFFERENCE_CONVENTION, _check_spread, _JsonCIForm
+from .._checks import check_confidence, check_multiplier, paired_arrays, unit_scale
+from .classic import _CORE_FIELDS, DIFFERENCE_CONVENTION, _check_spread, _explain_nonfinite, _JsonCIForm
 
 
 @dataclass
@@ -64,6 +64,7 @@ class RegressionLoA(_JsonCIForm):
         d.update(method="regression", **self.at_mean(), loa_ci_method="approximate (at the mean of the pair means)",
                  note="bias and limits are linear in the pair mean; the scalar values and their CIs are at the "
                       "mean of the pair means")
+        d["note"] = _explain_nonfinite(d["note"], {k: d[k] for k in _CORE_FIELDS})
         return d
 
 
@@ -82,7 +83,7 @@ def bland_altman_regression(reference, candidate, *, multiplier: float = 1.96,
     approximate ``confidence`` CIs at the mean of the pair means. Reference: Bland JM, Altman DG (1999) Stat
     Methods Med Res 8:135-160, §3.2.
     """
-    multiplier = check_positive(multiplier, "multiplier")
+    multiplier = check_multiplier(multiplier)
     confidence = check_confidence(confidence)
     ref, cand = paired_arrays(reference, candidate, min_n=4)
     d = cand - ref
@@ -91,12 +92,17 @@ def bland_altman_regression(reference, candidate, *, multiplier: float = 1.96,
         raise InputError("all pair means are equal: no regression on magnitude is possible", field="reference",
                          expected="measurements spread over a range")
     _check_spread(d)
-    b1, b0 = np.polyfit(a, d, 1)
-    resid = d - (b0 + b1 * a)
-    c1, c0 = np.polyfit(a, np.abs(resid), 1)
+    # fitted in units near 1 (exact powers of two), so that squares of tiny or huge values stay in range;
+    # slopes scale by ud/ua, intercepts and SDs by ud
+    ua, ud = unit_scale(a), unit_scale(d)
+    a_u, d_u = a / ua, d / ud
+    b1, b0 = np.polyfit(a_u, d_u, 1)
+    resid = d_u - (b0 + b1 * a_u)
+    c1, c0 = np.polyfit(a_u, np.abs(resid), 1)
     n = int(d.size)
-    res_sd = float(np.sqrt(np.sum(resid ** 2) / (n - 2)))
-    abs_sd = float(np.sqrt(np.sum((np.abs(resid) - (c0 + c1 * a)) ** 2) / (n - 2)))
+    res_sd = float(np.sqrt(np.sum(resid ** 2) / (n - 2))) * ud
+    abs_sd = float(np.sqrt(np.sum((np.abs(resid) - (c0 + c1 * a_u)) ** 2) / (n - 2))) * ud
+    b1, b0, c1, c0 = b1 * ud / ua, b0 * ud, c1 * ud / ua, c0 * ud
     return RegressionLoA(n=n, bias_intercept=float(b0), bias_slope=float(b1), sd_intercept=float(c0),
                          sd_slope=float(c1), multiplier=multiplier, residual_sd=res_sd, mean_of_means=float(a.mean()),
                          confidence=confidence, se_bias=res_sd / np.sqrt(n),

@@ -8,8 +8,8 @@ from scipy import stats
 
 from ground_truth.kernel import InputError, check_option, validate_type
 
-from .._checks import check_confidence, check_positive
-from .classic import BlandAltmanResult, _check_spread
+from .._checks import check_confidence, check_magnitude, check_multiplier, normalise_ids
+from .classic import BlandAltmanResult, _check_spread, check_sd
 
 
 def _mover_sum(components, confidence):
@@ -43,7 +43,7 @@ def _loa_cis(bias, se_bias, df_bias, var_components, multiplier, confidence, loa
     """
     alpha = 1 - confidence
     var_d = sum(c * s2 for c, s2, _ in var_components)
-    sd = np.sqrt(var_d)
+    sd = check_sd(float(np.sqrt(var_d)))
     tq = stats.t.ppf(1 - alpha / 2, df_bias)
     b_lo, b_hi = bias - tq * se_bias, bias + tq * se_bias
     lo, hi = bias - multiplier * sd, bias + multiplier * sd
@@ -105,7 +105,7 @@ def bland_altman_replicates(data: pd.DataFrame, *, subject: str, reference: str,
     validate_type(data, pd.DataFrame, "data")
     check_option("method", method, ("ba1999", "ba2007"))
     check_option("loa_ci", loa_ci, ("approximate", "mover"))
-    multiplier = check_positive(multiplier, "multiplier")
+    multiplier = check_multiplier(multiplier)
     confidence = check_confidence(confidence)
     for col in (subject, reference, candidate):
         if col not in data.columns:
@@ -115,7 +115,15 @@ def bland_altman_replicates(data: pd.DataFrame, *, subject: str, reference: str,
         y = pd.to_numeric(data[candidate], errors="raise").to_numpy(float)
     except (TypeError, ValueError) as exc:
         raise InputError(f"values are not numbers ({exc})", field=f"{reference}/{candidate}") from None
-    codes, subjects = pd.factorize(data[subject], sort=True)
+    for name, v in ((reference, x), (candidate, y)):
+        # NaN is a missing replicate; an infinity is not missing, it is wrong
+        if np.isinf(v).any():
+            raise InputError(f"{int(np.isinf(v).sum())} value(s) are infinite (first at index "
+                             f"{int(np.flatnonzero(np.isinf(v))[0])})", field=name,
+                             expected="finite numbers (NaN for a missing replicate)")
+        check_magnitude(v, name, n=v.size)
+    # subject ids typed by value, as kappa labels are: ' 7', '7' and 7.0 are one subject
+    codes, subjects = pd.factorize(pd.Series(normalise_ids(list(data[subject])), dtype=object), sort=True)
     if (codes < 0).any():
         raise InputError("missing subject identifier(s)", field=subject, expected="an id on every row")
     if method == "ba1999":
