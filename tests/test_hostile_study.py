@@ -460,3 +460,18 @@ def test_a_file_removed_after_the_check_keeps_a_null_fingerprint_with_the_reason
     files = {Path(f["path"]).name: f for f in _provenance_files(manifest)}
     assert len(files["t0.c3d"]["sha256"]) == 64
     assert files["t1.c3d"]["sha256"] is None and files["t1.c3d"]["note"] == "not hashed: file not found"
+
+
+def test_the_gold_standards_reader_notes_reach_the_trial_row(study_dir):
+    # finding 2 in a study: a marker coordinate no lab holds is set to NaN by the reader, and the trial's row
+    # says so (a number computed from a repaired recording must not look like one from an intact file)
+    import ezc3d
+
+    from harness.pipeline import run_trial
+    c3d = ezc3d.c3d(str(study_dir / "t0.c3d"))
+    c3d["data"]["points"][0, 0, 10] = 1e9          # mm: a million kilometres from the plate
+    c3d.write(str(study_dir / "t0.c3d"))
+    row = run_trial(_study_tasks(study_dir)[0]).row
+    assert row["status"] == "ok", row["reason"]
+    flagged = [n for n in row["notes"] if n.startswith("gold standard:") and "set to NaN" in n and "LASI" in n]
+    assert flagged, row["notes"]

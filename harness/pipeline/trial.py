@@ -104,6 +104,10 @@ def process_trial(task: dict, out: TrialOutcome, *, references: dict | None = No
             ref = build_reference_side(trial, subject, bipedal=bipedal)
             if references is not None:
                 references[key] = ref
+    if ref is not None and ref.recording is not None:
+        # what the reader found wrong with the gold standard (implausible values set to NaN, spikes) travels
+        # with the trial, so a number computed from a repaired recording is never unflagged in the results
+        row.setdefault("notes", []).extend(f"gold standard: {n}" for n in ref.recording.meta.get("notes", []))
     if spec is not None and spec.get("view") == TRIANGULATED:
         # every camera is aligned to the gold standard on its own, then the views are triangulated on the
         # reference clock (the 3-D side's clock is the reference's)

@@ -59,6 +59,9 @@ class TrialRow(Row):
     detection_rate: float | None = None
     alignment: dict[str, Any] | None = None
     kpis: list[KPIPair] = field(default_factory=list)
+    #: what the trial's inputs needed said about them: the gold standard's reader notes (values set to NaN as
+    #: implausible, spikes), inference-cache writes that failed
+    notes: list[str] = field(default_factory=list)
 
     _lists: ClassVar[dict[str, type]] = {"kpis": KPIPair}
 
