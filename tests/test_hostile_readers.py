@@ -440,3 +440,13 @@ def test_mask_together_and_off_plate():
     mask, margin = off_plate(np.array([[0.3, 0.2, 0], [1.3, 0.2, 0], [-0.7, 0.2, 0], [np.nan] * 3]), corners)
     assert margin == pytest.approx(0.6) and mask.tolist() == [False, True, True, False]
     assert off_plate(cop, np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0.0]])) is None   # not in order
+
+
+def test_a_denormal_header_scale_of_a_dec_file_is_refused(tmp_path):
+    # the fuzz suite's case: IEEE inf written over the header scale of a DEC-format file (processor 85) reads
+    # as 1.1e-41 there, so the library took the data for integers scaled by nothing: velocity 21,435 cm/s with
+    # only spike notes. A vanishing scale, or one whose sign disagrees with POINT:SCALE, is refused.
+    src = shared_path("c3d", "others_FunctionalStatic.c3d")
+    path = _mutated(tmp_path, src, edits=((12, struct.pack("<f", math.inf)),))
+    with pytest.raises(ReaderError, match="scale factor"):
+        read_recording(path)

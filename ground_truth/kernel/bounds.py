@@ -55,8 +55,9 @@ BOUNDS: dict[str, Bound] = {
     "rate_hz": Bound(0.0, 1_000_000.0, "Hz", "sampling rates run from below 1 Hz to ~100 kHz", True),
     "frame_rate_hz": Bound(0.0, 10_000.0, "fps", "video runs at up to a few thousand frames/s", True),
     "duration_s": Bound(0.0, 86_400.0, "s", "a balance trial lasts seconds to minutes, not days", True),
-    # C3D and analog scale factors multiply stored integers into physical units
-    "scale_abs": Bound(0.0, 1e6, "", "a scale factor is finite and non-zero", True),
+    # C3D and analog scale factors multiply stored integers into physical units; real ones run from ~1e-6
+    # (analog volts per bit) to ~10, so a denormal 1e-41 is a corrupted word, not a scale
+    "scale_abs": Bound(1e-12, 1e6, "", "a scale factor is finite, non-zero and not vanishingly small", True),
     "latency_ms": Bound(0.0, 3_600_000.0, "ms", "an inference takes more than 0 ms and less than an hour", True),
     "memory_bytes": Bound(0.0, 2.0 ** 44, "bytes", "a process uses 0 to 16 TiB of memory"),
     "energy_j": Bound(0.0, 1e7, "J", "a benchmark on a phone battery (~60 kJ) uses at most 10 MJ"),

@@ -91,6 +91,13 @@ def structure(path: Path) -> dict | None:
         require_plausible(scale, "scale_abs", file=path, field="header words 7-8 (scale factor)")
     values = _check_parameter_records(path, section, order, param_at)
     _check_key_parameters(path, values, processor, n_points, analog_per_frame)
+    point_scale = values.get(("POINT", "SCALE"))
+    if n_points and point_scale is not None and (scale < 0) != (_float(point_scale, processor) < 0):
+        # the sign of the scale factor says whether the data are stored as integers or floats; two places that
+        # disagree mean one is corrupted, and reading by the wrong one turns every sample into noise
+        raise _refuse(path, f"the header's scale factor ({scale:g}) and POINT:SCALE "
+                            f"({_float(point_scale, processor):g}) disagree on integer vs float data",
+                      "header words 7-8 (scale factor)")
     return {"n_points": n_points, "analog_per_frame": analog_per_frame, "first": first, "last": last,
             "data_block": data_block, "scale": scale, "frame_rate": rate, "processor": processor, "size": size}
 
