@@ -475,3 +475,30 @@ def test_the_gold_standards_reader_notes_reach_the_trial_row(study_dir):
     assert row["status"] == "ok", row["reason"]
     flagged = [n for n in row["notes"] if n.startswith("gold standard:") and "set to NaN" in n and "LASI" in n]
     assert flagged, row["notes"]
+
+
+def test_check_lists_every_video_that_cannot_be_analysed(study_dir, capsys):
+    # finding 4 at --check time: a real video cut to a quarter of its bytes is named with its trial before a
+    # study would spend its time on the rest (demuxing only, no pixel decoded)
+    video = shared_path("video", "sports2d", "demo.mp4").read_bytes()
+    (study_dir / "cut.mp4").write_bytes(video[: len(video) // 4])
+    (study_dir / "whole.mp4").write_bytes(video)
+    trials = "".join(textwrap.dedent(f"""
+        [[trials]]
+        id = "{tid}"
+        subject = "S01"
+        protocol = "single_leg_stance"
+        condition = "eyes_open_firm"
+        stance_leg = "right"
+        kind = "candidate-only"
+        video = "{name}"
+        """) for tid, name in (("CUT", "cut.mp4"), ("WHOLE", "whole.mp4")))
+    manifest = study_dir / "videos.toml"
+    manifest.write_text(textwrap.dedent(STUDY).format(trials=trials) +
+                        '[[candidates]]\nname = "blazepose-tflite"\n')
+    from harness.cli import main
+    rc = main(["validate", str(manifest), "--check", "--out", str(study_dir / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "1 video(s) cannot be analysed" in err and "trials 'CUT' video[0]" in err and "cut.mp4" in err
+    assert "WHOLE" not in err

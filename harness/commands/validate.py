@@ -47,6 +47,7 @@ def run(args) -> int:
     print(f"manifest {manifest.path}: {len(manifest.subjects)} subjects, {n_trials} trials, "
           f"{len(manifest.candidates)} candidates, data root {manifest.data_root}")
     if args.check:
+        _check_videos(manifest)
         print("manifest ok")
         return 0
     check_workers(args.workers)
@@ -61,3 +62,24 @@ def run(args) -> int:
         print("no trial produced a result (see the reasons above)", file=sys.stderr)
         code = max(code, 1)
     return code
+
+
+def _check_videos(manifest) -> None:
+    """Every video of the manifest demuxed (no pixel decoding): a truncated file, a zero time scale or an absurd
+    frame rate is listed with the trial and field, all at once, before a study would spend hours on the rest."""
+    from candidates.video import probe_video
+    from ground_truth.kernel import ManifestError, ReaderError
+
+    problems, seen = [], set()
+    for trial in manifest.trials:
+        for i, video in enumerate(trial.video):
+            if video in seen:
+                continue
+            seen.add(video)
+            try:
+                probe_video(video, with_sha256=False)
+            except ReaderError as exc:
+                problems.append(f"trials '{trial.id}' video[{i}]: {exc}")
+    if problems:
+        raise ManifestError(f"{len(problems)} video(s) cannot be analysed:\n  " + "\n  ".join(problems),
+                            file=manifest.path, field="video", expected="complete, decodable videos")
