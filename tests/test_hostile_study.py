@@ -502,3 +502,30 @@ def test_check_lists_every_video_that_cannot_be_analysed(study_dir, capsys):
     assert rc == 2, err
     assert "1 video(s) cannot be analysed" in err and "trials 'CUT' video[0]" in err and "cut.mp4" in err
     assert "WHOLE" not in err
+
+
+def test_a_half_length_video_is_not_an_ok_trial(study_dir):
+    # finding 4 in a study: a video cut to half its bytes used to give status "ok" with a shorter window and a
+    # path length of a third; now the trial fails and says how many frames the container declared
+    from harness.manifest import load_manifest
+    from harness.pipeline import run_trial
+    from harness.study import _tasks
+    video = shared_path("video", "sports2d", "demo.mp4").read_bytes()
+    (study_dir / "half.mp4").write_bytes(video[: len(video) // 2])
+    trial = textwrap.dedent("""
+        [[trials]]
+        id = "HALF"
+        subject = "S01"
+        protocol = "single_leg_stance"
+        condition = "eyes_open_firm"
+        stance_leg = "right"
+        kind = "candidate-only"
+        video = "half.mp4"
+        """)
+    manifest = study_dir / "half.toml"
+    manifest.write_text(textwrap.dedent(STUDY).format(trials=trial) + '[[candidates]]\nname = "blazepose-tflite"\n')
+    task = _tasks(load_manifest(manifest), strict=True)[0]
+    task["settings"]["cache_dir"] = str(study_dir / "cache")
+    row = run_trial(task).row
+    assert row["status"] == "failed"
+    assert "half.mp4" in row["reason"] and "frames the container declares" in row["reason"], row["reason"]
