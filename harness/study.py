@@ -19,8 +19,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ground_truth.kernel import (InputError, OutputError, StancebenchError, check_input_file, check_output_path,
-                                 file_sha256, jsonable, strict_mode)
+from ground_truth.kernel import (InputError, OutputError, StancebenchError, check_input_file, file_sha256,
+                                 jsonable, make_output_dir, strict_mode)
 from reports import build_report
 
 from . import gates
@@ -147,12 +147,7 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     if strict is None:
         strict = strict_mode()
     # a folder that cannot hold the results is bad input: said now, not after an hour of trials
-    out = check_output_path(out_dir, field="out_dir", kind="dir")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot be created ({exc.strerror or exc})", file=out, field="out_dir",
-                          expected="a folder that can be written") from None
+    out = make_output_dir(out_dir, field="out_dir")
     t_start = time.perf_counter()
     settings = manifest.settings
     if settings.cache_dir is None:

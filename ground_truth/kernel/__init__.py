@@ -6,16 +6,15 @@ from .bounds import BOUNDS, Bound, mask_implausible, require_plausible
 from .checks import as_float_array, check_option, lookup, validate_type
 from .errors import (AlignmentError, DeviceError, InputError, ManifestError, ModelError, NotAvailableError,
                      ReaderError, StancebenchError, UnitError)
-from .files import (OutputError, atomic_output, check_input_file, check_output_path, read_text_file,
-                    write_bytes_atomic, write_text_atomic)
+from .files import (OutputError, atomic_output, check_input_file, check_output_path, make_output_dir,
+                    read_text_file, write_bytes_atomic, write_text_atomic)
 from .hashing import file_sha256
 from .jsonio import jsonable
 from .strict import STRICT_ENV, record_unexpected, strict_mode
 from .timeseries import Event, TimeSeries
 
-__all__ = ["BOUNDS", "STRICT_ENV", "Bound", "OutputError", "atomic_output", "check_input_file",
-           "check_output_path", "mask_implausible", "read_text_file", "require_plausible", "write_bytes_atomic",
+__all__ = ["BOUNDS", "STRICT_ENV", "Bound", "OutputError", "atomic_output", "check_input_file", "check_output_path",
+           "make_output_dir", "mask_implausible", "read_text_file", "require_plausible", "write_bytes_atomic",
            "write_text_atomic", "AlignmentError", "DeviceError", "Event", "InputError", "ManifestError", "ModelError",
            "NotAvailableError", "ReaderError", "StancebenchError", "TimeSeries", "UnitError", "as_float_array",
-           "check_option", "file_sha256", "jsonable", "lookup", "record_unexpected", "strict_mode",
-           "validate_type"]
+           "check_option", "file_sha256", "jsonable", "lookup", "record_unexpected", "strict_mode", "validate_type"]

@@ -116,6 +116,18 @@ def check_output_path(path: str | PathLike, *, field: str, kind: str = "file",
     return p
 
 
+def make_output_dir(path: str | PathLike, *, field: str) -> Path:
+    """The folder outputs will be written into, checked (:func:`check_output_path`) and created; an OSError
+    while creating it is an :class:`OutputError` naming it."""
+    out = check_output_path(path, field=field, kind="dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot be created ({exc.strerror or exc})", file=out, field=field,
+                          expected="a folder that can be written") from None
+    return out
+
+
 def _output_error(exc: OSError, path: Path, field: str | None) -> OutputError:
     if exc.errno == errno.ENOSPC:
         return OutputError("no space left on the device while writing", file=path, field=field,

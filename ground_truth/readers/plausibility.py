@@ -92,12 +92,8 @@ def note_vector_spikes(xyz: np.ndarray, names: list[str], quantity: str, *, what
     spikes = isolated_spikes(xyz.reshape(n, m * 3), SPIKE_FLOOR[quantity]).reshape(n, m, 3).any(axis=2)
     total = int(spikes.sum())
     if total:
-        counts = spikes.sum(axis=0)
-        order = np.argsort(-counts)
-        named = [f"{names[j]}: {int(counts[j])}" for j in order[:5] if counts[j]]
-        more = int(np.count_nonzero(counts)) - len(named)
-        notes.append(f"{what}: {total} isolated single-sample spike(s) ({', '.join(named)}"
-                     f"{f' and {more} more' if more > 0 else ''}): each coordinate differs from the mean of its two "
+        notes.append(f"{what}: {total} isolated single-sample spike(s) ({_most_counted(spikes, names)}): "
+                     f"each coordinate differs from the mean of its two "
                      f"neighbours by more than {SPIKE_FACTOR:g} robust SD and {SPIKE_FLOOR[quantity]:g} "
                      f"{BOUNDS[quantity].unit} (a corrupted value?); kept as read")
     return total
@@ -158,13 +154,8 @@ def mask_vectors(xyz: np.ndarray, names: list[str], quantity: str, *, what: str,
         values = values[~b.contains(values) & ~np.isnan(values)]
         finite = values[np.isfinite(values)]
         example = f" (e.g. {finite[np.argmax(np.abs(finite))]:.4g} {b.unit})" if finite.size else ""
-        counts = bad.sum(axis=0)
-        order = np.argsort(-counts)
-        named = [f"{names[j]}: {int(counts[j])}" for j in order[:5] if counts[j]]
-        more = int(np.count_nonzero(counts)) - len(named)
         notes.append(f"{what}: {int(bad.sum())} of {bad.size} position(s) set to NaN: a coordinate non-finite or "
-                     f"outside {b.describe()}{example} ({b.why}); {', '.join(named)}"
-                     f"{f' and {more} more' if more > 0 else ''}")
+                     f"outside {b.describe()}{example} ({b.why}); {_most_counted(bad, names)}")
         xyz[bad] = np.nan
     return bad
 
@@ -191,3 +182,12 @@ def off_plate(cop: np.ndarray, corners: np.ndarray,
         out_s = np.maximum(np.maximum(-s, s - 1.0), 0.0) * l1
         out_t = np.maximum(np.maximum(-t, t - 1.0), 0.0) * l2
         return np.hypot(out_s, out_t) > margin, margin
+
+
+def _most_counted(flags: np.ndarray, names) -> str:
+    """'A: 3, B: 2 and 4 more': the (up to five) names of the columns of ``flags`` (n, m) flagged most often."""
+    counts = flags.sum(axis=0)
+    order = np.argsort(-counts)
+    named = [f"{names[j]}: {int(counts[j])}" for j in order[:5] if counts[j]]
+    more = int(np.count_nonzero(counts)) - len(named)
+    return ", ".join(named) + (f" and {more} more" if more > 0 else "")

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from ground_truth.kernel import OutputError, atomic_output, check_output_path, jsonable, write_text_atomic
+from ground_truth.kernel import atomic_output, jsonable, make_output_dir, write_text_atomic
 
 from .model import StudyResults
 
@@ -103,12 +103,7 @@ def write_results(results: StudyResults | dict, out_dir: str | os.PathLike) -> d
         When a file cannot be written (a full disk, no permission, a file where the folder should be). Every
         file is written atomically: no 0-byte or half-written file and no temporary file is left behind.
     """
-    out = check_output_path(out_dir, field="out_dir", kind="dir")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot be created ({exc.strerror or exc})", file=out, field="out_dir",
-                          expected="a folder that can be written") from None
+    out = make_output_dir(out_dir, field="out_dir")
     paths = {"results": out / "results.json"}
     # plain JSON types first: the orchestration's rows may hold numpy scalars or objects with to_dict()
     doc = results if isinstance(results, StudyResults) else StudyResults.from_dict(jsonable(results))
