@@ -235,9 +235,11 @@ def _handmade(data_root: Path, out_dir: Path) -> list[dict]:
             for i, argv in enumerate(argvs)]
 
 
-def build_cases(data_root: Path, out_dir: Path, seed: int = 15) -> list[dict]:
+def build_cases(data_root: Path, out_dir: Path, seed: int = 15, scale: int = 1) -> list[dict]:
     """Write every mutated file into ``out_dir`` and return the cases (intact runs first, one per target), then
-    the hand-made bad inputs."""
+    the hand-made bad inputs. ``scale`` multiplies the number of mutations per file (CI runs 1; a deeper local
+    run: ``STANCEBENCH_FUZZ_SCALE=10 pytest tests/test_fuzz_cli.py``); the first cases are the same at every
+    scale."""
     out_dir.mkdir(parents=True, exist_ok=True)
     cases = []
     for t_index, target in enumerate(_targets(data_root)):
@@ -250,7 +252,7 @@ def build_cases(data_root: Path, out_dir: Path, seed: int = 15) -> list[dict]:
         stem = f"t{t_index:02d}"
         intact_id = f"{stem}-intact"
         cases.append(_case(intact_id, target, src, out_dir, "intact", None))
-        for i in range(target["n"]):
+        for i in range(target["n"] * scale):
             rng = np.random.default_rng([seed, t_index, i])
             kind = kinds[i % len(kinds)]
             data, what = mutate(original, rng, kind)

@@ -182,7 +182,8 @@ def _track_frames(case: dict) -> int | None:
 
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"real reference data not available: {SHARED_DATA} is absent")
 def test_fuzz_cli_mutations_of_real_files(tmp_path):
-    cases = build_cases(SHARED_DATA, tmp_path / "cases")
+    scale = int(os.environ.get("STANCEBENCH_FUZZ_SCALE", "1"))
+    cases = build_cases(SHARED_DATA, tmp_path / "cases", scale=scale)
     assert len(cases) >= 250
     outcomes = _run_all(cases, tmp_path)
     by_id = {c["id"]: c for c in cases}
