@@ -49,6 +49,27 @@ def device_records(candidates: list[dict], videos: list[Path] | None = None, *, 
     return records, "ok" if not notes else "; ".join(notes)
 
 
+def device_records_isolated(candidates: list[dict], videos: list[Path] | None = None, *,
+                            log_path: str | Path | None = None) -> tuple[list[dict], str]:
+    """:func:`device_records` in a worker process: a model runtime that crashes while being timed (LiteRT,
+    MediaPipe: native code) costs the device section, named in the status, not the study whose trials are done.
+    """
+    from .workers import WorkerPool
+
+    pool = WorkerPool(_timed_in_worker, workers=1, crashed=_timing_crashed, log_path=log_path,
+                      task_name="device timing")
+    task = {"candidates": candidates, "videos": [str(v) for v in videos or []]}
+    return pool.run([task], [[0]])[0]
+
+
+def _timed_in_worker(task: dict, memo: dict) -> tuple[list[dict], str]:
+    return device_records(task["candidates"], [Path(v) for v in task["videos"]])
+
+
+def _timing_crashed(task: dict, reason: str) -> tuple[list[dict], str]:
+    return [], f"not measured: the {reason}"
+
+
 def first_frame(videos: list[Path]):
     """A real frame with a person for the MediaPipe graph timing (the middle of the first video's first 15)."""
     if not videos:

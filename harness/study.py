@@ -26,7 +26,7 @@ from reports import build_report
 from . import gates
 from .aggregate import agreement_sections
 from .composite import ybt_composite_rows
-from .device import device_records
+from .device import device_records_isolated
 from .manifest import StudyManifest
 from .pipeline.candidate import candidate_identity
 from .workers import run_tasks, run_trial_batch  # noqa: F401 - run_trial_batch: kept importable from here
@@ -190,8 +190,9 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     videos = [t.video[0] for t in manifest.trials if t.video]
     if device:
         _say(progress, f"device: timing {len(results['candidates'])} candidate model(s) on this host ...")
-        with native_stderr_to(out / NATIVE_LOG):
-            results["device"], results["device_status"] = device_records(results["candidates"], videos)
+        # in a worker process: trials that finished must not be lost to a model runtime crashing while timed
+        results["device"], results["device_status"] = device_records_isolated(results["candidates"], videos,
+                                                                              log_path=out / NATIVE_LOG)
     else:
         results["device"], results["device_status"] = [], "not run (--no-device)"
     timings["device_s"] = time.perf_counter() - t

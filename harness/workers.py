@@ -189,11 +189,15 @@ class WorkerPool:
         ``crashed(task, reason) -> result``: the result of a task whose worker died while running it.
     log_path : str, optional
         File that the workers' file descriptor 2 (native libraries' log lines, a crash's Python stack) goes to.
+    task_name : str
+        What one task is, for the reason of a task whose worker died ("... while running this trial x
+        candidate").
     """
 
     def __init__(self, fn: Callable[[Any, dict], Any], *, workers: int, crashed: Callable[[Any, str], Any],
-                 log_path: str | os.PathLike | None = None):
+                 log_path: str | os.PathLike | None = None, task_name: str = "trial x candidate"):
         self.fn = fn
+        self.task_name = task_name
         self.max_workers = max(1, int(workers))
         self.crashed = crashed
         self.log_path = None if log_path is None else str(log_path)
@@ -323,7 +327,7 @@ class WorkerPool:
         rest = [i for i in w.batch if i not in w.done and i != w.current]
         if w.current is not None:
             finish(w.current, self.crashed(tasks[w.current],
-                                           f"worker process {how} while running this trial x candidate"))
+                                           f"worker process {how} while running this {self.task_name}"))
             startup_deaths = 0
         elif not w.started_any:
             startup_deaths += 1

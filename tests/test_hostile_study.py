@@ -529,3 +529,21 @@ def test_a_half_length_video_is_not_an_ok_trial(study_dir):
     row = run_trial(task).row
     assert row["status"] == "failed"
     assert "half.mp4" in row["reason"] and "frames the container declares" in row["reason"], row["reason"]
+
+
+def segfault(task, memo):
+    """A task function whose worker dies as a model runtime crashing in native code would."""
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def test_device_timing_runs_in_a_worker_and_a_crash_there_is_a_status():
+    # the study's last native stage (timing each model on this host) no longer runs in the study's process:
+    # a runtime that crashes there leaves the device section "not measured" with the signal, not a dead study
+    from harness.device import _timing_crashed, device_records_isolated
+    from harness.workers import WorkerPool
+    records, status = device_records_isolated([{"name": "no-model"}], [])
+    assert records == [] and status == "no-model: no model file to measure"
+    pool = WorkerPool(segfault, workers=1, crashed=_timing_crashed, task_name="device timing")
+    records, status = pool.run([{}], [[0]])[0]
+    assert records == [] and status == "not measured: the worker process died with signal SIGSEGV while " \
+                                       "running this device timing"
