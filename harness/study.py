@@ -29,7 +29,7 @@ from .composite import ybt_composite_rows
 from .device import device_records_isolated
 from .manifest import StudyManifest
 from .pipeline.candidate import candidate_identity
-from .workers import run_tasks, run_trial_batch  # noqa: F401 - run_trial_batch: kept importable from here
+from .trial_tasks import run_tasks, run_trial_batch  # noqa: F401 - run_trial_batch: kept importable from here
 
 from .results import SCHEMA_VERSION, software_versions, utc_now, write_results
 

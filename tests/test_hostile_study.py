@@ -158,7 +158,7 @@ def _study_tasks(study_dir: Path):
 
 
 def test_strict_mode_reraises_a_bug_in_a_trial_from_the_worker(study_dir, monkeypatch):
-    from harness.workers import run_tasks
+    from harness.trial_tasks import run_tasks
     tasks = _study_tasks(study_dir)
     tasks[0]["settings"]["kpis"] = 5          # list(5): a TypeError inside the trial, i.e. a bug
     with pytest.raises(TypeError, match="not iterable"):
@@ -417,7 +417,7 @@ def test_a_cache_write_on_a_full_disk_is_counted_named_and_leaves_no_tmp(tmp_pat
 
 def test_a_failed_cache_write_is_in_the_trials_notes_and_the_studys(tmp_path, monkeypatch):
     from candidates.cache import TrackCache
-    from harness import workers
+    from harness import trial_tasks
     from harness.pipeline import TrialOutcome, empty_row
     from harness.study import _study_notes
 
@@ -432,7 +432,7 @@ def test_a_failed_cache_write_is_in_the_trials_notes_and_the_studys(tmp_path, mo
     monkeypatch.setattr("harness.pipeline.run_trial", trial_that_infers)
     task = {"trial": {"id": "T0", "subject": "S01", "protocol": "single_leg_stance", "condition": "eyes_open_firm",
                       "stance_leg": "left", "kind": "paired"}, "candidate": {"name": "c"}}
-    row = workers.run_task(task, {}).row
+    row = trial_tasks.run_task(task, {}).row
     assert row["status"] == "ok" and row["cache_write_failures"] == 1
     assert row["notes"][0].startswith("inference cache: 1 track(s) could not be stored") and "tracks" in row["notes"][0]
     notes = _study_notes([row, empty_row(task)], [], tmp_path / "native.log")

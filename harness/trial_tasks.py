@@ -1,0 +1,87 @@
+"""A study's trials on the worker pool (:class:`harness.workers.WorkerPool`): one batch per trial, so the
+candidates of a trial share its gold-standard side; a trial whose worker died is "failed" with the signal; the
+inference-cache writes that failed in a trial are in its row's notes."""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from .progress import Progress
+from .workers import WorkerPool
+
+if TYPE_CHECKING:
+    from .pipeline import TrialOutcome
+
+def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: str = "trials",
+              log_path: str | os.PathLike | None = None, deaths: list[str] | None = None) -> list[TrialOutcome]:
+    """Run tasks in worker processes (:class:`harness.workers.WorkerPool`), keeping the input order.
+
+    Trials run in a worker process even when ``workers == 1``: a native library that crashes (a C3D reader or a
+    video decoder on a corrupt file, a model runtime) then kills that worker, not the study. The task it was
+    running is marked "failed" with the signal as its reason, the rest of its batch goes to a new worker. Worker
+    processes send their native libraries' log output to ``log_path`` (when given); ``deaths`` (when given)
+    receives how each worker that died ended.
+    """
+    bar = Progress(len(tasks), label, enabled=progress)
+    pool = WorkerPool(run_task, workers=workers, crashed=crashed_outcome, log_path=log_path)
+    try:
+        out = pool.run(tasks, _batches_by_trial(tasks), on_result=lambda i, res: _tick(bar, res))
+    finally:
+        bar.close()
+        if deaths is not None:
+            deaths.extend(pool.deaths)
+    return out
+
+
+def _batches_by_trial(tasks: list[dict]) -> list[list[int]]:
+    """Task indices grouped by trial: one worker runs every candidate of a trial in manifest order, so a video
+    that several candidates read (one camera and triangulated views of one backbone, a control degrading that
+    backbone's keypoints) is inferred once and read from the cache by the others, never inferred twice at the
+    same time in two workers."""
+    groups: dict[str, list[int]] = {}
+    for i, task in enumerate(tasks):
+        groups.setdefault(task["trial"]["id"], []).append(i)
+    return list(groups.values())
+
+
+def run_task(task: dict, references: dict) -> TrialOutcome:
+    """:func:`run_trial` in a worker, with the inference-cache writes that failed during it in the row's notes.
+
+    ``references`` is the batch's memo (the candidates of one trial share its gold-standard side)."""
+    # imported here, not with the module: a worker starts (and a crashed one is replaced) without the pipeline's
+    # numerics until its first trial, and the pool alone stays light
+    from candidates.cache import take_write_failures
+
+    from .pipeline import run_trial
+
+    take_write_failures()       # failures of an earlier task are that task's
+    out = run_trial(task, references=references)
+    failed = take_write_failures()
+    if failed:
+        out.row.setdefault("notes", []).append(
+            f"inference cache: {len(failed)} track(s) could not be stored ({failed[0]}); the result was kept "
+            f"and will be inferred again next time")
+        out.row["cache_write_failures"] = len(failed)
+    return out
+
+
+def run_trial_batch(tasks: list[dict]) -> list[TrialOutcome]:
+    """:func:`run_task` on each task in order, in this process (one worker's share: the candidates of one trial,
+    which read one gold-standard side)."""
+    references: dict = {}
+    return [run_task(task, references) for task in tasks]
+
+
+def crashed_outcome(task: dict, reason: str) -> TrialOutcome:
+    """The outcome of a task whose worker process died while running it."""
+    from .pipeline import TrialOutcome, empty_row
+
+    row = empty_row(task)
+    row["status"], row["reason"], row["error_type"] = "failed", reason, "WorkerProcessDied"
+    return TrialOutcome(row)
+
+
+def _tick(bar: Progress, res: TrialOutcome) -> None:
+    row = res.row
+    bar.update(note=f"{row['trial_id']} {row.get('candidate') or '(reference only)'}: {row['status']}",
+               failed=row["status"] != "ok")
