@@ -77,3 +77,23 @@ def as_float_array(values: Any, name: str, *, ndim: int | None = None, file=None
     if ndim is not None and arr.ndim != ndim:
         raise InputError(f"has {arr.ndim} dimension(s)", file=file, field=name, expected=f"{ndim}-D values")
     return arr
+
+
+def check_range(value: Any, field: str, low: float, high: float, *, low_open: bool = False,
+                high_open: bool = False, optional: bool = False, unit: str = "") -> float | None:
+    """A numeric parameter or option as a float when it is finite and in ``[low, high]`` (``low_open`` /
+    ``high_open`` exclude an end), else InputError naming ``field`` and the range. ``optional``: None passes
+    through (the parameter is off)."""
+    if value is None and optional:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    above = v > low if low_open else v >= low
+    below = v < high if high_open else v <= high
+    if not (np.isfinite(v) and above and below):
+        raise InputError(f"{field} is {value!r}", field=field,
+                         expected=f"a finite number in {'(' if low_open else '['}{low:g}, {high:g}"
+                                  f"{')' if high_open else ']'}{' ' + unit if unit else ''}")
+    return v

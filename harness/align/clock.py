@@ -57,26 +57,6 @@ def to_candidate_time(t_ref, mapping) -> np.ndarray:
 # input handling
 # ---------------------------------------------------------------------------------------------------------------
 
-def check_parameter(value, field: str, low: float, high: float, *, low_open: bool = False,
-                    optional: bool = False, what: str = "") -> float | None:
-    """A numeric parameter as a float when it is finite and in its range, else InputError naming ``field``.
-
-    ``optional``: None passes through (the parameter is off).
-    """
-    if value is None and optional:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    above = v > low if low_open else v >= low
-    if not (np.isfinite(v) and above and v <= high):
-        raise InputError(f"{field} is {value!r}", field=field,
-                         expected=f"a finite number in {'(' if low_open else '['}{low:g}, {high:g}]"
-                                  f"{' ' + what if what else ''}")
-    return v
-
-
 def checked_signal(t, x, name):
     """Timestamps and finite values of one signal (NaN samples dropped) and the fraction that was NaN."""
     t = as_float_array(t, f"{name}_t", ndim=1)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import interpolate, optimize, signal
 
-from ground_truth.kernel import BOUNDS, AlignmentError, InputError, check_option
+from ground_truth.kernel import BOUNDS, AlignmentError, InputError, check_option, check_range
 
-from .clock import AlignmentResult, check_parameter, checked_signal
+from .clock import AlignmentResult, checked_signal
 
 #: Most points of the coarse search's uniform grid (per signal): 1e7 is ~3 hours at 1 kHz; a finer grid or a
 #: longer signal would only exhaust memory in the FFT correlation.
@@ -173,13 +173,13 @@ def estimate_offset(ref_t, ref_x, cand_t, cand_x, *, max_lag_s: float, drift: bo
     if not (np.isfinite(max_lag_s) and max_lag_s > 0):
         raise InputError(f"max_lag_s is {max_lag_s}", field="max_lag_s", expected="a positive number of seconds")
     rate = BOUNDS["rate_hz"]
-    lowpass_hz = check_parameter(lowpass_hz, "lowpass_hz", 0.0, rate.high, low_open=True, optional=True,
-                                 what="Hz")
-    grid_hz = check_parameter(grid_hz, "grid_hz", 0.0, rate.high, low_open=True, optional=True, what="Hz")
-    window_s = check_parameter(window_s, "window_s", 0.0, BOUNDS["duration_s"].high, low_open=True,
-                               optional=True, what="s")
-    min_peak_corr = check_parameter(min_peak_corr, "min_peak_corr", 0.0, 1.0, what="(a correlation)")
-    max_secondary_ratio = check_parameter(max_secondary_ratio, "max_secondary_ratio", 0.0, 1.0, low_open=True)
+    lowpass_hz = check_range(lowpass_hz, "lowpass_hz", 0.0, rate.high, low_open=True, optional=True,
+                                 unit="Hz")
+    grid_hz = check_range(grid_hz, "grid_hz", 0.0, rate.high, low_open=True, optional=True, unit="Hz")
+    window_s = check_range(window_s, "window_s", 0.0, BOUNDS["duration_s"].high, low_open=True,
+                               optional=True, unit="s")
+    min_peak_corr = check_range(min_peak_corr, "min_peak_corr", 0.0, 1.0, unit="(a correlation)")
+    max_secondary_ratio = check_range(max_secondary_ratio, "max_secondary_ratio", 0.0, 1.0, low_open=True)
     rt, rx, miss_r = checked_signal(ref_t, ref_x, "ref")
     ct, cx, miss_c = checked_signal(cand_t, cand_x, "cand")
     for name, miss in (("ref_x", miss_r), ("cand_x", miss_c)):

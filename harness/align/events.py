@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ground_truth.kernel import AlignmentError, InputError, as_float_array, check_option
+from ground_truth.kernel import AlignmentError, InputError, as_float_array, check_option, check_range
 
-from .clock import AlignmentResult, check_parameter, checked_signal
+from .clock import AlignmentResult, checked_signal
 
 
 def align_by_events(ref_times, cand_times, *, drift: bool = False, max_residual_s: float | None = None,
@@ -29,8 +29,8 @@ def align_by_events(ref_times, cand_times, *, drift: bool = False, max_residual_
     video-detected events).
     """
     check_option("on_unreliable", on_unreliable, ("flag", "raise"))
-    max_residual_s = check_parameter(max_residual_s, "max_residual_s", 0.0, np.inf, low_open=True, optional=True,
-                                     what="s")
+    max_residual_s = check_range(max_residual_s, "max_residual_s", 0.0, np.inf, low_open=True, optional=True,
+                                     unit="s")
     r = as_float_array(np.atleast_1d(ref_times), "ref_times", ndim=1)
     c = as_float_array(np.atleast_1d(cand_times), "cand_times", ndim=1)
     if r.size != c.size or r.size == 0:
@@ -81,10 +81,10 @@ def detect_onset(t, x, *, baseline_s: float = 1.0, n_sd: float = 5.0, min_change
     no onset is found.
     """
     check_option("direction", direction, ("either", "up", "down"))
-    baseline_s = check_parameter(baseline_s, "baseline_s", 0.0, np.inf, low_open=True, what="s")
-    n_sd = check_parameter(n_sd, "n_sd", 0.0, np.inf, what="standard deviations")
-    min_change = check_parameter(min_change, "min_change", 0.0, np.inf)
-    min_duration_s = check_parameter(min_duration_s, "min_duration_s", 0.0, np.inf, what="s")
+    baseline_s = check_range(baseline_s, "baseline_s", 0.0, np.inf, low_open=True, unit="s")
+    n_sd = check_range(n_sd, "n_sd", 0.0, np.inf, unit="standard deviations")
+    min_change = check_range(min_change, "min_change", 0.0, np.inf)
+    min_duration_s = check_range(min_duration_s, "min_duration_s", 0.0, np.inf, unit="s")
     tt, xx, _ = checked_signal(t, x, "onset")
     base = xx[tt < tt[0] + baseline_s]
     if base.size < 3:

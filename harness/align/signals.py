@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ground_truth.filters import lowpass_irregular
-from ground_truth.kernel import BOUNDS, InputError, as_float_array
+from ground_truth.kernel import BOUNDS, InputError, as_float_array, check_range
 
-from .clock import check_parameter
 
 G = 9.80665  # standard gravity, m/s²
 
@@ -17,7 +16,7 @@ def _cutoff(lowpass_hz) -> float | None:
     """The low-pass cutoff as a float, None (or 0) for no filter; NaN, inf and negative values are errors."""
     if lowpass_hz is None or (lowpass_hz == 0 and not isinstance(lowpass_hz, bool)):
         return None
-    return check_parameter(lowpass_hz, "lowpass_hz", 0.0, BOUNDS["rate_hz"].high, low_open=True, what="Hz")
+    return check_range(lowpass_hz, "lowpass_hz", 0.0, BOUNDS["rate_hz"].high, low_open=True, unit="Hz")
 
 
 def com_vertical_force(t, com_z, mass_kg: float, *, lowpass_hz: float = 6.0) -> np.ndarray:
@@ -83,7 +82,7 @@ def motion_energy(t, points, *, lowpass_hz: float = 6.0, min_valid_fraction: flo
     if p.ndim != 3 or p.shape[0] != tt.size or p.shape[0] < 16:
         raise InputError(f"has shape {p.shape}", field="points", expected=f"({tt.size}, k, 2 or 3), >= 16 samples")
     cutoff = _cutoff(lowpass_hz)
-    check_parameter(min_valid_fraction, "min_valid_fraction", 0.0, 1.0)
+    check_range(min_valid_fraction, "min_valid_fraction", 0.0, 1.0)
     pf = lowpass_irregular(tt, p, cutoff) if cutoff else p
     v = np.gradient(pf, tt, axis=0)
     sq = np.sum(v ** 2, axis=2)                                   # (n, k), NaN where a point is missing

@@ -26,14 +26,13 @@ def add_parser(subparsers) -> None:
 def _check_options(args) -> None:
     """Numeric options finite and in range before the files are read (``--lowpass 0|-1|nan`` used to end in a
     traceback from the filter design)."""
-    from ground_truth.kernel import BOUNDS
-    from harness.align.clock import check_parameter
+    from ground_truth.kernel import BOUNDS, check_range
 
     rate, dur = BOUNDS["rate_hz"], BOUNDS["duration_s"]
-    check_parameter(args.max_lag, "--max-lag", 0.0, dur.high, low_open=True, what="s")
-    check_parameter(args.lowpass, "--lowpass", 0.0, rate.high, low_open=True, optional=True,
-                    what="Hz (below the Nyquist frequency of both signals)")
-    check_parameter(args.min_peak_corr, "--min-peak-corr", 0.0, 1.0, what="(a correlation)")
+    check_range(args.max_lag, "--max-lag", 0.0, dur.high, low_open=True, unit="s")
+    check_range(args.lowpass, "--lowpass", 0.0, rate.high, low_open=True, optional=True,
+                    unit="Hz (below the Nyquist frequency of both signals)")
+    check_range(args.min_peak_corr, "--min-peak-corr", 0.0, 1.0, unit="(a correlation)")
 
 
 def run(args) -> int:

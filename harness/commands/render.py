@@ -8,41 +8,28 @@ HELP = "Render a video of a figure from 3D motion with known camera and clock, p
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 
 
-def _number(value, option: str, low: float, high: float, *, low_open: bool = False, high_open: bool = False,
-            unit: str = "") -> None:
-    """Refuse a numeric option that is not finite or outside its range (InputError naming the option)."""
-    import math
-
-    from ground_truth.kernel import InputError
-    if value is None:
-        return
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    if not (math.isfinite(value) and above and below):
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise InputError(f"{option} is {value!r}", field=option,
-                         expected=f"a finite number in {lo}{low:g}, {high:g}{hi}{' ' + unit if unit else ''}")
-
-
 def _check_options(args) -> None:
     """Every numeric option finite and within its range, before anything is read or drawn (``--fps 1e9`` used
     to exhaust the memory, ``--offset nan`` to render an empty scene and exit 0)."""
     from candidates.render.scene import MAX_BLUR_SAMPLES
-    from ground_truth.kernel import BOUNDS
+    from functools import partial
 
+    from ground_truth.kernel import BOUNDS, check_range
+
+    number = partial(check_range, optional=True)      # an option left unset is not checked
     rate, dur, angle = BOUNDS["frame_rate_hz"], BOUNDS["duration_s"], BOUNDS["angle_deg"]
-    _number(args.fps, "--fps", rate.low, rate.high, low_open=True, unit="fps")
-    _number(args.duration, "--duration", dur.low, dur.high, low_open=True, unit="s")
-    _number(args.offset, "--offset", -dur.high, dur.high, unit="s (mocap time at video time 0)")
-    _number(args.drift_ppm, "--drift-ppm", -1e5, 1e5, low_open=True, high_open=True, unit="ppm")
-    _number(args.drop_rate, "--drop-rate", 0.0, 1.0, high_open=True)
-    _number(args.jitter_ms, "--jitter-ms", 0.0, 1000.0, high_open=True, unit="ms (below one frame period)")
-    _number(args.noise, "--noise", 0.0, 255.0, unit="grey levels")
-    _number(args.blur, "--blur", 1, MAX_BLUR_SAMPLES, unit="samples")
-    _number(args.exposure_ms, "--exposure-ms", 0.0, 1000.0, unit="ms (at most one frame period)")
-    _number(args.palette, "--palette", 0, 3)
-    _number(args.seed, "--seed", 0, 2 ** 63 - 1)
-    _number(args.yaw, "--yaw", angle.low, angle.high, unit="deg")
+    number(args.fps, "--fps", rate.low, rate.high, low_open=True, unit="fps")
+    number(args.duration, "--duration", dur.low, dur.high, low_open=True, unit="s")
+    number(args.offset, "--offset", -dur.high, dur.high, unit="s (mocap time at video time 0)")
+    number(args.drift_ppm, "--drift-ppm", -1e5, 1e5, low_open=True, high_open=True, unit="ppm")
+    number(args.drop_rate, "--drop-rate", 0.0, 1.0, high_open=True)
+    number(args.jitter_ms, "--jitter-ms", 0.0, 1000.0, high_open=True, unit="ms (below one frame period)")
+    number(args.noise, "--noise", 0.0, 255.0, unit="grey levels")
+    number(args.blur, "--blur", 1, MAX_BLUR_SAMPLES, unit="samples")
+    number(args.exposure_ms, "--exposure-ms", 0.0, 1000.0, unit="ms (at most one frame period)")
+    number(args.palette, "--palette", 0, 3)
+    number(args.seed, "--seed", 0, 2 ** 63 - 1)
+    number(args.yaw, "--yaw", angle.low, angle.high, unit="deg")
 
 
 def _int_list(text: str) -> list[int]:
