@@ -75,10 +75,11 @@ def check_input_file(path: str | PathLike, *, what: str = "file", field: str | N
 
 
 def read_text_file(path: str | PathLike, *, what: str = "text file", field: str | None = None,
-                   encoding: str = "utf-8", max_bytes: int | None = MAX_INPUT_BYTES,
+                   encoding: str = "utf-8", max_bytes: int | None = MAX_INPUT_BYTES, allow_empty: bool = False,
                    error: type[InputError] = ReaderError) -> str:
-    """The text of a checked input file; bytes that are not ``encoding`` are an error naming line and byte."""
-    p = check_input_file(path, what=what, field=field, max_bytes=max_bytes, error=error)
+    """The text of a checked input file; bytes that are not ``encoding`` are an error naming line and byte.
+    ``allow_empty``: an empty file is "" (for a reader whose own message for it is better)."""
+    p = check_input_file(path, what=what, field=field, max_bytes=max_bytes, allow_empty=allow_empty, error=error)
     data = p.read_bytes()
     try:
         return data.decode(encoding)

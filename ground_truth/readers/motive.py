@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..kernel import (ReaderError, TimeSeries, check_input_file, read_text_file, require_plausible,
+from ..kernel import (ReaderError, TimeSeries, read_text_file, require_plausible,
                       validate_type)
 from ..recording import DEFAULT_FZ_THRESHOLD_N, ForcePlate, Recording
 from .bmclab import _check_time, _read_numeric_body, _vertical_sign
@@ -54,8 +54,7 @@ def read_motive_csv(path, *, fz_threshold_n: float = DEFAULT_FZ_THRESHOLD_N) -> 
     path = Path(path)
     kind = "Motive force-plate CSV export"
     # an empty file gets the same message as a file without a Motive header
-    text = read_text_file(path, what=kind) if check_input_file(path, what=kind, allow_empty=True).stat().st_size \
-        else ""
+    text = read_text_file(path, what=kind, allow_empty=True)
     header_meta: dict[str, str] = {}
     meta_lines: dict[str, int] = {}
     header_line = None
