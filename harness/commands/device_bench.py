@@ -67,24 +67,17 @@ def _print(records, summary) -> None:
 def _check_args(args) -> None:
     """Refuse, before anything runs on a device, options that cannot be a benchmark (negative runs, a NaN
     duration), a model path that is not a model file and an output path that cannot be written."""
-    import math
     from pathlib import Path
 
-    from device_runners.record import COUNT, SETUP_S
-    from ground_truth.kernel import InputError, ModelError, check_input_file, check_output_path
+    from device_runners.plausibility import COUNT, SETUP_S
+    from ground_truth.kernel import ModelError, check_input_file, check_output_path, check_range
 
     for option, value, low in (("--threads", args.threads, 1), ("--runs", args.runs, 1), ("--warmup", args.warmup, 0),
                                ("--trials", args.trials, 1)):
-        if value is not None and not low <= value <= COUNT.high:
-            raise InputError(f"{option} is {value}", field=option, expected=f"a whole number in [{low}, "
-                                                                            f"{COUNT.high:.0e}]")
+        check_range(value, option, low, COUNT.high, optional=True, unit="(a whole number)")
     for option, value, positive in (("--min-secs", args.min_secs, False), ("--cooldown", args.cooldown, False),
                                     ("--app-secs", args.app_secs, True)):
-        if value is None:
-            continue
-        if not (math.isfinite(value) and (value > 0 if positive else value >= 0) and value <= SETUP_S.high):
-            raise InputError(f"{option} is {value}", field=option,
-                             expected=f"seconds in {'(' if positive else '['}0, {SETUP_S.high:g}]")
+        check_range(value, option, 0.0, SETUP_S.high, low_open=positive, optional=True, unit="s")
     model = Path(args.model)
     if model.suffix.lower() == ".mlpackage":   # a Core ML package is a directory
         if not model.is_dir():
