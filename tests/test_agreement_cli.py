@@ -171,3 +171,19 @@ def test_agreement_ba1999_replicates_published_via_cli(capsys, tmp_path):
     assert d["loa_lower"] == pytest.approx(-56.68, abs=0.005) and d["loa_upper"] == pytest.approx(25.44, abs=0.005)
     assert d["loa_lower_ci"] == [pytest.approx(-63.5, abs=0.05), pytest.approx(-49.9, abs=0.05)]
     assert d["loa_upper_ci"] == [pytest.approx(18.7, abs=0.05), pytest.approx(32.2, abs=0.05)]
+
+
+def test_label_columns_keep_na_as_a_label_numeric_columns_read_it_as_missing(capsys, tmp_path):
+    # a rater who wrote "NA" (not applicable) chose a category; pandas' default reading would drop it as missing
+    # and shrink n. Hand count: 4 subjects, both raters agree on every one, categories {"NA", "yes"}: kappa = 1.
+    labels = tmp_path / "labels.csv"
+    labels.write_text("r1,r2\nNA,NA\nyes,yes\nNA,NA\nyes,yes\n")
+    assert main(["kappa", str(labels), "--raters", "r1,r2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 4 and out["kappa"] == pytest.approx(1.0)
+    # R writes NA for a missing number: in a numeric column it stays missing, not an error
+    from harness.agreement._io import read_table
+    nums = tmp_path / "nums.csv"
+    nums.write_text("t,value\n0,NA\n1,2.5\n")
+    frame = read_table(nums, ["t", "value"], numeric=["t", "value"])
+    assert frame["value"].isna().tolist() == [True, False]

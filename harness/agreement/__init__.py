@@ -3,7 +3,7 @@
 Differences are always **candidate − reference** (positive bias: the candidate reads high). Every function
 returns a tidy dataclass or DataFrame with CI bounds in separate fields; none rounds its numbers.
 
->>> from harness.agreement import bland_altman, icc, ccc, kappa
+>>> from harness.agreement import bland_altman, icc, ccc, kappa, krippendorff_alpha
 """
 from .bland_altman import (BlandAltmanResult, RegressionLoA, bland_altman, bland_altman_regression,
                            bland_altman_replicates)
@@ -12,9 +12,11 @@ from .ccc import CCCResult, ccc
 from .censoring import CensoringReport, censored_at, handle_censored
 from .equivalence import ComparisonResult, TOSTResult, compare_errors, tost_paired
 from .icc import ICC_TYPES, SHROUT_FLEISS, icc, icc_table, icc_values, sem_mdc
-from .interpret import (KOO_LI_2016, LANDIS_KOCH_1977, NOT_INTERPRETABLE, icc_reading_fields, kappa_reading_fields,
-                        koo_li, koo_li_category, landis_koch)
+from .interpret import (KOO_LI_2016, KRIPPENDORFF_2004, LANDIS_KOCH_1977, NOT_INTERPRETABLE, alpha_reading_fields,
+                        icc_reading_fields, kappa_reading_fields, koo_li, koo_li_category, krippendorff_reading,
+                        landis_koch)
 from .kappa import KappaResult, cohen_kappa, fleiss_kappa, kappa
+from .krippendorff import AlphaResult, alpha_from_reliability_matrix, coincidence_matrix, krippendorff_alpha
 from .summary import agreement_summary
 
 __all__ = [
@@ -24,5 +26,6 @@ __all__ = [
     "bootstrap_ci", "bootstrap_icc", "BootstrapResult", "tost_paired", "TOSTResult", "compare_errors",
     "ComparisonResult", "censored_at", "handle_censored", "CensoringReport", "koo_li", "koo_li_category",
     "icc_reading_fields", "kappa_reading_fields", "KOO_LI_2016", "LANDIS_KOCH_1977", "NOT_INTERPRETABLE",
-    "agreement_summary",
+    "agreement_summary", "krippendorff_alpha", "alpha_from_reliability_matrix", "coincidence_matrix", "AlphaResult",
+    "krippendorff_reading", "alpha_reading_fields", "KRIPPENDORFF_2004",
 ]

@@ -16,18 +16,24 @@ from ground_truth.kernel import InputError, ReaderError, jsonable, read_text_fil
 from ._checks import check_magnitude
 
 
+#: Cells of a numeric column read as missing (pandas' default missing-value spellings, e.g. R's ``NA``).
+_NUMERIC_MISSING = frozenset(pd._libs.parsers.STR_NA_VALUES)
+
+
 def read_table(path, columns: list[str], *, numeric: list[str] = ()) -> pd.DataFrame:
     """Read a CSV and check that ``columns`` exist and that ``numeric`` ones hold numbers.
 
     The path is checked before it is opened (a directory, FIFO or device is refused at once) and the text must
-    be UTF-8; every error names the file. A ``numeric`` column may have empty cells (NaN, missing), but no
-    text, no infinities and no values so large that their squares overflow float64.
+    be UTF-8; every error names the file. A ``numeric`` column may have empty cells (NaN, missing; also the
+    spellings pandas reads as missing, such as ``NA``, which R writes), but no text, no infinities and no
+    values so large that their squares overflow float64. In any other column only an empty cell is missing:
+    ``NA``, ``None`` or ``null`` there are labels a rater wrote (kappa, alpha), never silently dropped.
     """
     path = Path(path)
     text = read_text_file(path, what="CSV file", error=ReaderError)
     _check_fields(text, path)
     try:
-        frame = pd.read_csv(io.StringIO(text), index_col=False)
+        frame = pd.read_csv(io.StringIO(text), index_col=False, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise ReaderError(f"cannot be read as CSV ({str(exc).strip()})", file=path,
                           expected="a comma-separated table with a header row") from None
@@ -36,8 +42,11 @@ def read_table(path, columns: list[str], *, numeric: list[str] = ()) -> pd.DataF
             raise InputError(f"no column named {col!r}", file=path, field=col,
                              expected=f"one of {list(frame.columns)}")
     for col in numeric:
-        values = pd.to_numeric(frame[col], errors="coerce")
-        text_cells = values.isna() & frame[col].notna()
+        cells = frame[col]
+        if not pd.api.types.is_numeric_dtype(cells):
+            cells = cells.mask(cells.astype(str).str.strip().isin(_NUMERIC_MISSING))
+        values = pd.to_numeric(cells, errors="coerce")
+        text_cells = values.isna() & cells.notna()
         if text_cells.any():
             row = int(np.flatnonzero(text_cells.to_numpy())[0])
             raise InputError(f"{int(text_cells.sum())} value(s) are not numbers (first: {frame[col].iloc[row]!r} "

@@ -3,7 +3,8 @@
 Every word that the CLI (``stancebench icc|kappa``), the results rows (``agreement[].icc_reading``,
 ``categorical[].kappa_reading``) and the HTML report print for a reliability coefficient comes from this
 module. The report may not import ``harness`` (it reads only the results), so the rows carry the reading, the
-scale's rule and its citation (:func:`icc_reading_fields`, :func:`kappa_reading_fields`).
+scale's rule and its citation (:func:`icc_reading_fields`, :func:`kappa_reading_fields`,
+:func:`alpha_reading_fields`).
 
 Scales, with the side of every boundary a value equal to it falls on:
 
@@ -11,6 +12,8 @@ Scales, with the side of every boundary a value equal to it falls on:
 ICC (Koo & Li 2016)     x < 0.50 poor; 0.50 ≤ x < 0.75 moderate; 0.75 ≤ x ≤ 0.90 good; x > 0.90 excellent
 kappa (Landis & Koch)   x < 0 poor; 0 ≤ x ≤ 0.20 slight; 0.20 < x ≤ 0.40 fair; 0.40 < x ≤ 0.60 moderate;
                         0.60 < x ≤ 0.80 substantial; x > 0.80 almost perfect
+alpha (Krippendorff)    x < 0.667 not reliable; 0.667 ≤ x < 0.800 tentative conclusions only; x ≥ 0.800
+                        reliable
 ======================  ===========================================================================
 
 Lin's CCC is reported as a number only (no words): nothing in stancebench interprets it, so no CCC scale
@@ -44,8 +47,10 @@ class Band:
         return above and below
 
     def describe(self) -> str:
-        """The band in words, e.g. ``"0.50 to below 0.75 moderate"``."""
-        lo, hi = (None if b is None else f"{b:.2f}" for b in (self.low, self.high))
+        """The band in words, e.g. ``"0.50 to below 0.75 moderate"`` (three decimals where two would round a
+        boundary such as Krippendorff's 0.667)."""
+        lo, hi = (None if b is None else f"{b:.2f}" if round(b, 2) == b else f"{b:.3f}"
+                  for b in (self.low, self.high))
         if lo is None:
             span = f"below {hi}" if not self.high_included else f"{hi} or below"
         elif hi is None:
@@ -99,6 +104,19 @@ LANDIS_KOCH_1977 = Scale(
     bands=(Band("poor", None, 0.0, False, False), Band("slight", 0.0, 0.2, True, True),
            Band("fair", 0.2, 0.4, False, True), Band("moderate", 0.4, 0.6, False, True),
            Band("substantial", 0.6, 0.8, False, True), Band("almost perfect", 0.8, None, False, False)))
+
+
+KRIPPENDORFF_2004 = Scale(
+    name="Krippendorff (2004)", statistic="alpha", applied_to="the point estimate",
+    reference=("Krippendorff K. Content Analysis: An Introduction to Its Methodology. 2nd ed. Thousand Oaks, CA: "
+               "Sage; 2004. p. 241."),
+    # "rely only on variables with reliabilities above alpha = .800; consider variables with reliabilities
+    # between .667 and .800 only for drawing tentative conclusions": 0.800 itself is reliable and 0.667 itself
+    # tentative, as Krippendorff (2011) states the same limits ("alpha >= .800"; ".667 the lowest conceivable
+    # limit"), see krippendorff_reading
+    bands=(Band("not reliable", None, 0.667, False, False),
+           Band("tentative conclusions only", 0.667, 0.8, True, False),
+           Band("reliable", 0.8, None, True, False)))
 
 
 def _finite_or_none(value, name: str) -> float | None:
@@ -239,6 +257,32 @@ def landis_koch(value) -> str:
     return reading(value, LANDIS_KOCH_1977, name="kappa")
 
 
+def krippendorff_reading(value) -> str:
+    """Krippendorff's (2004) reading of an alpha.
+
+    Parameters
+    ----------
+    value : float or None
+        Krippendorff's alpha (point estimate).
+
+    Returns
+    -------
+    str
+        ``"not reliable"``, ``"tentative conclusions only"``, ``"reliable"`` or :data:`NOT_INTERPRETABLE`.
+
+    Notes
+    -----
+    Krippendorff (2004, p. 241): rely only on variables with alpha above .800, and consider those between .667
+    and .800 only for drawing tentative conclusions; below .667 the data are not reliable enough to draw
+    conclusions from. Krippendorff (2011, Computing Krippendorff's alpha-reliability) states the same limits
+    as "alpha >= .800" and ".667 the lowest conceivable limit", so **0.800 is reliable** and **0.667 is
+    tentative conclusions only**: x < 0.667 not reliable; 0.667 ≤ x < 0.800 tentative conclusions only;
+    x ≥ 0.800 reliable. Values are read unrounded (0.6669, printed "0.667", is not reliable). Krippendorff
+    K (2004) Content Analysis: An Introduction to Its Methodology, 2nd ed., Sage, p. 241.
+    """
+    return reading(value, KRIPPENDORFF_2004, name="alpha")
+
+
 def icc_reading_fields(ci_low, ci_high) -> dict:
     """The reading fields of a results ``agreement[]`` row: ``icc_reading``, ``icc_reading_source``,
     ``icc_reading_scale``.
@@ -284,3 +328,26 @@ def kappa_reading_fields(kappa) -> dict:
     """
     return {"kappa_reading": landis_koch(kappa), "kappa_reading_source": LANDIS_KOCH_1977.reference,
             "kappa_reading_scale": LANDIS_KOCH_1977.to_dict()}
+
+
+def alpha_reading_fields(alpha) -> dict:
+    """The reading fields of a Krippendorff's alpha row: ``alpha_reading``, ``alpha_reading_source``,
+    ``alpha_reading_scale``.
+
+    Parameters
+    ----------
+    alpha : float or None
+        Krippendorff's alpha.
+
+    Returns
+    -------
+    dict
+        ``alpha_reading`` (:func:`krippendorff_reading`), ``alpha_reading_source`` (the full citation) and
+        ``alpha_reading_scale`` (:meth:`Scale.to_dict`).
+
+    Notes
+    -----
+    Krippendorff K (2004) Content Analysis, 2nd ed., p. 241; boundaries as in :func:`krippendorff_reading`.
+    """
+    return {"alpha_reading": krippendorff_reading(alpha), "alpha_reading_source": KRIPPENDORFF_2004.reference,
+            "alpha_reading_scale": KRIPPENDORFF_2004.to_dict()}
