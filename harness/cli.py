@@ -18,11 +18,11 @@ import traceback
 
 from ground_truth.kernel import StancebenchError, strict_mode
 
-from .commands import (agreement, align, alpha, demo, device_bench, device_parse, gate, icc, kappa, pose, render,
-                       sway, validate)
+from .commands import (agreement, align, alpha, annotations, demo, device_bench, device_parse, gate, icc, kappa, pose,
+                       render, sway, validate)
 
 #: The subcommand modules, in the order ``--help`` lists them (each module names its own subcommand).
-COMMAND_MODULES = (demo, validate, sway, pose, render, align, agreement, icc, kappa, alpha, device_bench,
+COMMAND_MODULES = (demo, validate, sway, pose, render, align, agreement, icc, kappa, alpha, annotations, device_bench,
                    device_parse, gate)
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
