@@ -2,12 +2,12 @@
 guideline, inter-rater reliability."""
 from __future__ import annotations
 
-from . import annotations_import, annotations_qc
+from . import annotations_import, annotations_irr, annotations_qc
 
 HELP = "Human keypoint annotations (CVAT, COCO, Labelbox): import, check against a guideline, inter-rater reliability."
 
 #: The subcommands of ``stancebench annotations``, in the order ``--help`` lists them.
-SUBCOMMAND_MODULES = (annotations_import, annotations_qc)
+SUBCOMMAND_MODULES = (annotations_import, annotations_qc, annotations_irr)
 
 
 def add_parser(subparsers) -> None:
