@@ -25,6 +25,7 @@ from reports import build_report
 
 from . import gates
 from .aggregate import agreement_sections
+from .annotations.reference import annotation_section
 from .composite import ybt_composite_rows
 from .device import device_records_isolated
 from .manifest import StudyManifest
@@ -182,6 +183,10 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     }
     t = time.perf_counter()
     results.update(agreement_sections(rows, manifest))
+    # human annotations as a 2-D reference: only a study whose manifest names them gets the section
+    annotations = annotation_section(manifest, rows)
+    if annotations is not None:
+        results["annotations"] = annotations
     timings["agreement_s"] = time.perf_counter() - t
     if extra:
         results.update(extra)
@@ -269,7 +274,10 @@ def _provenance_files(manifest: StudyManifest) -> list[dict]:
     for trial in manifest.trials:
         for role, paths in (("gold-standard", trial.gold_standard), ("video", trial.video),
                             ("calibration", [trial.camera] if trial.camera else []),
-                            ("truth", [t for t in trial.truth if t])):
+                            ("truth", [t for t in trial.truth if t]),
+                            ("annotation", list(trial.annotations.files) if trial.annotations else []),
+                            ("annotation-mapping", [trial.annotations.mapping]
+                             if trial.annotations and trial.annotations.mapping else [])):
             for p in paths:
                 if p in seen:
                     continue

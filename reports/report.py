@@ -23,16 +23,18 @@ import jinja2
 from ground_truth.kernel import record_unexpected, validate_type, write_text_atomic
 from harness.results import StudyResults
 
-from .builders import (MAX_TRIAL_FIGURES, agreement_table_section, bland_altman_section, candidate_only_section,
-                       controls_section, device_section, icc_section, licences_section, methods_section,
-                       provenance_section, size_accuracy_section, stabilogram_section, strategy_section,
-                       summary_section, time_series_section, trials_section, ttf_section, verdict_section)
+from .builders import (MAX_TRIAL_FIGURES, agreement_table_section, annotations_section, bland_altman_section,
+                       candidate_only_section, controls_section, device_section, icc_section, licences_section,
+                       methods_section, provenance_section, size_accuracy_section, stabilogram_section,
+                       strategy_section, summary_section, time_series_section, trials_section, ttf_section,
+                       verdict_section)
+from .builders.annotations import TITLE as ANNOTATIONS_TITLE
 from .language import number
 from .sections import NotMeasured, Section
 
-__all__ = ["MAX_TRIAL_FIGURES", "TEMPLATES", "agreement_table_section", "bland_altman_section", "build_report",
-           "build_sections", "candidate_only_section", "controls_section", "device_section", "environment",
-           "icc_section", "licences_section", "methods_section", "provenance_section", "render_html",
+__all__ = ["MAX_TRIAL_FIGURES", "TEMPLATES", "agreement_table_section", "annotations_section", "bland_altman_section",
+           "build_report", "build_sections", "candidate_only_section", "controls_section", "device_section",
+           "environment", "icc_section", "licences_section", "methods_section", "provenance_section", "render_html",
            "size_accuracy_section", "stabilogram_section", "strategy_section", "summary_section",
            "time_series_section", "trials_section", "ttf_section", "verdict_section"]
 
@@ -68,7 +70,7 @@ def build_sections(results: StudyResults | dict, figures_data: dict | None = Non
     ``results.json`` dict is read through :meth:`StudyResults.from_dict`)."""
     results = _as_model(results)
     fd = figures_data if figures_data is not None else results.figures_data
-    return [
+    sections = [
         _safe(verdict_section, "verdict", "Verdict per candidate", results),
         # next to the verdict: whether the study can tell a good model from a bad one at all
         _safe(controls_section, "controls", "Controls: can this study tell a good model from a bad one?", results),
@@ -88,6 +90,12 @@ def build_sections(results: StudyResults | dict, figures_data: dict | None = Non
         _safe(provenance_section, "provenance", "Provenance", results),
         _safe(licences_section, "licences", "Data licences", results),
     ]
+    if results.annotations is not None:
+        # only a study with annotation references has the section; after the agreement table, the other way of
+        # judging a candidate's keypoints (against humans rather than the gold standard's KPIs)
+        at = next(i for i, s in enumerate(sections) if s.id == "agreement-table") + 1
+        sections.insert(at, _safe(annotations_section, "annotations", ANNOTATIONS_TITLE, results))
+    return sections
 
 
 def render_html(results: StudyResults | dict, *, figures_data: dict | None = None) -> str:

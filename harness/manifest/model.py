@@ -8,6 +8,7 @@ from typing import Any
 from ground_truth.kernel import ManifestError
 
 from ..pipeline.clock import ALIGNMENT_CHOICES
+from .annotations import AnnotationReference, AnnotationSettings
 
 #: Trial kinds. ``paired`` trials have both sides; the other two are clearly labelled one-sided sections
 #: (real data sets often hold only a gold standard, or only video) whose KPIs are reported but never paired.
@@ -54,6 +55,8 @@ class Trial:
     #: The gold standard's marker-set mapping: a built-in name or a mapping TOML (docs/marker-sets.md); None =
     #: detected from the marker names.
     marker_map: str | None = None
+    #: Human annotation files as a 2-D reference of one of the trial's videos (docs/manifest.md), or None.
+    annotations: AnnotationReference | None = None
 
 
 @dataclass
@@ -102,6 +105,13 @@ class StudyManifest:
     raw: dict[str, Any] = field(default_factory=dict)
     #: The study's own protocols (``protocols = ["lab.toml"]``): name -> ``Protocol.to_dict()``
     protocol_defs: dict[str, dict] = field(default_factory=dict)
+    #: ``[settings]`` annotation_guideline and annotation_pck (used only by trials that name annotations)
+    annotation_settings: AnnotationSettings = field(default_factory=AnnotationSettings)
+
+    @property
+    def has_annotations(self) -> bool:
+        """True when a trial names annotation files (a 2-D reference of one of its videos)."""
+        return any(t.annotations is not None for t in self.trials)
 
     def subject(self, subject_id: str) -> Subject:
         for s in self.subjects:
@@ -123,9 +133,21 @@ class StudyManifest:
             if isinstance(v, dict):
                 return {k: conv(x) for k, x in v.items()}
             return v
-        return conv({"path": self.path, "name": self.name, "data_root": self.data_root,
-                     "description": self.description,
-                     "subjects": [asdict(s) for s in self.subjects],
-                     "trials": [asdict(t) for t in self.trials],
-                     "candidates": [asdict(c) for c in self.candidates],
-                     "settings": asdict(self.settings)})
+        out = {"path": self.path, "name": self.name, "data_root": self.data_root,
+               "description": self.description,
+               "subjects": [asdict(s) for s in self.subjects],
+               "trials": [_trial_dict(t) for t in self.trials],
+               "candidates": [asdict(c) for c in self.candidates],
+               "settings": asdict(self.settings)}
+        if self.has_annotations or self.annotation_settings != AnnotationSettings():
+            # only a study that uses annotations says so: the provenance of any other study is as before
+            out["annotation_settings"] = asdict(self.annotation_settings)
+        return conv(out)
+
+
+def _trial_dict(trial: Trial) -> dict[str, Any]:
+    """A trial as a dict; ``annotations`` only when the trial names annotation files."""
+    out = asdict(trial)
+    if out.get("annotations") is None:
+        out.pop("annotations", None)
+    return out

@@ -10,6 +10,8 @@ from ground_truth.kernel import ManifestError, StancebenchError, read_text_file
 from ground_truth.marker_mapping import builtin_marker_mappings
 from protocols import KPIS, get_protocol, list_protocols, load_protocol, register_protocol
 
+from .annotations import SETTINGS_KEYS as ANNOTATION_SETTINGS, TRIAL_KEYS as ANNOTATION_KEYS, annotation_settings
+from .annotations import trial_annotations
 from .fields import FOLDER_MODELS, Problems, input_file, number, paths, per_view, string
 from .model import (ALIGNMENT_SIGNALS, CONTROLS, DATA_ROOT_ENV, STANCE_LEGS, TRIAL_KINDS, VIEW_KEYWORDS,
                     CandidateSpec, Settings, StudyManifest, Subject, Trial)
@@ -96,8 +98,9 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
     protocol_defs = _own_protocols(problems, doc, path.parent if path is not None else root)
 
     settings = _settings(problems, doc)
+    ann_settings = annotation_settings(problems, doc.get("settings"), root)
     subjects, seen_subjects = _subjects(problems, doc)
-    trials = _trials(problems, doc, root, seen_subjects)
+    trials = _trials(problems, doc, root, seen_subjects, ann_settings)
     candidates = _candidates(problems, doc, root, trials, check_candidates)
     licences = doc.get("licences", [])
     if not isinstance(licences, list):
@@ -118,7 +121,7 @@ def parse_manifest(doc: dict, *, path: Path | None = None, data_root=None, check
                      "a folder for the inference cache (or a path that can be created)")
     problems.raise_if_any()
     return StudyManifest(path, str(name), root, subjects, trials, candidates, settings,
-                         str(study.get("description", "")), list(licences), doc, protocol_defs)
+                         str(study.get("description", "")), list(licences), doc, protocol_defs, ann_settings)
 
 
 def _settings(problems: Problems, doc: dict) -> Settings:
@@ -128,7 +131,7 @@ def _settings(problems: Problems, doc: dict) -> Settings:
     if not isinstance(st, dict):
         problems.add("settings", "is not a table", "a [settings] table")
         st = {}
-    known_settings = set(Settings.__dataclass_fields__)
+    known_settings = set(Settings.__dataclass_fields__) | set(ANNOTATION_SETTINGS)
     for key in st:
         if key not in known_settings:
             problems.add(f"settings.{key}", "unknown setting", f"one of {', '.join(sorted(known_settings))}")
@@ -217,7 +220,7 @@ def _subjects(problems: Problems, doc: dict) -> tuple[list[Subject], set[str]]:
     return subjects, seen_subjects
 
 
-def _trials(problems: Problems, doc: dict, root: Path, seen_subjects: set[str]) -> list[Trial]:
+def _trials(problems: Problems, doc: dict, root: Path, seen_subjects: set[str], ann_settings) -> list[Trial]:
     """The [[trials]] tables: known subject, protocol and condition; files that exist under ``root``."""
     protocols_known = known_protocols()
     trials: list[Trial] = []
@@ -273,16 +276,17 @@ def _trials(problems: Problems, doc: dict, root: Path, seen_subjects: set[str]) 
                              f"condition {cond!r}", f"at most {cap:g} s (the trial's maximum, which censors "
                              f"time-to-failure; a longer recording is cut there)")
         marker_map = _marker_map(problems, t, where, root)
+        ann = trial_annotations(problems, t, where, root, names, ann_settings)
         known_trial = {"id", "subject", "protocol", "condition", "stance_leg", "kind", "gold_standard", "video",
                        "camera", "camera_name", "known_clock_offset_s", "known_drift_ppm", "truth", "duration_s",
-                       "notes", "marker_map"}
+                       "notes", "marker_map", *ANNOTATION_KEYS}
         for key in t:
             if key not in known_trial:
                 problems.add(f"{where}.{key}", "unknown trial field", f"one of {', '.join(sorted(known_trial))}")
         if tid is not None and subj is not None and proto is not None:
             trials.append(Trial(tid, subj, proto, cond or "default", leg or "left", kind, gold, video,
                                 cams[0] if cams else None, names, off, drift, truth, dur,
-                                str(t.get("notes", "")), marker_map))
+                                str(t.get("notes", "")), marker_map, ann))
 
     return trials
 

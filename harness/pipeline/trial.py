@@ -5,6 +5,8 @@
    candidate's ``view`` picks, :mod:`~harness.pipeline.views`);
 3. :func:`~harness.pipeline.clock.align_clocks` (paired trials); a triangulated candidate
    (:func:`~harness.pipeline.triangulated.build_triangulated_side`) does 2 and 3 per camera, then triangulates;
+   a trial with human annotations: :func:`~harness.pipeline.annotation_scores.score_annotations` (a 2-D
+   candidate's keypoints against the raters' consensus; a failure never stops the trial);
 4. :func:`~harness.pipeline.window.analysis_window`;
 5. :func:`~harness.pipeline.kpis.compute_kpis`;
 6. :func:`~harness.pipeline.pairs.pair_rows`;
@@ -23,6 +25,7 @@ from typing import Any
 from ground_truth.kernel import AlignmentError, NotAvailableError, StancebenchError, record_unexpected
 from protocols import get_protocol, protocol_from_dict, register_protocol
 
+from .annotation_scores import score_annotations
 from .candidate import shared_candidate_side
 from .clock import align_clocks
 from .figures import figure_data
@@ -97,6 +100,7 @@ def process_trial(task: dict, out: TrialOutcome, *, references: dict | None = No
     max_duration = float(trial.get("duration_s") or protocol.condition(trial["condition"]).duration_s)
     bipedal = protocol.condition(trial["condition"]).stance == "bipedal"
     ref = cand = clock = None
+    view_index: int | None = None
     if trial["kind"] != "candidate-only":
         key = (trial["id"], bipedal)
         ref = references.get(key) if references is not None else None
@@ -115,6 +119,7 @@ def process_trial(task: dict, out: TrialOutcome, *, references: dict | None = No
     elif spec is not None:
         view = trial_view(trial, view_indices(trial, spec.get("view") or "first")[0])
         row["view"] = view.get("camera_name") or f"video {view['view_index'] + 1}"
+        view_index = view["view_index"]
         cand = shared_candidate_side(spec, view, subject, settings, bipedal=bipedal, sides=references)
         if ref is not None:
             clock = align_clocks(ref, cand, settings, view)
@@ -122,6 +127,8 @@ def process_trial(task: dict, out: TrialOutcome, *, references: dict | None = No
         row["detection_rate"] = cand.inference["detection_rate"]
         row["candidate_identity"] = dict(cand.identity)
         row["inference"] = cand.inference
+    if cand is not None and trial.get("annotations"):
+        _annotation_scores(row, trial, cand, view_index, references)
     if clock is not None:
         row["alignment"] = clock.to_dict()
     window = analysis_window(ref, cand, clock, max_duration, bipedal=bipedal)
@@ -134,3 +141,12 @@ def process_trial(task: dict, out: TrialOutcome, *, references: dict | None = No
     row["sway_rate_hz"] = fs
     out.figures = figure_data(ref, cand, clock, window, values.stabilogram)
     row["figures_available"] = bool(out.figures)
+
+
+def _annotation_scores(row: dict, trial: dict, cand, view_index: int | None, memo: dict | None) -> None:
+    """The row's ``annotation_scores``; a failure to read or match the annotations is said in the row's notes
+    and leaves the trial's KPIs as they are."""
+    scores = score_annotations(trial, cand, view_index, memo=memo)
+    row["annotation_scores"] = scores.to_dict()
+    if scores.status == "failed":
+        row.setdefault("notes", []).append(scores.reason)

@@ -6,14 +6,16 @@ This package imports nothing of the project but :mod:`ground_truth.kernel`: ``re
 """
 from ground_truth.kernel import jsonable  # noqa: F401 - kept importable from here for older callers
 
-from .model import (CONTROL_KINDS, CONTROL_RULE_ID, MIN_SCHEMA_VERSION, SCHEMA_VERSION, AgreementRow, CandidateRow,
-                    CategoricalRow, ComparisonRow, KPIInfo, KPIMeasurementInfo, KPIPair, PairRow, ProtocolInfo,
-                    Provenance, StudyInfo, StudyResults, TrialRow, check_schema_version, load_results,
+from .model import (CONTROL_KINDS, CONTROL_RULE_ID, MIN_SCHEMA_VERSION, SCHEMA_VERSION, AgreementRow,
+                    AnnotationScoreRow, AnnotationsSection, CandidateRow, CategoricalRow, ComparisonRow, KeypointScore,
+                    KPIInfo, KPIMeasurementInfo, KPIPair, ModelVsRatersRow, PairRow, ProtocolInfo, Provenance,
+                    StudyInfo, StudyResults, TrialAnnotationScores, TrialRow, check_schema_version, load_results,
                     read_results_json)
 from .writer import software_versions, trial_kpi_rows, utc_now, write_csv, write_results
 
-__all__ = ["CONTROL_KINDS", "CONTROL_RULE_ID", "AgreementRow", "CandidateRow", "CategoricalRow", "ComparisonRow",
-           "KPIInfo", "KPIMeasurementInfo", "KPIPair", "MIN_SCHEMA_VERSION", "PairRow", "ProtocolInfo", "Provenance",
-           "SCHEMA_VERSION", "StudyInfo", "StudyResults", "TrialRow", "check_schema_version", "jsonable",
-           "load_results", "read_results_json", "software_versions", "trial_kpi_rows", "utc_now", "write_csv",
-           "write_results"]
+__all__ = ["CONTROL_KINDS", "CONTROL_RULE_ID", "AgreementRow", "AnnotationScoreRow", "AnnotationsSection",
+           "CandidateRow", "CategoricalRow", "ComparisonRow", "KPIInfo", "KPIMeasurementInfo", "KPIPair",
+           "KeypointScore", "MIN_SCHEMA_VERSION", "ModelVsRatersRow", "PairRow", "ProtocolInfo", "Provenance",
+           "SCHEMA_VERSION", "StudyInfo", "StudyResults", "TrialAnnotationScores", "TrialRow", "check_schema_version",
+           "jsonable", "load_results", "read_results_json", "software_versions", "trial_kpi_rows", "utc_now",
+           "write_csv", "write_results"]

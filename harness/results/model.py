@@ -24,14 +24,17 @@ from typing import Any, ClassVar
 
 from ground_truth.kernel import InputError, ReaderError, read_text_file
 
+from .annotations import (AnnotationScoreRow, AnnotationsSection, KeypointScore, ModelVsRatersRow,
+                          TrialAnnotationScores)
 from .rows import (CONTROL_KINDS, CONTROL_RULE_ID, AgreementRow, CandidateRow, CategoricalRow, ComparisonRow, KPIInfo,
                    KPIMeasurementInfo, KPIPair, PairRow, ProtocolInfo, Provenance, StudyInfo, TrialRow)
 from .schema import MIN_SCHEMA_VERSION, SCHEMA_VERSION, Row, check_schema_version
 
-__all__ = ["CONTROL_KINDS", "CONTROL_RULE_ID", "MIN_SCHEMA_VERSION", "SCHEMA_VERSION", "AgreementRow", "CandidateRow",
-           "CategoricalRow", "ComparisonRow", "KPIInfo", "KPIMeasurementInfo", "KPIPair", "PairRow", "ProtocolInfo",
-           "Provenance", "StudyInfo", "StudyResults", "TrialRow", "check_schema_version", "load_results",
-           "read_results_json"]
+__all__ = ["CONTROL_KINDS", "CONTROL_RULE_ID", "MIN_SCHEMA_VERSION", "SCHEMA_VERSION", "AgreementRow",
+           "AnnotationScoreRow", "AnnotationsSection", "CandidateRow", "CategoricalRow", "ComparisonRow", "KPIInfo",
+           "KPIMeasurementInfo", "KPIPair", "KeypointScore", "ModelVsRatersRow", "PairRow", "ProtocolInfo",
+           "Provenance", "StudyInfo", "StudyResults", "TrialAnnotationScores", "TrialRow", "check_schema_version",
+           "load_results", "read_results_json"]
 
 # ----------------------------------------------------------------------------------------------------- document
 @dataclass
@@ -55,6 +58,8 @@ class StudyResults(Row):
     kpis: list[KPIInfo] = field(default_factory=list)
     protocols: list[ProtocolInfo] = field(default_factory=list)
     pairs: list[PairRow] = field(default_factory=list)
+    #: human annotations as a 2-D reference (harness.annotations.reference); absent when the study names none
+    annotations: AnnotationsSection | None = None
     device: list[dict[str, Any]] = field(default_factory=list)
     device_status: str | None = None
     gates: list[dict[str, Any]] = field(default_factory=list)
@@ -71,6 +76,7 @@ class StudyResults(Row):
                                          "comparisons": ComparisonRow, "kpis": KPIInfo,
                                          "protocols": ProtocolInfo, "pairs": PairRow}
     _objects: ClassVar[dict[str, type]] = {"study": StudyInfo, "provenance": Provenance}
+    _optional: ClassVar[dict[str, type]] = {"annotations": AnnotationsSection}
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "", file: str | PathLike | None = None) -> "StudyResults":

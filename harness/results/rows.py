@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .annotations import TrialAnnotationScores
 from .schema import Row
 
 # ------------------------------------------------------------------------------------------------------- trials
@@ -62,8 +63,11 @@ class TrialRow(Row):
     #: what the trial's inputs needed said about them: the gold standard's reader notes (values set to NaN as
     #: implausible, spikes), inference-cache writes that failed
     notes: list[str] = field(default_factory=list)
+    #: a 2-D candidate scored against the trial's human annotations; absent when the trial names none
+    annotation_scores: TrialAnnotationScores | None = None
 
     _lists: ClassVar[dict[str, type]] = {"kpis": KPIPair}
+    _optional: ClassVar[dict[str, type]] = {"annotation_scores": TrialAnnotationScores}
 
 
 # ------------------------------------------------------------------------------------------- agreement sections

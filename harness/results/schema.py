@@ -62,13 +62,15 @@ class Row:
 
     Known keys become fields; unknown keys are kept in ``extra`` (keyword-only, so every row's own fields keep
     their order) and written back. ``_lists`` names the fields holding lists of rows, ``_objects`` the fields
-    holding one row.
+    holding one row; ``_optional`` the fields holding one row or nothing: null or absent reads as None, and None
+    is not written (a section only some studies have, e.g. ``annotations``, adds no key to the others).
     """
 
     extra: dict[str, Any] = field(default_factory=dict, kw_only=True)
 
     _lists: ClassVar[dict[str, type]] = {}
     _objects: ClassVar[dict[str, type]] = {}
+    _optional: ClassVar[dict[str, type]] = {}
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "", file: str | PathLike | None = None):
@@ -87,13 +89,16 @@ class Row:
                 # null reads as the empty object (a producer that had nothing to say)
                 kwargs[key] = cls._objects[key]() if value is None else cls._objects[key].from_dict(
                     value, where=here, file=file)
+            elif key in cls._optional:
+                kwargs[key] = None if value is None else cls._optional[key].from_dict(value, where=here, file=file)
             else:
                 kwargs[key] = value
         return cls(**kwargs, extra={k: v for k, v in data.items() if k not in known})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-shaped data: every field (defaults included), then the keys kept in ``extra``."""
-        out = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name != "extra"}
+        out = {f.name: _plain(getattr(self, f.name)) for f in fields(self)
+               if f.name != "extra" and not (f.name in self._optional and getattr(self, f.name) is None)}
         out.update(_plain(self.extra))
         return out
 

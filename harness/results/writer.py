@@ -119,4 +119,7 @@ def write_results(results: StudyResults | dict, out_dir: str | os.PathLike) -> d
         paths["categorical_csv"] = write_csv(data["categorical"], out / "categorical.csv")
     if data.get("comparisons"):
         paths["comparisons_csv"] = write_csv(data["comparisons"], out / "comparisons.csv")
+    if data.get("annotations"):
+        # only a study with annotation references has the section, and so this table
+        paths["annotations_csv"] = write_csv(data["annotations"].get("scores") or [], out / "annotations.csv")
     return paths
