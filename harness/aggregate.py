@@ -155,8 +155,8 @@ def _continuous_row(sub: pd.DataFrame, base: dict, settings, kind: str) -> dict:
                                 candidate_censored=cc, multiplier=settings.loa_multiplier,
                                 # "exact": Carkeet (2015) limits for one trial per subject; with replicates
                                 # agreement_summary turns any non-approximate choice into MOVER (Zou 2013)
-                                confidence=settings.confidence, loa_ci="exact", n_resamples=max(settings.bootstrap, 100),
-                                seed=settings.seed)
+                                confidence=settings.confidence, loa_ci="exact",
+                                n_resamples=max(settings.bootstrap, 100), seed=settings.seed)
     except StancebenchError as exc:
         row["note"] = "; ".join(x for x in (pre, f"agreement statistics refused: {exc}") if x)
         return row
