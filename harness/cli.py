@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _write_traceback(command: str, argv: list[str] | None) -> str | None:
     """Write the exception being handled, with the command line, to a crash file; its path, or None."""
     folder = os.environ.get(CRASH_DIR_ENV) or tempfile.gettempdir()
-    name = f"stancebench-{command}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
+    name = f"stancebench-{command.replace(' ', '-')}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
     path = os.path.join(folder, name)
     try:
         os.makedirs(folder, exist_ok=True)
@@ -73,14 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_BAD_INPUT
-    prefix = f"stancebench {args.command}: error:"
+    # a command with subcommands (``annotations import``) names both in its messages
+    command = " ".join(filter(None, (args.command, getattr(args, "annotations_command", None))))
+    prefix = f"stancebench {command}: error:"
     try:
         return int(args.func(args) or 0)
     except StancebenchError as exc:
         print(f"{prefix} {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print(f"stancebench {args.command}: interrupted", file=sys.stderr)
+        print(f"stancebench {command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader of our output went away (e.g. piped into head): nothing left to tell anyone
@@ -95,13 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         if exc.filename is not None:
             print(f"{prefix} {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        return _internal_error(args.command, argv)
+        return _internal_error(command, argv)
     except MemoryError:
         print(f"{prefix} ran out of memory (an input or option asks for more data than this machine holds)",
               file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception:   # noqa: BLE001 - the one place where a bug becomes a short message and a crash file
-        return _internal_error(args.command, argv)
+        return _internal_error(command, argv)
 
 
 def _internal_error(command: str, argv: list[str] | None) -> int:

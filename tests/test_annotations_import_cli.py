@@ -204,3 +204,11 @@ def test_frame_times_come_from_the_video(capsys, tmp_path):
     rc, out, err = _run(capsys, [str(p), "--video", str(video), "--json"])
     assert rc == 0, err
     assert json.loads(out)["frames"] == 2
+
+
+def test_errors_name_the_subcommand(tmp_path, capsys):
+    # "stancebench annotations: error" would not say which of import/qc/irr refused the input
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main(["annotations", "import", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith("stancebench annotations import: error:")
