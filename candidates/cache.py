@@ -10,7 +10,8 @@ the run that computed it, leaves no temporary file, names the failure in the tra
 and counts it in this process's log of failed writes (:func:`take_write_failures`), which the study runner
 turns into the trial's notes.
 
-The default folder is ``$STANCEBENCH_CACHE`` when set, else ``~/.cache/stancebench``.
+The default folder is ``$STANCEBENCH_CACHE`` when set, else ``$XDG_CACHE_HOME/stancebench``, else
+``~/.cache/stancebench``.
 """
 from __future__ import annotations
 
@@ -38,9 +39,12 @@ def take_write_failures() -> list[str]:
 
 
 def default_cache_dir() -> Path:
-    """``$STANCEBENCH_CACHE`` or ``~/.cache/stancebench``."""
+    """``$STANCEBENCH_CACHE``, else ``$XDG_CACHE_HOME/stancebench``, else ``~/.cache/stancebench``."""
     env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "stancebench"
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stancebench"
 
 
 class TrackCache:

@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from candidates.cache import default_cache_dir
 from ground_truth.kernel import (InputError, OutputError, StancebenchError, check_input_file, file_sha256,
                                  jsonable, make_output_dir, strict_mode)
 from reports import build_report
@@ -33,15 +34,6 @@ from .pipeline.candidate import candidate_identity
 from .trial_tasks import run_tasks, run_trial_batch  # noqa: F401 - run_trial_batch: kept importable from here
 
 from .results import SCHEMA_VERSION, software_versions, utc_now, write_results
-
-
-def default_cache_dir() -> Path:
-    """Where candidate inference results are cached (``STANCEBENCH_CACHE`` or ~/.cache/stancebench)."""
-    env = os.environ.get("STANCEBENCH_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "stancebench"
 
 
 #: Native libraries' log output (MediaPipe, LiteRT, TFLite's XNNPACK notice, absl) goes here, beside the results.

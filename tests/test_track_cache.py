@@ -55,7 +55,12 @@ def test_default_cache_dir_from_environment(monkeypatch, tmp_path):
     assert default_cache_dir() == tmp_path / "c"
     assert TrackCache().root == tmp_path / "c"
     monkeypatch.delenv("STANCEBENCH_CACHE")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     assert default_cache_dir().parts[-2:] == (".cache", "stancebench")
+    # the XDG base-directory convention, which `stancebench demo` and `pose` now share (one default)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "stancebench"
+    assert TrackCache().root == tmp_path / "xdg" / "stancebench"
 
 
 def test_corrupt_cache_entry_is_recomputed(two_clips, tmp_path):
