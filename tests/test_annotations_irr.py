@@ -21,8 +21,8 @@ from candidates.render.rig import phone_camera
 from candidates.skeletons import COCO17
 from harness.agreement.krippendorff import krippendorff_alpha
 from harness.annotations.irr import REFERENCE_AREA, keypoint_irr
-from harness.annotations.keypoint_metrics import (COCO17_SIGMAS, consensus, match_persons, oks, pck_correct,
-                                                  person_scale, reference_length)
+from harness.annotations.consensus import consensus, match_persons
+from harness.annotations.keypoint_metrics import COCO17_SIGMAS, oks, pck_correct, person_scale, reference_length
 from harness.cli import main
 
 from conftest import shared_path
@@ -133,7 +133,7 @@ def test_irr_matches_video_tracks_automatically():
 
 def test_weighted_icc_equals_icc_values_of_repeated_targets():
     from harness.agreement.icc import icc_values
-    from harness.annotations.irr import _icc_a1_weighted
+    from harness.annotations.irr_stats import _icc_a1_weighted
 
     rng = np.random.default_rng(0)
     y = rng.normal(size=(12, 1)) * 3 + rng.normal(size=(12, 3)) + [0.0, 0.5, -0.2]

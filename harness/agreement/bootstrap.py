@@ -39,13 +39,18 @@ def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def _check_resamples(n_resamples):
+def check_resamples(n_resamples) -> int:
+    """``n_resamples`` as an int; InputError unless it is an integer >= 100."""
     if not isinstance(n_resamples, (int, np.integer)) or n_resamples < 100:
         raise InputError(f"n_resamples is {n_resamples!r}", field="n_resamples", expected="an integer >= 100")
     return int(n_resamples)
 
 
-def _summarise(estimate, boot, confidence, n_clusters, method="percentile, subject-clustered"):
+def summarise_bootstrap(estimate, boot, confidence, n_clusters, method="percentile, subject-clustered"
+                        ) -> BootstrapResult:
+    """The percentile CI and SE of the bootstrap values ``boot`` of a statistic whose point estimate is
+    ``estimate``; undefined (non-finite) resamples are counted in ``n_failed`` and more than 10 % of them raise
+    InputError. See :func:`bootstrap_ci` for the method's sources."""
     boot = np.asarray(boot, dtype=float)
     ok = np.isfinite(boot)
     n_failed = int((~ok).sum())
@@ -97,7 +102,7 @@ def bootstrap_ci(statistic: Callable, *arrays, clusters=None, n_resamples: int =
     counted in ``n_failed``; more than 10 % raise an error.
     """
     confidence = check_confidence(confidence)
-    n_resamples = _check_resamples(n_resamples)
+    n_resamples = check_resamples(n_resamples)
     arrs = [np.asarray(a) for a in arrays]
     if not arrs:
         raise InputError("no data given", field="arrays", expected="at least one array")
@@ -140,7 +145,7 @@ def bootstrap_ci(statistic: Callable, *arrays, clusters=None, n_resamples: int =
                 boot[b] = statistic(*[a[rows] for a in arrs])
             except (InputError, FloatingPointError, ZeroDivisionError):
                 boot[b] = np.nan
-    return _summarise(estimate, boot, confidence, n_clusters)
+    return summarise_bootstrap(estimate, boot, confidence, n_clusters)
 
 
 def bootstrap_icc(data, targets: str | None = None, raters: str | None = None, ratings: str | None = None, *,
@@ -154,7 +159,7 @@ def bootstrap_icc(data, targets: str | None = None, raters: str | None = None, r
     """
     check_option("icc_type", icc_type, ICC_TYPES)
     confidence = check_confidence(confidence)
-    n_resamples = _check_resamples(n_resamples)
+    n_resamples = check_resamples(n_resamples)
     if isinstance(data, pd.DataFrame):
         y, _ = ratings_matrix(data, targets, raters, ratings)
     else:
@@ -167,4 +172,4 @@ def bootstrap_icc(data, targets: str | None = None, raters: str | None = None, r
     with np.errstate(invalid="ignore", divide="ignore"):
         for s in range(0, n_resamples, batch_size):
             boot[s:s + batch_size] = icc_values(y[idx[s:s + batch_size]])[icc_type]
-    return _summarise(estimate, boot, confidence, n)
+    return summarise_bootstrap(estimate, boot, confidence, n)

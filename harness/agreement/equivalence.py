@@ -10,7 +10,7 @@ from scipy import stats
 from ground_truth.kernel import InputError, check_option
 
 from ._checks import check_confidence, paired_arrays
-from .bootstrap import _check_resamples, cluster_counts, cluster_indices
+from .bootstrap import check_resamples, cluster_counts, cluster_indices
 
 
 @dataclass
@@ -131,7 +131,7 @@ def compare_errors(reference, candidate, baseline, *, subjects=None, margin: flo
     """
     check_option("metric", metric, ("mae", "rmse", "abs_bias"))
     confidence = check_confidence(confidence)
-    n_resamples = _check_resamples(n_resamples)
+    n_resamples = check_resamples(n_resamples)
     if not (np.isfinite(margin) and margin >= 0):
         raise InputError(f"margin is {margin}", field="margin", expected="a finite number >= 0")
     ref = np.asarray(reference, dtype=float)

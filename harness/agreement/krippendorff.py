@@ -11,7 +11,7 @@ from scipy import sparse
 from ground_truth.kernel import InputError, as_float_array, check_option, validate_type
 
 from ._checks import check_confidence, check_distinct, check_magnitude, normalise_labels
-from .bootstrap import _check_resamples, _rng, cluster_counts, cluster_indices
+from .bootstrap import _rng, check_resamples, cluster_counts, cluster_indices
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
@@ -500,7 +500,7 @@ def krippendorff_alpha(data: pd.DataFrame, raters=None, *, level: str = "nominal
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)):
         raise InputError(f"n_resamples is {n_resamples!r}", field="n_resamples",
                          expected="an integer >= 100, or 0 for no CI")
-    n_resamples = 0 if n_resamples == 0 else _check_resamples(n_resamples)
+    n_resamples = 0 if n_resamples == 0 else check_resamples(n_resamples)
     if not (seed is None or isinstance(seed, np.random.Generator)
             or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0)):
         raise InputError(f"seed is {seed!r}", field="seed", expected="None, an integer >= 0 or a numpy Generator")

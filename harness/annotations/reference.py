@@ -12,22 +12,29 @@ QC verdicts and findings (:func:`harness.annotations.qc.run_qc`).
 from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from candidates.annotations.read import read_annotations
-from ground_truth.kernel import StancebenchError, file_sha256, jsonable
-from harness.agreement.bootstrap import cluster_counts, cluster_indices
+from ground_truth.kernel import InputError, StancebenchError, file_sha256, jsonable
+from harness.agreement.bootstrap import cluster_counts, cluster_indices, summarise_bootstrap
 from harness.results.annotations import REFERENCE_OTHERS
+
+from .consensus import CONSENSUS_METHOD
+from .raters import rater_names
+
 #: Words for a candidate's error against the raters' own spread, from the 95% CI of their ratio.
 WITHIN, LARGER, SMALLER = ("within the raters' own spread", "larger than the raters' own spread",
                            "smaller than the raters' own spread")
 NOT_JUDGED = "not judged (fewer than 3 trials: no confidence interval)"
+#: How the scores (:mod:`harness.pipeline.annotation_scores`) match annotated frames to a candidate's frames.
 MATCHING = ("annotated frames matched to the candidate's frames by time on the video clock (within half a frame "
             "interval)")
+#: How the scores measure the person's size in the image.
+HEIGHT_METHOD = ("person height H = longer side of the bounding box of the consensus keypoints (face to feet for "
+                 "a standing subject); PCK threshold a fraction of the person scale s = sqrt(w x h) of that box")
 _METRICS = (("pck", "n_frames"), ("oks", "n_frames"), ("error_px", "n_scored"), ("error_pct_height", "n_scored"))
 
 
@@ -48,21 +55,14 @@ def rater_points(sets: list) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The points of several sets in one table, one rater per (file, annotator), and the items' frame times.
 
     Returns ``(points, items, notes)``: ``items`` has one row per item key (``item``, ``time_s``: the first
-    finite time any file gives). An annotator name found in several files is one rater per file, named
-    ``"<name> (<file name>)"`` (as the inter-rater statistics do), and the notes say so.
+    finite time any file gives). The raters are named by :func:`harness.annotations.raters.rater_names`, as the
+    inter-rater statistics name them (an annotator name found in several files is one rater per file, named
+    ``"<name> (<file name>)"``), and the notes say so.
     """
-    seen: dict[str, int] = {}
+    names = rater_names(sets)
+    notes, frames, items = names.notes(), [], []
     for s in sets:
-        for a in set(s.points["annotator"].astype(str)):
-            seen[a] = seen.get(a, 0) + 1
-    notes, frames, items = [], [], []
-    dup = sorted(a for a, n in seen.items() if n > 1)
-    if dup:
-        notes.append(f"annotator name(s) {dup} occur in several files: each file's is taken as a separate rater")
-    for s in sets:
-        name = Path(s.source).name
-        p = s.points.assign(annotator=[f"{a} ({name})" if a in dup else a for a in s.points["annotator"].astype(str)])
-        frames.append(p)
+        frames.append(s.points.assign(annotator=names.column(s, s.points["annotator"])))
         items.append(s.items[["item", "time_s"]])
     points = pd.concat(frames, ignore_index=True)
     table = pd.concat(items, ignore_index=True)
@@ -71,24 +71,30 @@ def rater_points(sets: list) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
 
 
 # ----------------------------------------------------------------------------------------------- bootstrap
+def _resampled_ci(est: float, idx: np.ndarray | None, n_trials: int, confidence: float, statistic
+                  ) -> tuple[float | None, float | None, float | None]:
+    """``est`` and the percentile CI of ``statistic(counts)`` over the trial resamples ``idx`` (``counts``: how
+    often each trial was drawn, one row per resample); no CI without resamples or when more than 10 % of them
+    leave the statistic undefined (:func:`harness.agreement.bootstrap.summarise_bootstrap`)."""
+    if idx is None:
+        return est, None, None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = statistic(cluster_counts(idx, n_trials))
+    try:
+        r = summarise_bootstrap(est, boot, confidence, n_trials, method="percentile, trial-clustered")
+    except InputError:
+        return est, None, None
+    return est, r.ci_low, r.ci_high
+
+
 def _pooled_ci(sums: np.ndarray, counts: np.ndarray, idx: np.ndarray | None, confidence: float
                ) -> tuple[float | None, float | None, float | None]:
     """Frame-weighted mean Σsums/Σcounts over trials and its percentile CI from trial resamples ``idx``."""
     total = counts.sum()
     if total <= 0:
         return None, None, None
-    est = float(sums.sum() / total)
-    if idx is None:
-        return est, None, None
-    c = cluster_counts(idx, len(sums))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        boot = (c @ sums) / (c @ counts)
-    boot = boot[np.isfinite(boot)]
-    if boot.size < 0.9 * idx.shape[0]:
-        return est, None, None
-    a = 1 - confidence
-    lo, hi = np.quantile(boot, [a / 2, 1 - a / 2])
-    return est, float(lo), float(hi)
+    return _resampled_ci(float(sums.sum() / total), idx, len(sums), confidence,
+                         lambda c: (c @ sums) / (c @ counts))
 
 
 def _ratio_ci(num: np.ndarray, num_n: np.ndarray, den: np.ndarray, den_n: np.ndarray, idx, confidence: float):
@@ -96,17 +102,8 @@ def _ratio_ci(num: np.ndarray, num_n: np.ndarray, den: np.ndarray, den_n: np.nda
     if num_n.sum() <= 0 or den_n.sum() <= 0 or den.sum() <= 0:
         return None, None, None
     est = float((num.sum() / num_n.sum()) / (den.sum() / den_n.sum()))
-    if idx is None:
-        return est, None, None
-    c = cluster_counts(idx, len(num))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        boot = ((c @ num) / (c @ num_n)) / ((c @ den) / (c @ den_n))
-    boot = boot[np.isfinite(boot)]
-    if boot.size < 0.9 * idx.shape[0]:
-        return est, None, None
-    a = 1 - confidence
-    lo, hi = np.quantile(boot, [a / 2, 1 - a / 2])
-    return est, float(lo), float(hi)
+    return _resampled_ci(est, idx, len(num), confidence,
+                         lambda c: ((c @ num) / (c @ num_n)) / ((c @ den) / (c @ den_n)))
 
 
 def _reading(lo, hi) -> str:
@@ -259,9 +256,7 @@ def annotation_section(manifest, rows: list[dict]) -> dict[str, Any] | None:
     settings, ann = manifest.settings, manifest.annotation_settings
     section: dict[str, Any] = {
         "status": "ok", "pck_threshold": ann.pck, "confidence": settings.confidence, "matching": MATCHING,
-        "consensus_method": "coordinate-wise median of the raters who labelled a keypoint, persons matched by OKS",
-        "person_height_method": ("person height = longer side of the bounding box of the consensus keypoints; "
-                                 "PCK threshold a fraction of the person scale sqrt(w x h) of that box"),
+        "consensus_method": CONSENSUS_METHOD, "person_height_method": HEIGHT_METHOD,
         "bootstrap": f"{settings.bootstrap} resamples of trials, percentile CIs",
         "guideline": None if ann.guideline is None else str(ann.guideline),
         "files": [], "trials": [], "scores": [], "model_vs_raters": [], "irr": [], "irr_raters": [],

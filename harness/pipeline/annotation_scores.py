@@ -10,8 +10,8 @@ makes the scores ``failed`` with the reason, and the trial's KPIs still count.
 Definitions (one each; the functions they call cite their sources):
 
 - raters' consensus: per frame, person and keypoint, the coordinate-wise median of the raters who labelled it,
-  after matching the raters' persons by OKS (:func:`harness.annotations.keypoint_metrics.consensus`,
-  :func:`~harness.annotations.keypoint_metrics.match_persons`); the subject is, per frame, the consensus person
+  after matching the raters' persons by OKS (:func:`harness.annotations.consensus.consensus`,
+  :func:`~harness.annotations.consensus.match_persons`); the subject is, per frame, the consensus person
   closest to the candidate's keypoints (the only person when there is one);
 - frames: an annotated frame's time is the video's packet timestamp of its frame number
   (:func:`candidates.annotations.frames.attach_video_times`); the candidate's ``times_s`` are the same video's
@@ -43,15 +43,12 @@ import pandas as pd
 
 from candidates.skeletons import SCHEMAS, convert_keypoints
 from ground_truth.kernel import InputError, StancebenchError
-from harness.annotations.keypoint_metrics import (coco_sigmas, consensus, keypoint_distance, keypoint_similarity,
-                                                  match_persons, pck_correct, person_scale, reference_length)
-from harness.annotations.reference import rater_points, read_reference_sets
+from harness.annotations.consensus import CONSENSUS_METHOD, consensus, labelled_rows, match_persons
+from harness.annotations.keypoint_metrics import (coco_sigmas, keypoint_distance, keypoint_similarity,
+                                                  labelled_mask, pck_correct, person_scale, reference_length)
+from harness.annotations.reference import HEIGHT_METHOD, rater_points, read_reference_sets
 from harness.results.annotations import REFERENCE_ALL, REFERENCE_OTHERS, KeypointScore, TrialAnnotationScores
 
-CONSENSUS_METHOD = ("consensus = coordinate-wise median of the raters who labelled a keypoint, persons matched "
-                    "across raters by OKS (harness.annotations.keypoint_metrics.consensus)")
-HEIGHT_METHOD = ("person height H = longer side of the bounding box of the consensus keypoints (face to feet for "
-                 "a standing subject); PCK threshold a fraction of the person scale s = sqrt(w x h) of that box")
 OKS_SOURCE = "COCO's per-keypoint sigmas (pycocotools cocoeval.py kpt_oks_sigmas); s = person scale"
 
 
@@ -203,7 +200,7 @@ def _subjects(look: Lookup, items: list[str], cand_xy: np.ndarray, names: list[s
 
 def _keypoint_scores(names, source, reference, gt, vis, dt, scale, height, pck, sigmas) -> list[KeypointScore]:
     """Per keypoint: PCK and OKS over the labelled reference points, errors over the points both have."""
-    lab = (vis > 0) & np.isfinite(gt).all(-1) & np.isfinite(scale)[:, None]
+    lab = labelled_mask(gt, vis) & np.isfinite(scale)[:, None]
     d = keypoint_distance(gt, dt)
     hit = pck_correct(gt, np.where(lab, vis, 0), dt, scale, pck)
     ks = np.where(np.isfinite(d), keypoint_similarity(d, scale, np.nan_to_num(sigmas, nan=1.0)), 0.0)
@@ -267,7 +264,7 @@ class _Reference:
     @classmethod
     def build(cls, sets: list) -> "_Reference":
         points, items_table, notes = rater_points(sets)
-        labelled = points[(points["visibility"].astype(int) > 0) & points[["x", "y"]].notna().all(axis=1)]
+        labelled = points[labelled_rows(points)]
         if labelled.empty:
             raise InputError("the annotation files hold no labelled keypoint", field="annotations",
                              expected="keypoints labelled with visibility 1 or 2")
