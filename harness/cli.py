@@ -18,12 +18,12 @@ import traceback
 
 from ground_truth.kernel import StancebenchError, strict_mode
 
-from .commands import (agreement, align, alpha, annotations, demo, device_bench, device_parse, gate, icc, kappa, pose,
-                       render, sway, validate)
+from .commands import (agreement, align, alpha, annotations, demo, device_bench, device_parse, export_mlflow, gate,
+                       history, icc, kappa, pose, promote, render, sway, validate)
 
 #: The subcommand modules, in the order ``--help`` lists them (each module names its own subcommand).
 COMMAND_MODULES = (demo, validate, sway, pose, render, align, agreement, icc, kappa, alpha, annotations, device_bench,
-                   device_parse, gate)
+                   device_parse, gate, promote, history, export_mlflow)
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_BAD_INPUT
-    # a command with subcommands (``annotations import``) names both in its messages
-    command = " ".join(filter(None, (args.command, getattr(args, "annotations_command", None))))
+    # a command with subcommands (``annotations import``, ``history show``) names both in its messages
+    command = " ".join(filter(None, (args.command, getattr(args, "annotations_command", None),
+                                     getattr(args, "history_command", None))))
     prefix = f"stancebench {command}: error:"
     try:
         return int(args.func(args) or 0)

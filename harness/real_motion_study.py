@@ -234,7 +234,7 @@ def _write_manifest(path: Path, cfg: RealStudyConfig, subjects: dict[str, dict],
     import tomli_w
 
     doc = {
-        "study": {"name": f"stancebench real motion (mocap_single_leg, seed {cfg.seed})",
+        "study": {"name": "stancebench real motion (mocap_single_leg)",
                   "description": "Real human single-leg motion (markers + force plates of functional "
                                  "hip/knee calibration trials) rendered from a frontal and a sagittal phone; "
                                  "gold standard: the real plates and markers, moved into the rig's lab frame."},

@@ -162,7 +162,8 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
 
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "study": {"name": manifest.name, "kind": kind, "manifest": manifest.path, "seed": settings.seed,
+        "study": {"name": manifest.name, "kind": kind, "manifest": manifest.path,
+                  "manifest_sha256": _manifest_sha256(manifest), "seed": settings.seed,
                   "created_utc": utc_now(), "software": software_versions(), "data_root": manifest.data_root,
                   "workers": n_workers, "settings": asdict(settings),
                   "own_protocols": manifest.protocol_defs, "notes": notes},
@@ -257,6 +258,16 @@ def _study_notes(rows: list[dict], deaths: list[str], log_path: Path) -> list[st
                      f"{sum(bool(r.get('cache_write_failures')) for r in rows)} run(s); results are complete, the "
                      f"next run infers them again. First: {first.removeprefix('inference cache: ')}")
     return notes
+
+
+def _manifest_sha256(manifest: StudyManifest) -> str | None:
+    """The manifest file's sha256 (None for a manifest built in code, or one removed since it was read)."""
+    if manifest.path is None:
+        return None
+    try:
+        return file_sha256(manifest.path)
+    except OSError:
+        return None
 
 
 def _provenance_files(manifest: StudyManifest) -> list[dict]:

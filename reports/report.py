@@ -29,14 +29,16 @@ from .builders import (MAX_TRIAL_FIGURES, agreement_table_section, annotations_s
                        strategy_section, summary_section, time_series_section, trials_section, ttf_section,
                        verdict_section)
 from .builders.annotations import TITLE as ANNOTATIONS_TITLE
+from .builders.history import TITLE as HISTORY_TITLE
+from .builders.history import history_section
 from .language import number
 from .sections import NotMeasured, Section
 
 __all__ = ["MAX_TRIAL_FIGURES", "TEMPLATES", "agreement_table_section", "annotations_section", "bland_altman_section",
            "build_report", "build_sections", "candidate_only_section", "controls_section", "device_section",
-           "environment", "icc_section", "licences_section", "methods_section", "provenance_section", "render_html",
-           "size_accuracy_section", "stabilogram_section", "strategy_section", "summary_section",
-           "time_series_section", "trials_section", "ttf_section", "verdict_section"]
+           "environment", "history_section", "icc_section", "licences_section", "methods_section",
+           "provenance_section", "render_html", "size_accuracy_section", "stabilogram_section", "strategy_section",
+           "summary_section", "time_series_section", "trials_section", "ttf_section", "verdict_section"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -95,6 +97,11 @@ def build_sections(results: StudyResults | dict, figures_data: dict | None = Non
         # judging a candidate's keypoints (against humans rather than the gold standard's KPIs)
         at = next(i for i, s in enumerate(sections) if s.id == "agreement-table") + 1
         sections.insert(at, _safe(annotations_section, "annotations", ANNOTATIONS_TITLE, results))
+    if results.history is not None:
+        # only when the results store held earlier runs of this study: how this run compares with them, right
+        # after this run's own summary
+        at = next(i for i, s in enumerate(sections) if s.id == "summary") + 1
+        sections.insert(at, _safe(history_section, "trends", HISTORY_TITLE, results))
     return sections
 
 

@@ -2,7 +2,10 @@
 tests that need it skip with a clear reason where it is absent, as on a user's fresh machine."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # An unexpected exception inside a study's trial must fail the test that ran it, not become a status string.
 os.environ["STANCEBENCH_STRICT"] = "1"
+# Never the user's results store: every run the tests record (in-process or in a subprocess, which inherits the
+# environment) goes to a file of this session's own, removed when the session ends.
+_STORE_DIR = tempfile.mkdtemp(prefix="stancebench-test-store-")
+atexit.register(shutil.rmtree, _STORE_DIR, ignore_errors=True)
+os.environ["STANCEBENCH_STORE"] = os.path.join(_STORE_DIR, "stancebench.db")
 
 SHARED_DATA = Path(os.environ.get("STANCEBENCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 

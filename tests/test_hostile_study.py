@@ -352,8 +352,9 @@ def test_a_full_disk_while_writing_results_is_exit_2_with_nothing_half_written(s
     manifest = _manifest(study_dir, {"T0": "t0.c3d"})
     out = study_dir / "out"
     # 16 kB: the study runs, results.json (about 25 kB for this study) cannot be written whole
-    r = _run(_cli("validate", str(manifest), "--out", str(out), "--workers", "1", "--no-device", "--no-progress"),
-             fsize=16_000)
+    # --no-store: the results store (a file of its own, tested in test_store.py) would hit the limit first
+    r = _run(_cli("validate", str(manifest), "--out", str(out), "--workers", "1", "--no-device", "--no-progress",
+                  "--no-store"), fsize=16_000)
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = [x for x in r.stderr.splitlines() if x.strip()]
     assert "results.json" in lines[-1] and "File too large" in lines[-1] and "Traceback" not in r.stderr
@@ -379,8 +380,8 @@ def test_a_full_disk_leaves_the_previous_report_and_no_temporary_file(study_dir)
     policy = study_dir / "policy.toml"
     policy.write_text('[[rule]]\nid = "r"\nmetric = "agreement.icc"\nkpi = "com_rms_ml"\nop = ">="\n'
                       'threshold = 0.5\nseverity = "advisory"\n')
-    r = _run(_cli("gate", str(out / "results.json"), "--policy", str(policy), "--junit", str(out / "v.xml")),
-             fsize=200)
+    r = _run(_cli("gate", str(out / "results.json"), "--policy", str(policy), "--junit", str(out / "v.xml"),
+                  "--no-store"), fsize=200)
     assert r.returncode == 2 and "gates.json" in r.stderr and "File too large" in r.stderr, r.stderr
     assert not (out / "gates.json").exists() and _tmp_or_empty(out) == []
 

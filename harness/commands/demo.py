@@ -6,7 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from ._study import add_run_options, apply_strict, check_workers, print_outputs
+from ._study import (add_run_options, apply_strict, check_workers, history_extra, open_run_store, print_outputs,
+                     record_in_store)
 
 HELP = "Run the whole validation study on the embedded synthetic default (no data needed) and write the report."
 DESCRIPTION = (
@@ -23,7 +24,8 @@ DESCRIPTION = (
     "DIR/report.html, DIR/results.json and CSV tables, and prints a summary. A second run reuses the generated "
     "data and the inference cache. Exit codes: 0 every blocking gate passes and the controls behave as "
     "expected, 1 a blocking gate failed or a control misbehaved (the study could not tell a good model from a "
-    "bad one), 2 bad input.")
+    "bad one), 2 bad input. The run is recorded in the results store (created on first use; --store, "
+    "--no-store, docs/store.md).")
 
 
 def add_parser(subparsers) -> None:
@@ -60,10 +62,6 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     apply_strict(args)
     from ground_truth.kernel import InputError, check_output_path
-    from harness.manifest import load_manifest
-    from harness.study import run_study, summary_lines
-    from harness.demo_candidates import write_demo_policy
-    from harness.synthetic_study import DemoConfig, generate_demo_study
 
     if not 1 <= args.subjects <= 50:
         raise InputError(f"--subjects is {args.subjects}", field="--subjects", expected="an integer 1..50")
@@ -73,6 +71,22 @@ def run(args) -> int:
     check_workers(args.workers)
     check_output_path(args.out, field="--out", kind="dir")
     t0 = time.perf_counter()
+    store = open_run_store(args)
+    try:
+        return _run(args, store, t0)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _run(args, store, t0: float) -> int:
+    """Generate the synthetic study, run it and record it in ``store`` (None: not recorded)."""
+    from ground_truth.kernel import InputError
+    from harness.manifest import load_manifest
+    from harness.study import run_study, summary_lines
+    from harness.demo_candidates import write_demo_policy
+    from harness.synthetic_study import DemoConfig, generate_demo_study
+
     names = tuple(n.strip() for n in args.candidates.split(",") if n.strip())
     known = ("blazepose-tflite", "blazepose-tflite-int8", "mediapipe-full", "mediapipe-lite", "mediapipe-heavy")
     unknown = [n for n in names if n not in known]
@@ -107,11 +121,13 @@ def run(args) -> int:
     manifest = load_manifest(study.manifest_path, data_root=study.manifest_path.parent, check_candidates=False)
     results = run_study(manifest, args.out, policy=policy, workers=args.workers, progress=not args.no_progress,
                         kind="synthetic-demo" if args.motion == "synthetic" else "real-motion-demo",
-                        extra=study.results_extra())
+                        extra={**study.results_extra(), **history_extra(store, manifest, label=args.label)})
     wall = time.perf_counter() - t0
     for line in summary_lines(results):
         print(line)
     print(f"generated data: {study.generation_status} ({study.seconds:.1f} s); total wall time {wall:.1f} s")
     print(f"policy: {policy}")
     print_outputs(results)
-    return int(results.get("exit_code", 0))
+    code = int(results.get("exit_code", 0))
+    record_in_store(store, results, command="demo", label=args.label, exit_code=code)
+    return code

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from ._study import add_run_options, apply_strict, check_workers, print_outputs
+from ._study import (add_run_options, apply_strict, check_workers, history_extra, open_run_store, print_outputs,
+                     record_in_store)
 
 HELP = "Run a validation study described by a TOML manifest on your own data."
 DESCRIPTION = (
@@ -15,7 +16,8 @@ DESCRIPTION = (
     "file); every problem is listed with its field. A trial whose native code crashes is marked failed and the "
     "study goes on. "
     "Exit codes: 0 ok (all blocking gates pass), 1 a blocking gate failed or no trial produced a result, "
-    "2 bad input.")
+    "2 bad input. The run is recorded in the results store (--store, docs/store.md) after results.json is "
+    "written; a store that cannot be opened stops the command before the study runs (exit 2).")
 
 
 def add_parser(subparsers) -> None:
@@ -51,16 +53,27 @@ def run(args) -> int:
         print("manifest ok")
         return 0
     check_workers(args.workers)
-    results = run_study(manifest, args.out, policy=args.policy, workers=args.workers,
-                        progress=not args.no_progress, kind="manifest", device=not args.no_device,
-                        report=not args.no_report)
-    for line in summary_lines(results):
-        print(line)
-    print_outputs(results)
-    code = int(results.get("exit_code", 0))
-    if not any(r["status"] == "ok" for r in results["trials"]):
-        print("no trial produced a result (see the reasons above)", file=sys.stderr)
-        code = max(code, 1)
+    from ground_truth.kernel import file_sha256
+    # hashed before the study runs: the manifest the store names is the one that ran, even if edited meanwhile
+    manifest_sha256 = file_sha256(manifest.path)
+    store = open_run_store(args)
+    try:
+        results = run_study(manifest, args.out, policy=args.policy, workers=args.workers,
+                            progress=not args.no_progress, kind="manifest", device=not args.no_device,
+                            report=not args.no_report,
+                            extra=history_extra(store, manifest, label=args.label) or None)
+        for line in summary_lines(results):
+            print(line)
+        print_outputs(results)
+        code = int(results.get("exit_code", 0))
+        if not any(r["status"] == "ok" for r in results["trials"]):
+            print("no trial produced a result (see the reasons above)", file=sys.stderr)
+            code = max(code, 1)
+        record_in_store(store, results, command="validate", label=args.label, exit_code=code,
+                        manifest_sha256=manifest_sha256)
+    finally:
+        if store is not None:
+            store.close()
     return code
 
 

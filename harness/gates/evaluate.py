@@ -23,7 +23,7 @@ import operator
 from ground_truth.kernel import InputError
 
 from .controls import controls_of, expectation_verdict, judges_controls
-from .policy import GateRule, Policy, load_policy, policy_from_dict
+from .policy import CHANNEL_PREFIX, GateRule, Policy, load_policy, policy_from_dict
 from .rows import (_baseline_name, _candidates, _check_fields, _device_key, _Error, _NotEvaluable, _rows_for,
                    _value, _value_over_rows)
 from .verdict import GateVerdict, _label, _unit, _verdict
@@ -40,14 +40,20 @@ def _evaluate_rule(results: dict, rule: GateRule) -> list[GateVerdict]:
     controls = controls_of(results)
     # a rule on the shipped model (its size, its device cost) does not judge a control, which has none, unless
     # it names the control
-    names = list(rule.candidates) if rule.candidates else [n for n in by_name if n not in controls
-                                                            or judges_controls(rule.section)]
+    # nor does it judge a channel's stored model (harness.store.baseline): the yardstick, not a release candidate
+    names = list(rule.candidates) if rule.candidates else [
+        n for n in by_name if (n not in controls or judges_controls(rule.section)) and not by_name[n].get("channel")]
     baseline = _baseline_name(results, rule) if rule.mode != "absolute" else None
     if rule.mode != "absolute":
         names = [n for n in names if n != baseline]
     out: list[GateVerdict] = []
     if not names:
         return [_v(rule, "(none)", "not-evaluable", reason="no candidate in results to judge")]
+    if baseline and baseline.startswith(CHANNEL_PREFIX) and baseline not in by_name:
+        return [_v(rule, name, "not-evaluable", baseline=baseline,
+                   reason=f"baseline {baseline!r} is a release channel's stored model; 'stancebench gate' adds it "
+                          f"from the results store (docs/promotion.md), and these results do not hold it")
+                for name in names]
     if baseline in controls:
         return [_v(rule, name, "not-evaluable", baseline=baseline,
                    reason=f"baseline {baseline!r} is the {controls[baseline]} control; a control checks the harness "

@@ -18,6 +18,7 @@ See docs/gates.md for every field.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import tomllib
@@ -30,6 +31,9 @@ from ground_truth.kernel import ManifestError, validate_type
 
 from ..results import CONTROL_RULE_ID
 
+#: A baseline named ``channel:NAME`` is a release channel's current model, resolved from the results store and added
+#: to the results as a candidate of that very name before the gates judge them (harness.store.baseline).
+CHANNEL_PREFIX = "channel:"
 #: Operators with their printed symbol. Unicode spellings are accepted too.
 OPERATORS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
 _OP_ALIASES = {"≥": ">=", "≤": "<=", "=": "==", "≠": "!="}
@@ -232,6 +236,18 @@ def policy_from_dict(data: dict[str, Any], *, file: str | PathLike | None = None
     return Policy(rules=tuple(rules), name=str(head.get("name", "gate policy")),
                   description=str(head.get("description", "")), baseline=head.get("baseline"),
                   source=None if file is None else str(file), sha256=sha256)
+
+
+def with_baseline(policy: Policy, baseline: str) -> Policy:
+    """The policy judged against another baseline (``stancebench gate --baseline``).
+
+    ``baseline`` replaces the policy's baseline, and that of every rule that inherited it; a rule that names a
+    baseline of its own keeps it. A baseline ``"channel:NAME"`` is a release channel's stored model, which
+    :func:`harness.store.baseline.with_channel_baseline` adds to the results as a candidate of that name.
+    """
+    rules = tuple(dataclasses.replace(r, baseline=baseline) if r.baseline == policy.baseline else r
+                  for r in policy.rules)
+    return dataclasses.replace(policy, rules=rules, baseline=baseline)
 
 
 def load_policy(path: str | PathLike) -> Policy:

@@ -26,15 +26,16 @@ from ground_truth.kernel import InputError, ReaderError, read_text_file
 
 from .annotations import (AnnotationScoreRow, AnnotationsSection, KeypointScore, ModelVsRatersRow,
                           TrialAnnotationScores)
+from .history import HistorySection
 from .rows import (CONTROL_KINDS, CONTROL_RULE_ID, AgreementRow, CandidateRow, CategoricalRow, ComparisonRow, KPIInfo,
                    KPIMeasurementInfo, KPIPair, PairRow, ProtocolInfo, Provenance, StudyInfo, TrialRow)
 from .schema import MIN_SCHEMA_VERSION, SCHEMA_VERSION, Row, check_schema_version
 
 __all__ = ["CONTROL_KINDS", "CONTROL_RULE_ID", "MIN_SCHEMA_VERSION", "SCHEMA_VERSION", "AgreementRow",
-           "AnnotationScoreRow", "AnnotationsSection", "CandidateRow", "CategoricalRow", "ComparisonRow", "KPIInfo",
-           "KPIMeasurementInfo", "KPIPair", "KeypointScore", "ModelVsRatersRow", "PairRow", "ProtocolInfo",
-           "Provenance", "StudyInfo", "StudyResults", "TrialAnnotationScores", "TrialRow", "check_schema_version",
-           "load_results", "read_results_json"]
+           "AnnotationScoreRow", "AnnotationsSection", "CandidateRow", "CategoricalRow", "ComparisonRow",
+           "HistorySection", "KPIInfo", "KPIMeasurementInfo", "KPIPair", "KeypointScore", "ModelVsRatersRow",
+           "PairRow", "ProtocolInfo", "Provenance", "StudyInfo", "StudyResults", "TrialAnnotationScores", "TrialRow",
+           "check_schema_version", "load_results", "read_results_json"]
 
 # ----------------------------------------------------------------------------------------------------- document
 @dataclass
@@ -60,6 +61,8 @@ class StudyResults(Row):
     pairs: list[PairRow] = field(default_factory=list)
     #: human annotations as a 2-D reference (harness.annotations.reference); absent when the study names none
     annotations: AnnotationsSection | None = None
+    #: the study's earlier runs from the results store (harness.store.trends); absent when it holds none
+    history: HistorySection | None = None
     device: list[dict[str, Any]] = field(default_factory=list)
     device_status: str | None = None
     gates: list[dict[str, Any]] = field(default_factory=list)
@@ -76,7 +79,7 @@ class StudyResults(Row):
                                          "comparisons": ComparisonRow, "kpis": KPIInfo,
                                          "protocols": ProtocolInfo, "pairs": PairRow}
     _objects: ClassVar[dict[str, type]] = {"study": StudyInfo, "provenance": Provenance}
-    _optional: ClassVar[dict[str, type]] = {"annotations": AnnotationsSection}
+    _optional: ClassVar[dict[str, type]] = {"annotations": AnnotationsSection, "history": HistorySection}
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "", file: str | PathLike | None = None) -> "StudyResults":

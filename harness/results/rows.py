@@ -244,6 +244,8 @@ class StudyInfo(Row):
     name: str | None = None
     kind: str | None = None
     manifest: str | None = None
+    #: sha256 of the manifest file as run: what the results store and ``gate --baseline`` call "the same study"
+    manifest_sha256: str | None = None
     seed: int | None = None
     created_utc: str | None = None
     software: dict[str, str] = field(default_factory=dict)
