@@ -13,11 +13,11 @@ import re
 
 import numpy as np
 import pytest
+from conftest import shared_path
 
 from candidates.annotations.coco import persons_table, read_coco
 from candidates.annotations.mapping import KeypointMapping
 from ground_truth.kernel import InputError, ReaderError
-from tests.conftest import shared_path
 
 COCO_DIR = ("annotations", "coco_keypoints")
 

@@ -9,11 +9,11 @@ import io
 import json
 
 import pytest
+from conftest import SHARED_DATA, shared_path
 
 from candidates.annotations.read import detect_format, read_annotations
 from ground_truth.kernel import InputError, ReaderError
 from harness.cli import main
-from tests.conftest import SHARED_DATA, shared_path
 
 # every file of the annotations folder with its format, or None when it must be refused (COCO results)
 REAL_FILES = {

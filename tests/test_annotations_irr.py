@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_path
 
 from candidates.annotations.model import AnnotationSet
 from candidates.render.figure import figure_landmarks
@@ -20,12 +21,10 @@ from candidates.render.motion import pendulum_stance_motion
 from candidates.render.rig import phone_camera
 from candidates.skeletons import COCO17
 from harness.agreement.krippendorff import krippendorff_alpha
-from harness.annotations.irr import REFERENCE_AREA, keypoint_irr
 from harness.annotations.consensus import consensus, match_persons
+from harness.annotations.irr import REFERENCE_AREA, keypoint_irr
 from harness.annotations.keypoint_metrics import COCO17_SIGMAS, oks, pck_correct, person_scale, reference_length
 from harness.cli import main
-
-from conftest import shared_path
 
 N_ITEMS = 30
 #: planted noise SD per axis of a good rater, as a fraction of the person's true scale s

@@ -10,10 +10,10 @@ import json
 import re
 
 import pytest
+from conftest import shared_path
 
 from candidates.annotations.labelbox import read_labelbox
 from ground_truth.kernel import InputError, ReaderError
-from tests.conftest import shared_path
 
 LB_DIR = ("annotations", "labelbox")
 

@@ -14,12 +14,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_path
 
 from candidates.annotations.model import AnnotationSet
 from harness.annotations.guideline import KINDS, guideline_from_dict, load_guideline, sample_guideline_path
 from harness.annotations.qc import COCO_SIGMAS, run_qc
 from harness.cli import main
-from tests.conftest import shared_path
 
 # A person facing the camera: left_* at larger x than right_*, y down. Its keypoint box spans x 155..245 and
 # y 95..410, so its size sqrt(90 * 315) = 168.4 px, and min_separation 0.1 means 16.8 px.
