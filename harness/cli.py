@@ -19,11 +19,14 @@ import traceback
 from ground_truth.kernel import StancebenchError, strict_mode
 
 from .commands import (agreement, align, alpha, annotations, demo, device_bench, device_parse, export_mlflow, gate,
-                       history, icc, kappa, pose, promote, render, sway, validate)
+                       history, icc, kappa, models, pose, promote, render, sway, validate)
 
 #: The subcommand modules, in the order ``--help`` lists them (each module names its own subcommand).
-COMMAND_MODULES = (demo, validate, sway, pose, render, align, agreement, icc, kappa, alpha, annotations, device_bench,
-                   device_parse, gate, promote, history, export_mlflow)
+COMMAND_MODULES = (demo, validate, sway, pose, models, render, align, agreement, icc, kappa, alpha, annotations,
+                   device_bench, device_parse, gate, promote, history, export_mlflow)
+
+#: Where commands with subcommands keep the subcommand's name (``annotations import``, ``history show`` ...).
+SUBCOMMAND_DESTS = ("annotations_command", "history_command", "models_command")
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -74,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     # a command with subcommands (``annotations import``, ``history show``) names both in its messages
-    command = " ".join(filter(None, (args.command, getattr(args, "annotations_command", None),
-                                     getattr(args, "history_command", None))))
+    command = " ".join(filter(None, (args.command, *(getattr(args, dest, None) for dest in SUBCOMMAND_DESTS))))
     prefix = f"stancebench {command}: error:"
     try:
         return int(args.func(args) or 0)

@@ -486,3 +486,37 @@ class BlazePoseTFLiteCandidate(Candidate):
 
     def new_session(self) -> BlazePoseTFLiteSession:
         return BlazePoseTFLiteSession(self)
+
+
+# ---------------------------------------------------------------------------------------------- named models
+#: Named candidates over the landmark models of candidates.models: name -> (model, variant). A variant is made
+#: from the installed model by device_runners.variants and cached; "int8" is its dynamic-range int8 (no
+#: calibration frames needed), as the demo's blazepose-tflite-int8. "blazepose-tflite" itself stays as above.
+NAMED_CANDIDATES: dict[str, tuple[str, str | None]] = {
+    f"blazepose{tier}-tflite{suffix}": (model, variant)
+    for tier, model in (("-lite", "blazepose-lite"), ("", "blazepose-full"), ("-heavy", "blazepose-heavy"))
+    for suffix, variant in (("", None), ("-fp16", "fp16"), ("-int8", "int8-dynamic"))
+    if (tier, suffix) != ("", "")}
+
+
+def named_landmark_model(name: str, *, cache_dir: str | PathLike | None = None) -> Path:
+    """The landmark .tflite of a named candidate: the installed model (sha256 verified) or its variant built in
+    ``cache_dir`` (default ``<track cache>/variants``). NotAvailableError naming the install command when the
+    model is not installed; ModelError when the installed file has other bytes."""
+    from ..models import model_path
+    model, variant = NAMED_CANDIDATES[name]
+    path = model_path(model)
+    if variant is None:
+        return path
+    from device_runners.variants import make_variants
+    if cache_dir is None:
+        from ..cache import default_cache_dir
+        cache_dir = default_cache_dir() / "variants"
+    # both variants in one call: make_variants' cache manifest keeps only the precisions of its last call
+    made = make_variants(path, cache_dir, precisions=("fp16", "int8-dynamic"))
+    return Path(next(v.path for v in made if v.precision == variant))
+
+
+def named_candidate(name: str, **params: Any) -> BlazePoseTFLiteCandidate:
+    """``get_candidate`` for the names of :data:`NAMED_CANDIDATES` (options as BlazePoseTFLiteCandidate's)."""
+    return BlazePoseTFLiteCandidate(landmark_model=named_landmark_model(name), **{"name": name, **params})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from candidates.backbones.base import get_candidate
+from candidates.backbones import get_candidate
 from ground_truth.kernel import ManifestError, StancebenchError, read_text_file
 from ground_truth.marker_mapping import builtin_marker_mappings
 from protocols import KPIS, get_protocol, list_protocols, load_protocol, register_protocol

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from candidates import kpis as kp
-from candidates.backbones.base import get_candidate
+from candidates.backbones import get_candidate
 from candidates.calibration import read_camera_toml, read_qca
 from ground_truth import events as ev
 from ground_truth.kernel import ManifestError, StancebenchError
