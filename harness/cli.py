@@ -19,10 +19,10 @@ import traceback
 from ground_truth.kernel import StancebenchError, strict_mode
 
 from .commands import (agreement, align, alpha, annotations, demo, device_bench, device_parse, export_mlflow, gate,
-                       history, icc, kappa, models, pose, promote, render, sway, validate)
+                       history, icc, kappa, models, plan, pose, promote, render, sway, validate)
 
 #: The subcommand modules, in the order ``--help`` lists them (each module names its own subcommand).
-COMMAND_MODULES = (demo, validate, sway, pose, models, render, align, agreement, icc, kappa, alpha, annotations,
+COMMAND_MODULES = (demo, validate, sway, pose, models, render, align, agreement, icc, kappa, alpha, plan, annotations,
                    device_bench, device_parse, gate, promote, history, export_mlflow)
 
 #: Where commands with subcommands keep the subcommand's name (``annotations import``, ``history show`` ...).

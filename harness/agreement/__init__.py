@@ -17,6 +17,9 @@ from .interpret import (KOO_LI_2016, KRIPPENDORFF_2004, LANDIS_KOCH_1977, NOT_IN
                         landis_koch)
 from .kappa import KappaResult, cohen_kappa, fleiss_kappa, kappa
 from .krippendorff import AlphaResult, alpha_from_reliability_matrix, coincidence_matrix, krippendorff_alpha
+from .sample_size import SampleSizeResult, design_effect, with_replicates
+from .sample_size_icc import icc_ci_width, icc_sample_size
+from .sample_size_loa import loa_ci_width, loa_power_lu, loa_precision_sample_size, loa_sample_size_lu
 from .summary import agreement_summary
 
 __all__ = [
@@ -28,4 +31,6 @@ __all__ = [
     "icc_reading_fields", "kappa_reading_fields", "KOO_LI_2016", "LANDIS_KOCH_1977", "NOT_INTERPRETABLE",
     "agreement_summary", "krippendorff_alpha", "alpha_from_reliability_matrix", "coincidence_matrix", "AlphaResult",
     "krippendorff_reading", "alpha_reading_fields", "KRIPPENDORFF_2004",
+    "SampleSizeResult", "icc_sample_size", "icc_ci_width", "loa_sample_size_lu", "loa_power_lu",
+    "loa_precision_sample_size", "loa_ci_width", "design_effect", "with_replicates",
 ]
