@@ -27,6 +27,7 @@ from reports import build_report
 from . import gates
 from .aggregate import agreement_sections
 from .annotations.reference import annotation_section
+from .backbones_table import backbone_comparison
 from .composite import ybt_composite_rows
 from .device import device_records_isolated
 from .manifest import StudyManifest
@@ -197,6 +198,9 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
 
     results["gates"], results["gates_status"], exit_code = _gates(results, policy)
     results["exit_code"] = exit_code
+    # cost against agreement, after the gates: its sentence names the smallest candidate they let through
+    results["backbones"] = backbone_comparison(jsonable({k: results.get(k) for k in
+                                                         ("candidates", "device", "agreement", "gates")}))
     results["figures_data"] = figures
     timings["total_s"] = time.perf_counter() - t_start
     results["timings"] = timings
@@ -355,4 +359,7 @@ def summary_lines(results: dict, *, max_failed: int = 8) -> list[str]:
         lines.append(f"gates: {results['gates_status']}")
     for note in results.get("study", {}).get("notes") or []:
         lines.append(f"note: {note}")
+    backbones = results.get("backbones")
+    if isinstance(backbones, dict) and backbones.get("sentence"):
+        lines.append(f"backbones: {backbones['sentence']}")
     return lines

@@ -29,14 +29,16 @@ from .builders import (MAX_TRIAL_FIGURES, agreement_table_section, annotations_s
                        strategy_section, summary_section, time_series_section, trials_section, ttf_section,
                        verdict_section)
 from .builders.annotations import TITLE as ANNOTATIONS_TITLE
+from .builders.backbones import TITLE as BACKBONES_TITLE
+from .builders.backbones import backbones_section
 from .builders.history import TITLE as HISTORY_TITLE
 from .builders.history import history_section
 from .language import number
 from .sections import NotMeasured, Section
 
-__all__ = ["MAX_TRIAL_FIGURES", "TEMPLATES", "agreement_table_section", "annotations_section", "bland_altman_section",
-           "build_report", "build_sections", "candidate_only_section", "controls_section", "device_section",
-           "environment", "history_section", "icc_section", "licences_section", "methods_section",
+__all__ = ["MAX_TRIAL_FIGURES", "TEMPLATES", "agreement_table_section", "annotations_section", "backbones_section",
+           "bland_altman_section", "build_report", "build_sections", "candidate_only_section", "controls_section",
+           "device_section", "environment", "history_section", "icc_section", "licences_section", "methods_section",
            "provenance_section", "render_html", "size_accuracy_section", "stabilogram_section", "strategy_section",
            "summary_section", "time_series_section", "trials_section", "ttf_section", "verdict_section"]
 
@@ -102,6 +104,11 @@ def build_sections(results: StudyResults | dict, figures_data: dict | None = Non
         # after this run's own summary
         at = next(i for i, s in enumerate(sections) if s.id == "summary") + 1
         sections.insert(at, _safe(history_section, "trends", HISTORY_TITLE, results))
+    if results.backbones is not None:
+        # only results that carry the comparison (written since it exists): cost against agreement, after the
+        # device cost and size-against-accuracy sections it builds on
+        at = next(i for i, s in enumerate(sections) if s.id == "size-accuracy") + 1
+        sections.insert(at, _safe(backbones_section, "backbones", BACKBONES_TITLE, results))
     return sections
 
 

@@ -22,6 +22,7 @@ import operator
 
 from ground_truth.kernel import InputError
 
+from .backbones import backbone_view, refine_verdicts
 from .controls import controls_of, expectation_verdict, judges_controls
 from .policy import CHANNEL_PREFIX, GateRule, Policy, load_policy, policy_from_dict
 from .rows import (_baseline_name, _candidates, _check_fields, _device_key, _Error, _NotEvaluable, _rows_for,
@@ -180,6 +181,10 @@ def evaluate_policy(results: dict, policy: Policy | dict | str) -> list[GateVerd
     its verdicts carry ``control`` and ``would_block`` and never block. Its expectation verdict blocks when a
     positive control is blocked or a negative control is not failed by any blocking KPI gate: as with an assay
     whose controls miss their known results, the study's verdicts cannot then be trusted (CLSI C24, 2016).
+
+    Rules on ``backbones`` read the backbone comparison's rows (built from the results when the section is absent);
+    a rule with ``max_size_ratio`` also requires the candidate's model to be at most that fraction of the
+    baseline's, and its verdict states both parts (:mod:`harness.gates.backbones`).
     """
     if not isinstance(results, dict):
         raise InputError(f"results must be a dict parsed from results.json, got {type(results).__name__}",
@@ -189,9 +194,12 @@ def evaluate_policy(results: dict, policy: Policy | dict | str) -> list[GateVerd
     elif not isinstance(policy, Policy):
         policy = load_policy(policy)
     verdicts: list[GateVerdict] = []
+    if any(rule.section == "backbones" for rule in policy.rules):
+        # the backbone comparison read as rows, like every other section (built from the results when absent)
+        results = backbone_view(results)
     for rule in policy.rules:
         _check_fields(results, rule, policy.source)
-        verdicts.extend(_evaluate_rule(results, rule))
+        verdicts.extend(refine_verdicts(results, rule, _evaluate_rule(results, rule)))
     controls = controls_of(results)
     # a control's verdicts say what the rule does to it (would_block) but never stop a release themselves ...
     verdicts = [dataclasses.replace(v, control=controls[v.candidate], blocks=False) if v.candidate in controls

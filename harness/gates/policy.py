@@ -61,11 +61,18 @@ SECTION_FIELDS: dict[str, tuple[str, ...] | None] = {
     "trials": ("trial_id", "subject", "protocol", "condition", "candidate", "status", "reason", "detection_rate",
                "alignment", "kpis"),
     "device": None,
+    # the backbone comparison's rows (harness.backbones_table; built from the results when the section is absent)
+    "backbones": ("candidate", "kpi", "protocol", "condition", "unit", "n", "model_bytes", "host_p50_ms",
+                  "host_p90_ms", "loa_lower", "loa_upper", "loa_width", "loa_lower_ci_low", "loa_upper_ci_high",
+                  "icc_type", "icc", "icc_ci_low", "icc_ci_high", "pareto", "dominated_by", "note"),
 }
+#: Printed names of fields no other default names well (a rule's ``label`` overrides them).
+DEFAULT_LABELS = {"backbones.pareto": "on the cost/agreement Pareto front (1 yes, 0 no)"}
 
 _POLICY_KEYS = {"name", "description", "baseline"}
 _RULE_KEYS = {"id", "description", "metric", "op", "threshold", "margin", "severity", "where", "kpi", "condition",
-              "abs", "stat", "scale", "unit", "label", "candidates", "mode", "baseline", "allow_missing"}
+              "abs", "stat", "scale", "unit", "label", "candidates", "mode", "baseline", "allow_missing",
+              "max_size_ratio"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,8 @@ class GateRule:
     baseline: str | None = None
     allow_missing: bool = False
     description: str = ""
+    #: also require model_bytes(candidate) / model_bytes(baseline) <= this (0.7: at least 30 % smaller)
+    max_size_ratio: float | None = None
 
     @property
     def section(self) -> str:
@@ -106,7 +115,7 @@ class GateRule:
                 "severity": self.severity, "where": dict(self.where), "abs": self.abs, "stat": self.stat,
                 "scale": self.scale, "unit": self.unit, "label": self.label, "candidates": list(self.candidates),
                 "mode": self.mode, "baseline": self.baseline, "allow_missing": self.allow_missing,
-                "description": self.description}
+                "description": self.description, "max_size_ratio": self.max_size_ratio}
 
 
 @dataclass(frozen=True)
@@ -202,12 +211,21 @@ def _parse_rule(raw: Any, index: int, policy_baseline: str | None, file) -> Gate
     for key_ in ("unit", "label", "description", "baseline"):
         if key_ in raw and not isinstance(raw[key_], str):
             raise _err(f"{raw[key_]!r} is not a string", file, rid, key_, "a string")
+    size_ratio = None
+    if "max_size_ratio" in raw:
+        size_ratio = _number(raw["max_size_ratio"], file, rid, "max_size_ratio")
+        if size_ratio <= 0:
+            raise _err(f"max_size_ratio {size_ratio:g} is not positive", file, rid, "max_size_ratio",
+                       "a ratio such as 0.7 (at least 30 % smaller than the baseline)")
+        if mode == "absolute":
+            raise _err("max_size_ratio compares the candidate's model with the baseline's, so it needs a relative "
+                       "mode", file, rid, "max_size_ratio", "mode = non-inferiority, difference or ratio")
     return GateRule(id=rid, metric=metric, op=op, threshold=threshold, severity=severity, where=where,
                     abs=raw.get("abs", False), stat=stat,
                     scale=_number(raw.get("scale", 1.0), file, rid, "scale"), unit=raw.get("unit"),
-                    label=raw.get("label"), candidates=tuple(cands), mode=mode,
+                    label=raw.get("label", DEFAULT_LABELS.get(metric)), candidates=tuple(cands), mode=mode,
                     baseline=raw.get("baseline", policy_baseline), allow_missing=raw.get("allow_missing", False),
-                    description=raw.get("description", ""))
+                    description=raw.get("description", ""), max_size_ratio=size_ratio)
 
 
 def policy_from_dict(data: dict[str, Any], *, file: str | PathLike | None = None,

@@ -26,6 +26,7 @@ from ground_truth.kernel import InputError, ReaderError, read_text_file
 
 from .annotations import (AnnotationScoreRow, AnnotationsSection, KeypointScore, ModelVsRatersRow,
                           TrialAnnotationScores)
+from .backbones import BackbonesSection
 from .history import HistorySection
 from .rows import (CONTROL_KINDS, CONTROL_RULE_ID, AgreementRow, CandidateRow, CategoricalRow, ComparisonRow, KPIInfo,
                    KPIMeasurementInfo, KPIPair, PairRow, ProtocolInfo, Provenance, StudyInfo, TrialRow)
@@ -63,6 +64,8 @@ class StudyResults(Row):
     annotations: AnnotationsSection | None = None
     #: the study's earlier runs from the results store (harness.store.trends); absent when it holds none
     history: HistorySection | None = None
+    #: cost against agreement per candidate and KPI (harness.backbones_table); absent in results written before it
+    backbones: BackbonesSection | None = None
     device: list[dict[str, Any]] = field(default_factory=list)
     device_status: str | None = None
     gates: list[dict[str, Any]] = field(default_factory=list)
@@ -79,7 +82,8 @@ class StudyResults(Row):
                                          "comparisons": ComparisonRow, "kpis": KPIInfo,
                                          "protocols": ProtocolInfo, "pairs": PairRow}
     _objects: ClassVar[dict[str, type]] = {"study": StudyInfo, "provenance": Provenance}
-    _optional: ClassVar[dict[str, type]] = {"annotations": AnnotationsSection, "history": HistorySection}
+    _optional: ClassVar[dict[str, type]] = {"annotations": AnnotationsSection, "history": HistorySection,
+                                            "backbones": BackbonesSection}
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "", file: str | PathLike | None = None) -> "StudyResults":

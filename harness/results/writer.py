@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ground_truth.kernel import atomic_output, jsonable, make_output_dir, write_text_atomic
 
+from .backbones import backbone_csv_rows
 from .model import StudyResults
 
 
@@ -122,4 +123,7 @@ def write_results(results: StudyResults | dict, out_dir: str | os.PathLike) -> d
     if data.get("annotations"):
         # only a study with annotation references has the section, and so this table
         paths["annotations_csv"] = write_csv(data["annotations"].get("scores") or [], out / "annotations.csv")
+    if data.get("backbones"):
+        # the backbone comparison's table: cost beside agreement, one row per candidate x KPI x condition
+        paths["backbones_csv"] = write_csv(backbone_csv_rows(data["backbones"]), out / "backbones.csv")
     return paths
