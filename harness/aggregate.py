@@ -128,6 +128,7 @@ def _f(x) -> float | None:
 def _continuous_row(sub: pd.DataFrame, base: dict, settings, kind: str) -> dict:
     """One ``agreement[]`` row through :func:`harness.agreement.agreement_summary`."""
     from harness.agreement import agreement_summary
+    from harness.agreement.bland_altman.exact_pair import loa_ci_name
 
     row = dict(base)
     ref = pd.to_numeric(sub["reference"], errors="coerce").to_numpy(float)
@@ -153,15 +154,20 @@ def _continuous_row(sub: pd.DataFrame, base: dict, settings, kind: str) -> dict:
     try:
         res = agreement_summary(ref, cand, subjects=subjects, reference_censored=rc,
                                 candidate_censored=cc, multiplier=settings.loa_multiplier,
-                                # "exact": Carkeet (2015) limits for one trial per subject; with replicates
-                                # agreement_summary turns any non-approximate choice into MOVER (Zou 2013)
-                                confidence=settings.confidence, loa_ci="exact",
+                                # one trial per subject: Carkeet's (2015) exact CIs of the two limits as a pair,
+                                # the use he recommends and the reading of the report ("the range could be as
+                                # wide as": the outer band holds >= 95 % of differences with the stated
+                                # confidence). With replicates agreement_summary turns any non-approximate choice
+                                # into MOVER (Zou 2013).
+                                confidence=settings.confidence, loa_ci="exact-pair",
                                 n_resamples=max(settings.bootstrap, 100), seed=settings.seed)
     except StancebenchError as exc:
         row["note"] = "; ".join(x for x in (pre, f"agreement statistics refused: {exc}") if x)
         return row
     row.update({k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in res.items()
                 if k not in ("n_subjects",)})
+    # the method of the limits' CIs in words, next to its key (docs/agreement.md, "CIs of the limits")
+    row["loa_ci_name"] = loa_ci_name(row.get("loa_ci_method", ""))
     row["note"] = "; ".join(x for x in (pre, res.get("note", "")) if x)
     return row
 

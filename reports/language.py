@@ -103,8 +103,11 @@ def agreement_sentences(row: dict, kind: str = "continuous") -> list[str]:
              f"{with_unit(hi, unit)} of the reference value (limits of agreement).")
         wlo, whi = row.get("loa_lower_ci_low"), row.get("loa_upper_ci_high")
         if wlo is not None and whi is not None:
+            # the pair bounds (Carkeet 2015) are a tolerance statement about the band, not a CI of each limit
+            pair = (f" (with 97.5% confidence at least {share} of differences lie within it; Carkeet's exact "
+                    f"bounds for the two limits as a pair)" if row.get("loa_ci_method") == "exact-pair" else "")
             s += (f" Allowing for the uncertainty of a study of this size, that range could be as wide as "
-                  f"{with_unit(wlo, unit)} to {with_unit(whi, unit)}: judge whether a difference that large "
+                  f"{with_unit(wlo, unit)} to {with_unit(whi, unit)}{pair}: judge whether a difference that large "
                   f"would change a clinical decision.")
         out.append(s)
     icc, icl, ich = row.get("icc"), row.get("icc_ci_low"), row.get("icc_ci_high")

@@ -21,6 +21,8 @@ LOA_CI_CITATIONS = {
                    "s·sqrt(1/n + k²/(2(n-1))))",
     "approximate-1986": "Bland JM, Altman DG (1986) Lancet i:307-310 (SE of a limit sqrt(3s²/n))",
     "exact": "Carkeet A (2015) Optom Vis Sci 92:e71-e80 (exact interval of each limit from the non-central t)",
+    "exact-pair": "Carkeet A (2015) Optom Vis Sci 92:e71-e80 (exact bounds of the two limits as a pair, from "
+                  "two-sided tolerance factors)",
 }
 #: The CIs of a limit that ``bland_altman`` computes for one pair per subject (MOVER is for replicates).
 LOA_PRECISION_METHODS = tuple(m for m in LOA_CI_METHODS if m != "mover")

@@ -21,9 +21,12 @@ def add_parser(subparsers) -> None:
                         "replicates-ba2007 (true value varies, paired replicates), log (ratio limits), percent, "
                         "regression (limits linear in magnitude, BA1999 §3.2). Default: classic")
     p.add_argument("--multiplier", type=float, default=1.96, help="limits = bias ± multiplier·SD (default 1.96)")
-    p.add_argument("--loa-ci", choices=("approximate", "approximate-1986", "exact", "mover"), default=None,
-                   help="CI of the limits: approximate (BA1999), approximate-1986 (sqrt(3s²/n)), exact "
-                        "(Carkeet 2015, classic/log/percent), mover (Zou 2013, replicates). Default: approximate")
+    p.add_argument("--loa-ci", choices=("approximate", "approximate-1986", "exact", "exact-pair", "mover"),
+                   default=None,
+                   help="CI of the limits: approximate (BA1999), approximate-1986 (sqrt(3s²/n)), exact (each limit "
+                        "individually, Carkeet 2015), exact-pair (the two limits as a pair, Carkeet 2015; what "
+                        "study reports use), both for classic/log/percent; mover (Zou 2013, replicates). The output "
+                        "names the method (loa_ci_name). Default: approximate")
     add_confidence_and_json(p, run)
 
 
@@ -47,6 +50,7 @@ def run(args) -> int:
             ci = out.get(f"{key}_ci")
             extra = f"   {int(round(args.confidence * 100))}% CI [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else ""
             print(f"  {key:<10} {out[key]:.4g}{extra}")
+        print(f"  CI of the limits: {out.get('loa_ci_name') or out.get('loa_ci_method')}")
         if out.get("note"):
             print(f"  note: {out['note']}")
     return 0
@@ -92,7 +96,8 @@ def _compute(args, frame) -> dict:
         else:
             if loa_ci == "mover":
                 raise InputError("--loa-ci mover applies to replicated designs", field="--loa-ci",
-                                 expected="approximate, approximate-1986 or exact for one pair per subject")
+                                 expected="approximate, approximate-1986, exact or exact-pair for one pair per "
+                                          "subject")
             scale = {"classic": "difference", "log": "log", "percent": "percent"}[method]
             out = bland_altman(ref, cand, multiplier=args.multiplier, confidence=args.confidence, loa_ci=loa_ci,
                                scale=scale).to_json_dict()

@@ -14,11 +14,16 @@ from .inputs import record, study_protocols
 _METHODS = [
     ("Differences", "All differences are candidate − reference, in the KPI's unit.", ""),
     ("Bland-Altman limits of agreement", "Bias = mean difference; limits = bias ± multiplier × SD of the "
-     "differences (multiplier as given per row, 1.96 unless stated); confidence intervals of bias and limits; "
-     "repeated trials per subject handled by the replicate method.",
+     "differences (multiplier as given per row, 1.96 unless stated); confidence intervals of bias and limits: "
+     "for one trial per subject Carkeet's exact bounds for the two limits as a pair (the outer band holds at "
+     "least 95% of differences with 97.5% confidence), with repeated trials per subject the MOVER intervals of "
+     "the replicate method (each row names its method in loa_ci_name).",
      "Bland JM, Altman DG. Statistical methods for assessing agreement between two methods of clinical "
      "measurement. Lancet. 1986;327(8476):307-310. Bland JM, Altman DG. Measuring agreement in method comparison "
-     "studies. Stat Methods Med Res. 1999;8(2):135-160."),
+     "studies. Stat Methods Med Res. 1999;8(2):135-160. Carkeet A. Exact parametric confidence intervals for "
+     "Bland-Altman limits of agreement. Optom Vis Sci. 2015;92(3):e71-e80. Zou GY. Confidence interval estimation "
+     "for the Bland-Altman limits of agreement with multiple observations per individual. Stat Methods Med Res. "
+     "2013;22(6):630-642."),
     ("Intraclass correlation", "ICC(A,1): two-way model, absolute agreement, single measurement, with its 95% CI.",
      "McGraw KO, Wong SP. Forming inferences about some intraclass correlation coefficients. Psychol Methods. "
      "1996;1(1):30-46."),

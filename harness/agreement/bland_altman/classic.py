@@ -13,8 +13,13 @@ from scipy import stats
 from ground_truth.kernel import InputError, check_option
 
 from .._checks import check_confidence, check_multiplier, paired_arrays, unit_scale
+from .exact_pair import carkeet_factors, loa_ci_name
 
-LOA_CI_METHODS = ("approximate", "approximate-1986", "exact", "mover")
+#: keys of the CI methods of the limits; their exact names (what every output prints): exact_pair.LOA_CI_NAMES.
+#: 'exact' is Carkeet's (2015) interval of each limit individually, 'exact-pair' his interval of the two as a pair.
+LOA_CI_METHODS = ("approximate", "approximate-1986", "exact", "exact-pair", "mover")
+#: the methods of one pair per subject (MOVER is for replicates)
+CLASSIC_LOA_CI_METHODS = LOA_CI_METHODS[:4]
 SCALES = ("difference", "log", "percent")
 DIFFERENCE_CONVENTION = "difference = candidate - reference (positive bias: candidate reads high)"
 
@@ -49,6 +54,8 @@ class BlandAltmanResult(_JsonCIForm):
     loa_upper_ci_high: float
     confidence: float = 0.95
     loa_ci_method: str = "approximate"
+    #: the exact name of ``loa_ci_method`` (LOA_CI_NAMES), e.g. "exact, the two limits as a pair (Carkeet 2015)"
+    loa_ci_name: str = ""
     scale: str = "difference"
     n_subjects: int | None = None
     se_bias: float = float("nan")
@@ -58,6 +65,7 @@ class BlandAltmanResult(_JsonCIForm):
     note: str = ""
 
     def __post_init__(self):
+        self.loa_ci_name = self.loa_ci_name or loa_ci_name(self.loa_ci_method)
         self.note = _explain_nonfinite(self.note, {name: getattr(self, name) for name in _CORE_FIELDS})
 
     def to_dict(self) -> dict:
@@ -129,10 +137,12 @@ def bland_altman(reference, candidate, *, multiplier: float = 1.96, confidence: 
         Limits are ``bias ± multiplier · SD`` (1.96 for 95 % limits; 2 as in Bland & Altman 1986).
     confidence : float
         Level of the confidence intervals of the bias and of each limit.
-    loa_ci : {'approximate', 'approximate-1986', 'exact'}
-        CI of each limit: 'approximate' uses SE = s·sqrt(1/n + multiplier²/(2(n−1))) (Bland & Altman 1999
+    loa_ci : {'approximate', 'approximate-1986', 'exact', 'exact-pair'}
+        CI of the limits: 'approximate' uses SE = s·sqrt(1/n + multiplier²/(2(n−1))) (Bland & Altman 1999
         §2.2) with t(n−1); 'approximate-1986' uses SE = sqrt(3 s²/n) (Bland & Altman 1986, for the 1.96/2
-        multiplier) with t(n−1); 'exact' uses the non-central t distribution (Carkeet 2015).
+        multiplier) with t(n−1); 'exact': each limit individually, from the non-central t; 'exact-pair': the
+        two limits as a pair, from two-sided tolerance factors (both Carkeet 2015, see :func:`carkeet_factors`).
+        ``loa_ci_name`` of the result names the method in words.
     scale : {'difference', 'log', 'percent'}
         'log': differences of natural logs (limits of the ratio candidate/reference, back-transformed in
         ``extra['ratio*']``; Bland & Altman 1999 §3.1). 'percent': 100·(c − r)/mean(c, r).
@@ -145,9 +155,11 @@ def bland_altman(reference, candidate, *, multiplier: float = 1.96, confidence: 
     Notes
     -----
     Read the bias as the average amount the candidate reads above the reference, and the limits as the range
-    holding about 95 % of single-subject differences; their CIs say how well 'n' pairs pin them down. SD uses
-    ddof=1. A significant proportional-bias slope means the limits are not constant over the range: use
-    :func:`bland_altman_regression` or ``scale='log'``.
+    holding about 95 % of single-subject differences; their CIs say how well 'n' pairs pin them down. With
+    'exact-pair' read the CIs together: with the stated confidence the band between the two outer bounds holds
+    at least 95 % of differences and the band between the inner bounds less (not a CI of each limit's
+    location; :func:`carkeet_factors` Notes). SD uses ddof=1. A significant proportional-bias slope means the
+    limits are not constant over the range: use :func:`bland_altman_regression` or ``scale='log'``.
 
     References
     ----------
@@ -155,7 +167,7 @@ def bland_altman(reference, candidate, *, multiplier: float = 1.96, confidence: 
     Carkeet A (2015) Optom Vis Sci 92:e71-e80.
     """
     check_option("scale", scale, SCALES)
-    check_option("loa_ci", loa_ci, LOA_CI_METHODS[:3], extra="(use bland_altman_replicates for 'mover')")
+    check_option("loa_ci", loa_ci, CLASSIC_LOA_CI_METHODS, extra="(use bland_altman_replicates for 'mover')")
     multiplier = check_multiplier(multiplier)
     confidence = check_confidence(confidence)
     ref, cand = paired_arrays(reference, candidate, min_n=3)
@@ -169,12 +181,11 @@ def bland_altman(reference, candidate, *, multiplier: float = 1.96, confidence: 
     t = stats.t.ppf(1 - alpha / 2, n - 1)
     se_bias = sd / np.sqrt(n)
     lo, hi = bias - multiplier * sd, bias + multiplier * sd
-    if loa_ci == "exact":
-        # Carkeet 2015: (LoA - bias)/s ~ noncentral t; the exact limits use its quantiles.
-        nc = multiplier * np.sqrt(n)
-        q_lo, q_hi = stats.nct.ppf([alpha / 2, 1 - alpha / 2], n - 1, nc) / np.sqrt(n)
-        up_ci = (bias + q_lo * sd, bias + q_hi * sd)
-        low_ci = (bias - q_hi * sd, bias - q_lo * sd)
+    if loa_ci in ("exact", "exact-pair"):
+        # Carkeet 2015: bounds bias ± q·s, q a one-sided (individually) or two-sided (pair) tolerance factor
+        f = carkeet_factors(n, multiplier=multiplier, confidence=confidence, pair=loa_ci == "exact-pair")
+        up_ci = (bias + f.inner * sd, bias + f.outer * sd)
+        low_ci = (bias - f.outer * sd, bias - f.inner * sd)
         se_loa = float("nan")
     else:
         if loa_ci == "approximate":
