@@ -32,6 +32,7 @@ from .composite import ybt_composite_rows
 from .device import device_records_isolated
 from .manifest import StudyManifest
 from .pipeline.candidate import candidate_identity
+from .precision_table import precision_section
 from .trial_tasks import run_tasks, run_trial_batch  # noqa: F401 - run_trial_batch: kept importable from here
 
 from .results import SCHEMA_VERSION, software_versions, utc_now, write_results
@@ -201,6 +202,12 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     # cost against agreement, after the gates: its sentence names the smallest candidate they let through
     results["backbones"] = backbone_comparison(jsonable({k: results.get(k) for k in
                                                          ("candidates", "device", "agreement", "gates")}))
+    # how precise the agreement statistics are, and how many subjects the manifest's targets would need
+    precision = precision_section(jsonable({k: results.get(k) for k in ("candidates", "agreement")}),
+                                  icc_width=manifest.settings.precision_icc_width,
+                                  loa_half_width_sd=manifest.settings.precision_loa_half_width_sd)
+    if precision is not None:
+        results["precision"] = precision
     results["figures_data"] = figures
     timings["total_s"] = time.perf_counter() - t_start
     results["timings"] = timings

@@ -33,6 +33,8 @@ from .builders.backbones import TITLE as BACKBONES_TITLE
 from .builders.backbones import backbones_section
 from .builders.history import TITLE as HISTORY_TITLE
 from .builders.history import history_section
+from .builders.precision import TITLE as PRECISION_TITLE
+from .builders.precision import precision_section_block
 from .language import number
 from .sections import NotMeasured, Section
 
@@ -99,6 +101,11 @@ def build_sections(results: StudyResults | dict, figures_data: dict | None = Non
         # judging a candidate's keypoints (against humans rather than the gold standard's KPIs)
         at = next(i for i, s in enumerate(sections) if s.id == "agreement-table") + 1
         sections.insert(at, _safe(annotations_section, "annotations", ANNOTATIONS_TITLE, results))
+    if results.precision is not None:
+        # only results that carry it (written since it exists): how precise the agreement statistics just shown
+        # are, and how many subjects would make them precise enough
+        at = next(i for i, s in enumerate(sections) if s.id == "agreement-table") + 1
+        sections.insert(at, _safe(precision_section_block, "precision", PRECISION_TITLE, results))
     if results.history is not None:
         # only when the results store held earlier runs of this study: how this run compares with them, right
         # after this run's own summary

@@ -86,6 +86,8 @@ class Settings:
     bootstrap: int = 1000
     sway_lowpass_hz: float = 5.0                     # 0 = no filter before sway KPIs
     sway_rate_hz: float = 0.0                        # 0 = the video's median frame rate (100 Hz without video)
+    precision_icc_width: float = 0.2                 # report's target full width of an ICC's CI
+    precision_loa_half_width_sd: float = 0.5         # target half-width of a limit's CI, in SDs of the differences
     cache_dir: Path | None = None
 
 

@@ -158,7 +158,8 @@ def _settings(problems: Problems, doc: dict) -> Settings:
             else:
                 setattr(settings, key, v)
     for key, lo, hi in (("max_lag_s", 0.0, 600.0), ("confidence", 0.5, 0.999), ("loa_multiplier", 1.0, 4.0),
-                        ("sway_lowpass_hz", 0.0, 1000.0), ("sway_rate_hz", 0.0, 10000.0)):
+                        ("sway_lowpass_hz", 0.0, 1000.0), ("sway_rate_hz", 0.0, 10000.0),
+                        ("precision_icc_width", 0.01, 2.0), ("precision_loa_half_width_sd", 0.01, 10.0)):
         v = number(problems, st, key, "settings", required=False, lo=lo, hi=hi)
         if v is not None:
             setattr(settings, key, v)

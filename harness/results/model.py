@@ -28,6 +28,7 @@ from .annotations import (AnnotationScoreRow, AnnotationsSection, KeypointScore,
                           TrialAnnotationScores)
 from .backbones import BackbonesSection
 from .history import HistorySection
+from .precision import PrecisionSection
 from .rows import (CONTROL_KINDS, CONTROL_RULE_ID, AgreementRow, CandidateRow, CategoricalRow, ComparisonRow, KPIInfo,
                    KPIMeasurementInfo, KPIPair, PairRow, ProtocolInfo, Provenance, StudyInfo, TrialRow)
 from .schema import MIN_SCHEMA_VERSION, SCHEMA_VERSION, Row, check_schema_version
@@ -66,6 +67,8 @@ class StudyResults(Row):
     history: HistorySection | None = None
     #: cost against agreement per candidate and KPI (harness.backbones_table); absent in results written before it
     backbones: BackbonesSection | None = None
+    #: achieved CI widths and subjects needed for target widths (harness.precision_table); absent before it existed
+    precision: PrecisionSection | None = None
     device: list[dict[str, Any]] = field(default_factory=list)
     device_status: str | None = None
     gates: list[dict[str, Any]] = field(default_factory=list)
@@ -83,7 +86,7 @@ class StudyResults(Row):
                                          "protocols": ProtocolInfo, "pairs": PairRow}
     _objects: ClassVar[dict[str, type]] = {"study": StudyInfo, "provenance": Provenance}
     _optional: ClassVar[dict[str, type]] = {"annotations": AnnotationsSection, "history": HistorySection,
-                                            "backbones": BackbonesSection}
+                                            "backbones": BackbonesSection, "precision": PrecisionSection}
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "", file: str | PathLike | None = None) -> "StudyResults":

@@ -15,6 +15,7 @@ from ground_truth.kernel import atomic_output, jsonable, make_output_dir, write_
 
 from .backbones import backbone_csv_rows
 from .model import StudyResults
+from .precision import precision_csv_rows
 
 
 def software_versions() -> dict[str, str]:
@@ -126,4 +127,7 @@ def write_results(results: StudyResults | dict, out_dir: str | os.PathLike) -> d
     if data.get("backbones"):
         # the backbone comparison's table: cost beside agreement, one row per candidate x KPI x condition
         paths["backbones_csv"] = write_csv(backbone_csv_rows(data["backbones"]), out / "backbones.csv")
+    if data.get("precision"):
+        # achieved CI widths and the subjects needed for the targets, one row per candidate x KPI x protocol
+        paths["precision_csv"] = write_csv(precision_csv_rows(data["precision"]), out / "precision.csv")
     return paths
