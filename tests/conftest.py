@@ -18,6 +18,8 @@ os.environ["STANCEBENCH_STRICT"] = "1"
 _STORE_DIR = tempfile.mkdtemp(prefix="stancebench-test-store-")
 atexit.register(shutil.rmtree, _STORE_DIR, ignore_errors=True)
 os.environ["STANCEBENCH_STORE"] = os.path.join(_STORE_DIR, "stancebench.db")
+# Nor the user's installed models: a test that needs one installs it into a folder of its own
+os.environ["STANCEBENCH_MODELS"] = os.path.join(_STORE_DIR, "models")
 
 SHARED_DATA = Path(os.environ.get("STANCEBENCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
