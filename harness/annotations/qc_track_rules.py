@@ -54,14 +54,23 @@ def _chains(steps: np.ndarray, decidable: np.ndarray) -> list[list[int]]:
     return chains
 
 
-def _swap_temporal(rule: QCRule, ps: Persons) -> Outcome:
-    out = Outcome()
+def _track_steps(rule: QCRule, ps: Persons, out: Outcome):
+    """The steps a track rule compares (at most ``max_gap`` frames apart), or None, with the reason in ``out``'s
+    notes, when no track has two labelled frames; items of one track sharing a frame number are counted."""
     steps = ps.steps_within(rule.params["max_gap"])
     if ps.same_frame:
         out.notes.append(f"{ps.file}: {ps.same_frame} pair(s) of items of one track share a frame number (items "
                          f"from different videos?); not compared")
     if not len(steps):
         out.notes.append(f"{ps.file}: no track has two labelled frames to compare")
+        return None
+    return steps
+
+
+def _swap_temporal(rule: QCRule, ps: Persons) -> Outcome:
+    out = Outcome()
+    steps = _track_steps(rule, ps, out)
+    if steps is None:
         return out
     min_sep, max_ratio = rule.params["min_separation"], rule.params["max_ratio"]
     i, j = steps[:, 0], steps[:, 1]
@@ -167,12 +176,8 @@ def _beyond_video(rule: QCRule, ps: Persons) -> Outcome:
 
 def _jumps(rule: QCRule, ps: Persons) -> Outcome:
     out = Outcome()
-    steps = ps.steps_within(rule.params["max_gap"])
-    if ps.same_frame:
-        out.notes.append(f"{ps.file}: {ps.same_frame} pair(s) of items of one track share a frame number (items "
-                         f"from different videos?); not compared")
-    if not len(steps):
-        out.notes.append(f"{ps.file}: no track has two labelled frames to compare")
+    steps = _track_steps(rule, ps, out)
+    if steps is None:
         return out
     k_times, min_px, min_steps = rule.params["k"], rule.params["min_px"], rule.params["min_steps"]
     i, j = steps[:, 0], steps[:, 1]
