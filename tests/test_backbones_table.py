@@ -262,6 +262,7 @@ def test_one_candidate_gets_a_table_without_front_wording(tmp_path):
     html = environment().get_template(section.template).render(**section.context())
     assert "front" not in html.lower() and "pareto" not in html.lower()
     assert "<table>" in html and "LoA width" in html
+    assert "<img" not in html          # one point per panel would say nothing the tables do not
 
 
 # ------------------------------------------------------------------------------------------------------ gates

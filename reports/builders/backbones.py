@@ -121,13 +121,15 @@ def backbones_section(results: StudyResults) -> Section:
         sec.blocks.append(Paragraph(_front_text(bb, several_protocols)))
     for note in bb.notes:
         sec.blocks.append(Paragraph(f"Note: {note}.", css="note"))
-    panels = _panels(bb, several_protocols)
+    # with one candidate the figure would hold one point per panel, nothing the tables below do not say (and it
+    # costs seconds of every default demo's report): it is drawn only when there is something to compare
+    panels = _panels(bb, several_protocols) if show_front else []
     if panels:
         sec.blocks.append(Figure(FB.backbone_figure(panels[:FB.MAX_KPIS], bb.targets, show_front=show_front)))
         if len(panels) > FB.MAX_KPIS:
             sec.blocks.append(Paragraph(f"{len(panels) - FB.MAX_KPIS} further KPI(s) not plotted: "
                                         f"{', '.join(p['kpi'] for p in panels[FB.MAX_KPIS:])}.", css="note"))
-    else:
+    elif show_front:
         sec.blocks.append(NotMeasured("no KPI has limits of agreement for these candidates", what="figure"))
     sec.blocks.append(_cost_table(bb))
     if bb.rows:
