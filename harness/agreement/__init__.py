@@ -16,7 +16,8 @@ from .interpret import (KOO_LI_2016, KRIPPENDORFF_2004, LANDIS_KOCH_1977, NOT_IN
                         icc_reading_fields, kappa_reading_fields, koo_li, koo_li_category, krippendorff_reading,
                         landis_koch)
 from .kappa import KappaResult, cohen_kappa, fleiss_kappa, kappa
-from .krippendorff import AlphaResult, alpha_from_reliability_matrix, coincidence_matrix, krippendorff_alpha
+from .krippendorff import AlphaResult, krippendorff_alpha
+from .krippendorff_core import alpha_from_reliability_matrix, coincidence_matrix
 from .sample_size import SampleSizeResult, design_effect, with_replicates
 from .sample_size_icc import icc_ci_width, icc_sample_size
 from .sample_size_loa import loa_ci_width, loa_power_lu, loa_precision_sample_size, loa_sample_size_lu

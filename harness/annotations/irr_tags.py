@@ -1,7 +1,7 @@
 """Agreement of categorical tags between raters: Krippendorff's alpha per tag name, with an item-clustered
 bootstrap CI (part of :func:`harness.annotations.irr.keypoint_irr`, its ``tags`` table).
 
-**Tags**: Krippendorff's alpha (:func:`harness.agreement.krippendorff.alpha_from_reliability_matrix`), one
+**Tags**: Krippendorff's alpha (:func:`harness.agreement.krippendorff_core.alpha_from_reliability_matrix`), one
 unit per (item, person, tag name); tags of a person follow the person matching. A tag of a person with no
 labelled keypoint (e.g. an attribute of a CVAT box) cannot be matched across raters and forms no pairable
 unit (the row's note says when no unit was tagged by two raters).
@@ -56,7 +56,7 @@ def tag_alpha(tags: pd.DataFrame, raters: list[str], level: str, confidence: flo
     """One row per tag name (columns :data:`TAG_COLUMNS`) of the tags of ``raters`` (``annotator, item, person,
     name, value``, persons already matched across raters); what could not be computed is in each row's note.
     InputError when a tag has a non-numeric value at a numeric ``level``."""
-    from harness.agreement.krippendorff import alpha_from_reliability_matrix
+    from harness.agreement.krippendorff_core import alpha_from_reliability_matrix
 
     rows = []
     for name, grp in tags.groupby("name", sort=True):
