@@ -143,6 +143,9 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         strict = strict_mode()
     # a folder that cannot hold the results is bad input: said now, not after an hour of trials
     out = make_output_dir(out_dir, field="out_dir")
+    # hashed before the trials run: the manifest results.json (and the results store) name is the one that ran,
+    # even if the file is edited during a long study
+    manifest_sha256 = _manifest_sha256(manifest)
     t_start = time.perf_counter()
     settings = manifest.settings
     if settings.cache_dir is None:
@@ -165,7 +168,7 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "study": {"name": manifest.name, "kind": kind, "manifest": manifest.path,
-                  "manifest_sha256": _manifest_sha256(manifest), "seed": settings.seed,
+                  "manifest_sha256": manifest_sha256, "seed": settings.seed,
                   "created_utc": utc_now(), "software": software_versions(), "data_root": manifest.data_root,
                   "workers": n_workers, "settings": asdict(settings),
                   "own_protocols": manifest.protocol_defs, "notes": notes},

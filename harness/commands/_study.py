@@ -53,8 +53,8 @@ def history_extra(store, manifest, *, label: str | None = None) -> dict:
     return {"history": section} if section else {}
 
 
-def record_in_store(store, results: dict, *, command: str, label: str | None = None, exit_code: int | None = None,
-                    manifest_sha256: str | None = None) -> str | None:
+def record_in_store(store, results: dict, *, command: str, label: str | None = None,
+                    exit_code: int | None = None) -> str | None:
     """Record a finished study run (its results.json written) and print ``stored: run ID in PATH``; closes the
     store. A run that cannot be recorded (a full disk) is a StoreError saying where the results are."""
     if store is None:
@@ -64,7 +64,7 @@ def record_in_store(store, results: dict, *, command: str, label: str | None = N
     try:
         with store:
             run_id = store.record_run(results_as_written(path, results), command=command, results_path=path,
-                                      label=label, exit_code=exit_code, manifest_sha256=manifest_sha256)
+                                      label=label, exit_code=exit_code)
     except StoreError as exc:
         raise StoreError(f"the results are at {path} but were not recorded in the results store: {exc}") from exc
     print(f"stored: run {run_id} in {store.path}")
