@@ -18,7 +18,6 @@ gaps in their numbering, is an error naming the file and what was expected. Fram
 """
 from __future__ import annotations
 
-import json
 import re
 from os import PathLike
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ground_truth.kernel import InputError, ReaderError, check_input_file, check_option, read_text_file
+from ground_truth.kernel import InputError, ReaderError, check_input_file, check_option, parse_json, read_text_file
 
 from .backbones.base import Candidate, CandidateIdentity, FrameSession
 from .skeletons import BLAZEPOSE33, SCHEMAS
@@ -87,14 +86,7 @@ def _numbers(values, path: Path, field: str, where: str) -> np.ndarray:
 
 def _read_json(path: Path, what: str):
     """A JSON keypoint file, checked before opening; bad bytes or bad JSON are errors naming the line."""
-    text = read_text_file(path, what=what)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ReaderError(f"not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})", file=path,
-                          expected=what) from None
-    except RecursionError:
-        raise ReaderError("JSON nested too deeply", file=path, expected=what) from None
+    return parse_json(read_text_file(path, what=what), file=path, expected=what)
 
 
 def _video_times(video: str | PathLike | None, n: int, source: Path) -> tuple[np.ndarray, int, int]:

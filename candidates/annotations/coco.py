@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ground_truth.kernel import ReaderError, file_sha256, read_text_file
+from ground_truth.kernel import ReaderError, file_sha256, parse_json, read_text_file
 
 from .frames import frame_from_name
 from .mapping import MappingLike
 from .model import AnnotationSet
-from .rows import build_set, number, optional_int, parse_json_text
+from .rows import build_set, number, optional_int
 
 #: A within-video frame index is below this when the image does not state ``nframes`` (10 million frames is
 #: 46 hours at 60 fps; PoseTrack's global ids are 10^10 and above).
@@ -178,7 +178,7 @@ def read_coco(path: str | PathLike, *, mapping: MappingLike = None, annotator: s
     """
     path = Path(path)
     what = "a COCO person-keypoints JSON (images, annotations, categories)"
-    data = parse_json_text(read_text_file(path, what=what), path, what)
+    data = parse_json(read_text_file(path, what=what), file=path, expected=what)
     _check_not_results(data, path)
     notes: list[str] = []
     cats = _read_categories(data, path)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ground_truth.kernel import ReaderError
+from ground_truth.kernel import SEVERAL_DOCUMENTS, ReaderError, parse_json
 
 _WHAT = "a Labelbox export (v1 JSON, v2 NDJSON) or NDJSON import file"
 
@@ -17,16 +17,8 @@ _WHAT = "a Labelbox export (v1 JSON, v2 NDJSON) or NDJSON import file"
 def _rows(text: str, path: Path) -> list[tuple[str, dict]]:
     """(where, row) of a JSON document (a list or one object) or of NDJSON lines."""
     body = text.lstrip("\ufeff")
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data":
-            raise ReaderError(f"not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})", file=path,
-                              expected=_WHAT) from None
-        data = None
-    except RecursionError:
-        raise ReaderError("JSON nested too deeply", file=path, expected=_WHAT) from None
-    if data is None:   # several JSON documents: NDJSON, one per line
+    data = parse_json(body, file=path, expected=_WHAT, several_ok=True)
+    if data is SEVERAL_DOCUMENTS:   # NDJSON, one per line
         rows = []
         for lineno, line in enumerate(body.splitlines(), 1):
             if not line.strip():

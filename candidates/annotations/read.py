@@ -18,7 +18,8 @@ import json
 from os import PathLike
 from pathlib import Path
 
-from ground_truth.kernel import ReaderError, check_input_file, check_option, read_text_file
+from ground_truth.kernel import (SEVERAL_DOCUMENTS, ReaderError, check_input_file, check_option, parse_json,
+                                 read_text_file)
 
 from .coco import read_coco
 from .cvat import parse_xml, read_cvat
@@ -33,14 +34,9 @@ _LABELBOX_V1 = {"DataRow ID", "Label", "External ID"}
 def _json_shape(text: str, path: Path):
     """The first JSON document of ``text`` (the first line of NDJSON)."""
     body = text.lstrip("\ufeff")
-    try:
-        return json.loads(body)
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data":
-            raise ReaderError(f"not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})", file=path,
-                              expected=_WHAT) from None
-    except RecursionError:
-        raise ReaderError("JSON nested too deeply", file=path, expected=_WHAT) from None
+    data = parse_json(body, file=path, expected=_WHAT, several_ok=True)
+    if data is not SEVERAL_DOCUMENTS:
+        return data
     first = next((line for line in body.splitlines() if line.strip()), "")
     try:
         return json.loads(first)

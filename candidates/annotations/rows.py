@@ -3,7 +3,6 @@ importer's rows into an :class:`~candidates.annotations.model.AnnotationSet` (na
 times from the video)."""
 from __future__ import annotations
 
-import json
 import math
 from os import PathLike
 from pathlib import Path
@@ -14,17 +13,6 @@ from ground_truth.kernel import ReaderError
 from .frames import attach_video_times
 from .mapping import MappingLike, apply_mapping, resolve_mapping
 from .model import ITEM_COLUMNS, POINT_COLUMNS, AnnotationSet, typed_frame
-
-
-def parse_json_text(text: str, path: Path, what: str) -> Any:
-    """``text`` as JSON; bad JSON is a ReaderError naming line and column."""
-    try:
-        return json.loads(text.lstrip("\ufeff"))     # a BOM, as Windows tools write it, is not content
-    except json.JSONDecodeError as exc:
-        raise ReaderError(f"not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})", file=path,
-                          expected=what) from None
-    except RecursionError:
-        raise ReaderError("JSON nested too deeply", file=path, expected=what) from None
 
 
 def number(value: Any, path: Path, field: str, *, finite: bool = True) -> float:
