@@ -222,6 +222,11 @@ def test_uninstalled_candidates_are_refused_with_the_install_command(models_env,
     rc, _, err = _cli(capsys, "pose", str(video), "--candidate", "blazepose-lite-tflite",
                       "--out", str(tmp_path / "t.json"))
     assert rc == 2 and "stancebench models install" in err
+    # the names are known to the one dispatcher, so every caller of it (the negative control's base backbone,
+    # run_many's workers) resolves them too, not only the package-level function
+    from candidates.backbones.base import get_candidate as base_get_candidate
+    with pytest.raises(NotAvailableError, match="stancebench models install"):
+        base_get_candidate("blazepose-lite-tflite")
 
 
 # --------------------------------------------------------------------------------------------- candidates

@@ -226,7 +226,10 @@ def get_candidate(name_or_path: str | PathLike, **params: Any) -> Candidate:
         Two control candidates check the harness itself (:mod:`candidates.backbones.controls`):
         ``"render-truth"`` (positive control: a rendered video's exact truth with realistic detection jitter)
         and ``"degraded"`` (negative control: a real backbone's track, ``base=``, with lag, left/right swaps
-        and heavy smoothing).
+        and heavy smoothing). Also ``"blazepose-lite-tflite"``, ``"blazepose-heavy-tflite"`` and the ``-fp16`` /
+        ``-int8`` variants of those and of ``"blazepose-tflite"``
+        (:data:`candidates.backbones.blazepose_tflite.NAMED_CANDIDATES`): the models of :mod:`candidates.models`
+        (``stancebench models install``) in the BlazePose TFLite pipeline.
     **params
         Options of that candidate (e.g. ``smooth_landmarks=False``, ``landmark_model=PATH``; for the controls
         ``truth=PATH``, ``jitter_px=`` or ``base="blazepose-tflite"``, ``base_params={...}``,
@@ -249,6 +252,11 @@ def get_candidate(name_or_path: str | PathLike, **params: Any) -> Candidate:
     if text == "blazepose-tflite":
         from .blazepose_tflite import BlazePoseTFLiteCandidate
         return BlazePoseTFLiteCandidate(**params)
+    from .blazepose_tflite import NAMED_CANDIDATES
+    if text in NAMED_CANDIDATES:
+        # the lite/heavy models and the variants live in the models folder of candidates.models
+        from .blazepose_tflite import named_candidate
+        return named_candidate(text, **params)
     if text == "render-truth":
         from .controls import RenderTruthCandidate
         return RenderTruthCandidate(**params)
