@@ -70,7 +70,8 @@ def _tasks(manifest: StudyManifest, strict: bool = False) -> list[dict]:
     subjects = {s.id: asdict(s) for s in manifest.subjects}
     tasks = []
     for trial in manifest.trials:
-        cands = [None] if trial.kind == "reference-only" else list(manifest.candidates)
+        cands = ([None] if trial.kind == "reference-only"
+                 else [c for c in manifest.candidates if c.runs_on(trial.id)])
         for spec in cands:
             tasks.append({"trial": asdict(trial), "subject": subjects[trial.subject],
                           "candidate": None if spec is None else asdict(spec),

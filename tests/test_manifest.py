@@ -243,3 +243,25 @@ def test_per_view_lists_of_the_wrong_length_and_bad_views_are_named(tmp_path):
     for fld in ("known_clock_offset_s", "marker_map", "candidates[1].view", "candidates[1].control"):
         assert fld in msg, (fld, msg)
     assert "lists 2 values for 1 video(s)" in msg and "plug_in_gait" in msg
+
+
+def test_a_candidate_limited_to_some_trials(tmp_path):
+    """``trials = [...]`` on a candidate: study._tasks gives it those trials only; unknown ids are named."""
+    from harness.study import _tasks
+    two = GOOD.replace('[[candidates]]\n    name = "mediapipe-full"',
+                       'known_clock_offset_s = 0.3\n    [[trials]]\n    id = "S01-EO-2"\n    subject = "S01"\n'
+                       '    protocol = "single_leg_stance"\n    condition = "eyes_open_firm"\n'
+                       '    gold_standard = "gs/S01.c3d"\n    video = ["vid/S01.mp4"]\n\n'
+                       '    [[candidates]]\n    name = "mediapipe-full"', 1)
+    two = two.replace('    known_clock_offset_s = 0.25\n', '', 1)
+    body = two.replace('backbone = "blazepose-tflite"', 'backbone = "blazepose-tflite"\n    trials = ["S01-EO-2"]')
+    m = load_manifest(_write(tmp_path, body), check_candidates=False)
+    assert [c.trials for c in m.candidates] == [None, ["S01-EO-2"]]
+    pairs = [(t["trial"]["id"], t["candidate"]["name"]) for t in _tasks(m)]
+    assert pairs == [("S01-EO-1", "mediapipe-full"), ("S01-EO-2", "mediapipe-full"),
+                     ("S01-EO-2", "blazepose-int8")]
+    for bad, words in ((' ["S09-X"]', "'S09-X', which is no trial"), (" []", "non-empty list"),
+                       (' ["S01-EO-2", "S01-EO-2"]', "names a trial twice")):
+        body = two.replace('backbone = "blazepose-tflite"', f'backbone = "blazepose-tflite"\n    trials ={bad}')
+        with pytest.raises(ManifestError, match=rf"candidates\[1\]\.trials.*{words}"):
+            load_manifest(_write(tmp_path, body), check_candidates=False)

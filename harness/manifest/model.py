@@ -71,6 +71,13 @@ class CandidateSpec:
     view: str = "first"
     #: "positive" or "negative" for a control candidate (its expected gate outcome is pass / blocked), else None.
     control: str | None = None
+    #: The trial ids this candidate analyses (None: every trial that has a video). A costly candidate compared on
+    #: a subsample of a study; its pairs, and so its agreement statistics, come from those trials only.
+    trials: list[str] | None = None
+
+    def runs_on(self, trial_id: str) -> bool:
+        """Whether this candidate analyses the trial ``trial_id``."""
+        return self.trials is None or trial_id in self.trials
 
 
 @dataclass

@@ -373,11 +373,12 @@ def _candidates(problems: Problems, doc: dict, root: Path, trials: list[Trial], 
         if control is not None and base:
             problems.add(f"{where}.control", "a control candidate is the baseline",
                          "a real model as the baseline (controls check the harness, not the product)")
-        fields_known = ("name", "manifest", "backbone", "baseline", "params", "view", "control")
+        only = _candidate_trials(problems, c, where, trials)
+        fields_known = ("name", "manifest", "backbone", "baseline", "params", "view", "control", "trials")
         for key in c:
             if key not in fields_known:
                 problems.add(f"{where}.{key}", "unknown candidate field", f"one of {', '.join(fields_known)}")
-        spec = CandidateSpec(cname, mpaths[0] if mpaths else None, backbone, base, dict(params), view, control)
+        spec = CandidateSpec(cname, mpaths[0] if mpaths else None, backbone, base, dict(params), view, control, only)
         if check_candidates and (mpaths or "manifest" not in c):
             reason = candidate_unavailable_reason(spec)
             if reason:
@@ -388,6 +389,27 @@ def _candidates(problems: Problems, doc: dict, root: Path, trials: list[Trial], 
         problems.add("candidates", "more than one candidate has baseline = true", "at most one baseline")
 
     return candidates
+
+
+def _candidate_trials(problems: Problems, c: dict, where: str, trials: list[Trial]) -> list[str] | None:
+    """A candidate's ``trials`` (the ids it analyses), each a trial of the manifest with a video; None: every trial."""
+    if "trials" not in c:
+        return None
+    raw = c["trials"]
+    if not isinstance(raw, list) or not raw or not all(isinstance(t, str) and t for t in raw):
+        problems.add(f"{where}.trials", f"is {raw!r}", "a non-empty list of trial ids (leave it out for every trial)")
+        return None
+    by_id = {t.id: t for t in trials}
+    for tid in raw:
+        if tid not in by_id:
+            problems.add(f"{where}.trials", f"names {tid!r}, which is no trial of this manifest",
+                         "ids of [[trials]] tables")
+        elif by_id[tid].kind == "reference-only":
+            problems.add(f"{where}.trials", f"names {tid!r}, a reference-only trial (no video to analyse)",
+                         "ids of trials with a video")
+    if len(set(raw)) != len(raw):
+        problems.add(f"{where}.trials", "names a trial twice", "each trial id once")
+    return list(dict.fromkeys(raw))
 
 
 def candidate_unavailable_reason(spec: CandidateSpec) -> str | None:
