@@ -27,7 +27,7 @@ import numpy as np
 
 from ground_truth.kernel import InputError, ReaderError, check_input_file, check_option, parse_json, read_text_file
 
-from .backbones.base import Candidate, CandidateIdentity, FrameSession
+from .backbones.base import Candidate, CandidateIdentity, FrameSession, check_frame_step
 from .skeletons import BLAZEPOSE33, SCHEMAS
 from .track import KeypointTrack
 
@@ -406,7 +406,7 @@ class ImportedCandidate(Candidate):
         return _NoSession()
 
     def run(self, video_path: str | PathLike | None = None, *, cache_dir=None, cache: bool = True,
-            max_frames: int | None = None, allow_partial: bool = False) -> KeypointTrack:
+            max_frames: int | None = None, allow_partial: bool = False, frame_step: int = 1) -> KeypointTrack:
         """The imported track (``video_path`` gives the frame times of formats that have none).
 
         The keypoint file decides the frames. ``allow_partial`` is accepted for the common candidate interface
@@ -420,6 +420,7 @@ class ImportedCandidate(Candidate):
             track = KeypointTrack(track.times_s[:max_frames], track.keypoints[:max_frames],
                                   track.confidence[:max_frames], track.schema, track.image_width,
                                   track.image_height, track.candidate, track.meta)
+        track = track.every(check_frame_step(frame_step))
         imported_identity = dict(track.candidate)
         track.candidate = self.identity.to_dict()
         if imported_identity:

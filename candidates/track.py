@@ -140,6 +140,14 @@ class KeypointTrack:
         return KeypointTrack(self.times_s[keep], self.keypoints[keep], self.confidence[keep], self.schema,
                              self.image_width, self.image_height, dict(self.candidate), dict(self.meta))
 
+    def every(self, frame_step: int) -> "KeypointTrack":
+        """Every ``frame_step``-th frame from the first (what a candidate run with ``frame_step`` analyses)."""
+        if frame_step == 1:
+            return self
+        sl = slice(None, None, frame_step)
+        return KeypointTrack(self.times_s[sl], self.keypoints[sl], self.confidence[sl], self.schema,
+                             self.image_width, self.image_height, dict(self.candidate), dict(self.meta))
+
     def to_schema(self, schema: str) -> "KeypointTrack":
         """Return a copy in another skeleton schema (see :mod:`candidates.skeletons` for the mapping)."""
         check_option("schema", schema, SCHEMAS)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
+from ground_truth.kernel import InputError
 from candidates.skeletons import SCHEMAS
 from candidates.track import KeypointTrack
 
@@ -282,3 +283,36 @@ def test_coreml_skip_reason_is_clear(tiny_coreml, clip):
         pytest.skip("Core ML runs here; the skip reason applies off macOS only")
     with pytest.raises(NotAvailableError, match="needs macOS"):
         get_candidate(tiny_coreml).run(clip[0], cache=False)
+
+
+#: Kinds whose keypoints of a frame do not depend on the frames before it (no tracked region of interest, no
+#: temporal filter): analysing every 3rd frame must give exactly those frames of an every-frame run.
+FRAME_INDEPENDENT = ("mediapipe-full-static", "blazepose-tflite-static", "render-truth")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_frame_step_analyses_every_nth_frame(kind, tracks, clip):
+    """``run(frame_step=3)``: the video's frames 0, 3, 6, 9 with their own times (a costly model on a budget)."""
+    cand, full = tracks(kind)
+    stepped = cand.run(clip[0], cache=False, frame_step=3)
+    np.testing.assert_allclose(stepped.times_s, clip[1][::3], atol=1 / 90000)
+    assert stepped.keypoints.shape == (4,) + full.keypoints.shape[1:]
+    if kind in FRAME_INDEPENDENT or kind.startswith("imported-"):
+        np.testing.assert_array_equal(stepped.keypoints, full.keypoints[::3])
+    # frame 6 is blank (BLANK): no person there whatever the step
+    assert np.all(np.isnan(stepped.keypoints[2]))
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(InputError, match="frame_step"):
+            cand.run(clip[0], cache=False, frame_step=bad)
+
+
+def test_frame_step_has_its_own_cache_entry(clip, tmp_path):
+    """A stepped run is cached under its own key; an every-frame run keeps the key it always had."""
+    from candidates.backbones import get_candidate
+    cand = get_candidate("blazepose-tflite")
+    assert cand.cache_key("abc") == cand.cache_key("abc", None, 1) != cand.cache_key("abc", None, 2)
+    first = cand.run(clip[0], cache_dir=tmp_path, frame_step=2)
+    again = cand.run(clip[0], cache_dir=tmp_path, frame_step=2)
+    assert not first.meta["cache_hit"] and again.meta["cache_hit"]
+    assert again.n_frames == 6
+    assert not cand.run(clip[0], cache_dir=tmp_path).meta["cache_hit"]

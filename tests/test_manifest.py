@@ -245,8 +245,9 @@ def test_per_view_lists_of_the_wrong_length_and_bad_views_are_named(tmp_path):
     assert "lists 2 values for 1 video(s)" in msg and "plug_in_gait" in msg
 
 
-def test_a_candidate_limited_to_some_trials(tmp_path):
-    """``trials = [...]`` on a candidate: study._tasks gives it those trials only; unknown ids are named."""
+def test_a_candidate_limited_to_some_trials_and_frames(tmp_path):
+    """``trials = [...]`` on a candidate: study._tasks gives it those trials only; unknown ids are named.
+    ``frame_step`` is a positive integer."""
     from harness.study import _tasks
     two = GOOD.replace('[[candidates]]\n    name = "mediapipe-full"',
                        'known_clock_offset_s = 0.3\n    [[trials]]\n    id = "S01-EO-2"\n    subject = "S01"\n'
@@ -254,14 +255,17 @@ def test_a_candidate_limited_to_some_trials(tmp_path):
                        '    gold_standard = "gs/S01.c3d"\n    video = ["vid/S01.mp4"]\n\n'
                        '    [[candidates]]\n    name = "mediapipe-full"', 1)
     two = two.replace('    known_clock_offset_s = 0.25\n', '', 1)
-    body = two.replace('backbone = "blazepose-tflite"', 'backbone = "blazepose-tflite"\n    trials = ["S01-EO-2"]')
+    body = two.replace('backbone = "blazepose-tflite"',
+                       'backbone = "blazepose-tflite"\n    trials = ["S01-EO-2"]\n    frame_step = 2')
     m = load_manifest(_write(tmp_path, body), check_candidates=False)
     assert [c.trials for c in m.candidates] == [None, ["S01-EO-2"]]
+    assert [c.frame_step for c in m.candidates] == [1, 2]
     pairs = [(t["trial"]["id"], t["candidate"]["name"]) for t in _tasks(m)]
     assert pairs == [("S01-EO-1", "mediapipe-full"), ("S01-EO-2", "mediapipe-full"),
                      ("S01-EO-2", "blazepose-int8")]
     for bad, words in ((' ["S09-X"]', "'S09-X', which is no trial"), (" []", "non-empty list"),
-                       (' ["S01-EO-2", "S01-EO-2"]', "names a trial twice")):
+                       (' ["S01-EO-2", "S01-EO-2"]', "names a trial twice"),
+                       (' ["S01-EO-2"]\n    frame_step = 0', "is 0.*positive integer")):
         body = two.replace('backbone = "blazepose-tflite"', f'backbone = "blazepose-tflite"\n    trials ={bad}')
-        with pytest.raises(ManifestError, match=rf"candidates\[1\]\.trials.*{words}"):
+        with pytest.raises(ManifestError, match=rf"candidates\[1\]\.(trials|frame_step).*{words}"):
             load_manifest(_write(tmp_path, body), check_candidates=False)

@@ -89,16 +89,18 @@ class Candidate(ABC):
         """Why this candidate cannot run on this machine (e.g. Core ML off macOS), or None when it can."""
         return None
 
-    def cache_key(self, video_sha256: str, max_frames: int | None = None) -> str:
+    def cache_key(self, video_sha256: str, max_frames: int | None = None, frame_step: int = 1) -> str:
         ident = self.identity
-        payload = json.dumps({"video": video_sha256, "model": ident.model_sha256, "name": ident.name,
-                              "runtime": ident.runtime, "runtime_version": ident.runtime_version,
-                              "params": ident.params, "max_frames": max_frames, "schema": self.schema},
-                             sort_keys=True, default=str)
+        content = {"video": video_sha256, "model": ident.model_sha256, "name": ident.name,
+                   "runtime": ident.runtime, "runtime_version": ident.runtime_version,
+                   "params": ident.params, "max_frames": max_frames, "schema": self.schema}
+        if frame_step != 1:     # keys of every-frame runs stay what they were: existing caches stay valid
+            content["frame_step"] = frame_step
+        payload = json.dumps(content, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def run(self, video_path: str | PathLike, *, cache_dir: str | PathLike | None = None, cache: bool = True,
-            max_frames: int | None = None) -> KeypointTrack:
+            max_frames: int | None = None, frame_step: int = 1) -> KeypointTrack:
         """Run the candidate on a video and return its keypoint track.
 
         Parameters
@@ -111,6 +113,10 @@ class Candidate(ABC):
             Set False to neither read nor write the cache.
         max_frames : int, optional
             Process only the first ``max_frames`` frames (short clips).
+        frame_step : int
+            Analyse every ``frame_step``-th frame from the first (1: every frame). Every frame is still decoded,
+            so times stay the container's; the track holds the analysed frames only, and a study computes its
+            sway KPIs at that frame rate. For a costly model compared on a budget (the demo's heavy BlazePose).
 
         Returns
         -------
@@ -128,21 +134,22 @@ class Candidate(ABC):
         check_input_file(video_path, what="video file", field="video")
         if max_frames is not None and (not isinstance(max_frames, (int, np.integer)) or max_frames < 1):
             raise InputError(f"max_frames is {max_frames!r}", field="max_frames", expected="a positive integer")
+        check_frame_step(frame_step)
         video_sha = file_sha256(video_path)
         store = TrackCache(cache_dir) if cache else None
-        key = self.cache_key(video_sha, max_frames)
+        key = self.cache_key(video_sha, max_frames, frame_step)
         if store is not None:
             hit = store.get(key)
             if hit is not None:
                 hit.meta.update(cache_hit=True, video_path=str(video_path))
                 return hit
-        track = self._infer(video_path, max_frames=max_frames)
+        track = self._infer(video_path, max_frames=max_frames, frame_step=frame_step)
         track.meta.update(video_path=str(video_path), video_sha256=video_sha, cache_hit=False, cache_key=key)
         if store is not None:
             store.put(key, track)   # a failed write is recorded in track.meta["cache_error"], never raised
         return track
 
-    def _infer(self, video_path: Path, *, max_frames: int | None) -> KeypointTrack:
+    def _infer(self, video_path: Path, *, max_frames: int | None, frame_step: int = 1) -> KeypointTrack:
         from ..video import iter_frames
 
         times, kps, confs = [], [], []
@@ -151,8 +158,10 @@ class Candidate(ABC):
         k = None
         t_model = 0.0
         try:
-            for t, rgb in iter_frames(video_path, max_frames=max_frames):
+            for i, (t, rgb) in enumerate(iter_frames(video_path, max_frames=max_frames)):
                 height, width = rgb.shape[:2]
+                if i % frame_step:
+                    continue
                 t0 = time.perf_counter()
                 out = session.process(rgb, t)
                 t_model += time.perf_counter() - t0
@@ -182,6 +191,14 @@ class Candidate(ABC):
                               candidate=self.identity.to_dict(),
                               meta={"ms_per_frame": 1000.0 * t_model / max(n, 1)})
         return track.validate(video_path)
+
+
+def check_frame_step(frame_step) -> int:
+    """``frame_step`` of :meth:`Candidate.run`: a positive integer (InputError naming the field otherwise)."""
+    if isinstance(frame_step, bool) or not isinstance(frame_step, (int, np.integer)) or frame_step < 1:
+        raise InputError(f"frame_step is {frame_step!r}", field="frame_step",
+                         expected="a positive integer (1: every frame)")
+    return int(frame_step)
 
 
 # ---------------------------------------------------------------------------------------------- registry

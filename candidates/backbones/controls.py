@@ -99,7 +99,7 @@ from ground_truth.kernel import InputError, check_option, file_sha256, validate_
 
 from ..skeletons import SCHEMAS
 from ..track import KeypointTrack
-from .base import Candidate, CandidateIdentity, FrameSession
+from .base import Candidate, CandidateIdentity, FrameSession, check_frame_step
 
 #: Bump when a control's output changes for the same inputs and parameters (part of their identity).
 CONTROL_VERSION = 1
@@ -281,8 +281,9 @@ class RenderTruthCandidate(Candidate):
         return self.truth if self.truth is not None else video_path.with_suffix(".truth.json")
 
     def run(self, video_path: str | PathLike, *, cache_dir: str | PathLike | None = None, cache: bool = True,
-            max_frames: int | None = None) -> KeypointTrack:
-        """The jittered truth of ``video_path`` (nothing is inferred, so nothing is cached)."""
+            max_frames: int | None = None, frame_step: int = 1) -> KeypointTrack:
+        """The jittered truth of ``video_path`` (nothing is inferred, so nothing is cached); with ``frame_step``
+        every ``frame_step``-th frame of it (the jitter is drawn at the video's frame rate, then subsampled)."""
         from ..render.truth import read_truth_json
         from ..video import probe_video
 
@@ -292,6 +293,7 @@ class RenderTruthCandidate(Candidate):
             raise FileNotFoundError(2, "No such file or directory", str(video_path))
         if max_frames is not None:
             _check_number("max_frames", max_frames, minimum=1, integer=True)
+        check_frame_step(frame_step)
         truth_path = self.truth_path(video_path)
         if not truth_path.is_file():
             raise InputError(f"the positive control needs the renderer's truth file beside the video {video_path}",
@@ -329,6 +331,7 @@ class RenderTruthCandidate(Candidate):
             jitter = DETECTOR_JITTER_FRACTION * extent if np.isfinite(extent) else 0.0
         track = add_detection_noise(truth, jitter_px=jitter, jitter_tau_s=self.jitter_tau_s,
                                     confidence=self.confidence, rng=control_rng(info.sha256, self.seed, "jitter"))
+        track = track.every(frame_step)
         track.candidate = self.identity.to_dict()
         n = max(track.n_frames, 1)
         track.meta = {"video_path": str(video_path), "video_sha256": info.sha256, "cache_hit": False,
@@ -536,9 +539,11 @@ class DegradedCandidate(Candidate):
         return self.base.unavailable_reason()
 
     def run(self, video_path: str | PathLike, *, cache_dir: str | PathLike | None = None, cache: bool = True,
-            max_frames: int | None = None) -> KeypointTrack:
-        """Run the base through its own (cached) ``run``, then degrade its track."""
-        base_track = self.base.run(video_path, cache_dir=cache_dir, cache=cache, max_frames=max_frames)
+            max_frames: int | None = None, frame_step: int = 1) -> KeypointTrack:
+        """Run the base through its own (cached) ``run``, then degrade its track (``latency_frames`` counts
+        analysed frames: with ``frame_step`` they are that many video frames apart)."""
+        base_track = self.base.run(video_path, cache_dir=cache_dir, cache=cache, max_frames=max_frames,
+                                   frame_step=frame_step)
         self.n_inferred_frames = self.base.n_inferred_frames
         t0 = time.perf_counter()
         sha = base_track.meta.get("video_sha256") or file_sha256(video_path)

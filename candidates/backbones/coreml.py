@@ -238,8 +238,10 @@ class CoreMLCandidate(Candidate):
                                 expected="a manifest .toml with kind = 'coreml'")
         return CoreMLSession(self)  # pragma: no cover - macOS only
 
-    def run(self, video_path, *, cache_dir=None, cache: bool = True, max_frames: int | None = None):
+    def run(self, video_path, *, cache_dir=None, cache: bool = True, max_frames: int | None = None,
+            frame_step: int = 1):
         ok, reason = coreml_prediction_available()
         if not ok:  # say why before hashing or decoding anything
             raise NotAvailableError(f"{self.path}: {reason}")
-        return super().run(video_path, cache_dir=cache_dir, cache=cache, max_frames=max_frames)
+        return super().run(video_path, cache_dir=cache_dir, cache=cache, max_frames=max_frames,
+                           frame_step=frame_step)

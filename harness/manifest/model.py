@@ -74,6 +74,9 @@ class CandidateSpec:
     #: The trial ids this candidate analyses (None: every trial that has a video). A costly candidate compared on
     #: a subsample of a study; its pairs, and so its agreement statistics, come from those trials only.
     trials: list[str] | None = None
+    #: Analyse every ``frame_step``-th video frame (1: every frame; candidates.backbones.base.Candidate.run): the
+    #: sway KPIs of its trials are then computed at that lower frame rate, on both sides.
+    frame_step: int = 1
 
     def runs_on(self, trial_id: str) -> bool:
         """Whether this candidate analyses the trial ``trial_id``."""

@@ -374,11 +374,17 @@ def _candidates(problems: Problems, doc: dict, root: Path, trials: list[Trial], 
             problems.add(f"{where}.control", "a control candidate is the baseline",
                          "a real model as the baseline (controls check the harness, not the product)")
         only = _candidate_trials(problems, c, where, trials)
-        fields_known = ("name", "manifest", "backbone", "baseline", "params", "view", "control", "trials")
+        step = c.get("frame_step", 1)
+        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+            problems.add(f"{where}.frame_step", f"is {step!r}", "a positive integer (1: every frame; the default)")
+            step = 1
+        fields_known = ("name", "manifest", "backbone", "baseline", "params", "view", "control", "trials",
+                        "frame_step")
         for key in c:
             if key not in fields_known:
                 problems.add(f"{where}.{key}", "unknown candidate field", f"one of {', '.join(fields_known)}")
-        spec = CandidateSpec(cname, mpaths[0] if mpaths else None, backbone, base, dict(params), view, control, only)
+        spec = CandidateSpec(cname, mpaths[0] if mpaths else None, backbone, base, dict(params), view, control, only,
+                             step)
         if check_candidates and (mpaths or "manifest" not in c):
             reason = candidate_unavailable_reason(spec)
             if reason:

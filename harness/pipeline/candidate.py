@@ -53,7 +53,8 @@ def read_camera(trial: dict):
 def build_candidate_side(spec: dict, trial: dict, subject: dict, settings: dict, *, bipedal: bool
                          ) -> CandidateSide:
     """Keypoints of ``spec`` on ``trial["video"][0]`` and the signals derived from them (candidate clock)."""
-    track = resolve_candidate(spec).run(trial["video"][0], cache_dir=settings.get("cache_dir"))
+    track = resolve_candidate(spec).run(trial["video"][0], cache_dir=settings.get("cache_dir"),
+                                        frame_step=int(spec.get("frame_step") or 1))
     side = CandidateSide("candidate", track=track, camera=read_camera(trial), identity=dict(track.candidate))
     side.span = (float(track.times_s[0]), float(track.times_s[-1])) if track.n_frames else None
     side.inference = {"n_frames": track.n_frames, "detection_rate": track.detection_rate,
@@ -116,7 +117,8 @@ def shared_candidate_side(spec: dict, trial: dict, subject: dict, settings: dict
     if sides is None:
         return build_candidate_side(spec, trial, subject, settings, bipedal=bipedal)
     key = ("candidate", str(spec.get("manifest") or spec.get("backbone") or spec["name"]),
-           json.dumps(spec.get("params") or {}, sort_keys=True, default=str), str(trial["video"][0]), bipedal)
+           json.dumps(spec.get("params") or {}, sort_keys=True, default=str), str(trial["video"][0]), bipedal,
+           int(spec.get("frame_step") or 1))
     if key not in sides:
         sides[key] = build_candidate_side(spec, trial, subject, settings, bipedal=bipedal)
     return sides[key]
