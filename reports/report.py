@@ -35,6 +35,7 @@ from .builders.history import TITLE as HISTORY_TITLE
 from .builders.history import history_section
 from .builders.precision import TITLE as PRECISION_TITLE
 from .builders.precision import precision_section_block
+from .figure_pool import figure_pool, resolve_figures
 from .language import number
 from .sections import NotMeasured, Section
 
@@ -123,7 +124,9 @@ def render_html(results: StudyResults | dict, *, figures_data: dict | None = Non
     """The report as an HTML string (see :func:`build_report`)."""
     results = _as_model(results)
     env = environment()
-    sections = build_sections(results, figures_data)
+    # figures are drawn in worker processes while the sections are built, then put in place
+    with figure_pool():
+        sections = resolve_figures(build_sections(results, figures_data))
     body = [env.get_template(s.template).render(**s.context()) for s in sections]
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     study = results.study.to_dict()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.results import StudyResults
 
 from .. import figures as F
+from ..figure_pool import draw
 from ..language import kappa_sentence, number
 from ..sections import Figure, FigureRow, NotMeasured, Paragraph, Section, Table
 from .inputs import agreement_all, by_kpi, no_stats, pooled, record, row_notes, shown
@@ -45,7 +46,7 @@ def bland_altman_section(results: StudyResults) -> Section:
             continue
         # a candidate that cannot measure this KPI (one camera and a 2-D measure) gets no empty panel
         shown = [p for p in panels if p["reference"] or p.get("bias") is not None]
-        sec.blocks.append(Figure(F.bland_altman_figure(kpi, rs[0].get("unit") or "", shown)))
+        sec.blocks.append(Figure(draw(F.bland_altman_figure, kpi, rs[0].get("unit") or "", shown)))
         if notes:
             sec.blocks.append(Paragraph("Notes: " + notes, css="note"))
     if missing:
@@ -65,7 +66,7 @@ def icc_section(results: StudyResults) -> Section:
         sec.blocks.append(NotMeasured("no ICC in these results"))
         return sec
     rows.sort(key=lambda r: (r.get("kpi", ""), r.get("candidate", "")))
-    sec.blocks.append(Figure(F.icc_forest_figure(rows)))
+    sec.blocks.append(Figure(draw(F.icc_forest_figure, rows)))
     # the reading is the row's (harness.agreement.interpret via results.json): no thresholds in the report
     scales = [n for n in dict.fromkeys((r.get("icc_reading_scale") or {}).get("name") for r in rows) if n]
     sec.blocks.append(Table(
@@ -86,7 +87,7 @@ def strategy_section(results: StudyResults) -> Section:
         mine = [c for c in rows if c.get("kpi") == kpi]
         for c in mine:
             sec.blocks.append(Paragraph(f"{kpi} — {c.get('candidate')}: {kappa_sentence(c)}"))
-        figs = [F.confusion_figure(kpi, c.get("candidate", "?"), list(c["labels"]), c["confusion"])
+        figs = [draw(F.confusion_figure, kpi, c.get("candidate", "?"), list(c["labels"]), c["confusion"])
                 for c in mine if c.get("confusion") and c.get("labels")]
         if figs:
             sec.blocks.append(FigureRow(figs))

@@ -10,6 +10,7 @@ from harness.results import StudyResults
 from harness.results.backbones import AXIS_LABELS, BackbonesSection
 
 from .. import figures_backbones as FB
+from ..figure_pool import draw
 from ..language import number, with_unit
 from ..sections import Figure, NotMeasured, Paragraph, Section, Table
 
@@ -125,7 +126,7 @@ def backbones_section(results: StudyResults) -> Section:
     # costs seconds of every default demo's report): it is drawn only when there is something to compare
     panels = _panels(bb, several_protocols) if show_front else []
     if panels:
-        sec.blocks.append(Figure(FB.backbone_figure(panels[:FB.MAX_KPIS], bb.targets, show_front=show_front)))
+        sec.blocks.append(Figure(draw(FB.backbone_figure, panels[:FB.MAX_KPIS], bb.targets, show_front=show_front)))
         if len(panels) > FB.MAX_KPIS:
             sec.blocks.append(Paragraph(f"{len(panels) - FB.MAX_KPIS} further KPI(s) not plotted: "
                                         f"{', '.join(p['kpi'] for p in panels[FB.MAX_KPIS:])}.", css="note"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from harness.results import StudyResults
 
 from .. import figures as F
+from ..figure_pool import draw
 from ..language import number, with_unit
 from ..sections import Figure, NotMeasured, Paragraph, Section, Table
 from .inputs import agreement_all, shown
@@ -51,7 +52,7 @@ def device_section(results: StudyResults) -> Section:
                              "mean [ms]", "init [ms]", "peak memory [MB]", "energy", "record"], rows,
                             caption="Device records (MB = 10^6 bytes; percentiles nearest-rank; n/a = the tool did "
                                     "not report it)", row_classes=classes))
-    sec.blocks.append(Figure(F.latency_figure(items)))
+    sec.blocks.append(Figure(draw(F.latency_figure, items)))
     return sec
 
 
@@ -68,7 +69,7 @@ def size_accuracy_section(results: StudyResults) -> Section:
                                                 "mae_ci_low": r.get("mae_ci_low"), "mae_ci_high": r.get("mae_ci_high"),
                                                 "unit": r.get("unit") or ""})
     if by_kpi:
-        sec.blocks.append(Figure(F.size_accuracy_figure(dict(list(by_kpi.items())[:4]))))
+        sec.blocks.append(Figure(draw(F.size_accuracy_figure, dict(list(by_kpi.items())[:4]))))
     if not by_kpi:
         sec.blocks.append(NotMeasured("needs model sizes and MAE of at least one candidate"))
     elif len(by_kpi) > 4:

@@ -14,6 +14,7 @@ from harness.results.history import (HistoryLatency, HistoryPoint, HistoryRun, H
                                      latency_points, short_sha)
 
 from .. import figures_history as FH
+from ..figure_pool import draw
 from ..language import number
 from ..sections import Figure, NotMeasured, Paragraph, Section, Table
 
@@ -154,7 +155,7 @@ def history_section(results: StudyResults) -> Section:
                           "same_manifest": same} for c in lines if (k, c) in width]}
               for k in kpis[:FH.MAX_KPIS]]
     if panels:
-        sec.blocks.append(Figure(FH.trend_figure(panels, x_labels, promos)))
+        sec.blocks.append(Figure(draw(FH.trend_figure, panels, x_labels, promos)))
         if len(kpis) > FH.MAX_KPIS:
             sec.blocks.append(Paragraph(f"{len(kpis) - FH.MAX_KPIS} further KPI(s) not plotted: "
                                         f"{', '.join(kpis[FH.MAX_KPIS:])}.", css="note"))
@@ -163,7 +164,7 @@ def history_section(results: StudyResults) -> Section:
     p90 = _series(runs, latency, lambda r: None if r.candidate in controls else f"{r.candidate} — {r.device}",
                   "p90_ms")
     if p90:
-        sec.blocks.append(Figure(FH.latency_trend_figure(
+        sec.blocks.append(Figure(draw(FH.latency_trend_figure,
             [{"label": k, "index": i, "p90_ms": v, "same_manifest": same} for i, (k, v) in enumerate(p90.items())],
             x_labels, promos)))
     else:

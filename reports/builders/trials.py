@@ -7,6 +7,7 @@ from typing import Callable
 from harness.results import StudyResults
 
 from .. import figures as F
+from ..figure_pool import draw
 from ..language import number, with_unit
 from ..sections import Figure, NotMeasured, Paragraph, Preformatted, Section, Table
 from .inputs import candidate_names, shown
@@ -15,10 +16,11 @@ MAX_TRIAL_FIGURES = 6
 
 
 def _trial_figures(figures_data: dict | None, key: str, default_signal: str,
-                   draw: Callable[[str, dict, str, dict], F.FigureImage],
+                   make: Callable[[str, dict, str, dict], F.FigureImage],
                    results: StudyResults | None = None) -> list[Figure]:
     """One figure per trial whose ``figures_data['trials']`` item (keyed "trial_id|candidate") holds a ``key``
-    dict, at most :data:`MAX_TRIAL_FIGURES`: ``draw(title, item[key], candidate, item)``."""
+    dict, at most :data:`MAX_TRIAL_FIGURES`: ``make(title, item[key], candidate, item)`` (an image, or the future
+    of one: :func:`reports.figure_pool.draw`)."""
     out: list[Figure] = []
     for name, item in ((figures_data or {}).get("trials") or {}).items():
         if not isinstance(item, dict) or not isinstance(item.get(key), dict) or len(out) >= MAX_TRIAL_FIGURES:
@@ -28,14 +30,15 @@ def _trial_figures(figures_data: dict | None, key: str, default_signal: str,
         if results is not None:
             cand = shown(results, cand)
         data = item[key]
-        out.append(Figure(draw(f"{data.get('signal', default_signal)} — trial {trial}, {cand}", data, cand, item)))
+        out.append(Figure(make(f"{data.get('signal', default_signal)} — trial {trial}, {cand}", data, cand, item)))
     return out
 
 
 def stabilogram_section(results: StudyResults, figures_data: dict | None) -> Section:
     sec = Section("stabilograms", "Stabilograms: reference vs candidate")
     sec.blocks += _trial_figures(figures_data, "stabilogram", "sway", lambda title, st, cand, item: (
-        F.stabilogram_figure(title, st.get("unit", ""), st.get("reference") or {}, st.get("candidate") or {}, cand)),
+        draw(F.stabilogram_figure, title, st.get("unit", ""), st.get("reference") or {}, st.get("candidate") or {},
+             cand)),
         results)
     if not sec.blocks:
         sec.blocks.append(NotMeasured("no sway traces were passed to the report (figures_data has no "
@@ -46,9 +49,9 @@ def stabilogram_section(results: StudyResults, figures_data: dict | None) -> Sec
 def time_series_section(results: StudyResults, figures_data: dict | None) -> Section:
     sec = Section("alignment", "Time series and clock alignment")
     sec.blocks += _trial_figures(figures_data, "time_series", "signal", lambda title, ts, cand, item: (
-        F.time_series_figure(title, ts.get("unit", ""), ts.get("reference") or {}, ts.get("candidate") or {}, cand,
-                             raw=ts.get("candidate_raw"), events=ts.get("events"), lag=item.get("lag_correlation"),
-                             signal=str(ts.get("signal", "")))), results)
+        draw(F.time_series_figure, title, ts.get("unit", ""), ts.get("reference") or {}, ts.get("candidate") or {},
+             cand, raw=ts.get("candidate_raw"), events=ts.get("events"), lag=item.get("lag_correlation"),
+             signal=str(ts.get("signal", "")))), results)
     if not sec.blocks:
         sec.blocks.append(NotMeasured("no aligned time series were passed to the report (figures_data has no "
                                       "time_series arrays)"))
