@@ -1,6 +1,6 @@
 """What a generated study (``stancebench demo``: synthetic or real motion) analyses and how it is judged: the
-backbone parameters, the candidates in each view with the two controls, the int8 landmark variant, and the
-demo's gate policy."""
+backbone parameters, the candidates in each view with the two controls, the int8 landmark variant, the other
+BlazePose models when they are installed (on a subsample) and the demo's gate policy."""
 from __future__ import annotations
 
 import os
@@ -55,6 +55,43 @@ def candidates_in_views(backbones: list[dict], views, *, controls: bool) -> list
     if first is not None:
         first["baseline"] = True
     return out
+
+
+#: The named candidates the demo adds when their model is installed (``stancebench models install``), with the
+#: model's registry name (candidates.models) and the frame step they run at. A trial of lite costs about 0.7, of
+#: heavy about 3.5 times the CPU of the full model (measured: 9, 14 and 45 s per one-camera trial on this 2-core
+#: machine), so the demo runs them on a subsample of trials and heavy on every 2nd frame (15 fps: above twice the
+#: demo's 5 Hz sway low-pass), to stay within its 3-minute budget.
+EXTRA_MODELS: dict[str, tuple[str, int]] = {"blazepose-lite-tflite": ("blazepose-lite", 1),
+                                            "blazepose-heavy-tflite": ("blazepose-heavy", 2)}
+
+
+def extra_model_candidates(trials: list[str], *, names=tuple(EXTRA_MODELS), exclude=()
+                           ) -> tuple[list[dict], list[str]]:
+    """[[candidates]] tables of the extra models that are installed, each on ``trials`` only, and one note per model
+    that is not compared, with the reason and the install command.
+
+    Each installed model is a one-camera candidate (the frontal video; no triangulation, no fp16/int8 variants:
+    the demo's time budget) at its :data:`EXTRA_MODELS` frame step. Names in ``exclude`` (already candidates of
+    the study, e.g. chosen with ``--candidates``) are left out.
+    """
+    from candidates.models import install_command, model_status
+    specs: list[dict] = []
+    notes: list[str] = []
+    for name in names:
+        if name in exclude:
+            continue
+        model, step = EXTRA_MODELS[name]
+        st = model_status(model)
+        if st.installed:
+            specs.append({"name": name, "params": dict(DEMO_BACKBONE_PARAMS), "view": "first",
+                          "trials": list(trials), **({"frame_step": step} if step != 1 else {})})
+        elif st.state == "corrupt":
+            notes.append(f"{name} not compared: model file {st.path} has sha256 {st.actual_sha256}, not the pinned "
+                         f"{st.spec.sha256} ({install_command(st.spec)})")
+        else:
+            notes.append(f"{name} not compared: model {model} not installed ({install_command(st.spec)})")
+    return specs, notes
 
 
 #: The control candidates of the demo (candidates.backbones.controls): what each is, docs/candidates.md.

@@ -30,7 +30,7 @@ import numpy as np
 
 from ground_truth.kernel import NotAvailableError, StancebenchError, record_unexpected
 
-from .demo_candidates import DEMO_BACKBONE_PARAMS, candidates_in_views, int8_landmark_model
+from .demo_candidates import DEMO_BACKBONE_PARAMS, candidates_in_views, extra_model_candidates, int8_landmark_model
 
 #: Trial-id codes of the Y-Balance directions (the abbreviations of Plisky et al. 2009).
 REACH_CODE = {"anterior": "ANT", "posteromedial": "PM", "posterolateral": "PL"}
@@ -69,6 +69,9 @@ class DemoConfig:
     #: "single_leg_stance" (the default demo) or "y_balance": one reach per direction and subject, filmed by
     #: a camera placed high and to the front-left (the floor plane on which reaches are measured)
     protocol: str = "single_leg_stance"
+    #: Named candidates added when their model is installed (demo_candidates.EXTRA_MODELS: lite and heavy
+    #: BlazePose), on the subsample of :func:`extra_model_trials`. They change the manifest, not the data.
+    extra_models: tuple[str, ...] = ()
 
     def __post_init__(self):
         from protocols import get_protocol
@@ -83,7 +86,10 @@ class DemoConfig:
             raise InputError(f"is {self.cameras!r}", field="cameras", expected="1 or 2")
 
     def fingerprint(self) -> str:
-        blob = json.dumps({"config": asdict(self), "version": GENERATOR_VERSION}, sort_keys=True, default=str)
+        """What the generated data depend on (the extra models only change the manifest, rewritten every run)."""
+        config = asdict(self)
+        del config["extra_models"]
+        blob = json.dumps({"config": config, "version": GENERATOR_VERSION}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -98,6 +104,8 @@ class DemoStudy:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     subjects: list[dict] = field(default_factory=list)   # per subject: id and its true parameters
+    #: what the demo says about the extra models: the subsample they ran on, and each one not compared and why
+    model_notes: list[str] = field(default_factory=list)
 
     def results_extra(self) -> dict[str, Any]:
         """The ``synthetic`` section of results.json: the known truth and the C3D round-trip self-check."""
@@ -334,8 +342,11 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
         files += [data / v[k] for t in prev.get("trials", []) for v in t.get("views", [])
                   for k in ("video", "truth_file")]
         if prev.get("fingerprint") == cfg.fingerprint() and files and all(f.exists() for f in files):
+            # the candidates (models installed since, another --candidates) are the manifest's: written anew
+            gen_notes = prev.get("generation_notes", prev.get("notes", []))
+            notes, model_notes = _write_study(data, out, cfg, subjects, prev["trials"], gen_notes)
             return DemoStudy(out, manifest, prev["trials"], "reused from a previous run (same configuration)",
-                             time.perf_counter() - t0, prev.get("notes", []), subjects)
+                             time.perf_counter() - t0, notes + model_notes, subjects, model_notes)
     from candidates.calibration import write_camera_toml
     write_camera_toml(_cameras(cfg), data / "camera.toml")
     jobs = [(p, next(s for s in subjects if s["id"] == p["subject"]), asdict(cfg), str(data)) for p in plans]
@@ -373,11 +384,50 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
     if not trials:
         raise NotAvailableError("not available: the synthetic study could not be generated (" + "; ".join(notes)
                                 + ")")
+    notes, model_notes = _write_study(data, out, cfg, subjects, trials, notes)
+    return DemoStudy(out, manifest, trials, "generated", time.perf_counter() - t0, notes + model_notes, subjects,
+                     model_notes)
+
+
+#: Trials of the extra models' subsample: the agreement statistics need 3 pairs (fewer leave every KPI gate not
+#: evaluable, which blocks).
+MIN_SUBSAMPLE = 3
+
+
+def extra_model_trials(cfg: DemoConfig, trials: list[dict]) -> list[str]:
+    """The trials the extra models analyse: every trial of the first condition (one per subject: independent
+    pairs, and the same trials as the study's own candidates' rows of that condition, so the two compare on the
+    same pairs), topped up in study order to :data:`MIN_SUBSAMPLE`."""
+    chosen = [t["trial_id"] for t in trials if t["condition"] == cfg.conditions[0]]
+    chosen += [t["trial_id"] for t in trials if t["trial_id"] not in chosen][:max(0, MIN_SUBSAMPLE - len(chosen))]
+    return chosen
+
+
+def _write_study(data: Path, out: Path, cfg: DemoConfig, subjects: list[dict], trials: list[dict],
+                 generation_notes: list[str]) -> tuple[list[str], list[str]]:
+    """Write the manifest (its candidates depend on what is installed now) and the stamp of the generated data;
+    returns the study's notes and what it says about the extra models."""
+    notes = list(generation_notes)
     candidates = _demo_candidates(cfg, out, notes)
-    _write_manifest(manifest, cfg, subjects, trials, candidates)
-    stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint(), "config": asdict(cfg), "trials": trials,
-                                 "notes": notes}, indent=1, default=str))
-    return DemoStudy(out, manifest, trials, "generated", time.perf_counter() - t0, notes, subjects)
+    subsample = extra_model_trials(cfg, trials)
+    extras, model_notes = (extra_model_candidates(subsample, names=cfg.extra_models, exclude=cfg.candidates)
+                           if cfg.extra_models else ([], []))
+    if extras:
+        step = {c["name"]: c.get("frame_step", 1) for c in extras}
+        model_notes.insert(0, f"{', '.join(step)} compared on a subsample, to stay within the demo's time: the "
+                              f"frontal camera of {len(subsample)} of the {len(trials)} trials "
+                              f"({', '.join(subsample)}), no triangulation, no fp16/int8 variants"
+                              + "".join(f"; {n} on every {k}{'nd' if k == 2 else 'th'} frame (its sway KPIs, on "
+                                        f"both sides, at {cfg.fps / k:g} fps)" for n, k in step.items() if k != 1)
+                              + (f". Compare them with the other candidates on the {cfg.conditions[0]} rows (the "
+                                 f"same trials), not on 'all'" if all(t["condition"] == cfg.conditions[0]
+                                                                      for t in trials if t["trial_id"] in subsample)
+                                 else ". Their rows come from these trials only, the others' from every trial"))
+    _write_manifest(data / "study.toml", cfg, subjects, trials, candidates + extras)
+    (data / "generated.json").write_text(json.dumps(
+        {"fingerprint": cfg.fingerprint(), "config": asdict(cfg), "trials": trials,
+         "generation_notes": generation_notes, "notes": notes + model_notes}, indent=1, default=str))
+    return notes, model_notes
 
 
 def _demo_candidates(cfg: DemoConfig, out: Path, notes: list[str]) -> list[dict]:

@@ -42,9 +42,12 @@ def add_parser(subparsers) -> None:
                         "from a high front-left camera, reaches and the composite score paired")
     p.add_argument("--cameras", type=int, choices=(1, 2), default=2,
                    help="phones filming each trial: 2 (front and side, triangulated candidates; default) or 1")
-    p.add_argument("--candidates", default="blazepose-tflite", metavar="NAME[,NAME...]",
-                   help="real backbones, the first is the baseline (default blazepose-tflite; also "
-                        "mediapipe-full, mediapipe-lite, mediapipe-heavy, blazepose-tflite-int8)")
+    p.add_argument("--candidates", default=None, metavar="NAME[,NAME...]",
+                   help="real backbones, each on every trial; the first is the baseline (default blazepose-tflite, "
+                        "plus blazepose-lite-tflite and blazepose-heavy-tflite on a subsample of trials when their "
+                        "models are installed: stancebench models install; also mediapipe-full, mediapipe-lite, "
+                        "mediapipe-heavy, blazepose-tflite-int8 and the named lite/heavy candidates with their "
+                        "-fp16/-int8 variants)")
     p.add_argument("--no-controls", action="store_true", help="leave out the positive and negative controls")
     p.add_argument("--motion", choices=("synthetic", "real"), default="synthetic",
                    help="synthetic (default: the simulated population) or real: the real single-leg recordings "
@@ -87,14 +90,25 @@ def _run(args, store, t0: float) -> int:
     from harness.demo_candidates import write_demo_policy
     from harness.synthetic_study import DemoConfig, generate_demo_study
 
-    names = tuple(n.strip() for n in args.candidates.split(",") if n.strip())
-    known = ("blazepose-tflite", "blazepose-tflite-int8", "mediapipe-full", "mediapipe-lite", "mediapipe-heavy")
+    from candidates.backbones.blazepose_tflite import NAMED_CANDIDATES
+    from harness.demo_candidates import EXTRA_MODELS
+
+    names = tuple(n.strip() for n in (args.candidates or "blazepose-tflite").split(",") if n.strip())
+    known = ("blazepose-tflite", "blazepose-tflite-int8", "mediapipe-full", "mediapipe-lite", "mediapipe-heavy",
+             *(n for n in NAMED_CANDIDATES if n != "blazepose-tflite-int8"))
     unknown = [n for n in names if n not in known]
     if not names or unknown:
         raise InputError(f"--candidates lists {', '.join(unknown) or 'nothing'}", field="--candidates",
                          expected=f"a comma-separated list of {', '.join(known)}")
+    for n in names:
+        if n in NAMED_CANDIDATES:    # refused now, with the install command, rather than failed on every trial
+            from candidates.models import model_path
+            model_path(NAMED_CANDIDATES[n][0])
+    # the installed lite/heavy models join the default synthetic single-leg study; a chosen list runs as given
+    extra = (tuple(EXTRA_MODELS) if args.candidates is None and args.motion == "synthetic"
+             and args.protocol == "single_leg_stance" else ())
     cfg = DemoConfig(n_subjects=args.subjects, seed=args.seed, duration_s=args.duration, protocol=args.protocol,
-                     cameras=args.cameras, candidates=names, controls=not args.no_controls)
+                     cameras=args.cameras, candidates=names, controls=not args.no_controls, extra_models=extra)
     what = ("Y-Balance reaches" if cfg.protocol == "y_balance"
             else f"single-leg stance up to {cfg.duration_s:g} s")
     n_cands = (len(names) + (2 if cfg.controls else 0)) * (2 if cfg.cameras == 2 else 1)
@@ -116,6 +130,8 @@ def _run(args, store, t0: float) -> int:
                                            controls=cfg.controls, progress=not args.no_progress)
     else:
         study = generate_demo_study(args.out, cfg, workers=args.workers, progress=not args.no_progress)
+        for note in study.model_notes:
+            print(f"stancebench demo: {note}", file=sys.stderr)
     policy = write_demo_policy(args.out, source=args.policy)
     # the generated files sit beside the manifest, whatever STANCEBENCH_DATA_ROOT says
     manifest = load_manifest(study.manifest_path, data_root=study.manifest_path.parent, check_candidates=False)
