@@ -33,15 +33,15 @@ model; a MediaPipe candidate's whole graph on one frame; docs/device-runners.md)
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ground_truth.kernel import InputError
 from harness.results.backbones import AXES, AXIS_LABELS
 from harness.results.history import device_label
 from harness.results.rows import CONTROL_KINDS
+
+from .pareto import finite_number as _number
+from .pareto import pareto_front
 
 #: The product brief's seed targets (docs/device-runners.md), drawn as lines on the report's figure.
 TARGET_P90_MS_PER_FRAME = 100.0
@@ -55,103 +55,6 @@ COST_AXES = ("model_bytes", "host_p90_ms")
 LATENCY_TOLERANCE = 0.05
 TOLERANCES = {"host_p90_ms": LATENCY_TOLERANCE}
 AGREEMENT_AXES = ("loa_width", "icc_ci_low")
-
-
-@dataclass(frozen=True)
-class ParetoFrontResult:
-    """The front of a set of candidates: ``front`` (in the order given) and, for every candidate, the candidates
-    that dominate it (``dominated_by``: empty for those on the front); ``axes`` maps each axis to min or max."""
-
-    front: list[str]
-    dominated_by: dict[str, list[str]] = field(default_factory=dict)
-    axes: dict[str, str] = field(default_factory=dict)
-    tolerance: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"front": list(self.front), "dominated_by": {k: list(v) for k, v in self.dominated_by.items()},
-                "axes": dict(self.axes), "tolerance": dict(self.tolerance)}
-
-
-def _number(x: Any) -> float | None:
-    """A finite float, or None (missing, NaN, not a number; a bool is no number)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def pareto_front(values: Mapping[str, Mapping[str, float]], *, axes: Mapping[str, str],
-                 tolerance: Mapping[str, float] | None = None) -> ParetoFrontResult:
-    """The Pareto front of candidates over several axes, each to be minimised or maximised.
-
-    Parameters
-    ----------
-    values : mapping
-        Candidate name -> {axis: value}; every candidate needs a finite value on every axis.
-    axes : mapping
-        Axis -> ``"min"`` (lower is better) or ``"max"`` (higher is better); at least one.
-    tolerance : mapping, optional
-        Axis -> relative tolerance (0 to 1): two values within ``tolerance`` × the larger magnitude count as equal
-        on that axis (e.g. 0.05 for timings that repeat within 5%). Axes not named are compared exactly.
-
-    Returns
-    -------
-    ParetoFrontResult
-        ``front`` (candidates no other candidate dominates, in the order of ``values``) and ``dominated_by``.
-
-    Raises
-    ------
-    InputError
-        No axis, an axis sense other than min/max, a tolerance outside [0, 1) or on an axis not compared, or a
-        candidate without a finite value on an axis.
-
-    Notes
-    -----
-    Candidate *a* dominates *b* when *a* is at least as good as *b* on every axis and strictly better on at
-    least one (Pareto dominance; Deb K., *Multi-Objective Optimization using Evolutionary Algorithms*, Wiley
-    2001, §2.4); the front is the set of candidates no other dominates. How to read it: a candidate off the front
-    has another that costs no more and agrees no worse, so there is no trade-off that speaks for it. Candidates
-    equal on every axis (within ``tolerance`` where given) are all on the front. A tolerance makes "equal" not
-    transitive (a ≈ b and b ≈ c need not give a ≈ c); each pair is judged on its own values.
-    """
-    if not isinstance(axes, Mapping) or not axes:
-        raise InputError("no axis to compare on", field="axes", expected="a mapping axis -> 'min' or 'max'")
-    for axis, sense in axes.items():
-        if sense not in ("min", "max"):
-            raise InputError(f"axis {axis!r} has sense {sense!r}", field=f"axes.{axis}", expected="'min' or 'max'")
-    tolerance = dict(tolerance or {})
-    for axis, tol in tolerance.items():
-        if axis not in axes:
-            raise InputError(f"tolerance given for axis {axis!r}, which is not compared", field=f"tolerance.{axis}",
-                             expected=f"one of {', '.join(axes)}")
-        if _number(tol) is None or not 0 <= tol < 1:
-            raise InputError(f"tolerance {tol!r} of axis {axis!r}", field=f"tolerance.{axis}",
-                             expected="a relative tolerance from 0 to below 1")
-    if not isinstance(values, Mapping):
-        raise InputError(f"values is a {type(values).__name__}", field="values",
-                         expected="a mapping candidate -> {axis: value}")
-    # one orientation for every axis: lower is better
-    pts: dict[str, list[float]] = {}
-    for name, vals in values.items():
-        row = []
-        for axis, sense in axes.items():
-            v = _number(vals.get(axis)) if isinstance(vals, Mapping) else None
-            if v is None:
-                raise InputError(f"candidate {name!r} has no finite value on axis {axis!r}",
-                                 field=f"values.{name}.{axis}", expected="a finite number")
-            row.append(v if sense == "min" else -v)
-        pts[name] = row
-
-    tols = [float(tolerance.get(axis, 0.0)) for axis in axes]
-
-    def dominates(a: list[float], b: list[float]) -> bool:
-        equal = [x == y or abs(x - y) <= t * max(abs(x), abs(y)) for x, y, t in zip(a, b, tols)]
-        return all(e or x < y for x, y, e in zip(a, b, equal)) and any(not e and x < y
-                                                                       for x, y, e in zip(a, b, equal))
-
-    dominated_by = {n: [m for m in pts if m != n and dominates(pts[m], pts[n])] for n in pts}
-    return ParetoFrontResult(front=[n for n in pts if not dominated_by[n]], dominated_by=dominated_by,
-                             axes=dict(axes), tolerance=tolerance)
 
 
 # ------------------------------------------------------------------------------------------------- cost
@@ -247,6 +150,25 @@ def _real_candidates(results: dict) -> list[dict]:
                               if isinstance(r, dict) and isinstance(r.get("candidate"), str))
         cands = [{"name": n} for n in names]
     return [c for c in cands if c.get("control") not in CONTROL_KINDS and not c.get("channel")]
+
+
+def _subsample_notes(cands: list[dict]) -> list[str]:
+    """What makes candidates' agreement rows come from different pairs: a subsample of trials (manifest
+    ``trials``), or every n-th frame (``frame_step``: both sides' sway KPIs at that lower rate)."""
+    notes = []
+    for c in cands:
+        trials, step = c.get("trials"), c.get("frame_step")
+        parts = []
+        if isinstance(trials, list) and trials:
+            parts.append(f"only {len(trials)} trial(s) ({', '.join(map(str, trials[:6]))}"
+                         f"{', ...' if len(trials) > 6 else ''})")
+        if isinstance(step, int) and not isinstance(step, bool) and step > 1:
+            parts.append(f"one video frame in {step} (its sway KPIs, on both sides, at that lower frame rate)")
+        if parts:
+            notes.append(f"{c['name']} analysed {' and '.join(parts)}: its LoA width and ICC come from other pairs "
+                         f"than the other candidates' pooled rows; compare it with them on the rows of a condition "
+                         f"holding the same trials, and read the front with that in mind")
+    return notes
 
 
 def _row(r: dict, cand: dict) -> dict[str, Any]:
@@ -414,6 +336,7 @@ def backbone_comparison(results: dict) -> dict[str, Any]:
         notes.append(f"{', '.join(unsized)} {'passes' if one else 'pass'} all blocking gates but "
                      f"{'has' if one else 'have'} no model size in these results (candidates[].model_bytes), so the "
                      f"sentence could not weigh {'it' if one else 'them'}")
+    notes += _subsample_notes(cands) if len(table) > 1 else []
     if len(table) > 1 and all(c["host_p90_ms"] is None for c in table):
         notes.append("no candidate's model was timed on this host (results device; --no-device, or no model "
                      "file): the fronts compare model size against agreement only")

@@ -25,7 +25,8 @@ import re
 import pytest
 
 from ground_truth.kernel import InputError, ManifestError
-from harness.backbones_table import backbone_comparison, pareto_front
+from harness.backbones_table import backbone_comparison
+from harness.pareto import pareto_front
 from harness.gates import evaluate_policy, policy_from_dict
 from harness.results import StudyResults, load_results, write_results
 from reports.builders.backbones import backbones_section
@@ -203,6 +204,18 @@ def test_missing_host_timing_leaves_the_axis_out_and_says_so():
     # on size and agreement alone full still dominates heavy
     assert _rows(sec, "com_sway_velocity")[HEAVY]["dominated_by"] == [FULL]
     assert sec["candidates"][2]["host_note"] == "no host timing of this candidate's model"
+
+
+def test_a_subsampled_candidate_is_said_to_compare_on_other_pairs():
+    """A candidate limited to some trials and frames (the demo's heavy model) gets a note naming both; one run on
+    every trial and frame gets none."""
+    res = three_candidates()
+    res["candidates"][2].update(trials=["S01-EO", "S02-EO", "S03-EO"], frame_step=2)
+    res["candidates"][0].update(trials=None, frame_step=1)
+    notes = backbone_comparison(res)["notes"]
+    assert len(notes) == 1 and notes[0].startswith(f"{HEAVY} analysed only 3 trial(s) (S01-EO, S02-EO, S03-EO) "
+                                                   "and one video frame in 2")
+    assert backbone_comparison(three_candidates())["notes"] == []
 
 
 # ----------------------------------------------------------------------------------------- CSV and the report

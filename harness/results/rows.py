@@ -278,6 +278,8 @@ class CandidateRow(Row):
     for a control candidate, which checks the harness rather than a product, else null. ``view`` (schema 3) is
     what the candidate analysed: a camera name, "first" (one camera, the trial's first video) or "triangulated"
     (every camera, triangulated into 3-D); null in results written before schema 3, which had one camera.
+    ``trials`` is the trial ids it analysed when the manifest limited it to a subsample (null: every trial) and
+    ``frame_step`` the video frames it analysed (every n-th; 1 every frame), both absent in older results.
     """
 
     name: str | None = None
@@ -289,6 +291,8 @@ class CandidateRow(Row):
     baseline: bool = False
     control: str | None = None
     view: str | None = None
+    trials: list[str] | None = None
+    frame_step: int | None = None
 
     @property
     def is_control(self) -> bool:
