@@ -7,7 +7,10 @@ Where the expected numbers come from:
   n0; its output 101 for ICC 0.7, k 2, w 0.2 is quoted in an ASA Community thread, "ourdiscussiongroup" MID 8126),
   and the worked example of the ptenklooster.nl ICC calculator, which implements the paper and its adjustment
   for k = 2 and ICC >= 0.7 (ICC 0.8, k 2, w 0.2: 51, adjusted 51 + 5 x 0.8 = 55). The adjustment is also checked
-  against an independent computation of the expected width of the exact F interval.
+  against an independent computation of the expected width of the exact F interval. The paper's worked example
+  (planning ICC 0.85, k = 4 raters, 95 % CI width 0.2: 20 subjects) and a width at n = 50 (ICC 0.5, k = 3:
+  0.3233102) are the values the R package presize tests its ``prec_icc`` against (CTU-Bern/presize,
+  tests/testthat/test-correlation_measures.R, "icc (Bonett example)" and "icc").
 * Limits of agreement by power, Lu et al. (2016) Int J Biostat 12(2):20150039: their Section 5 example
   (Zhou et al. 2011 pilot data: mean 0.001167, SD 0.001129, delta 0.004, alpha 0.05, power 0.8). The paper
   reports n = 83; its eq. 5 gives 79, which is what R's SimplyAgree::blandPowerCurve prints (power 0.8022956,
@@ -291,3 +294,14 @@ def test_cli_unparsable_number_is_an_argparse_error(cli):
     with pytest.raises(SystemExit) as exc:
         cli("--icc", "high", "--width", "0.2")
     assert exc.value.code == 2
+
+
+def test_icc_bonett_worked_example_as_presize_tests_it():
+    """Bonett (2002)'s example: ICC 0.85, k = 4, w = 0.2 -> 20 subjects (no k = 2 adjustment applies); presize's
+    prec_icc widths: 0.3233102 for ICC 0.5, k 3, n 50, and about 0.2 (rounded to one decimal) for the example's
+    planning values at n = 25."""
+    from harness.agreement.sample_size_icc import icc_ci_width, icc_sample_size
+    assert icc_sample_size(0.85, 0.2, raters=4).n == 20
+    assert icc_ci_width(0.5, 50, raters=3) == pytest.approx(0.3233102, abs=5e-8)
+    assert round(icc_ci_width(0.85, 25, raters=4), 1) == 0.2
+
