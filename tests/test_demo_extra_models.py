@@ -40,7 +40,7 @@ def test_missing_models_are_named_with_the_install_command(tmp_path, monkeypatch
 def test_an_installed_model_joins_the_manifest_on_the_subsample(tmp_path, monkeypatch):
     lite = shared_path("models", "blazepose", "pose_landmark_lite.tflite")
     heavy = shared_path("models", "blazepose", "pose_landmark_heavy.tflite")
-    from candidates.models import install_from
+    from candidates.model_install import install_from
     monkeypatch.setenv("STANCEBENCH_MODELS", str(tmp_path / "models"))
     install_from(lite)
     specs, notes = extra_model_candidates(["T1", "T2", "T3"])
@@ -55,7 +55,7 @@ def test_an_installed_model_joins_the_manifest_on_the_subsample(tmp_path, monkey
 def test_the_manifest_is_rewritten_when_models_change(tmp_path, monkeypatch):
     """A study generated without the models gets them on its next run without being generated again."""
     lite = shared_path("models", "blazepose", "pose_landmark_lite.tflite")
-    from candidates.models import install_from
+    from candidates.model_install import install_from
     from harness.manifest import load_manifest
     from harness.synthetic_study import generate_demo_study
     monkeypatch.setenv("STANCEBENCH_MODELS", str(tmp_path / "models"))

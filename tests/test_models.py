@@ -251,7 +251,7 @@ def clip(tmp_path_factory):
 
 @pytest.fixture
 def installed(blazepose_dir, models_env):
-    from candidates.models import install_from
+    from candidates.model_install import install_from
     install_from(blazepose_dir)
     return models_env
 

