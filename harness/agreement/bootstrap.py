@@ -16,6 +16,9 @@ from ground_truth.kernel import InputError, check_option
 from ._checks import check_confidence
 from .icc import ICC_TYPES, _check_matrix, icc_values, ratings_matrix
 
+#: Work arrays of batched bootstraps are kept below about this many float64 elements (32 MB).
+BATCH_ELEMENTS = 4_000_000
+
 
 @dataclass
 class BootstrapResult:

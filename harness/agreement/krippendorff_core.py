@@ -17,12 +17,11 @@ from scipy import sparse
 from ground_truth.kernel import InputError, as_float_array, check_option
 
 from ._checks import check_magnitude
+from .bootstrap import BATCH_ELEMENTS as _BATCH_ELEMENTS
 from .bootstrap import cluster_counts, cluster_indices
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
-#: Work arrays of the batched computations are kept below about this many float64 elements (32 MB).
-_BATCH_ELEMENTS = 4_000_000
 
 
 def _plain(v):

@@ -54,6 +54,7 @@ import numpy as np
 from scipy import sparse
 
 from ground_truth.kernel import InputError
+from harness.agreement.bootstrap import BATCH_ELEMENTS as _BATCH_ELEMENTS
 from harness.agreement.bootstrap import cluster_counts, cluster_indices, summarise_bootstrap
 from harness.agreement.icc import icc_values
 
@@ -70,7 +71,6 @@ DRIFT_DEFINITION = ("slope of the rater's per-person mean normalised distance to
                     "the item's position in that rater's own order scaled to 0..1 (video frame number when every "
                     "item is a frame, else the order of the rater's file): the change from first to last item")
 
-_BATCH_ELEMENTS = 4_000_000   # work arrays of the batched bootstrap stay below ~32 MB of float64
 
 
 def ci_or_nan(estimate: float, boot: np.ndarray | None, confidence: float, n_clusters: int, what: str,
