@@ -249,6 +249,25 @@ def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
     settings = manifest.settings
     pairs = pair_records(rows)
     table = pd.DataFrame.from_records(pairs, columns=PAIR_COLUMNS)
+    agreement, categorical = _statistics(table, settings)
+    baseline = manifest.baseline.name if manifest.baseline else None
+    comparisons = _comparisons(table, baseline, settings) if baseline else []
+    return {"agreement": agreement, "categorical": categorical, "comparisons": comparisons,
+            # what the report reads instead of re-deriving it: the pairs behind the statistics, KPI metadata
+            "pairs": pairs,
+            **kpi_sections(rows, getattr(manifest, "protocol_defs", None))}
+
+
+def categorical_rows(rows: list[dict], settings) -> list[dict]:
+    """The ``categorical`` rows (kappa, confusion matrix, reading) of trial rows alone, as a study computes them:
+    e.g. a stored run's trials standing for a release channel's model (:mod:`harness.store.baseline`)."""
+    table = pd.DataFrame.from_records(pair_records(rows), columns=PAIR_COLUMNS)
+    return _statistics(table, settings, continuous=False)[1]
+
+
+def _statistics(table: pd.DataFrame, settings, *, continuous: bool = True) -> tuple[list[dict], list[dict]]:
+    """``(agreement, categorical)`` rows of a pairs table, per protocol × condition × candidate × KPI, each with
+    its reading (``continuous=False``: the categorical rows only)."""
     agreement, categorical = [], []
     groups = []
     # Never pooled across protocols: a KPI of one name (COM path in single-leg stance and in mCTSIB) measures
@@ -261,6 +280,8 @@ def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
     for protocol, cond, part in groups:
         for (cand, kpi), sub in part.groupby(["candidate", "kpi"], sort=False):
             kind, labels = _kpi_kind(kpi)
+            if kind != "categorical" and not continuous:
+                continue
             base = {"candidate": cand, "kpi": kpi, "protocol": protocol, "condition": cond,
                     "unit": sub["unit"].iloc[0], "kpi_kind": kind}
             try:
@@ -282,9 +303,4 @@ def agreement_sections(rows: list[dict], manifest) -> dict[str, Any]:
         row.update(icc_reading_fields(row.get("icc_ci_low"), row.get("icc_ci_high")))
     for row in categorical:
         row.update(kappa_reading_fields(row.get("kappa")))
-    baseline = manifest.baseline.name if manifest.baseline else None
-    comparisons = _comparisons(table, baseline, settings) if baseline else []
-    return {"agreement": agreement, "categorical": categorical, "comparisons": comparisons,
-            # what the report reads instead of re-deriving it: the pairs behind the statistics, KPI metadata
-            "pairs": pairs,
-            **kpi_sections(rows, getattr(manifest, "protocol_defs", None))}
+    return agreement, categorical

@@ -29,6 +29,10 @@ REF = [30.0, 42.0, 35.5, 51.0, 28.0, 46.5, 39.0, 33.0]
 DIFFS = {"model-a": [1.0, 2.0] * 4, "model-b": [0.5, 1.0] * 4, "model-c": [0.5, -0.5] * 4,
          "model-d": [2.0, 2.0, 2.5, 2.5] * 2}
 P90 = {"model-a": 12.0, "model-b": 11.0, "model-c": 9.0, "model-d": 9.5}
+# strategy labels: the reference alternates; model-b calls subject 1's "ankle" a "hip" (Cohen's kappa by hand:
+# p_o = 7/8, p_e = (4 x 3 + 4 x 5) / 64 = 1/2, kappa = 0.75); every other model agrees on every subject (kappa 1)
+REF_LABELS = ["ankle", "hip"] * 4
+LABELS = {"model-b": ["hip"] + REF_LABELS[1:]}
 
 POLICY = """
 [policy]
@@ -87,7 +91,9 @@ def build_results(manifest, names, *, study="promotion study") -> dict:
                            "condition": "eyes_open_firm", "candidate": name, "status": "ok", "reason": None,
                            "kind": "paired", "detection_rate": 1.0, "alignment": None,
                            "kpis": [{"kpi": "com_path_length", "unit": "cm", "reference": ref, "candidate": ref + d,
-                                     "censored": False}]})
+                                     "censored": False},
+                                    {"kpi": "strategy_label", "unit": "", "reference": REF_LABELS[i],
+                                     "candidate": LABELS.get(name, REF_LABELS)[i], "censored": False}]})
     fake_manifest = types.SimpleNamespace(settings=settings, baseline=None, protocol_defs={})
     res = {"schema_version": SCHEMA_VERSION,
            "study": {"name": study, "kind": "manifest", "manifest": str(manifest), "seed": 0,
@@ -323,6 +329,14 @@ def test_gate_judges_non_inferiority_against_the_stored_production_model(store, 
         {"id": "bias", "metric": "agreement.bias", "abs": True, "kpi": "com_path_length", "mode": "difference",
          "op": "<=", "threshold": 0.0}]})
     rel = {(v.rule_id, v.candidate): v for v in evaluate_policy(judged, relative)}
+    # kappa of the stored model, from its stored trial rows (the store keeps no categorical rows): 0.75 by hand
+    kappa = {r["candidate"]: r["kappa"] for r in judged["categorical"] if r["kpi"] == "strategy_label"}
+    assert kappa["channel:production"] == pytest.approx(0.75) and kappa["model-c"] == pytest.approx(1.0)
+    on_kappa = policy_from_dict({"policy": {"baseline": "channel:production"}, "rule": [
+        {"id": "kappa", "metric": "categorical.kappa", "kpi": "strategy_label", "mode": "difference", "op": ">=",
+         "threshold": 0.0}]})
+    rk = {v.candidate: v for v in evaluate_policy(judged, on_kappa)}
+    assert rk["model-c"].status == "pass" and rk["model-c"].actual == pytest.approx(0.25)
     assert rel[("p90", "model-c")].actual == pytest.approx(9 / 11) and rel[("p90", "model-c")].status == "pass"
     assert rel[("bias", "model-c")].actual == pytest.approx(-0.75, abs=1e-12)
     assert rel[("bias", "model-d")].actual == pytest.approx(2.25 - 0.75)

@@ -14,7 +14,9 @@ sha256 on it) and returns a copy of the results in which the baseline is one mor
 - a ``candidates[]`` row that carries ``channel`` (and ``stored_run``, ``stored_candidate``, ``promotion_id``):
   the gates do not judge such a candidate (it is the yardstick, not a release candidate) unless a rule names it.
 
-Categorical rows (kappa) are not stored, so a relative rule on ``categorical`` has no baseline row.
+- its ``categorical`` rows (kappa), which the store does not keep as rows: computed from its stored trial rows
+  by the study's own function (:func:`harness.aggregate.categorical_rows`) with RESULTS' settings, so a relative
+  rule on ``categorical`` has a baseline row.
 """
 from __future__ import annotations
 
@@ -127,8 +129,8 @@ def with_channel_baseline(results: dict, store, channel: str) -> dict:
     Returns
     -------
     dict
-        New results: ``candidates``, ``agreement``, ``device``, ``trials`` and ``comparisons`` extended as the
-        module docstring says, plus ``channel_baseline`` (channel, promotion, run, candidate, model sha256).
+        New results: ``candidates``, ``agreement``, ``categorical``, ``device``, ``trials`` and ``comparisons``
+        extended as the module docstring says, plus ``channel_baseline`` (channel, promotion, run, candidate, model sha256).
 
     Raises
     ------
@@ -137,7 +139,7 @@ def with_channel_baseline(results: dict, store, channel: str) -> dict:
     InputError
         ``results`` already holds a candidate named ``channel:NAME``.
     """
-    from harness.aggregate import _comparisons, paired_table
+    from harness.aggregate import _comparisons, categorical_rows, paired_table
 
     if not isinstance(results, dict):
         raise InputError(f"results must be a dict parsed from results.json, got {type(results).__name__}",
@@ -159,6 +161,7 @@ def with_channel_baseline(results: dict, store, channel: str) -> dict:
     out["candidates"] = [*(results.get("candidates") or []), row]
     out["agreement"] = [*(results.get("agreement") or []), *_renamed(stored.get("agreement"), old, name)]
     out["device"] = [*(results.get("device") or []), *_renamed(stored.get("device"), old, name)]
+    out["categorical"] = [*(results.get("categorical") or []), *categorical_rows(base_trials, _settings(results))]
     out["trials"] = [*(results.get("trials") or []), *base_trials]
     mine = [t for t in results.get("trials") or [] if isinstance(t, dict) and t.get("candidate") != name]
     table = paired_table(mine + base_trials)
