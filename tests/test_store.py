@@ -13,10 +13,10 @@ import hashlib
 import io
 import json
 import sqlite3
-import textwrap
 
 import pytest
 
+from conftest import reference_only_study
 from harness.cli import main
 from harness.store import SCHEMA_VERSION, STORE_ENV, StoreError, default_store_path, open_store
 
@@ -58,35 +58,8 @@ def pefr_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def c3d_study(tmp_path_factory):
     """The smallest real study: one reference-only trial from a C3D written by the synthetic generator."""
-    from ground_truth import synthetic
-    root = tmp_path_factory.mktemp("store_study")
-    trial = synthetic.simulate_single_leg_stance(
-        synthetic.Subject(subject_id="S01", height_m=1.70, mass_kg=65.0, sex="female"), condition="eyes_open_firm",
-        stance_leg="right", duration_s=300.0, max_duration_s=4.0, seed=10)
-    synthetic.write_c3d(trial, root / "t0.c3d")
-    manifest = root / "study.toml"
-    manifest.write_text(textwrap.dedent("""
-        [study]
-        name = "store-test"
-        [settings]
-        workers = 1
-        kpis = ["cop_path_length", "cop_rms_ap"]
-        [[subjects]]
-        id = "S01"
-        height_m = 1.70
-        mass_kg = 65.0
-        sex = "F"
-        [[trials]]
-        id = "T0"
-        subject = "S01"
-        protocol = "single_leg_stance"
-        condition = "eyes_open_firm"
-        stance_leg = "right"
-        kind = "reference-only"
-        gold_standard = "t0.c3d"
-        duration_s = 4.0
-        """))
-    return manifest
+    return reference_only_study(tmp_path_factory.mktemp("store_study"), "store-test",
+                                ["cop_path_length", "cop_rms_ap"], [("T0", "eyes_open_firm", None, 10)])[0]
 
 
 # ---------------------------------------------------------------------------------------------- open, schema

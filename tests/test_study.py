@@ -9,52 +9,18 @@ import textwrap
 import numpy as np
 import pytest
 
+from conftest import reference_only_study
 from harness.cli import main
 from harness.progress import Progress
 
 
 @pytest.fixture(scope="module")
 def c3d_study(tmp_path_factory):
-    from ground_truth import synthetic
     root = tmp_path_factory.mktemp("c3d_study")
-    truth = {}
-    for i, (cond, fail) in enumerate([("eyes_open_firm", None), ("eyes_closed_firm", 2.5)]):
-        trial = synthetic.simulate_single_leg_stance(
-            synthetic.Subject(subject_id="S01", height_m=1.70, mass_kg=65.0, sex="female"), condition=cond,
-            stance_leg="right", duration_s=300.0, max_duration_s=4.0, fail_at_s=fail, seed=10 + i)
-        synthetic.write_c3d(trial, root / f"t{i}.c3d")
-        truth[f"T{i}"] = trial.truth
     (root / "broken.c3d").write_bytes(b"this is not a C3D file" * 10)
-    manifest = root / "study.toml"
-    manifest.write_text(textwrap.dedent("""
-        [study]
-        name = "reference-only"
-        [settings]
-        workers = 1
-        kpis = ["cop_path_length", "cop_rms_ap", "com_rms_ml", "time_to_failure"]
-        [[subjects]]
-        id = "S01"
-        height_m = 1.70
-        mass_kg = 65.0
-        sex = "F"
-        [[trials]]
-        id = "T0"
-        subject = "S01"
-        protocol = "single_leg_stance"
-        condition = "eyes_open_firm"
-        stance_leg = "right"
-        kind = "reference-only"
-        gold_standard = "t0.c3d"
-        duration_s = 4.0
-        [[trials]]
-        id = "T1"
-        subject = "S01"
-        protocol = "single_leg_stance"
-        condition = "eyes_closed_firm"
-        stance_leg = "right"
-        kind = "reference-only"
-        gold_standard = "t1.c3d"
-        duration_s = 4.0
+    manifest, truth = reference_only_study(
+        root, "reference-only", ["cop_path_length", "cop_rms_ap", "com_rms_ml", "time_to_failure"],
+        [("T0", "eyes_open_firm", None, 10), ("T1", "eyes_closed_firm", 2.5, 11)], extra_toml="""
         [[trials]]
         id = "BROKEN"
         subject = "S01"
@@ -62,7 +28,7 @@ def c3d_study(tmp_path_factory):
         condition = "eyes_open_firm"
         kind = "reference-only"
         gold_standard = "broken.c3d"
-        """))
+        """)
     return root, manifest, truth
 
 
