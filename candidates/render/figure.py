@@ -149,7 +149,8 @@ CAPSULES = (
 
 
 def _shade(colour, k):
-    return tuple(int(np.clip(c * k, 0, 255)) for c in colour)
+    # plain min/max: np.clip on one Python number costs more than the line it colours (61k calls per trial)
+    return tuple(int(min(max(c * k, 0), 255)) for c in colour)
 
 
 def _pt(uv):
