@@ -130,7 +130,8 @@ def with_channel_baseline(results: dict, store, channel: str) -> dict:
     -------
     dict
         New results: ``candidates``, ``agreement``, ``categorical``, ``device``, ``trials`` and ``comparisons``
-        extended as the module docstring says, plus ``channel_baseline`` (channel, promotion, run, candidate, model sha256).
+        extended as the module docstring says, plus ``channel_baseline`` (channel, promotion, run, candidate,
+        model sha256).
 
     Raises
     ------
