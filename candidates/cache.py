@@ -3,7 +3,10 @@
 Pose inference is the slow part of a study; a track depends only on the video bytes, the model bytes, the
 runtime and the candidate's parameters, so those form the key (see ``Candidate.cache_key``) and a second run
 reads the stored track instead of inferring again. Tracks are stored in the stable track-JSON format, written
-atomically (temporary file + fsync + rename), so parallel workers never read half-written files.
+atomically (a temporary file of a unique name in the entry's folder, fsync, ``os.replace``), so any number of
+processes (local workers, Dask workers on a shared filesystem) may write and read one cache at once: a reader
+sees no entry or a whole one, and when two write the same key the last rename wins with an equal track
+(tests/test_cache_concurrency.py).
 
 A track that cannot be stored (a full disk, no permission) costs only time: :meth:`TrackCache.put` never fails
 the run that computed it, leaves no temporary file, names the failure in the track's ``meta["cache_error"]``

@@ -7,7 +7,9 @@ recorded with its status and reason (``"failed"``: something broke, including a 
 worker process; ``"refused"``: the data did not allow an honest number, e.g. no reliable alignment peak) and the
 study goes on; how the study ran (workers that died, inference-cache writes that failed) is in ``study.notes``.
 A part of the project that is not available on this machine is recorded as ``"not available: <reason>"`` in the
-results, never a crash.
+results, never a crash. Each finished task is journaled in ``out_dir/journal`` as it finishes, so ``resume=True``
+computes only what a killed run left; ``client=`` runs the tasks on a Dask cluster (:mod:`harness.study_engine`,
+docs/scale.md).
 """
 from __future__ import annotations
 
@@ -33,7 +35,9 @@ from .device import device_records_isolated
 from .manifest import StudyManifest
 from .pipeline.candidate import candidate_identity
 from .precision_table import precision_section
-from .trial_tasks import run_tasks, run_trial_batch  # noqa: F401 - run_trial_batch: kept importable from here
+from .journal import task_keys
+from .study_engine import run_study_tasks
+from .trial_tasks import run_trial_batch  # noqa: F401 - kept importable from here
 
 from .results import SCHEMA_VERSION, software_versions, utc_now, write_results
 
@@ -98,14 +102,14 @@ def _candidate_identity(spec, rows: list[dict]) -> dict:
         except StancebenchError as exc:
             ident["status"] = f"not available: {exc}"
     # the manifest decides what a candidate is for; a track's identity does not override it
-    ident.update(control=spec.control, view=spec.view)
+    ident.update(control=spec.control, view=spec.view, trials=spec.trials, frame_step=spec.frame_step)
     return ident
 
 
 def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: str | os.PathLike | None = None,
               workers: int | None = None, progress: bool = True, kind: str = "manifest",
               device: bool = True, report: bool = True, extra: dict | None = None,
-              strict: bool | None = None) -> dict:
+              strict: bool | None = None, client=None, resume: bool = False) -> dict:
     """Run a whole study and write ``results.json``, the CSV tables and ``report.html`` into ``out_dir``.
 
     Parameters
@@ -130,6 +134,12 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         Extra top-level sections merged into the results (e.g. the synthetic round-trip self-check).
     strict : bool, optional
         Re-raise an unexpected exception in a trial instead of recording it (default: ``STANCEBENCH_STRICT``).
+    client : distributed.Client, optional
+        Run the trial x candidate tasks on this Dask cluster (:mod:`harness.dask_engine`; every worker must see
+        the manifest's paths) instead of local worker processes.
+    resume : bool
+        Keep the journal of an earlier run in ``out_dir`` (``out_dir/journal``, :mod:`harness.journal`) and
+        compute only the tasks it does not hold; without it an existing journal is cleared first.
 
     Returns
     -------
@@ -153,14 +163,19 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         settings.cache_dir = default_cache_dir()
     n_workers = workers or settings.workers or os.cpu_count() or 1
     tasks = _tasks(manifest, strict)
-    n_workers = max(1, min(n_workers, len(tasks)))
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    deaths: list[str] = []
-    done = run_tasks(tasks, workers=n_workers, progress=progress, log_path=out / NATIVE_LOG, deaths=deaths)
+    with native_stderr_to(out / NATIVE_LOG):
+        # a candidate's identity (for the journal keys) may load its model: the runtime's log lines go to the log
+        keys = task_keys(tasks)
+    done, engine, engine_notes = run_study_tasks(tasks, out, keys=keys, resume=resume, client=client,
+                                                 workers=n_workers, progress=progress, log_path=out / NATIVE_LOG,
+                                                 data_root=manifest.data_root)
+    deaths = engine.pop("deaths", [])
+    n_workers = engine["workers"]
     timings["trials_s"] = time.perf_counter() - t
     rows = [d.row for d in done]
-    notes = _study_notes(rows, deaths, out / NATIVE_LOG)
+    notes = engine_notes + _study_notes(rows, deaths, out / NATIVE_LOG)
     # subject-level scores made of several trials (the Y-Balance composite), as derived rows
     rows += ybt_composite_rows(rows)
     figures = {"trials": {f"{d.row['trial_id']}|{d.row.get('candidate')}": d.figures
@@ -171,7 +186,7 @@ def run_study(manifest: StudyManifest, out_dir: str | os.PathLike, *, policy: st
         "study": {"name": manifest.name, "kind": kind, "manifest": manifest.path,
                   "manifest_sha256": manifest_sha256, "seed": settings.seed,
                   "created_utc": utc_now(), "software": software_versions(), "data_root": manifest.data_root,
-                  "workers": n_workers, "settings": asdict(settings),
+                  "workers": n_workers, "engine": engine, "settings": asdict(settings),
                   "own_protocols": manifest.protocol_defs, "notes": notes},
         "provenance": {"files": _provenance_files(manifest), "licences": list(manifest.licences),
                        "manifest": manifest.to_dict()},

@@ -4,6 +4,7 @@ inference-cache writes that failed in a trial are in its row's notes."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .progress import Progress
@@ -13,19 +14,30 @@ if TYPE_CHECKING:
     from .pipeline import TrialOutcome
 
 def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: str = "trials",
-              log_path: str | os.PathLike | None = None, deaths: list[str] | None = None) -> list[TrialOutcome]:
+              log_path: str | os.PathLike | None = None, deaths: list[str] | None = None,
+              on_outcome: Callable[[int, TrialOutcome], None] | None = None, done_before: int = 0,
+              total: int | None = None) -> list[TrialOutcome]:
     """Run tasks in worker processes (:class:`harness.workers.WorkerPool`), keeping the input order.
 
     Trials run in a worker process even when ``workers == 1``: a native library that crashes (a C3D reader or a
     video decoder on a corrupt file, a model runtime) then kills that worker, not the study. The task it was
     running is marked "failed" with the signal as its reason, the rest of its batch goes to a new worker. Worker
     processes send their native libraries' log output to ``log_path`` (when given); ``deaths`` (when given)
-    receives how each worker that died ended.
+    receives how each worker that died ended. ``on_outcome(index, outcome)`` is called as each task finishes
+    (the study journals it there); ``done_before`` of ``total`` tasks were done before (read from the journal),
+    for the progress bar.
     """
-    bar = Progress(len(tasks), label, enabled=progress)
+    bar = Progress(done_before + len(tasks) if total is None else total, label, enabled=progress,
+                   done=done_before)
     pool = WorkerPool(run_task, workers=workers, crashed=crashed_outcome, log_path=log_path)
+
+    def finished(i: int, res: TrialOutcome) -> None:
+        if on_outcome is not None:
+            on_outcome(i, res)
+        tick(bar, res)
+
     try:
-        out = pool.run(tasks, _batches_by_trial(tasks), on_result=lambda i, res: _tick(bar, res))
+        out = pool.run(tasks, _batches_by_trial(tasks), on_result=finished) if tasks else []
     finally:
         bar.close()
         if deaths is not None:
@@ -81,7 +93,8 @@ def crashed_outcome(task: dict, reason: str) -> TrialOutcome:
     return TrialOutcome(row)
 
 
-def _tick(bar: Progress, res: TrialOutcome) -> None:
+def tick(bar: Progress, res: TrialOutcome, *, retried: bool = False) -> None:
+    """Advance the study's progress bar by one finished task."""
     row = res.row
     bar.update(note=f"{row['trial_id']} {row.get('candidate') or '(reference only)'}: {row['status']}",
-               failed=row["status"] != "ok")
+               failed=row["status"] != "ok", retried=retried)

@@ -1,6 +1,7 @@
 """``stancebench validate``: run a validation study described by a TOML manifest on your own data."""
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from ._study import (add_run_options, apply_strict, check_workers, history_extra, open_run_store, print_outputs,
@@ -33,6 +34,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--check", action="store_true", help="only validate the manifest and exit")
     p.add_argument("--no-device", action="store_true", help="skip the host device runner")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the trial x candidate tasks on a Dask cluster: tcp://HOST:8786 (a running `dask "
+                        "scheduler`; every worker must see the manifest's files at the same paths) or local:N (N "
+                        "worker processes on this machine). Needs the extra: pip install 'stancebench[dask]' "
+                        "(docs/scale.md)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep what an earlier, interrupted run into the same --out finished (DIR/journal) and "
+                        "compute only the missing trial x candidate runs; without it the journal is cleared")
     add_run_options(p, run)
 
 
@@ -53,12 +62,16 @@ def run(args) -> int:
         print("manifest ok")
         return 0
     check_workers(args.workers)
+    if args.scheduler:
+        from harness.dask_engine import import_distributed
+        import_distributed()     # refused (exit 2, how to install it) before the store or a cluster is touched
     store = open_run_store(args)
     try:
-        results = run_study(manifest, args.out, policy=args.policy, workers=args.workers,
-                            progress=not args.no_progress, kind="manifest", device=not args.no_device,
-                            report=not args.no_report,
-                            extra=history_extra(store, manifest, label=args.label) or None)
+        with _client(args.scheduler) as client:
+            results = run_study(manifest, args.out, policy=args.policy, workers=args.workers,
+                                progress=not args.no_progress, kind="manifest", device=not args.no_device,
+                                report=not args.no_report, client=client, resume=args.resume,
+                                extra=history_extra(store, manifest, label=args.label) or None)
         for line in summary_lines(results):
             print(line)
         print_outputs(results)
@@ -72,6 +85,14 @@ def run(args) -> int:
         if store is not None:
             store.close()
     return code
+
+
+def _client(scheduler: str | None):
+    """The Dask client of ``--scheduler`` (closed, with a cluster it started, on exit), or a null context."""
+    if not scheduler:
+        return contextlib.nullcontext()
+    from harness.dask_engine import cluster_client
+    return cluster_client(scheduler)
 
 
 def _check_videos(manifest) -> None:
