@@ -1,6 +1,6 @@
-"""A study's trials on the worker pool (:class:`harness.workers.WorkerPool`): one batch per trial, so the
-candidates of a trial share its gold-standard side; a trial whose worker died is "failed" with the signal; the
-inference-cache writes that failed in a trial are in its row's notes."""
+"""A study's trials on the worker pool (:class:`harness.workers.WorkerPool`): one batch per trial and backbone, so
+the candidates that read one inference share it and the trial's gold-standard side; a trial whose worker died is
+"failed" with the signal; the inference-cache writes that failed in a trial are in its row's notes."""
 from __future__ import annotations
 
 import os
@@ -37,7 +37,7 @@ def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: 
         tick(bar, res)
 
     try:
-        out = pool.run(tasks, _batches_by_trial(tasks), on_result=finished) if tasks else []
+        out = pool.run(tasks, _batches(tasks), on_result=finished) if tasks else []
     finally:
         bar.close()
         if deaths is not None:
@@ -45,14 +45,25 @@ def run_tasks(tasks: list[dict], *, workers: int, progress: bool = True, label: 
     return out
 
 
-def _batches_by_trial(tasks: list[dict]) -> list[list[int]]:
-    """Task indices grouped by trial: one worker runs every candidate of a trial in manifest order, so a video
-    that several candidates read (one camera and triangulated views of one backbone, a control degrading that
-    backbone's keypoints) is inferred once and read from the cache by the others, never inferred twice at the
-    same time in two workers."""
-    groups: dict[str, list[int]] = {}
-    for i, task in enumerate(tasks):
-        groups.setdefault(task["trial"]["id"], []).append(i)
+def _batches(tasks: list[dict]) -> list[list[int]]:
+    """Task indices grouped by trial and by what their candidates infer with
+    (:func:`harness.pipeline.candidate.inference_source`), in manifest order: one worker runs the candidates that
+    read one inference of a trial's videos (one camera and triangulated views of one backbone, a control degrading
+    that backbone's keypoints), so it is inferred once and read from the cache by the others, never twice at the
+    same time in two workers; candidates of other backbones (a lite and a heavy model) are batches of their own,
+    which the pool spreads over its workers. A candidate that infers nothing (the positive control, a
+    reference-only task) joins its trial's first batch, which shares the trial's gold-standard side."""
+    from .pipeline.candidate import inference_source
+
+    sources = [inference_source(task.get("candidate")) for task in tasks]
+    first: dict[str, str | None] = {}
+    for task, source in zip(tasks, sources):
+        if source is not None:
+            first.setdefault(task["trial"]["id"], source)
+    groups: dict[tuple[str, str | None], list[int]] = {}
+    for i, (task, source) in enumerate(zip(tasks, sources)):
+        trial = task["trial"]["id"]
+        groups.setdefault((trial, first.get(trial) if source is None else source), []).append(i)
     return list(groups.values())
 
 

@@ -228,3 +228,22 @@ def test_a_fall_right_after_the_lift_keeps_its_time_to_failure(tmp_path):
     assert "shorter than the 1 s" in vals["knee_frontal_excursion"].status
     # the truth: 0.8 s from the lift to the touch-down (plates see them ~0.1 s apart from the kinematic events)
     assert vals["time_to_failure"].value == pytest.approx(trial.truth["time_to_failure_s"], abs=0.15)
+
+
+def test_batches_share_one_inference_and_split_other_backbones():
+    """Candidates reading one backbone's inference of a trial run in one batch (the negative control degrades
+    that backbone's keypoints; the triangulated view reads the same front video); another backbone is a batch of
+    its own; the positive control (nothing inferred) and reference-only tasks join their trial's first batch."""
+    from harness.trial_tasks import _batches
+    full = {"name": "bp", "params": {"smooth_landmarks": False}}
+    specs = [full, {"name": "positive-control", "backbone": "render-truth", "params": {}},
+             {"name": "negative-control", "backbone": "degraded",
+              "params": {"base": "bp", "base_params": {"smooth_landmarks": False}}},
+             {"name": "bp-3d", "backbone": "bp", "params": {"smooth_landmarks": False}},
+             {"name": "heavy", "params": {"smooth_landmarks": False}}]
+    tasks = [{"trial": {"id": t}, "candidate": c} for t in ("T1", "T2") for c in specs]
+    tasks.append({"trial": {"id": "R"}, "candidate": None})
+    assert _batches(tasks) == [[0, 1, 2, 3], [4], [5, 6, 7, 8], [9], [10]]
+    # a control listed first still joins the backbone's batch
+    first = [{"trial": {"id": "T"}, "candidate": specs[1]}, {"trial": {"id": "T"}, "candidate": full}]
+    assert _batches(first) == [[0, 1]]

@@ -26,6 +26,27 @@ def resolve_candidate(spec: dict):
     return get_candidate(str(target), **dict(spec.get("params") or {}))
 
 
+#: Backbones that infer nothing of their own: the positive control reads the renderer's truth; the negative control
+#: degrades its ``base`` backbone's (cached) keypoints.
+_NOTHING_INFERRED = "render-truth"
+_DEGRADES_BASE = "degraded"
+
+
+def inference_source(spec: dict | None) -> str | None:
+    """What a candidate spec infers keypoints with (backbone and parameters, as text), so that candidates sharing
+    one inference of a video can run in one worker; None for one that infers nothing (or a reference-only task).
+    The negative control's source is its base backbone's: it reads that backbone's keypoints."""
+    if spec is None:
+        return None
+    params = dict(spec.get("params") or {})
+    target = str(spec.get("manifest") or spec.get("backbone") or spec["name"])
+    if target == _NOTHING_INFERRED:
+        return None
+    if target == _DEGRADES_BASE:
+        target, params = str(params.get("base")), dict(params.get("base_params") or {})
+    return json.dumps([target, params], sort_keys=True, default=str)
+
+
 def candidate_identity(spec: dict) -> dict:
     """Identity fields of a candidate for ``results.json``'s ``candidates`` list (no inference)."""
     ident = resolve_candidate(spec).identity.to_dict()
