@@ -78,6 +78,7 @@ def extra_model_candidates(trials: list[str], *, names=tuple(EXTRA_MODELS), excl
     from candidates.models import install_command, model_status
     specs: list[dict] = []
     notes: list[str] = []
+    missing = []
     for name in names:
         if name in exclude:
             continue
@@ -86,11 +87,15 @@ def extra_model_candidates(trials: list[str], *, names=tuple(EXTRA_MODELS), excl
         if st.installed:
             specs.append({"name": name, "params": dict(DEMO_BACKBONE_PARAMS), "view": "first",
                           "trials": list(trials), **({"frame_step": step} if step != 1 else {})})
-        elif st.state == "corrupt":
+            continue
+        missing.append(st.spec)
+        if st.state == "corrupt":
             notes.append(f"{name} not compared: model file {st.path} has sha256 {st.actual_sha256}, not the pinned "
-                         f"{st.spec.sha256} ({install_command(st.spec)})")
+                         f"{st.spec.sha256}")
         else:
-            notes.append(f"{name} not compared: model {model} not installed ({install_command(st.spec)})")
+            notes.append(f"{name} not compared: model {model} not installed")
+    if missing:     # one command installs them all: said once
+        notes.append("to compare them: " + install_command(missing[0] if len(missing) == 1 else None))
     return specs, notes
 
 

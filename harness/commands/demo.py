@@ -49,6 +49,9 @@ def add_parser(subparsers) -> None:
                         "mediapipe-heavy, blazepose-tflite-int8 and the named lite/heavy candidates with their "
                         "-fp16/-int8 variants)")
     p.add_argument("--no-controls", action="store_true", help="leave out the positive and negative controls")
+    p.add_argument("--no-extra-models", action="store_true",
+                   help="leave out the installed lite and heavy BlazePose models (the default demo compares them "
+                        "on a subsample, which takes longer: docs/study.md)")
     p.add_argument("--motion", choices=("synthetic", "real"), default="synthetic",
                    help="synthetic (default: the simulated population) or real: the real single-leg recordings "
                         "of mocap_single_leg (markers and plates; docs/marker-sets.md) rendered from both phones "
@@ -105,8 +108,8 @@ def _run(args, store, t0: float) -> int:
             from candidates.models import model_path
             model_path(NAMED_CANDIDATES[n][0])
     # the installed lite/heavy models join the default synthetic single-leg study; a chosen list runs as given
-    extra = (tuple(EXTRA_MODELS) if args.candidates is None and args.motion == "synthetic"
-             and args.protocol == "single_leg_stance" else ())
+    extra = (tuple(EXTRA_MODELS) if args.candidates is None and not args.no_extra_models
+             and args.motion == "synthetic" and args.protocol == "single_leg_stance" else ())
     cfg = DemoConfig(n_subjects=args.subjects, seed=args.seed, duration_s=args.duration, protocol=args.protocol,
                      cameras=args.cameras, candidates=names, controls=not args.no_controls, extra_models=extra)
     what = ("Y-Balance reaches" if cfg.protocol == "y_balance"
