@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import time
 
 import numpy as np
@@ -321,10 +322,19 @@ def test_validate_runs_a_users_paired_study_from_the_command_line(demo_runs, tmp
     assert main(["validate", str(manifest), "--out", str(tmp_path / "v"), "--data-root", str(data), "--check"]) == 0
     policy = resources.files("harness.gates").joinpath("sample_policy.toml")
     capsys.readouterr()
+    # the demo's journal is this manifest's: --resume reads every trial x candidate from it (same inputs, same
+    # settings; the worker count and output folder are not part of a key) and computes none
+    shutil.copytree(demo_runs["out"] / "journal", tmp_path / "v" / "journal")
     rc = main(["validate", str(manifest), "--out", str(tmp_path / "v"), "--data-root", str(data), "--policy",
-               str(policy), "--no-device", "--no-progress", "--workers", "2"])
+               str(policy), "--no-device", "--no-progress", "--workers", "2", "--resume"])
     out = capsys.readouterr().out
     r = json.loads((tmp_path / "v" / "results.json").read_text())
+    engine = r["study"]["engine"]
+    assert engine["computed"] == 0 and engine["from_journal"] == len(demo_runs["second"]["trials"])
+    # the same KPI values as the demo's own run (compared as JSON text: NaN equals NaN there)
+    second = {(t["trial_id"], t["candidate"]): json.dumps(t["kpis"], sort_keys=True)
+              for t in demo_runs["second"]["trials"]}
+    assert all(json.dumps(t["kpis"], sort_keys=True) == second[(t["trial_id"], t["candidate"])] for t in r["trials"])
     assert rc == r["exit_code"] == 1 and "BLOCKED" in out
     assert r["study"]["kind"] == "manifest" and all(t["status"] == "ok" for t in r["trials"])
     assert any(a["kpi"] == "com_rms_ml" and a["icc"] is not None for a in r["agreement"])

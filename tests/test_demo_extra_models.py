@@ -60,7 +60,8 @@ def test_the_manifest_is_rewritten_when_models_change(tmp_path, monkeypatch):
     from harness.manifest import load_manifest
     from harness.synthetic_study import generate_demo_study
     monkeypatch.setenv("STANCEBENCH_MODELS", str(tmp_path / "models"))
-    cfg = DemoConfig(n_subjects=3, duration_s=1.0, cameras=1, controls=False, width=96, height=160,
+    # one subject, one condition: the subsample is that one trial (the smallest study that shows the rewrite)
+    cfg = DemoConfig(n_subjects=1, duration_s=1.0, cameras=1, controls=False, width=96, height=160,
                      conditions=("eyes_open_firm",), extra_models=tuple(EXTRA_MODELS))
     first = generate_demo_study(tmp_path / "demo", cfg, workers=1, progress=False)
     assert first.generation_status == "generated"
