@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -279,13 +280,25 @@ def run_model(path, inputs: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _quantize(src: Path, recipe, calibration=None) -> bytes:
-    import ai_edge_quantizer as aeq
+    import contextlib
+    import io
     import warnings
+
+    import ai_edge_quantizer as aeq
     q = aeq.Quantizer(str(src), recipe)
-    with warnings.catch_warnings():  # the calibrator keeps all tensors on purpose and warns about it
+    # its calibrator and its model modifier draw tqdm bars on sys.stderr for models of over 100 tensors (BlazePose
+    # lite, full, heavy) whatever enable_progress_bar says: kept out of the user's terminal, anything else it
+    # writes there is passed on
+    said = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stderr(said):
+        # the calibrator keeps all tensors on purpose and warns about it
         warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
         result = q.calibrate(calibration) if calibration is not None else None
-        return bytes(q.quantize(result, enable_progress_bar=False, enable_progress_report=False).quantized_model)
+        quantized = q.quantize(result, enable_progress_bar=False, enable_progress_report=False)
+    rest = [line for line in said.getvalue().replace("\r", "\n").splitlines() if line.strip() and "%|" not in line]
+    if rest:
+        print("\n".join(rest), file=sys.stderr)
+    return bytes(quantized.quantized_model)
 
 
 def _fp16_recipe():
