@@ -69,6 +69,24 @@ class Section:
     def context(self) -> dict[str, Any]:
         return {"section": self}
 
+    def opens(self, part: Any, absent: str) -> bool:
+        """Begin a section drawn from one part of the results (``status``, and ``sentence`` when it has one):
+        "not measured: ``absent``" when the results lack the part, its sentence, "not measured: ``status``"
+        unless it is "ok". True when the part's body is to follow."""
+        if part is None:
+            self.blocks.append(NotMeasured(absent))
+            return False
+        if getattr(part, "sentence", ""):
+            self.blocks.append(Paragraph(part.sentence))
+        if part.status != "ok":
+            self.blocks.append(NotMeasured(part.status))
+            return False
+        return True
+
+    def add_notes(self, notes: list[str]) -> None:
+        """One "Note: ..." paragraph per note of the part."""
+        self.blocks += [Paragraph(f"Note: {note}.", css="note") for note in notes]
+
 
 @dataclass
 class CandidateVerdict:

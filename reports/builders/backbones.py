@@ -108,20 +108,13 @@ def backbones_section(results: StudyResults) -> Section:
     """The section; the caller shows it only when the results have a ``backbones`` section."""
     sec = Section("backbones", TITLE)
     bb = results.backbones
-    if bb is None:
-        sec.blocks.append(NotMeasured("these results have no backbone comparison (written before it existed)"))
-        return sec
-    if bb.sentence:
-        sec.blocks.append(Paragraph(bb.sentence))
-    if bb.status != "ok":
-        sec.blocks.append(NotMeasured(bb.status))
+    if not sec.opens(bb, "these results have no backbone comparison (written before it existed)"):
         return sec
     several_protocols = len({r.protocol for r in bb.rows}) > 1
     show_front = len(bb.candidates) > 1
     if show_front:
         sec.blocks.append(Paragraph(_front_text(bb, several_protocols)))
-    for note in bb.notes:
-        sec.blocks.append(Paragraph(f"Note: {note}.", css="note"))
+    sec.add_notes(bb.notes)
     # with one candidate the figure would hold one point per panel, nothing the tables below do not say (and it
     # costs seconds of every default demo's report): it is drawn only when there is something to compare
     panels = _panels(bb, several_protocols) if show_front else []

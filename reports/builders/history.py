@@ -102,11 +102,7 @@ def history_section(results: StudyResults) -> Section:
     """The trend section; the caller shows it only when the results have a ``history`` section."""
     sec = Section("trends", TITLE)
     hist = results.history
-    if hist is None:
-        sec.blocks.append(NotMeasured("the results store holds no earlier run of this study"))
-        return sec
-    if hist.status != "ok":
-        sec.blocks.append(NotMeasured(hist.status))
+    if not sec.opens(hist, "the results store holds no earlier run of this study"):
         return sec
     this, this_points, this_latency = _this_run(results, hist)
     runs = [*hist.runs, this]
@@ -137,8 +133,7 @@ def history_section(results: StudyResults) -> Section:
             + ("; ".join(clauses[:MAX_CLAUSES]) + (f"; and {more} more in the figure" if more > 0 else "")
                if clauses else "no KPI of this run's candidates was measured in an earlier run as well") + ". ")
     sec.blocks.append(Paragraph(lead + _channels_sentence(hist, results, pos)))
-    for note in hist.notes:
-        sec.blocks.append(Paragraph(f"Note: {note}.", css="note"))
+    sec.add_notes(hist.notes)
     if hist.n_earlier > len(hist.runs):
         sec.blocks.append(Paragraph(f"{hist.n_earlier - len(hist.runs)} older run(s) of this study are in the store "
                                     f"and not shown (stancebench history lists them).", css="note"))

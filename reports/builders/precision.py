@@ -8,7 +8,7 @@ from __future__ import annotations
 from harness.results import StudyResults
 
 from ..language import number, with_unit
-from ..sections import NotMeasured, Paragraph, Section, Table
+from ..sections import Paragraph, Section, Table
 
 TITLE = "Precision and sample size"
 
@@ -38,17 +38,10 @@ def precision_section_block(results: StudyResults) -> Section:
     """The section; the caller shows it only when the results have a ``precision`` section."""
     sec = Section("precision", TITLE)
     pr = results.precision
-    if pr is None:
-        sec.blocks.append(NotMeasured("these results have no precision section (written before it existed)"))
-        return sec
-    if pr.sentence:
-        sec.blocks.append(Paragraph(pr.sentence))
-    if pr.status != "ok":
-        sec.blocks.append(NotMeasured(pr.status))
+    if not sec.opens(pr, "these results have no precision section (written before it existed)"):
         return sec
     sec.blocks.append(Paragraph(_targets_text(pr.targets, len({r.confidence for r in pr.rows}) > 1)))
-    for note in pr.notes:
-        sec.blocks.append(Paragraph(f"Note: {note}.", css="note"))
+    sec.add_notes(pr.notes)
     several = len({r.protocol for r in pr.rows}) > 1
     rows, notes = [], []
     for r in pr.rows:
