@@ -93,12 +93,10 @@ def decode(obj: Any) -> Any:
 # ------------------------------------------------------------------------------------------------- keys
 def _task_files(task: dict) -> list[str]:
     """Every input file a task reads (the candidate's model file is in its identity)."""
+    from .manifest.model import trial_input_files
+
     trial = task["trial"]
-    files = list(trial.get("gold_standard") or []) + list(trial.get("video") or [])
-    files += [trial["camera"]] if trial.get("camera") else []
-    files += [t for t in trial.get("truth") or [] if t]
-    ann = trial.get("annotations") or {}
-    files += list(ann.get("files") or []) + ([ann["mapping"]] if ann.get("mapping") else [])
+    files = [path for _, path in trial_input_files(trial)]
     mm = trial.get("marker_map")
     if mm and os.path.isfile(mm):       # a mapping TOML; a built-in mapping's name is in the trial itself
         files.append(mm)

@@ -33,6 +33,7 @@ from .backbones_table import backbone_comparison
 from .composite import ybt_composite_rows
 from .device import device_records_isolated
 from .manifest import StudyManifest
+from .manifest.model import trial_input_files
 from .pipeline.candidate import candidate_identity
 from .precision_table import precision_section
 from .journal import task_keys
@@ -305,17 +306,11 @@ def _provenance_files(manifest: StudyManifest) -> list[dict]:
     manifest was checked, a Core ML package folder) keeps ``sha256`` null and says why."""
     seen, files = set(), []
     for trial in manifest.trials:
-        for role, paths in (("gold-standard", trial.gold_standard), ("video", trial.video),
-                            ("calibration", [trial.camera] if trial.camera else []),
-                            ("truth", [t for t in trial.truth if t]),
-                            ("annotation", list(trial.annotations.files) if trial.annotations else []),
-                            ("annotation-mapping", [trial.annotations.mapping]
-                             if trial.annotations and trial.annotations.mapping else [])):
-            for p in paths:
-                if p in seen:
-                    continue
-                seen.add(p)
-                files.append(_provenance_entry(p, role))
+        for role, p in trial_input_files(asdict(trial)):
+            if p in seen:
+                continue
+            seen.add(p)
+            files.append(_provenance_entry(p, role))
     for c in manifest.candidates:
         if c.manifest and c.manifest not in seen:
             entry = _provenance_entry(c.manifest, "model")

@@ -163,3 +163,17 @@ def _trial_dict(trial: Trial) -> dict[str, Any]:
     if out.get("annotations") is None:
         out.pop("annotations", None)
     return out
+
+
+def trial_input_files(trial: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``(role, path)`` of every input file a trial names, in one order: gold standard, videos, calibration, truth,
+    annotation files and their mapping. ``trial`` as a dict (``asdict(Trial)``, the form a study's tasks carry);
+    the results' provenance and the journal keys both read the files from here."""
+    ann = trial.get("annotations") or {}
+    return ([("gold-standard", p) for p in trial.get("gold_standard") or []]
+            + [("video", p) for p in trial.get("video") or []]
+            + ([("calibration", trial["camera"])] if trial.get("camera") else [])
+            + [("truth", p) for p in trial.get("truth") or [] if p]
+            + [("annotation", p) for p in ann.get("files") or []]
+            + ([("annotation-mapping", ann["mapping"])] if ann.get("mapping") else []))
+
