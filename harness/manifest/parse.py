@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from candidates.backbones import get_candidate
-from ground_truth.kernel import ManifestError, StancebenchError, read_text_file
+from candidates.backbones.base import check_frame_step
+from ground_truth.kernel import InputError, ManifestError, StancebenchError, read_text_file
 from ground_truth.marker_mapping import builtin_marker_mappings
 from protocols import KPIS, get_protocol, list_protocols, load_protocol, register_protocol
 
@@ -375,8 +376,10 @@ def _candidates(problems: Problems, doc: dict, root: Path, trials: list[Trial], 
                          "a real model as the baseline (controls check the harness, not the product)")
         only = _candidate_trials(problems, c, where, trials)
         step = c.get("frame_step", 1)
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-            problems.add(f"{where}.frame_step", f"is {step!r}", "a positive integer (1: every frame; the default)")
+        try:
+            step = check_frame_step(step)
+        except InputError as exc:      # the check Candidate.run makes, reported with the manifest's other problems
+            problems.add(f"{where}.frame_step", f"is {step!r}", exc.expected)
             step = 1
         fields_known = ("name", "manifest", "backbone", "baseline", "params", "view", "control", "trials",
                         "frame_step")
