@@ -72,6 +72,11 @@ def _safe(builder: Callable[..., Section], sec_id: str, title: str, *args) -> Se
         return Section(sec_id, title, [NotMeasured(f"section could not be rendered: {err['message']}")])
 
 
+def _insert_after(sections: list[Section], anchor: str, section: Section) -> None:
+    """Put ``section`` right after the section whose id is ``anchor`` (a section only some results have)."""
+    sections.insert(next(i for i, s in enumerate(sections) if s.id == anchor) + 1, section)
+
+
 def build_sections(results: StudyResults | dict, figures_data: dict | None = None) -> list[Section]:
     """The report's sections, in reading order (verdict first), from the typed results (a parsed
     ``results.json`` dict is read through :meth:`StudyResults.from_dict`)."""
@@ -100,23 +105,21 @@ def build_sections(results: StudyResults | dict, figures_data: dict | None = Non
     if results.annotations is not None:
         # only a study with annotation references has the section; after the agreement table, the other way of
         # judging a candidate's keypoints (against humans rather than the gold standard's KPIs)
-        at = next(i for i, s in enumerate(sections) if s.id == "agreement-table") + 1
-        sections.insert(at, _safe(annotations_section, "annotations", ANNOTATIONS_TITLE, results))
+        _insert_after(sections, "agreement-table", _safe(annotations_section, "annotations", ANNOTATIONS_TITLE,
+                                                         results))
     if results.precision is not None:
         # only results that carry it (written since it exists): how precise the agreement statistics just shown
         # are, and how many subjects would make them precise enough
-        at = next(i for i, s in enumerate(sections) if s.id == "agreement-table") + 1
-        sections.insert(at, _safe(precision_section_block, "precision", PRECISION_TITLE, results))
+        _insert_after(sections, "agreement-table", _safe(precision_section_block, "precision", PRECISION_TITLE,
+                                                         results))
     if results.history is not None:
         # only when the results store held earlier runs of this study: how this run compares with them, right
         # after this run's own summary
-        at = next(i for i, s in enumerate(sections) if s.id == "summary") + 1
-        sections.insert(at, _safe(history_section, "trends", HISTORY_TITLE, results))
+        _insert_after(sections, "summary", _safe(history_section, "trends", HISTORY_TITLE, results))
     if results.backbones is not None:
         # only results that carry the comparison (written since it exists): cost against agreement, after the
         # device cost and size-against-accuracy sections it builds on
-        at = next(i for i, s in enumerate(sections) if s.id == "size-accuracy") + 1
-        sections.insert(at, _safe(backbones_section, "backbones", BACKBONES_TITLE, results))
+        _insert_after(sections, "size-accuracy", _safe(backbones_section, "backbones", BACKBONES_TITLE, results))
     return sections
 
 
