@@ -61,7 +61,8 @@ def candidates_in_views(backbones: list[dict], views, *, controls: bool) -> list
 #: model's registry name (candidates.models) and the frame step they run at. A trial of lite costs about 0.7, of
 #: heavy about 3.5 times the CPU of the full model (measured: 9, 14 and 45 s per one-camera trial on this 2-core
 #: machine), so the demo runs them on a subsample of trials and heavy on every 2nd frame (15 fps: above twice the
-#: demo's 5 Hz sway low-pass), to stay within its 3-minute budget.
+#: demo's 5 Hz sway low-pass). Even so they add about a minute on 2 cores: past the 3 minutes of the demo without
+#: them (docs/study.md, "The other BlazePose models", has the measurements).
 EXTRA_MODELS: dict[str, tuple[str, int]] = {"blazepose-lite-tflite": ("blazepose-lite", 1),
                                             "blazepose-heavy-tflite": ("blazepose-heavy", 2)}
 

@@ -414,9 +414,11 @@ def _write_study(data: Path, out: Path, cfg: DemoConfig, subjects: list[dict], t
                            if cfg.extra_models else ([], []))
     if extras:
         step = {c["name"]: c.get("frame_step", 1) for c in extras}
-        model_notes.insert(0, f"{', '.join(step)} compared on a subsample, to stay within the demo's time: the "
-                              f"frontal camera of {len(subsample)} of the {len(trials)} trials "
-                              f"({', '.join(subsample)}), no triangulation, no fp16/int8 variants"
+        model_notes.insert(0, f"{', '.join(step)} compared on a subsample (all of them on every trial "
+                              f"would take several times the demo's 3 minutes; even so they add about a minute "
+                              f"on 2 cores, and --no-extra-models leaves them out): the frontal camera of "
+                              f"{len(subsample)} of the {len(trials)} trials ({', '.join(subsample)}), no "
+                              f"triangulation, no fp16/int8 variants"
                               + "".join(f"; {n} on every {k}{'nd' if k == 2 else 'th'} frame (its sway KPIs, on "
                                         f"both sides, at {cfg.fps / k:g} fps)" for n, k in step.items() if k != 1)
                               + (f". Compare them with the other candidates on the {cfg.conditions[0]} rows (the "

@@ -51,7 +51,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-controls", action="store_true", help="leave out the positive and negative controls")
     p.add_argument("--no-extra-models", action="store_true",
                    help="leave out the installed lite and heavy BlazePose models (the default demo compares them "
-                        "on a subsample, which takes longer: docs/study.md)")
+                        "on a subsample, which adds about a minute on 2 cores: docs/study.md)")
     p.add_argument("--motion", choices=("synthetic", "real"), default="synthetic",
                    help="synthetic (default: the simulated population) or real: the real single-leg recordings "
                         "of mocap_single_leg (markers and plates; docs/marker-sets.md) rendered from both phones "
