@@ -35,7 +35,7 @@ from .demo_candidates import DEMO_BACKBONE_PARAMS, candidates_in_views, extra_mo
 #: Trial-id codes of the Y-Balance directions (the abbreviations of Plisky et al. 2009).
 REACH_CODE = {"anterior": "ANT", "posteromedial": "PM", "posterolateral": "PL"}
 #: Bump when the generated files change for the same configuration (invalidates DIR/data).
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 4
 #: How long each video goes on after the touch-down (s; the gold standard records 2 s of recovery).
 VIDEO_AFTER_TOUCH_DOWN_S = 1.0
 

@@ -80,13 +80,7 @@ class VideoWriter:
         # also keeps the file reproducible: with the lookahead on, x264 output at a width that is not a
         # multiple of 16 changed with the process's heap (tests/test_render.py), and every cache and
         # provenance record keys on the video's sha256.
-        # One thread: x264's automatic threads cost 18 % more CPU for the same frames (3.43 against 2.91 CPU-s
-        # for 310 noisy 360x640 frames, measured 2026-12-03), and the demo renders in as many processes as
-        # there are cores. (ultrafast would cost 1.17 CPU-s at the same PSNR, but its frames moved the
-        # vertical-GRF clock alignment of one demo trial 0.68 s off while still calling it reliable:
-        # tests/test_demo.py; the encoder stays what those alignments were measured on.)
-        self._stream.options = {"crf": str(int(crf)), "preset": preset, "threads": "1",
-                                "x264-params": "bframes=0:rc-lookahead=0"}
+        self._stream.options = {"crf": str(int(crf)), "preset": preset, "x264-params": "bframes=0:rc-lookahead=0"}
         self._last_pts = None
         self.n_frames = 0
 
