@@ -1,12 +1,17 @@
 """What a generated study (``stancebench demo``: synthetic or real motion) analyses and how it is judged: the
 backbone parameters, the candidates in each view with the two controls, the int8 landmark variant, the other
-BlazePose models when they are installed (on a subsample) and the demo's gate policy."""
+BlazePose models when they are installed (on a subsample, :func:`extra_model_trials`), the synthetic study's
+whole [[candidates]] list (:func:`study_candidates`) and the demo's gate policy."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ground_truth.kernel import StancebenchError
+
+if TYPE_CHECKING:
+    from .synthetic_study import DemoConfig
 
 #: The demo judges the per-frame landmarks: BlazePose's temporal landmark filter delays them by about
 #: 1.5 frames (measured on the demo videos: -48 ms MediaPipe graph, -60 ms BlazePose TFLite, against +8 and
@@ -122,3 +127,61 @@ def write_demo_policy(out_dir: str | os.PathLike, *, source: str | os.PathLike |
         raise ManifestError("policy file not found", file=src)
     out.write_bytes(src.read_bytes())
     return out
+
+
+#: Trials of the extra models' subsample: the agreement statistics need 3 pairs (fewer leave every KPI gate not
+#: evaluable, which blocks).
+MIN_SUBSAMPLE = 3
+
+
+def extra_model_trials(cfg: DemoConfig, trials: list[dict]) -> list[str]:
+    """The trials the extra models analyse: every trial of the first condition (one per subject: independent
+    pairs, and the same trials as the study's own candidates' rows of that condition, so the two compare on the
+    same pairs), topped up in study order to :data:`MIN_SUBSAMPLE`."""
+    chosen = [t["trial_id"] for t in trials if t["condition"] == cfg.conditions[0]]
+    chosen += [t["trial_id"] for t in trials if t["trial_id"] not in chosen][:max(0, MIN_SUBSAMPLE - len(chosen))]
+    return chosen
+
+
+def study_candidates(cfg: DemoConfig, trials: list[dict], out: Path,
+                     notes: list[str]) -> tuple[list[dict], list[str]]:
+    """The generated study's [[candidates]] (:func:`_demo_candidates`, then the installed extra models on their
+    subsample) and what the demo says about the extra models. A candidate left out is named in ``notes``."""
+    candidates = _demo_candidates(cfg, out, notes)
+    subsample = extra_model_trials(cfg, trials)
+    extras, model_notes = (extra_model_candidates(subsample, names=cfg.extra_models, exclude=cfg.candidates)
+                           if cfg.extra_models else ([], []))
+    if extras:
+        step = {c["name"]: c.get("frame_step", 1) for c in extras}
+        model_notes.insert(0, f"{', '.join(step)} compared on a subsample (all of them on every trial "
+                              f"would take several times the demo's 3 minutes; even so they add about a minute "
+                              f"on 2 cores, and --no-extra-models leaves them out): the frontal camera of "
+                              f"{len(subsample)} of the {len(trials)} trials ({', '.join(subsample)}), no "
+                              f"triangulation, no fp16/int8 variants"
+                              + "".join(f"; {n} on every {k}{'nd' if k == 2 else 'th'} frame (its sway KPIs, on "
+                                        f"both sides, at {cfg.fps / k:g} fps)" for n, k in step.items() if k != 1)
+                              + (f". Compare them with the other candidates on the {cfg.conditions[0]} rows (the "
+                                 f"same trials), not on 'all'" if all(t["condition"] == cfg.conditions[0]
+                                                                      for t in trials if t["trial_id"] in subsample)
+                                 else ". Their rows come from these trials only, the others' from every trial"))
+    return candidates + extras, model_notes
+
+
+def _demo_candidates(cfg: DemoConfig, out: Path, notes: list[str]) -> list[dict]:
+    """The manifest's [[candidates]]: each real backbone from the frontal camera and (two cameras)
+    triangulated, then the controls in the same view modes. The first one-camera backbone is the baseline."""
+    real: list[dict] = []
+    for name in cfg.candidates:
+        if name == "blazepose-tflite-int8":
+            from .study import NATIVE_LOG, default_cache_dir, native_stderr_to
+            with native_stderr_to(out / NATIVE_LOG):
+                model, status = int8_landmark_model(default_cache_dir() / "variants")
+            if model is None:
+                notes.append(f"candidate {name}: {status}")
+                continue
+            real.append({"name": name, "backbone": "blazepose-tflite",
+                         "params": {"landmark_model": str(model), **DEMO_BACKBONE_PARAMS}})
+        else:
+            real.append({"name": name, "params": dict(DEMO_BACKBONE_PARAMS)})
+    return candidates_in_views(real, ("front", "triangulated") if cfg.cameras == 2 else ("front",),
+                               controls=cfg.controls)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ground_truth.kernel import NotAvailableError, StancebenchError, record_unexpected
 
-from .demo_candidates import DEMO_BACKBONE_PARAMS, candidates_in_views, extra_model_candidates, int8_landmark_model
+from .demo_candidates import study_candidates
 
 #: Trial-id codes of the Y-Balance directions (the abbreviations of Plisky et al. 2009).
 REACH_CODE = {"anterior": "ANT", "posteromedial": "PM", "posterolateral": "PL"}
@@ -70,7 +70,8 @@ class DemoConfig:
     #: a camera placed high and to the front-left (the floor plane on which reaches are measured)
     protocol: str = "single_leg_stance"
     #: Named candidates added when their model is installed (demo_candidates.EXTRA_MODELS: lite and heavy
-    #: BlazePose), on the subsample of :func:`extra_model_trials`. They change the manifest, not the data.
+    #: BlazePose), on the subsample of :func:`harness.demo_candidates.extra_model_trials`. They change the manifest,
+    #: not the data.
     extra_models: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -389,64 +390,14 @@ def generate_demo_study(out_dir: str | os.PathLike, cfg: DemoConfig | None = Non
                      model_notes)
 
 
-#: Trials of the extra models' subsample: the agreement statistics need 3 pairs (fewer leave every KPI gate not
-#: evaluable, which blocks).
-MIN_SUBSAMPLE = 3
-
-
-def extra_model_trials(cfg: DemoConfig, trials: list[dict]) -> list[str]:
-    """The trials the extra models analyse: every trial of the first condition (one per subject: independent
-    pairs, and the same trials as the study's own candidates' rows of that condition, so the two compare on the
-    same pairs), topped up in study order to :data:`MIN_SUBSAMPLE`."""
-    chosen = [t["trial_id"] for t in trials if t["condition"] == cfg.conditions[0]]
-    chosen += [t["trial_id"] for t in trials if t["trial_id"] not in chosen][:max(0, MIN_SUBSAMPLE - len(chosen))]
-    return chosen
-
-
 def _write_study(data: Path, out: Path, cfg: DemoConfig, subjects: list[dict], trials: list[dict],
                  generation_notes: list[str]) -> tuple[list[str], list[str]]:
     """Write the manifest (its candidates depend on what is installed now) and the stamp of the generated data;
     returns the study's notes and what it says about the extra models."""
     notes = list(generation_notes)
-    candidates = _demo_candidates(cfg, out, notes)
-    subsample = extra_model_trials(cfg, trials)
-    extras, model_notes = (extra_model_candidates(subsample, names=cfg.extra_models, exclude=cfg.candidates)
-                           if cfg.extra_models else ([], []))
-    if extras:
-        step = {c["name"]: c.get("frame_step", 1) for c in extras}
-        model_notes.insert(0, f"{', '.join(step)} compared on a subsample (all of them on every trial "
-                              f"would take several times the demo's 3 minutes; even so they add about a minute "
-                              f"on 2 cores, and --no-extra-models leaves them out): the frontal camera of "
-                              f"{len(subsample)} of the {len(trials)} trials ({', '.join(subsample)}), no "
-                              f"triangulation, no fp16/int8 variants"
-                              + "".join(f"; {n} on every {k}{'nd' if k == 2 else 'th'} frame (its sway KPIs, on "
-                                        f"both sides, at {cfg.fps / k:g} fps)" for n, k in step.items() if k != 1)
-                              + (f". Compare them with the other candidates on the {cfg.conditions[0]} rows (the "
-                                 f"same trials), not on 'all'" if all(t["condition"] == cfg.conditions[0]
-                                                                      for t in trials if t["trial_id"] in subsample)
-                                 else ". Their rows come from these trials only, the others' from every trial"))
-    _write_manifest(data / "study.toml", cfg, subjects, trials, candidates + extras)
+    candidates, model_notes = study_candidates(cfg, trials, out, notes)
+    _write_manifest(data / "study.toml", cfg, subjects, trials, candidates)
     (data / "generated.json").write_text(json.dumps(
         {"fingerprint": cfg.fingerprint(), "config": asdict(cfg), "trials": trials,
          "generation_notes": generation_notes, "notes": notes + model_notes}, indent=1, default=str))
     return notes, model_notes
-
-
-def _demo_candidates(cfg: DemoConfig, out: Path, notes: list[str]) -> list[dict]:
-    """The manifest's [[candidates]]: each real backbone from the frontal camera and (two cameras)
-    triangulated, then the controls in the same view modes. The first one-camera backbone is the baseline."""
-    real: list[dict] = []
-    for name in cfg.candidates:
-        if name == "blazepose-tflite-int8":
-            from .study import NATIVE_LOG, default_cache_dir, native_stderr_to
-            with native_stderr_to(out / NATIVE_LOG):
-                model, status = int8_landmark_model(default_cache_dir() / "variants")
-            if model is None:
-                notes.append(f"candidate {name}: {status}")
-                continue
-            real.append({"name": name, "backbone": "blazepose-tflite",
-                         "params": {"landmark_model": str(model), **DEMO_BACKBONE_PARAMS}})
-        else:
-            real.append({"name": name, "params": dict(DEMO_BACKBONE_PARAMS)})
-    return candidates_in_views(real, ("front", "triangulated") if cfg.cameras == 2 else ("front",),
-                               controls=cfg.controls)

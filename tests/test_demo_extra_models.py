@@ -6,8 +6,8 @@ from __future__ import annotations
 import tomllib
 
 from conftest import shared_path
-from harness.demo_candidates import EXTRA_MODELS, extra_model_candidates
-from harness.synthetic_study import DemoConfig, extra_model_trials
+from harness.demo_candidates import EXTRA_MODELS, extra_model_candidates, extra_model_trials
+from harness.synthetic_study import DemoConfig
 
 
 def _trials(conditions, subjects=("S01", "S02", "S03")):
