@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ground_truth.kernel import OutputError
 
 from .journal import Journal, task_keys
+from .manifest.model import trial_input_files
 from .trial_tasks import run_tasks
 
 if TYPE_CHECKING:
@@ -92,8 +93,7 @@ def run_study_tasks(tasks: list[dict], out: Path, *, keys: list[str] | None = No
               + (f", dashboard {engine['dashboard']}" if engine["dashboard"] else ""), file=sys.stderr, flush=True)
         outs = []
         if subset:
-            first = [os.fspath(p) for p in (subset[0]["trial"].get("gold_standard") or [])
-                     + (subset[0]["trial"].get("video") or [])]
+            first = [os.fspath(p) for _, p in trial_input_files(subset[0]["trial"])]
             check_workers_see(client, first, data_root=None if data_root is None else os.fspath(data_root))
             outs, info = run_tasks_dask(subset, client, on_outcome=journaled, progress=progress,
                                         done_before=done_before, total=len(tasks), log_path=log_path)

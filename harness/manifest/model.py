@@ -176,4 +176,3 @@ def trial_input_files(trial: dict[str, Any]) -> list[tuple[str, Any]]:
             + [("truth", p) for p in trial.get("truth") or [] if p]
             + [("annotation", p) for p in ann.get("files") or []]
             + ([("annotation-mapping", ann["mapping"])] if ann.get("mapping") else []))
-

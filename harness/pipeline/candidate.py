@@ -20,10 +20,14 @@ from .reference import sex_of
 from .sides import CandidateSide, FirstStep, add_cop_estimate, add_derived_alignment_signals
 
 
+def _backbone_target(spec: dict) -> str:
+    """What a candidate spec names to run: its model manifest, else its backbone, else its own name."""
+    return str(spec.get("manifest") or spec.get("backbone") or spec["name"])
+
+
 def resolve_candidate(spec: dict):
     """The backbone of a candidate spec (``harness.manifest.CandidateSpec`` as a dict)."""
-    target = spec.get("manifest") or spec.get("backbone") or spec["name"]
-    return get_candidate(str(target), **dict(spec.get("params") or {}))
+    return get_candidate(_backbone_target(spec), **dict(spec.get("params") or {}))
 
 
 #: Backbones that infer nothing of their own: the positive control reads the renderer's truth; the negative control
@@ -39,7 +43,7 @@ def inference_source(spec: dict | None) -> str | None:
     if spec is None:
         return None
     params = dict(spec.get("params") or {})
-    target = str(spec.get("manifest") or spec.get("backbone") or spec["name"])
+    target = _backbone_target(spec)
     if target == _NOTHING_INFERRED:
         return None
     if target == _DEGRADES_BASE:
